@@ -1,0 +1,343 @@
+//===- PonderOps.td - Ponder operations --------------------*- tablegen -*-===//
+//
+// Each operation's numerics are those of MODEL.md (contract v1); the section
+// that defines them is named in its description.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_DIALECT_PONDEROPS_TD
+#define PONDER_DIALECT_PONDEROPS_TD
+
+include "dialects/ponder/IR/PonderAttrs.td"
+include "mlir/IR/OpAsmInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Ponder_FloatTensor : RankedTensorOf<[F32]>;
+def Ponder_IdTensor : RankedTensorOf<[I32]>;
+def Ponder_Scalar : 0DTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// Layers (MODEL.md §4)
+//===----------------------------------------------------------------------===//
+
+def Ponder_EmbedOp : Ponder_Op<"embed", [Pure]> {
+  let summary = "Token plus position embedding: x = token[ids] + position[t]";
+  let description = [{
+    Looks up each id of `ids` (`[B, T]`) in `token` (`[V, d]`, V from
+    `vocab`) and adds row `t` of `position` (`[max_seq, d]`). The result is
+    `[B, T, d]`. Ids outside `[0, V)` are rejected by the runtime before this
+    operation runs; T must not exceed max_seq.
+
+    Example:
+    ```mlir
+    %x = ponder.embed %ids, %token, %position vocab <verbal = 16, think = 8>
+        : (tensor<?x?xi32>, tensor<24x64xf32>, tensor<32x64xf32>)
+        -> tensor<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Ponder_IdTensor:$ids, Ponder_FloatTensor:$token,
+                   Ponder_FloatTensor:$position, Ponder_VocabAttr:$vocab);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $ids `,` $token `,` $position `vocab` $vocab attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_StepEmbedOp : Ponder_Op<"step_embed", [Pure,
+    AllTypesMatch<["state", "result"]>]> {
+  let summary = "Adds the embedding of a depth step: u = s + table[step]";
+  let description = [{
+    `u = s + step[n]` of the block (MODEL.md §4): adds row `step` of `table`
+    (`[N_max, d]`) to every position of `state` (`[..., d]`). `step` must be
+    in `[0, N_max)`.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$state, Ponder_FloatTensor:$table,
+                   Index:$step);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $state `,` $table `[` $step `]` attr-dict `:` type($state) `,` type($table)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_RMSNormOp : Ponder_Op<"rms_norm", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "RMSNorm(x, w) = x / sqrt(mean(x^2) + epsilon) * w";
+  let description = [{
+    Normalises the last dimension of `input` by its root mean square and
+    scales by `weight` (`[d]`), MODEL.md §4. `epsilon` must be positive.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$input, Ponder_FloatTensor:$weight,
+                   F64Attr:$epsilon);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `epsilon` `(` $epsilon `)` attr-dict `:`
+    type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_LinearOp : Ponder_Op<"linear", [Pure]> {
+  let summary = "Linear map without bias: y = x W^T";
+  let description = [{
+    `input` is `[..., in]`, `weight` is `[out, in]` (the contract's storage
+    order, MODEL.md §3); the result is `[..., out]`.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$input, Ponder_FloatTensor:$weight);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_GeluOp : Ponder_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "GELU, tanh form";
+  let description = [{
+    `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, elementwise
+    (MODEL.md §4).
+  }];
+  let arguments = (ins Ponder_FloatTensor:$input);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Ponder_AttentionOp : Ponder_Op<"attention", [Pure,
+    AllTypesMatch<["query", "key", "value", "result"]>]> {
+  let summary = "Causal multi-head attention with key padding by lengths";
+  let description = [{
+    Splits `query`, `key` and `value` (`[B, T, d]`, already projected) into
+    `heads` heads of `d / heads`; scores are `q k^T / sqrt(d / heads)`;
+    position `i` of row `b` sees key `j` iff `j <= i` and `j < lengths[b]`;
+    softmax over keys; heads are concatenated back to `[B, T, d]`
+    (MODEL.md §4, before the output projection).
+  }];
+  let arguments = (ins Ponder_FloatTensor:$query, Ponder_FloatTensor:$key,
+                   Ponder_FloatTensor:$value, Ponder_IdTensor:$lengths,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$heads);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $lengths `heads` `(` $heads `)` attr-dict
+    `:` type($query) `,` type($lengths)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Adaptive depth (MODEL.md §4)
+//===----------------------------------------------------------------------===//
+
+def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
+    AttrSizedOperandSegments, RecursiveMemoryEffects, SingleBlock,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmResultNames",
+        "getAsmBlockArgumentNames"]>]> {
+  let summary = "Applies one shared block a data-dependent number of times";
+  let description = [{
+    The region is one step of the shared block: its arguments are the state
+    `s` (`[B, T, d]`) and the step index `n`; it yields `Block(s, n)` for every
+    position. The loop runs it for `n = 0 .. max_steps - 1` and decides per
+    position, by `mode` (MODEL.md §4):
+
+    - `fixed`: every position runs `max_steps` steps.
+    - `act`: Graves' ACT with frozen halted state. Halting probability
+      `h = sigmoid(s . halt_weight + halt_bias)`; a position halts once its
+      accumulated `h` reaches `1 - epsilon` or at the last step; after that its
+      state is frozen (the block still reads it for keys and values). The loop
+      may stop early once no valid position runs.
+    - `pondernet`: every position runs `max_steps` steps without freezing;
+      `lambda_n = sigmoid(halt(s_n))`, `lambda = 1` at the last step.
+
+    Positions `t >= lengths[b]` never run (their steps and remainder are 0).
+
+    Results:
+    - `state`: `act`: the mixture `sum_n p_n s_n` (`[B, T, d]`); `fixed`: the
+      last state (`[B, T, d]`); `pondernet`: every step's state
+      (`[max_steps, B, T, d]`).
+    - `steps` (`[B, T]`, i32): N, the number of steps (`pondernet`: the step
+      of largest `p_n`, 1-based).
+    - `remainder` (`[B, T]`): R (`act` only; 0 otherwise).
+    - `probs` (`[max_steps, B, T]`): the halting distribution `p_n` (`fixed`:
+      one-hot on the last step).
+
+    Example:
+    ```mlir
+    %y, %steps, %rem, %probs = ponder.halting_loop act max_steps 8
+        epsilon 1.000000e-02 lengths(%len : tensor<?xi32>)
+        halt(%hw, %hb : tensor<1x64xf32>, tensor<1xf32>)
+        iter_state(%s = %x : tensor<?x?x64xf32>) step(%n) {
+      %f = ...
+      ponder.yield %f : tensor<?x?x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Ponder_FloatTensor:$init, Ponder_IdTensor:$lengths,
+                   Optional<Ponder_FloatTensor>:$halt_weight,
+                   Optional<Ponder_FloatTensor>:$halt_bias,
+                   Ponder_HaltingModeAttr:$mode,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$max_steps,
+                   OptionalAttr<F64Attr>:$epsilon);
+  let results = (outs Ponder_FloatTensor:$state, Ponder_IdTensor:$steps,
+                 Ponder_FloatTensor:$remainder, Ponder_FloatTensor:$probs);
+  let regions = (region SizedRegion<1>:$body);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The region's state argument.
+    BlockArgument getStateArgument() { return getBody().getArgument(0); }
+    /// The region's step-index argument.
+    BlockArgument getStepArgument() { return getBody().getArgument(1); }
+    /// The value the region yields: Block(s, n).
+    Value getYieldedState();
+  }];
+}
+
+def Ponder_YieldOp : Ponder_Op<"yield", [Pure, Terminator,
+    HasParent<"HaltingLoopOp">, ReturnLike]> {
+  let summary = "Yields the next state of a halting loop step";
+  let arguments = (ins Ponder_FloatTensor:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+def Ponder_SelectStepOp : Ponder_Op<"select_step", [Pure]> {
+  let summary = "Picks each position's row at its halting step";
+  let description = [{
+    `input` is `[N_max, B, T, ...]` (one entry per depth step, as produced by a
+    `pondernet` loop), `steps` is `[B, T]` with 1-based steps; the result is
+    `input[steps[b, t] - 1, b, t, ...]`, `[B, T, ...]`. This gives the
+    reported logits of a PonderNet model (MODEL.md §4). A position whose step
+    is 0 (padding) reads step 1.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$input, Ponder_IdTensor:$steps);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $steps attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Losses (MODEL.md §5)
+//===----------------------------------------------------------------------===//
+
+def Ponder_VerbalXentOp : Ponder_Op<"verbal_xent", [Pure,
+    AttrSizedOperandSegments]> {
+  let summary = "Soft-target cross-entropy renormalised over verbal ids";
+  let description = [{
+    L_ce of MODEL.md §5. Token `t` is predicted from position `t - 1` of
+    `logits` (`[B, T, V]`). Log-probabilities are renormalised over the
+    verbal ids only, so choosing to think is never penalised by this term.
+    The soft target over verbal ids is
+    `(1 - smoothing - reference_mix) onehot(ids[t]) + smoothing / Vv
+     + reference_mix softmax_verbal(reference / reference_temperature)`,
+    where `reference` (`[B, T, V]`, logits of a frozen reference model) is
+    required iff `reference_mix > 0`. The mask is
+    `target_weight[b, t] * [ids[b, t] < Vv] * [1 <= t < lengths[b]]`; the
+    result is the masked sum divided by `max(1, sum mask)`.
+
+    With `step_probs` (`[N_max, B, T]`), `logits` is `[N_max, B, T, V]`
+    (PonderNet): the loss at a target is `sum_n p_n CE_n`, `p` taken at the
+    predicting position.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$logits, Ponder_IdTensor:$ids,
+                   Ponder_IdTensor:$lengths, Ponder_FloatTensor:$target_weight,
+                   Optional<Ponder_FloatTensor>:$reference,
+                   Optional<Ponder_FloatTensor>:$step_probs,
+                   Ponder_VocabAttr:$vocab,
+                   DefaultValuedAttr<F64Attr, "0.0">:$smoothing,
+                   DefaultValuedAttr<F64Attr, "0.0">:$reference_mix,
+                   DefaultValuedAttr<F64Attr, "1.0">:$reference_temperature);
+  let results = (outs Ponder_Scalar:$loss);
+  let assemblyFormat = [{
+    $logits `,` $ids `,` $lengths `,` $target_weight
+    (`reference` `(` $reference^ `:` type($reference) `)`)?
+    (`step_probs` `(` $step_probs^ `:` type($step_probs) `)`)?
+    `vocab` $vocab attr-dict `:` type($logits) `,` type($ids) `,`
+    type($lengths) `,` type($target_weight) `->` type($loss)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_PolicyLossOp : Ponder_Op<"policy_loss", [Pure]> {
+  let summary = "Policy-gradient term for the decision to think or speak";
+  let description = [{
+    L_pg of MODEL.md §5, from `advantage` (`[B, T]`, 0 where absent) and
+    `logits` (`[B, T, V]`, position `t - 1` predicts token `t`). At a think
+    token, `logpi = log softmax_all(z)[x_t]`; at a verbal token,
+    `logpi = logsumexp_{v < Vv} z - logsumexp_all z` (the decision to speak
+    now). The result is `-sum A logpi / max(1, sum_b (lengths[b] - 1))` over
+    positions `1 <= t < lengths[b]`.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$logits, Ponder_IdTensor:$ids,
+                   Ponder_IdTensor:$lengths, Ponder_FloatTensor:$advantage,
+                   Ponder_VocabAttr:$vocab);
+  let results = (outs Ponder_Scalar:$loss);
+  let assemblyFormat = [{
+    $logits `,` $ids `,` $lengths `,` $advantage `vocab` $vocab attr-dict `:`
+    type($logits) `,` type($ids) `,` type($lengths) `,` type($advantage)
+    `->` type($loss)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_PonderCostOp : Ponder_Op<"ponder_cost", [Pure]> {
+  let summary = "The unweighted ponder cost of a halting loop";
+  let description = [{
+    L_ponder of MODEL.md §5, from the results of a `ponder.halting_loop` of
+    the same `mode`, averaged over valid positions (`t < lengths[b]`):
+    - `act`: mean of `N + R` (the gradient flows through R only);
+    - `pondernet`: mean of `KL(p || g)`, `g` the geometric(`prior_lambda`)
+      prior truncated to N_max steps and renormalised;
+    - `fixed`: 0 (the operation folds to a constant).
+  }];
+  let arguments = (ins Ponder_HaltingModeAttr:$mode, Ponder_IdTensor:$steps,
+                   Ponder_FloatTensor:$remainder, Ponder_FloatTensor:$probs,
+                   Ponder_IdTensor:$lengths,
+                   OptionalAttr<F64Attr>:$prior_lambda);
+  let results = (outs Ponder_Scalar:$loss);
+  let assemblyFormat = [{
+    $mode $steps `,` $remainder `,` $probs `,` $lengths attr-dict `:`
+    type($steps) `,` type($remainder) `,` type($probs) `,` type($lengths)
+    `->` type($loss)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Optimiser (MODEL.md §7)
+//===----------------------------------------------------------------------===//
+
+def Ponder_AdamWOp : Ponder_Op<"adamw", [Pure,
+    AllTypesMatch<["param", "grad", "m", "v", "new_param", "new_m",
+                   "new_v"]>]> {
+  let summary = "One AdamW update of a parameter and its moments";
+  let description = [{
+    With `t = step` (1-based) and learning rate `lr`:
+    `m' = b1 m + (1 - b1) g`, `v' = b2 v + (1 - b2) g^2`,
+    `p' = p - lr (weight_decay p + (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t))
+    + epsilon))`. Decoupled weight decay; the caller sets `weight_decay` to 0
+    for parameters the contract exempts (MODEL.md §7).
+  }];
+  let arguments = (ins Ponder_FloatTensor:$param, Ponder_FloatTensor:$grad,
+                   Ponder_FloatTensor:$m, Ponder_FloatTensor:$v,
+                   F32:$lr, I64:$step,
+                   DefaultValuedAttr<F64Attr, "0.9">:$beta1,
+                   DefaultValuedAttr<F64Attr, "0.95">:$beta2,
+                   DefaultValuedAttr<F64Attr, "1.0e-8">:$epsilon,
+                   DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs Ponder_FloatTensor:$new_param,
+                 Ponder_FloatTensor:$new_m, Ponder_FloatTensor:$new_v);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $m `,` $v `,` $lr `,` $step attr-dict `:`
+    type($param)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // PONDER_DIALECT_PONDEROPS_TD

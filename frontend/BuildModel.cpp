@@ -1,0 +1,300 @@
+//===- BuildModel.cpp - Model description -> ponder IR --------------------===//
+//
+// Emits the forward graph (MODEL.md §4) and the training-loss graph (§5) of a
+// model description. Batch size B and sequence length T are dynamic; every
+// model dimension is static.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/BuildModel.h"
+
+#include "dialects/ponder/IR/PonderOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace mlir::ponder;
+
+namespace ponder {
+
+std::vector<ParameterSpec> getParameters(const ModelDescription &desc) {
+  const auto &m = desc.model;
+  int64_t v = m.vocabSize(), d = m.dModel;
+  return {
+      {"embed.token", {v, d}},
+      {"embed.position", {m.maxSeq, d}},
+      {"embed.step", {desc.depth.maxSteps, d}},
+      {"block.attn_norm.weight", {d}},
+      {"block.attn.q.weight", {d, d}},
+      {"block.attn.k.weight", {d, d}},
+      {"block.attn.v.weight", {d, d}},
+      {"block.attn.o.weight", {d, d}},
+      {"block.ffn_norm.weight", {d}},
+      {"block.ffn.up.weight", {m.dFF, d}},
+      {"block.ffn.down.weight", {d, m.dFF}},
+      {"halt.weight", {1, d}},
+      {"halt.bias", {1}},
+      {"out_norm.weight", {d}},
+      {"unembed.weight", {v, d}},
+  };
+}
+
+namespace {
+
+HaltingMode toHaltingMode(Halting h) {
+  switch (h) {
+  case Halting::Fixed:
+    return HaltingMode::Fixed;
+  case Halting::Act:
+    return HaltingMode::Act;
+  case Halting::PonderNet:
+    return HaltingMode::PonderNet;
+  }
+  return HaltingMode::Fixed;
+}
+
+/// The results of the trunk: embedding, halting loop, output logits.
+struct Trunk {
+  HaltingLoopOp loop;
+  Value logits;        // [B, T, V]: the reported logits
+  Value perStepLogits; // [N_max, B, T, V] (pondernet only)
+};
+
+/// Builds one function of the model. Parameters are function arguments
+/// after the data arguments, in contract order.
+class ModelBuilder {
+public:
+  ModelBuilder(ImplicitLocOpBuilder &b, const ModelDescription &desc)
+      : b(b), desc(desc),
+        vocab(VocabAttr::get(b.getContext(), desc.model.verbalVocab,
+                             desc.model.thinkVocab)) {}
+
+  /// Creates `func.func @name` with data arguments `inputs` (named by
+  /// `ponder.input`) followed by the parameters, and positions the builder
+  /// in its body.
+  func::FuncOp beginFunction(StringRef name,
+                             ArrayRef<std::pair<StringRef, Type>> inputs,
+                             ArrayRef<std::pair<StringRef, Type>> outputs);
+
+  /// Emits embedding, halting loop and logits for `ids`/`lengths`.
+  Trunk buildTrunk(Value ids, Value lengths);
+
+  Value param(StringRef name) const { return params.lookup(name); }
+  Value input(StringRef name) const { return inputs.lookup(name); }
+  VocabAttr getVocab() const { return vocab; }
+
+  RankedTensorType floatTensor(ArrayRef<int64_t> shape) const {
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+  RankedTensorType idTensor(ArrayRef<int64_t> shape) const {
+    return RankedTensorType::get(shape, b.getI32Type());
+  }
+
+  /// A scalar f32 tensor constant.
+  Value scalar(double value) {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(floatTensor({}),
+                                  b.getF32FloatAttr(value).getValue()));
+  }
+
+private:
+  Value linear(Value x, StringRef weight);
+  Value rmsNorm(Value x, StringRef weight);
+  Value block(Value s, Value step, Value lengths);
+
+  ImplicitLocOpBuilder &b;
+  const ModelDescription &desc;
+  VocabAttr vocab;
+  llvm::StringMap<Value> params, inputs;
+};
+
+func::FuncOp
+ModelBuilder::beginFunction(StringRef name,
+                            ArrayRef<std::pair<StringRef, Type>> ins,
+                            ArrayRef<std::pair<StringRef, Type>> outs) {
+  std::vector<ParameterSpec> specs = getParameters(desc);
+  SmallVector<Type> argTypes, resultTypes;
+  for (auto &[_, type] : ins)
+    argTypes.push_back(type);
+  for (const ParameterSpec &p : specs)
+    argTypes.push_back(floatTensor(p.shape));
+  for (auto &[_, type] : outs)
+    resultTypes.push_back(type);
+
+  auto func =
+      func::FuncOp::create(b, name, b.getFunctionType(argTypes, resultTypes));
+  Block *entry = func.addEntryBlock();
+  params.clear();
+  inputs.clear();
+  for (auto [i, in] : llvm::enumerate(ins)) {
+    func.setArgAttr(i, "ponder.input", b.getStringAttr(in.first));
+    inputs[in.first] = entry->getArgument(i);
+  }
+  for (auto [i, p] : llvm::enumerate(specs)) {
+    unsigned arg = ins.size() + i;
+    func.setArgAttr(arg, "ponder.param", b.getStringAttr(p.name));
+    params[p.name] = entry->getArgument(arg);
+  }
+  for (auto [i, out] : llvm::enumerate(outs))
+    func.setResultAttr(i, "ponder.output", b.getStringAttr(out.first));
+  b.setInsertionPointToStart(entry);
+  return func;
+}
+
+Value ModelBuilder::linear(Value x, StringRef weight) {
+  Value w = param(weight);
+  auto in = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> shape(in.getShape());
+  shape.back() = cast<RankedTensorType>(w.getType()).getDimSize(0);
+  return LinearOp::create(b, floatTensor(shape), x, w);
+}
+
+Value ModelBuilder::rmsNorm(Value x, StringRef weight) {
+  return RMSNormOp::create(b, x.getType(), x, param(weight),
+                           b.getF64FloatAttr(desc.model.normEps));
+}
+
+// Block(s, n) of MODEL.md §4.
+Value ModelBuilder::block(Value s, Value step, Value lengths) {
+  Value u = StepEmbedOp::create(b, s.getType(), s, param("embed.step"), step);
+  Value h = rmsNorm(u, "block.attn_norm.weight");
+  Value q = linear(h, "block.attn.q.weight");
+  Value k = linear(h, "block.attn.k.weight");
+  Value v = linear(h, "block.attn.v.weight");
+  Value att = AttentionOp::create(b, q.getType(), q, k, v, lengths,
+                                  b.getI64IntegerAttr(desc.model.nHeads));
+  Value a = arith::AddFOp::create(b, u, linear(att, "block.attn.o.weight"));
+  Value up = linear(rmsNorm(a, "block.ffn_norm.weight"), "block.ffn.up.weight");
+  Value down = linear(GeluOp::create(b, up), "block.ffn.down.weight");
+  return arith::AddFOp::create(b, a, down);
+}
+
+Trunk ModelBuilder::buildTrunk(Value ids, Value lengths) {
+  int64_t d = desc.model.dModel;
+  Value x = EmbedOp::create(
+      b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, d}), ids,
+      param("embed.token"), param("embed.position"), vocab);
+
+  HaltingMode mode = toHaltingMode(desc.depth.halting);
+  bool fixed = mode == HaltingMode::Fixed;
+  FloatAttr epsilon = mode == HaltingMode::Act
+                          ? b.getF64FloatAttr(desc.depth.actEpsilon)
+                          : FloatAttr();
+  auto loop = HaltingLoopOp::create(
+      b, x, lengths, fixed ? Value() : param("halt.weight"),
+      fixed ? Value() : param("halt.bias"), mode, desc.depth.maxSteps, epsilon);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *body =
+        b.createBlock(&loop.getBody(), {}, {x.getType(), b.getIndexType()},
+                      {b.getLoc(), b.getLoc()});
+    Value f = block(body->getArgument(0), body->getArgument(1), lengths);
+    YieldOp::create(b, f);
+  }
+
+  Trunk trunk{loop, {}, {}};
+  Value logits =
+      linear(rmsNorm(loop.getState(), "out_norm.weight"), "unembed.weight");
+  if (mode != HaltingMode::PonderNet) {
+    trunk.logits = logits;
+    return trunk;
+  }
+  // PonderNet: every step has its own logits; the reported ones are step N's.
+  trunk.perStepLogits = logits;
+  int64_t v = vocab.getSize();
+  trunk.logits = SelectStepOp::create(
+      b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, v}), logits,
+      loop.getSteps());
+  return trunk;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
+                                 const ModelDescription &desc) {
+  context.loadDialect<PonderDialect, func::FuncDialect, arith::ArithDialect>();
+  Location loc = UnknownLoc::get(&context);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  ImplicitLocOpBuilder b(loc, &context);
+  b.setInsertionPointToEnd(module->getBody());
+  ModelBuilder mb(b, desc);
+  (*module)->setAttr("ponder.vocab", mb.getVocab());
+  (*module)->setAttr("ponder.max_seq", b.getI64IntegerAttr(desc.model.maxSeq));
+
+  const int64_t dyn = ShapedType::kDynamic;
+  int64_t v = mb.getVocab().getSize();
+  Type ids = mb.idTensor({dyn, dyn}), lengths = mb.idTensor({dyn});
+  Type perPosition = mb.floatTensor({dyn, dyn});
+  Type logits = mb.floatTensor({dyn, dyn, v}), scalar = mb.floatTensor({});
+  Type steps = mb.idTensor({dyn, dyn});
+
+  // @forward: inference (MODEL.md §4).
+  mb.beginFunction(
+      "forward", {{"ids", ids}, {"lengths", lengths}},
+      {{"logits", logits}, {"steps", steps}, {"remainder", perPosition}});
+  {
+    Trunk t = mb.buildTrunk(mb.input("ids"), mb.input("lengths"));
+    func::ReturnOp::create(
+        b, ValueRange{t.logits, t.loop.getSteps(), t.loop.getRemainder()});
+  }
+
+  // @loss: the training objective (MODEL.md §5), with the outputs of
+  // `ponder run` (§8).
+  b.setInsertionPointToEnd(module->getBody());
+  SmallVector<std::pair<StringRef, Type>> inputs = {
+      {"ids", ids},
+      {"lengths", lengths},
+      {"target_weight", perPosition},
+      {"advantage", perPosition}};
+  bool useReference = desc.loss.referenceMix > 0.0;
+  if (useReference)
+    inputs.push_back({"reference_logits", logits});
+  mb.beginFunction("loss", inputs,
+                   {{"loss", scalar},
+                    {"loss.ce", scalar},
+                    {"loss.ponder", scalar},
+                    {"loss.policy", scalar},
+                    {"logits", logits},
+                    {"steps", steps},
+                    {"remainder", perPosition}});
+  {
+    Value idsArg = mb.input("ids"), lengthsArg = mb.input("lengths");
+    Trunk t = mb.buildTrunk(idsArg, lengthsArg);
+    HaltingLoopOp loop = t.loop;
+    bool perStep = static_cast<bool>(t.perStepLogits);
+    Value ce = VerbalXentOp::create(
+        b, scalar, perStep ? t.perStepLogits : t.logits, idsArg, lengthsArg,
+        mb.input("target_weight"),
+        useReference ? mb.input("reference_logits") : Value(),
+        perStep ? loop.getProbs() : Value(), mb.getVocab(),
+        b.getF64FloatAttr(desc.loss.smoothing),
+        b.getF64FloatAttr(desc.loss.referenceMix),
+        b.getF64FloatAttr(desc.loss.referenceTemperature));
+    Value policy = PolicyLossOp::create(b, scalar, t.logits, idsArg, lengthsArg,
+                                        mb.input("advantage"), mb.getVocab());
+    FloatAttr priorLambda = desc.depth.halting == Halting::PonderNet
+                                ? b.getF64FloatAttr(desc.depth.priorLambda)
+                                : FloatAttr();
+    Value ponderCost = PonderCostOp::create(
+        b, scalar, loop.getModeAttr(), loop.getSteps(), loop.getRemainder(),
+        loop.getProbs(), lengthsArg, priorLambda);
+    // L = L_ce + w L_ponder + lambda_pg L_pg (MODEL.md §5).
+    Value total = arith::AddFOp::create(
+        b, ce,
+        arith::MulFOp::create(b, mb.scalar(desc.ponderWeight()), ponderCost));
+    total = arith::AddFOp::create(
+        b, total,
+        arith::MulFOp::create(b, mb.scalar(desc.loss.policyWeight), policy));
+    func::ReturnOp::create(b,
+                           ValueRange{total, ce, ponderCost, policy, t.logits,
+                                      loop.getSteps(), loop.getRemainder()});
+  }
+  return module;
+}
+
+} // namespace ponder

@@ -1,0 +1,42 @@
+//===- BuildModel.h - Model description -> ponder IR ------------*- C++ -*-===//
+//
+// Builds the forward graph and the training-loss graph of a model
+// description as ponder IR (MODEL.md §3-5).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_FRONTEND_BUILDMODEL_H
+#define PONDER_FRONTEND_BUILDMODEL_H
+
+#include "frontend/ModelDescription.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+#include <vector>
+
+namespace ponder {
+
+/// One parameter of the contract (MODEL.md §3): name and shape.
+struct ParameterSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+/// The parameters of `desc` in contract order.
+std::vector<ParameterSpec> getParameters(const ModelDescription &desc);
+
+/// Builds a module with two functions:
+///   @forward(ids, lengths, params...) -> (logits, steps, remainder)
+///   @loss(ids, lengths, target_weight, advantage, [reference_logits],
+///         params...) -> (loss, loss.ce, loss.ponder, loss.policy, logits,
+///                        steps, remainder)
+/// Parameter arguments carry `ponder.param = "NAME"`. The dialects used must
+/// be loaded in `context` (see registerPonderDialects).
+mlir::OwningOpRef<mlir::ModuleOp> buildModel(mlir::MLIRContext &context,
+                                             const ModelDescription &desc);
+
+} // namespace ponder
+
+#endif // PONDER_FRONTEND_BUILDMODEL_H

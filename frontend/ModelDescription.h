@@ -1,0 +1,85 @@
+//===- ModelDescription.h - The model description (MODEL.md §2) -*- C++ -*-===//
+//
+// A model description is a TOML file with sections [model], [depth], [loss]
+// and [think]. parseModelDescription checks every key, type and range and
+// reports the first problem as one line: `FILE:LINE: key 'S.K': ...`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_FRONTEND_MODELDESCRIPTION_H
+#define PONDER_FRONTEND_MODELDESCRIPTION_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ponder {
+
+enum class Halting { Fixed, Act, PonderNet };
+enum class Reward { FirstVerbalLogprob, FirstVerbalCorrect };
+
+/// Returns "fixed", "act" or "pondernet".
+llvm::StringRef stringifyHalting(Halting h);
+/// Returns "first_verbal_logprob" or "first_verbal_correct".
+llvm::StringRef stringifyReward(Reward r);
+
+/// Every field of MODEL.md §2, with the defaults documented in
+/// docs/model-description.md.
+struct ModelDescription {
+  struct Model {
+    int64_t verbalVocab = 0; // Vv, required
+    int64_t thinkVocab = 0;  // Vt
+    int64_t dModel = 0;      // d, required
+    int64_t nHeads = 0;      // h, required, d % h == 0
+    int64_t dFF = 0;         // required
+    int64_t maxSeq = 0;      // required
+    double normEps = 1e-5;
+    int64_t vocabSize() const { return verbalVocab + thinkVocab; }
+    int64_t headDim() const { return dModel / nHeads; }
+  } model;
+
+  struct Depth {
+    Halting halting = Halting::Act; // required
+    int64_t maxSteps = 0;           // N_max, required
+    double actEpsilon = 0.01;
+    double ponderCost = 0.01; // tau
+    double priorLambda = 0.2;
+    double klBeta = 0.01;
+  } depth;
+
+  struct Loss {
+    double smoothing = 0.0;    // alpha
+    double referenceMix = 0.0; // mu
+    double referenceTemperature = 1.0;
+    double policyWeight = 1.0; // lambda_pg
+  } loss;
+
+  struct Think {
+    int64_t maxThink = 8;
+    Reward reward = Reward::FirstVerbalLogprob;
+    int64_t rollouts = 4; // G
+  } think;
+
+  /// The weight w of L_ponder in the total loss (MODEL.md §5): tau for act,
+  /// kl_beta for pondernet, 0 for fixed.
+  double ponderWeight() const;
+};
+
+/// Result of parsing: either a description or one error line.
+struct ParsedDescription {
+  std::optional<ModelDescription> description;
+  std::string error; // `FILE:LINE: ...`, set iff !description
+};
+
+/// Parses and validates the TOML text `text`; `fileName` prefixes errors.
+ParsedDescription parseModelDescription(llvm::StringRef text,
+                                  llvm::StringRef fileName);
+
+/// Reads `path` and parses it. A missing or unreadable file is an error.
+ParsedDescription parseModelDescriptionFile(llvm::StringRef path);
+
+} // namespace ponder
+
+#endif // PONDER_FRONTEND_MODELDESCRIPTION_H

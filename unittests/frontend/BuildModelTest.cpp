@@ -1,0 +1,156 @@
+//===- BuildModelTest.cpp - Tests of the model description -> IR builder --===//
+
+#include "frontend/BuildModel.h"
+
+#include "dialects/ponder/IR/PonderOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+
+#include <gtest/gtest.h>
+
+using namespace mlir;
+using namespace mlir::ponder;
+
+namespace {
+
+::ponder::ModelDescription smallModel(::ponder::Halting halting) {
+  ::ponder::ModelDescription desc;
+  desc.model.verbalVocab = 10;
+  desc.model.thinkVocab = 3;
+  desc.model.dModel = 16;
+  desc.model.nHeads = 4;
+  desc.model.dFF = 48;
+  desc.model.maxSeq = 20;
+  desc.depth.halting = halting;
+  desc.depth.maxSteps = 5;
+  return desc;
+}
+
+std::vector<int64_t> shapeOf(Type type) {
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(type).getShape();
+  return {shape.begin(), shape.end()};
+}
+
+class BuildModel : public ::testing::TestWithParam<::ponder::Halting> {
+protected:
+  MLIRContext context;
+};
+
+TEST_P(BuildModel, ProducesVerifiedForwardAndLoss) {
+  ::ponder::ModelDescription desc = smallModel(GetParam());
+  OwningOpRef<ModuleOp> module = ::ponder::buildModel(context, desc);
+  ASSERT_TRUE(succeeded(verify(*module)));
+
+  auto forward = module->lookupSymbol<func::FuncOp>("forward");
+  auto loss = module->lookupSymbol<func::FuncOp>("loss");
+  ASSERT_TRUE(forward && loss);
+  EXPECT_EQ(forward.getNumResults(), 3u);
+  EXPECT_EQ(loss.getNumResults(), 7u);
+
+  // Every function takes the contract's parameters, named and shaped as
+  // MODEL.md §3, after its data inputs.
+  std::vector<::ponder::ParameterSpec> params = ::ponder::getParameters(desc);
+  ASSERT_EQ(params.size(), 15u);
+  for (func::FuncOp func : {forward, loss}) {
+    unsigned firstParam = func.getNumArguments() - params.size();
+    for (auto [i, spec] : llvm::enumerate(params)) {
+      unsigned arg = firstParam + i;
+      auto name = func.getArgAttrOfType<StringAttr>(arg, "ponder.param");
+      ASSERT_TRUE(name) << "argument " << arg << " of @"
+                        << func.getSymName().str();
+      EXPECT_EQ(name.getValue(), spec.name);
+      EXPECT_EQ(shapeOf(func.getArgumentTypes()[arg]), spec.shape) << spec.name;
+    }
+  }
+
+  // One halting loop per function, in the described mode, and the right
+  // operands for it.
+  int loops = 0;
+  module->walk([&](HaltingLoopOp loop) {
+    ++loops;
+    EXPECT_EQ(loop.getMaxSteps(), 5u);
+    EXPECT_EQ(static_cast<bool>(loop.getHaltWeight()),
+              GetParam() != ::ponder::Halting::Fixed);
+    EXPECT_EQ(static_cast<bool>(loop.getEpsilon()),
+              GetParam() == ::ponder::Halting::Act);
+  });
+  EXPECT_EQ(loops, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, BuildModel,
+                         ::testing::Values(::ponder::Halting::Fixed,
+                                           ::ponder::Halting::Act,
+                                           ::ponder::Halting::PonderNet));
+
+TEST(BuildModelParameters, ShapesFollowTheContract) {
+  ::ponder::ModelDescription desc = smallModel(::ponder::Halting::Act);
+  std::vector<::ponder::ParameterSpec> params = ::ponder::getParameters(desc);
+  auto find = [&](const std::string &name) {
+    for (const auto &p : params)
+      if (p.name == name)
+        return p.shape;
+    ADD_FAILURE() << "no parameter " << name;
+    return std::vector<int64_t>{};
+  };
+  EXPECT_EQ(find("embed.token"), (std::vector<int64_t>{13, 16}));
+  EXPECT_EQ(find("embed.position"), (std::vector<int64_t>{20, 16}));
+  EXPECT_EQ(find("embed.step"), (std::vector<int64_t>{5, 16}));
+  EXPECT_EQ(find("block.ffn.up.weight"), (std::vector<int64_t>{48, 16}));
+  EXPECT_EQ(find("block.ffn.down.weight"), (std::vector<int64_t>{16, 48}));
+  EXPECT_EQ(find("halt.weight"), (std::vector<int64_t>{1, 16}));
+  EXPECT_EQ(find("halt.bias"), (std::vector<int64_t>{1}));
+  EXPECT_EQ(find("unembed.weight"), (std::vector<int64_t>{13, 16}));
+}
+
+TEST(BuildModelLoss, ReferenceLogitsOnlyWhenMixed) {
+  MLIRContext context;
+  ::ponder::ModelDescription desc = smallModel(::ponder::Halting::Act);
+  auto countInputs = [&](const ::ponder::ModelDescription &d) {
+    OwningOpRef<ModuleOp> module = ::ponder::buildModel(context, d);
+    EXPECT_TRUE(succeeded(verify(*module)));
+    auto loss = module->lookupSymbol<func::FuncOp>("loss");
+    unsigned inputs = 0;
+    bool hasReference = false;
+    for (unsigned i = 0; i < loss.getNumArguments(); ++i)
+      if (auto name = loss.getArgAttrOfType<StringAttr>(i, "ponder.input")) {
+        ++inputs;
+        hasReference |= name.getValue() == "reference_logits";
+      }
+    VerbalXentOp xent;
+    loss.walk([&](VerbalXentOp op) { xent = op; });
+    EXPECT_TRUE(xent);
+    EXPECT_EQ(static_cast<bool>(xent.getReference()), hasReference);
+    return std::make_pair(inputs, hasReference);
+  };
+  EXPECT_EQ(countInputs(desc), std::make_pair(4u, false));
+  desc.loss.referenceMix = 0.3;
+  desc.loss.smoothing = 0.1;
+  EXPECT_EQ(countInputs(desc), std::make_pair(5u, true));
+}
+
+TEST(BuildModelLoss, TotalWeightsFollowTheMode) {
+  // L = L_ce + w L_ponder + lambda_pg L_pg: the constants in @loss are w and
+  // lambda_pg (MODEL.md §5).
+  MLIRContext context;
+  for (auto [halting, w] : {std::make_pair(::ponder::Halting::Act, 0.03),
+                            std::make_pair(::ponder::Halting::PonderNet, 0.07),
+                            std::make_pair(::ponder::Halting::Fixed, 0.0)}) {
+    ::ponder::ModelDescription desc = smallModel(halting);
+    desc.depth.ponderCost = 0.03;
+    desc.depth.klBeta = 0.07;
+    desc.loss.policyWeight = 0.5;
+    OwningOpRef<ModuleOp> module = ::ponder::buildModel(context, desc);
+    std::vector<float> constants;
+    module->lookupSymbol<func::FuncOp>("loss").walk([&](arith::ConstantOp op) {
+      if (auto dense = dyn_cast<DenseElementsAttr>(op.getValue()))
+        constants.push_back(dense.getSplatValue<float>());
+    });
+    EXPECT_EQ(constants, (std::vector<float>{static_cast<float>(w), 0.5f}))
+        << ::ponder::stringifyHalting(halting).str();
+  }
+}
+
+} // namespace
