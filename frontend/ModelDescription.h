@@ -75,7 +75,7 @@ struct ParsedDescription {
 
 /// Parses and validates the TOML text `text`; `fileName` prefixes errors.
 ParsedDescription parseModelDescription(llvm::StringRef text,
-                                  llvm::StringRef fileName);
+                                        llvm::StringRef fileName);
 
 /// Reads `path` and parses it. A missing or unreadable file is an error.
 ParsedDescription parseModelDescriptionFile(llvm::StringRef path);

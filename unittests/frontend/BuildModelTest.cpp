@@ -80,10 +80,13 @@ TEST_P(BuildModel, ProducesVerifiedForwardAndLoss) {
   EXPECT_EQ(loops, 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModes, BuildModel,
-                         ::testing::Values(::ponder::Halting::Fixed,
-                                           ::ponder::Halting::Act,
-                                           ::ponder::Halting::PonderNet));
+INSTANTIATE_TEST_SUITE_P(
+    AllModes, BuildModel,
+    ::testing::Values(::ponder::Halting::Fixed, ::ponder::Halting::Act,
+                      ::ponder::Halting::PonderNet),
+    [](const ::testing::TestParamInfo<::ponder::Halting> &info) {
+      return ::ponder::stringifyHalting(info.param).str();
+    });
 
 TEST(BuildModelParameters, ShapesFollowTheContract) {
   ::ponder::ModelDescription desc = smallModel(::ponder::Halting::Act);

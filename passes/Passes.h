@@ -1,0 +1,23 @@
+//===- Passes.h - Ponder passes ---------------------------------*- C++ -*-===//
+
+#ifndef PONDER_PASSES_PASSES_H
+#define PONDER_PASSES_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::ponder {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+} // namespace mlir::ponder
+
+#endif // PONDER_PASSES_PASSES_H

@@ -1,0 +1,473 @@
+//===- PonderToLinalg.cpp - ponder layer ops -> linalg on tensors ---------===//
+//
+// Each layer op of MODEL.md §4 becomes one or a few `linalg.generic` ops on
+// tensors. Loop dimensions are named in comments as in the contract (b batch,
+// t/i query position, j key position, h head, e head channel, d model
+// channel, k reduced channel).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialects/ponder/IR/PonderOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cmath>
+
+namespace mlir::ponder {
+#define GEN_PASS_DEF_CONVERTPONDERTOLINALG
+#include "passes/Passes.h.inc"
+} // namespace mlir::ponder
+
+using namespace mlir;
+using namespace mlir::ponder;
+
+namespace {
+
+using utils::IteratorType;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// The size of dimension `dim` of `value`: a constant when static.
+OpFoldResult sizeOf(OpBuilder &b, Location loc, Value value, int64_t dim) {
+  return tensor::getMixedSize(b, loc, value, dim);
+}
+
+/// A `tensor.empty` of `type` whose dynamic dimensions are `sizes[i]`.
+Value emptyOf(OpBuilder &b, Location loc, RankedTensorType type,
+              ArrayRef<OpFoldResult> sizes) {
+  SmallVector<OpFoldResult> mixed;
+  for (auto [i, size] : llvm::enumerate(type.getShape()))
+    mixed.push_back(ShapedType::isDynamic(size) ? sizes[i]
+                                                : b.getIndexAttr(size));
+  return tensor::EmptyOp::create(b, loc, mixed, type.getElementType());
+}
+
+/// A tensor of `sizes` filled with the f32 `value`.
+Value filled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+             double value) {
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+  Value fill = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(static_cast<float>(value)));
+  return linalg::FillOp::create(b, loc, fill, empty).getResult(0);
+}
+
+/// The map from `numDims` loop dimensions to the listed ones.
+AffineMap dims(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> which) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d : which)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(numDims, 0, exprs, ctx);
+}
+
+/// `parallel` parallel loops followed by `reduction` reduction loops.
+SmallVector<IteratorType> loops(unsigned parallel, unsigned reduction = 0) {
+  SmallVector<IteratorType> types(parallel, IteratorType::parallel);
+  types.append(reduction, IteratorType::reduction);
+  return types;
+}
+
+/// 0, 1, ..., n - 1.
+SmallVector<unsigned> iota(unsigned n) {
+  SmallVector<unsigned> result(n);
+  for (unsigned i = 0; i < n; ++i)
+    result[i] = i;
+  return result;
+}
+
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// A one-result `linalg.generic` whose region yields `body(args)`.
+Value generic(OpBuilder &b, Location loc, Value init, ValueRange inputs,
+              ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
+              BodyFn body) {
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
+      });
+  return op.getResult(0);
+}
+
+Value f32(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(static_cast<float>(value)));
+}
+
+/// `dim` of `value` as an f32 (for means over a possibly dynamic width).
+Value sizeAsF32(OpBuilder &b, Location loc, Value value, int64_t dim) {
+  int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);
+  if (!ShapedType::isDynamic(size))
+    return f32(b, loc, static_cast<double>(size));
+  Value index = tensor::DimOp::create(b, loc, value, dim);
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+// y[..., o] = sum_k x[..., k] W[o, k]  (y = x W^T, MODEL.md §3).
+struct LinearLowering : OpConversionPattern<LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput(), w = adaptor.getWeight();
+    unsigned rank = op.getType().getRank();
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
+    sizes.back() = sizeOf(rewriter, loc, w, 0);
+    Value init = filled(rewriter, loc, sizes, 0.0);
+    if (init.getType() != op.getType())
+      init = tensor::CastOp::create(rewriter, loc, op.getType(), init);
+    // Loops: the output dims (0 .. rank-1), then k (rank).
+    SmallVector<unsigned> xDims = iota(rank - 1);
+    xDims.push_back(rank);
+    MLIRContext *ctx = rewriter.getContext();
+    Value y = generic(
+        rewriter, loc, init, {x, w},
+        {dims(ctx, rank + 1, xDims), dims(ctx, rank + 1, {rank - 1, rank}),
+         dims(ctx, rank + 1, iota(rank))},
+        loops(rank, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
+          return arith::AddFOp::create(b, l, a[2], prod);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+// RMSNorm(x, w) = x / sqrt(mean(x^2) + eps) * w  (MODEL.md §4).
+struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RMSNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getInput(), w = adaptor.getWeight();
+    unsigned rank = op.getType().getRank();
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
+
+    // sumsq[...] = sum_d x[..., d]^2
+    SmallVector<OpFoldResult> outer(sizes.begin(), sizes.end() - 1);
+    Value sumsq =
+        generic(rewriter, loc, filled(rewriter, loc, outer, 0.0), {x},
+                {dims(ctx, rank, iota(rank)), dims(ctx, rank, iota(rank - 1))},
+                loops(rank - 1, 1),
+                [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                  Value sq = arith::MulFOp::create(b, l, a[0], a[0]);
+                  return arith::AddFOp::create(b, l, a[1], sq);
+                });
+
+    Value width = sizeAsF32(rewriter, loc, x, rank - 1);
+    Value eps = f32(rewriter, loc, op.getEpsilon().convertToDouble());
+    Value y = generic(
+        rewriter, loc, emptyOf(rewriter, loc, op.getType(), sizes),
+        {x, sumsq, w},
+        {dims(ctx, rank, iota(rank)), dims(ctx, rank, iota(rank - 1)),
+         dims(ctx, rank, {rank - 1}), dims(ctx, rank, iota(rank))},
+        loops(rank), [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value mean = arith::DivFOp::create(b, l, a[1], width);
+          Value rms = math::SqrtOp::create(
+              b, l, arith::AddFOp::create(b, l, mean, eps));
+          Value normed = arith::DivFOp::create(b, l, a[0], rms);
+          return arith::MulFOp::create(b, l, normed, a[2]);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+// GELU(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (MODEL.md §4).
+struct GeluLowering : OpConversionPattern<GeluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GeluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    unsigned rank = op.getType().getRank();
+    MLIRContext *ctx = rewriter.getContext();
+    Value half = f32(rewriter, loc, 0.5), one = f32(rewriter, loc, 1.0);
+    Value c = f32(rewriter, loc, std::sqrt(2.0 / M_PI));
+    Value cubic = f32(rewriter, loc, 0.044715);
+    Value y = generic(
+        rewriter, loc,
+        emptyOf(rewriter, loc, op.getType(),
+                tensor::getMixedSizes(rewriter, loc, x)),
+        {x}, {dims(ctx, rank, iota(rank)), dims(ctx, rank, iota(rank))},
+        loops(rank), [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value v = a[0];
+          Value v3 =
+              arith::MulFOp::create(b, l, v, arith::MulFOp::create(b, l, v, v));
+          Value inner = arith::MulFOp::create(
+              b, l, c,
+              arith::AddFOp::create(b, l, v,
+                                    arith::MulFOp::create(b, l, cubic, v3)));
+          Value t = math::TanhOp::create(b, l, inner);
+          return arith::MulFOp::create(b, l,
+                                       arith::MulFOp::create(b, l, half, v),
+                                       arith::AddFOp::create(b, l, one, t));
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// Row `row` of the 2-D `table` as a 1-D tensor.
+Value tableRow(OpBuilder &b, Location loc, Value table, OpFoldResult row) {
+  auto type = cast<RankedTensorType>(table.getType());
+  auto rowType =
+      RankedTensorType::get({type.getDimSize(1)}, type.getElementType());
+  return tensor::ExtractSliceOp::create(
+      b, loc, rowType, table, {row, b.getIndexAttr(0)},
+      {b.getIndexAttr(1), sizeOf(b, loc, table, 1)},
+      {b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+// u = s + table[n]  (MODEL.md §4, Block).
+struct StepEmbedLowering : OpConversionPattern<StepEmbedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(StepEmbedOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value s = adaptor.getState();
+    unsigned rank = op.getType().getRank();
+    Value row = tableRow(rewriter, loc, adaptor.getTable(), adaptor.getStep());
+    Value u = generic(rewriter, loc,
+                      emptyOf(rewriter, loc, op.getType(),
+                              tensor::getMixedSizes(rewriter, loc, s)),
+                      {s, row},
+                      {dims(ctx, rank, iota(rank)), dims(ctx, rank, {rank - 1}),
+                       dims(ctx, rank, iota(rank))},
+                      loops(rank),
+                      [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        return arith::AddFOp::create(b, l, a[0], a[1]);
+                      });
+    rewriter.replaceOp(op, u);
+    return success();
+  }
+};
+
+// x[b, t, d] = token[ids[b, t], d] + position[t, d]  (MODEL.md §4). Ids are
+// range-checked by the runtime before the model runs.
+struct EmbedLowering : OpConversionPattern<EmbedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(EmbedOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value ids = adaptor.getIds(), token = adaptor.getToken();
+    Value position = adaptor.getPosition();
+    OpFoldResult batch = sizeOf(rewriter, loc, ids, 0);
+    OpFoldResult length = sizeOf(rewriter, loc, ids, 1);
+    OpFoldResult width = sizeOf(rewriter, loc, token, 1);
+    // The first T rows of the position table.
+    auto posType = RankedTensorType::get(
+        {cast<RankedTensorType>(ids.getType()).getDimSize(1),
+         op.getType().getDimSize(2)},
+        rewriter.getF32Type());
+    Value pos = tensor::ExtractSliceOp::create(
+        rewriter, loc, posType, position,
+        {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)}, {length, width},
+        {rewriter.getIndexAttr(1), rewriter.getIndexAttr(1)});
+    Value x = generic(
+        rewriter, loc,
+        emptyOf(rewriter, loc, op.getType(), {batch, length, width}),
+        {ids, pos},
+        {dims(ctx, 3, {0, 1}), dims(ctx, 3, {1, 2}), dims(ctx, 3, {0, 1, 2})},
+        loops(3), [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value id = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+          Value d = linalg::IndexOp::create(b, l, 2);
+          Value tok = tensor::ExtractOp::create(b, l, token, {id, d});
+          return arith::AddFOp::create(b, l, tok, a[1]);
+        });
+    rewriter.replaceOp(op, x);
+    return success();
+  }
+};
+
+// out[b, t, ...] = in[max(steps[b, t], 1) - 1, b, t, ...]  (PonderNet's
+// reported logits, MODEL.md §4; padding reads step 1, docs/contract-notes.md).
+struct SelectStepLowering : OpConversionPattern<SelectStepOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SelectStepOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value input = adaptor.getInput();
+    unsigned rank = op.getType().getRank();
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, input);
+    sizes.erase(sizes.begin());
+    Value out = generic(
+        rewriter, loc, emptyOf(rewriter, loc, op.getType(), sizes),
+        {adaptor.getSteps()},
+        {dims(ctx, rank, {0, 1}), dims(ctx, rank, iota(rank))}, loops(rank),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value one = arith::ConstantIntOp::create(b, l, 1, 32);
+          Value step = arith::SubIOp::create(
+              b, l, arith::MaxSIOp::create(b, l, a[0], one), one);
+          SmallVector<Value> index = {
+              arith::IndexCastOp::create(b, l, b.getIndexType(), step)};
+          for (unsigned d = 0; d < rank; ++d)
+            index.push_back(linalg::IndexOp::create(b, l, d));
+          return tensor::ExtractOp::create(b, l, input, index);
+        });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+// Causal multi-head attention with key padding (MODEL.md §4), as five
+// generics over [B, H, T, T] scores: q.k, masked row max, exp, row sum, and
+// the probability-weighted sum of values. The fused online-softmax kernel
+// replaces this in the fusion pass.
+struct AttentionLowering : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = op.getType();
+    int64_t heads = op.getHeads();
+    int64_t width = type.getDimSize(2);
+    if (ShapedType::isDynamic(width))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
+    int64_t headDim = width / heads;
+    OpFoldResult batch = sizeOf(rewriter, loc, adaptor.getQuery(), 0);
+    OpFoldResult length = sizeOf(rewriter, loc, adaptor.getQuery(), 1);
+
+    // [B, T, d] -> [B, T, H, E]
+    auto splitType = RankedTensorType::get(
+        {type.getDimSize(0), type.getDimSize(1), heads, headDim},
+        rewriter.getF32Type());
+    SmallVector<ReassociationIndices> split = {{0}, {1}, {2, 3}};
+    SmallVector<OpFoldResult> splitSizes = {batch, length,
+                                            rewriter.getIndexAttr(heads),
+                                            rewriter.getIndexAttr(headDim)};
+    auto splitHeads = [&](Value v) -> Value {
+      return tensor::ExpandShapeOp::create(rewriter, loc, splitType, v, split,
+                                           splitSizes);
+    };
+    Value q = splitHeads(adaptor.getQuery());
+    Value k = splitHeads(adaptor.getKey());
+    Value v = splitHeads(adaptor.getValue());
+    Value lengths = adaptor.getLengths();
+
+    OpFoldResult h = rewriter.getIndexAttr(heads);
+    SmallVector<OpFoldResult> scoreSizes = {batch, h, length, length};
+    SmallVector<OpFoldResult> rowSizes = {batch, h, length};
+
+    // scores[b, h, i, j] = sum_e q[b, i, h, e] k[b, j, h, e]; loops b h i j e.
+    Value scores = generic(
+        rewriter, loc, filled(rewriter, loc, scoreSizes, 0.0), {q, k},
+        {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 3, 1, 4}),
+         dims(ctx, 5, {0, 1, 2, 3})},
+        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
+          return arith::AddFOp::create(b, l, a[2], prod);
+        });
+
+    // Key j is visible from query i of row b iff j <= i and j < lengths[b].
+    Value scale = f32(rewriter, loc, 1.0 / std::sqrt(double(headDim)));
+    auto visible = [](OpBuilder &b, Location l, Value length) -> Value {
+      Value i = linalg::IndexOp::create(b, l, 2);
+      Value j = linalg::IndexOp::create(b, l, 3);
+      Value len = arith::IndexCastOp::create(b, l, b.getIndexType(), length);
+      return arith::AndIOp::create(
+          b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, j, i),
+          arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, len));
+    };
+    AffineMap all4 = dims(ctx, 4, {0, 1, 2, 3});
+    AffineMap batchOf4 = dims(ctx, 4, {0});
+    AffineMap row4 = dims(ctx, 4, {0, 1, 2});
+
+    // rowMax[b, h, i] = max over visible j of scale * scores.
+    Value negInf = f32(rewriter, loc, -INFINITY);
+    Value rowMax =
+        generic(rewriter, loc, filled(rewriter, loc, rowSizes, -INFINITY),
+                {scores, lengths}, {all4, batchOf4, row4}, loops(3, 1),
+                [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                  Value s = arith::MulFOp::create(b, l, a[0], scale);
+                  Value masked = arith::SelectOp::create(
+                      b, l, visible(b, l, a[1]), s, negInf);
+                  return arith::MaximumFOp::create(b, l, a[2], masked);
+                });
+
+    // e[b, h, i, j] = exp(scale * scores - rowMax) where visible, else 0.
+    Value zero = f32(rewriter, loc, 0.0);
+    Value e = generic(
+        rewriter, loc,
+        tensor::EmptyOp::create(rewriter, loc, scoreSizes,
+                                rewriter.getF32Type()),
+        {scores, lengths, rowMax}, {all4, batchOf4, row4, all4}, loops(4),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value s = arith::MulFOp::create(b, l, a[0], scale);
+          Value p =
+              math::ExpOp::create(b, l, arith::SubFOp::create(b, l, s, a[2]));
+          return arith::SelectOp::create(b, l, visible(b, l, a[1]), p, zero);
+        });
+
+    // rowSum[b, h, i] = sum_j e.
+    Value rowSum = generic(rewriter, loc, filled(rewriter, loc, rowSizes, 0.0),
+                           {e}, {all4, row4}, loops(3, 1),
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::AddFOp::create(b, l, a[1], a[0]);
+                           });
+
+    // out[b, i, h, e] = sum_j e[b, h, i, j] / rowSum[b, h, i] * v[b, j, h, e];
+    // loops b i h e j.
+    Value heads4 = generic(
+        rewriter, loc,
+        filled(rewriter, loc,
+               {batch, length, h, rewriter.getIndexAttr(headDim)}, 0.0),
+        {e, rowSum, v},
+        {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 2, 1}),
+         dims(ctx, 5, {0, 4, 2, 3}), dims(ctx, 5, {0, 1, 2, 3})},
+        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value p = arith::DivFOp::create(b, l, a[0], a[1]);
+          return arith::AddFOp::create(b, l, a[3],
+                                       arith::MulFOp::create(b, l, p, a[2]));
+        });
+    Value out =
+        tensor::CollapseShapeOp::create(rewriter, loc, type, heads4, split);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+struct ConvertPonderToLinalgPass
+    : mlir::ponder::impl::ConvertPonderToLinalgBase<ConvertPonderToLinalgPass> {
+  void runOnOperation() final {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
+                        AttentionOp, SelectStepOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(ctx);
+    patterns
+        .add<EmbedLowering, StepEmbedLowering, RMSNormLowering, LinearLowering,
+             GeluLowering, AttentionLowering, SelectStepLowering>(ctx);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
