@@ -6,7 +6,7 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
-  let summary = "Lower ponder layer ops to linalg, tensor, arith and math";
+  let summary = "Lower ponder layers and halting loops to linalg and scf";
   let description = [{
     Rewrites the layer operations of the ponder dialect (`embed`,
     `step_embed`, `rms_norm`, `linear`, `gelu`, `attention`, `select_step`)
@@ -19,6 +19,7 @@ def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];
 }

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/lowering/LoweringUtils.h"
+#include "passes/lowering/Patterns.h"
 
 #include "dialects/ponder/IR/PonderOps.h"
 
@@ -29,87 +31,7 @@ using namespace mlir::ponder;
 
 namespace {
 
-using utils::IteratorType;
-
-//===----------------------------------------------------------------------===//
-// Helpers
-//===----------------------------------------------------------------------===//
-
-/// The size of dimension `dim` of `value`: a constant when static.
-OpFoldResult sizeOf(OpBuilder &b, Location loc, Value value, int64_t dim) {
-  return tensor::getMixedSize(b, loc, value, dim);
-}
-
-/// A `tensor.empty` of `type` whose dynamic dimensions are `sizes[i]`.
-Value emptyOf(OpBuilder &b, Location loc, RankedTensorType type,
-              ArrayRef<OpFoldResult> sizes) {
-  SmallVector<OpFoldResult> mixed;
-  for (auto [i, size] : llvm::enumerate(type.getShape()))
-    mixed.push_back(ShapedType::isDynamic(size) ? sizes[i]
-                                                : b.getIndexAttr(size));
-  return tensor::EmptyOp::create(b, loc, mixed, type.getElementType());
-}
-
-/// A tensor of `sizes` filled with the f32 `value`.
-Value filled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
-             double value) {
-  Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
-  Value fill = arith::ConstantOp::create(
-      b, loc, b.getF32FloatAttr(static_cast<float>(value)));
-  return linalg::FillOp::create(b, loc, fill, empty).getResult(0);
-}
-
-/// The map from `numDims` loop dimensions to the listed ones.
-AffineMap dims(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> which) {
-  SmallVector<AffineExpr> exprs;
-  for (unsigned d : which)
-    exprs.push_back(getAffineDimExpr(d, ctx));
-  return AffineMap::get(numDims, 0, exprs, ctx);
-}
-
-/// `parallel` parallel loops followed by `reduction` reduction loops.
-SmallVector<IteratorType> loops(unsigned parallel, unsigned reduction = 0) {
-  SmallVector<IteratorType> types(parallel, IteratorType::parallel);
-  types.append(reduction, IteratorType::reduction);
-  return types;
-}
-
-/// 0, 1, ..., n - 1.
-SmallVector<unsigned> iota(unsigned n) {
-  SmallVector<unsigned> result(n);
-  for (unsigned i = 0; i < n; ++i)
-    result[i] = i;
-  return result;
-}
-
-using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
-
-/// A one-result `linalg.generic` whose region yields `body(args)`.
-Value generic(OpBuilder &b, Location loc, Value init, ValueRange inputs,
-              ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
-              BodyFn body) {
-  auto op = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
-      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
-      });
-  return op.getResult(0);
-}
-
-Value f32(OpBuilder &b, Location loc, double value) {
-  return arith::ConstantOp::create(
-      b, loc, b.getF32FloatAttr(static_cast<float>(value)));
-}
-
-/// `dim` of `value` as an f32 (for means over a possibly dynamic width).
-Value sizeAsF32(OpBuilder &b, Location loc, Value value, int64_t dim) {
-  int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);
-  if (!ShapedType::isDynamic(size))
-    return f32(b, loc, static_cast<double>(size));
-  Value index = tensor::DimOp::create(b, loc, value, dim);
-  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-  return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);
-}
+using namespace mlir::ponder::lowering;
 
 //===----------------------------------------------------------------------===//
 // Patterns
@@ -452,21 +374,40 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
   }
 };
 
+} // namespace
+
+void mlir::ponder::populateLayerLoweringPatterns(RewritePatternSet &patterns) {
+  patterns
+      .add<EmbedLowering, StepEmbedLowering, RMSNormLowering, LinearLowering,
+           GeluLowering, AttentionLowering, SelectStepLowering>(
+          patterns.getContext());
+}
+
+namespace {
+
 struct ConvertPonderToLinalgPass
     : mlir::ponder::impl::ConvertPonderToLinalgBase<ConvertPonderToLinalgPass> {
   void runOnOperation() final {
     MLIRContext *ctx = &getContext();
-    ConversionTarget target(*ctx);
-    target.addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
+    // Layers first, so that the halting loop moves lowered bodies.
+    ConversionTarget layers(*ctx);
+    layers.addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
                         AttentionOp, SelectStepOp>();
-    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    RewritePatternSet patterns(ctx);
-    patterns
-        .add<EmbedLowering, StepEmbedLowering, RMSNormLowering, LinearLowering,
-             GeluLowering, AttentionLowering, SelectStepLowering>(ctx);
-    if (failed(applyPartialConversion(getOperation(), target,
-                                      std::move(patterns))))
-      signalPassFailure();
+    layers.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet layerPatterns(ctx);
+    populateLayerLoweringPatterns(layerPatterns);
+    if (failed(applyPartialConversion(getOperation(), layers,
+                                      std::move(layerPatterns))))
+      return signalPassFailure();
+
+    ConversionTarget loops(*ctx);
+    loops.addIllegalOp<HaltingLoopOp, YieldOp>();
+    loops.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet loopPatterns(ctx);
+    populateHaltingLoopLoweringPatterns(loopPatterns);
+    if (failed(applyPartialConversion(getOperation(), loops,
+                                      std::move(loopPatterns))))
+      return signalPassFailure();
   }
 };
 

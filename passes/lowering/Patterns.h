@@ -1,0 +1,20 @@
+//===- Patterns.h - Pattern sets of the ponder lowerings --------*- C++ -*-===//
+
+#ifndef PONDER_PASSES_LOWERING_PATTERNS_H
+#define PONDER_PASSES_LOWERING_PATTERNS_H
+
+namespace mlir {
+class RewritePatternSet;
+namespace ponder {
+
+/// embed, step_embed, rms_norm, linear, gelu, attention, select_step ->
+/// linalg on tensors (PonderToLinalg.cpp).
+void populateLayerLoweringPatterns(RewritePatternSet &patterns);
+
+/// halting_loop -> scf.while over linalg updates (HaltingLoopLowering.cpp).
+void populateHaltingLoopLoweringPatterns(RewritePatternSet &patterns);
+
+} // namespace ponder
+} // namespace mlir
+
+#endif // PONDER_PASSES_LOWERING_PATTERNS_H
