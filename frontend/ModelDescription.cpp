@@ -179,11 +179,13 @@ bool Section::fail(StringRef key, const llvm::Twine &what) {
   // A missing key is reported at its section's header (line 1 if the section
   // is missing too).
   unsigned line = 1;
-  if (const toml::node *node =
-          table ? table->get(std::string_view(key)) : nullptr)
-    line = node->source().begin.line;
-  else if (table && table->source().begin.line)
-    line = table->source().begin.line;
+  if (table) {
+    auto it = table->find(std::string_view(key));
+    if (it != table->end())
+      line = lineOf(it->first, it->second);
+    else if (table->source().begin.line)
+      line = table->source().begin.line;
+  }
   firstError = errorLine(file, line, "key '" + name + "." + key + "': " + what);
   return false;
 }

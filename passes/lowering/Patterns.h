@@ -14,6 +14,10 @@ void populateLayerLoweringPatterns(RewritePatternSet &patterns);
 /// halting_loop -> scf.while over linalg updates (HaltingLoopLowering.cpp).
 void populateHaltingLoopLoweringPatterns(RewritePatternSet &patterns);
 
+/// verbal_xent, policy_loss, ponder_cost -> linalg reductions
+/// (LossLowering.cpp).
+void populateLossLoweringPatterns(RewritePatternSet &patterns);
+
 } // namespace ponder
 } // namespace mlir
 

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -392,10 +393,18 @@ struct ConvertPonderToLinalgPass
     // Layers first, so that the halting loop moves lowered bodies.
     ConversionTarget layers(*ctx);
     layers.addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
-                        AttentionOp, SelectStepOp>();
-    layers.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+                        AttentionOp, SelectStepOp, VerbalXentOp, PolicyLossOp,
+                        PonderCostOp>();
+    // Elementwise arith/math on tensors (the residual adds, the scalar loss
+    // arithmetic) becomes linalg too, so the output is linalg end to end.
+    layers.markUnknownOpDynamicallyLegal([](Operation *op) {
+      return !OpTrait::hasElementwiseMappableTraits(op) ||
+             llvm::none_of(op->getOperandTypes(), llvm::IsaPred<TensorType>);
+    });
     RewritePatternSet layerPatterns(ctx);
+    linalg::populateElementwiseToLinalgConversionPatterns(layerPatterns);
     populateLayerLoweringPatterns(layerPatterns);
+    populateLossLoweringPatterns(layerPatterns);
     if (failed(applyPartialConversion(getOperation(), layers,
                                       std::move(layerPatterns))))
       return signalPassFailure();
