@@ -1,15 +1,17 @@
 //===- ponderc.cpp - The Ponder compiler driver ---------------------------===//
 //
-// ponderc MODEL.toml --emit=ponder [-o OUT]
+// ponderc MODEL.toml --emit=ponder|linalg|llvm [-o OUT]
 //
 // Reads a model description (MODEL.md §2), builds its forward and loss graphs
-// as ponder IR and prints the requested stage. Errors in the description are
-// one line `FILE:LINE: ...` and exit code 1; nothing is written then.
+// as ponder IR, lowers them as far as the requested stage and prints it. Errors
+// in the description are one line `FILE:LINE: ...` and exit code 1; nothing is
+// written then.
 //
 //===----------------------------------------------------------------------===//
 
 #include "frontend/BuildModel.h"
 #include "frontend/ModelDescription.h"
+#include "passes/Pipelines.h"
 #include "tools/registration/Registration.h"
 
 #include "mlir/IR/AsmState.h"
@@ -19,6 +21,9 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -27,7 +32,7 @@
 namespace cl = llvm::cl;
 
 namespace {
-enum class Emit { Ponder };
+enum class Emit { Ponder, Linalg, LLVM };
 } // namespace
 
 static cl::opt<std::string>
@@ -38,7 +43,10 @@ static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
 static cl::opt<Emit> emitAction(
     "emit", cl::desc("Stage to emit"), cl::init(Emit::Ponder),
     cl::values(clEnumValN(Emit::Ponder, "ponder",
-                          "ponder dialect: forward and loss graphs")));
+                          "ponder dialect: forward and loss graphs"),
+               clEnumValN(Emit::Linalg, "linalg",
+                          "linalg/tensor/scf on tensors"),
+               clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the host CPU")));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
@@ -67,6 +75,31 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  if (emitAction != Emit::Ponder) {
+    mlir::PassManager pm(&context);
+    if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    mlir::ponder::buildLowerToLinalgPipeline(pm);
+    if (emitAction == Emit::LLVM)
+      mlir::ponder::buildLinalgToLLVMPipeline(pm);
+    if (mlir::failed(pm.run(*module))) {
+      llvm::errs() << inputFilename
+                   << ": internal error: lowering failed (see above)\n";
+      return 2;
+    }
+  }
+  // The context must outlive the module.
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule;
+  if (emitAction == Emit::LLVM) {
+    llvmModule = mlir::translateModuleToLLVMIR(*module, llvmContext);
+    if (!llvmModule) {
+      llvm::errs() << inputFilename
+                   << ": internal error: translation to LLVM IR failed\n";
+      return 2;
+    }
+  }
+
   std::string errorMessage;
   std::unique_ptr<llvm::ToolOutputFile> output =
       mlir::openOutputFile(outputFilename, &errorMessage);
@@ -76,8 +109,12 @@ int main(int argc, char **argv) {
   }
   switch (emitAction) {
   case Emit::Ponder:
+  case Emit::Linalg:
     module->print(output->os());
     output->os() << "\n";
+    break;
+  case Emit::LLVM:
+    llvmModule->print(output->os(), nullptr);
     break;
   }
   output->keep();

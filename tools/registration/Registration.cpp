@@ -4,6 +4,7 @@
 
 #include "dialects/ponder/IR/PonderDialect.h"
 #include "passes/Passes.h"
+#include "passes/Pipelines.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Affine/IR/ValueBoundsOpInterfaceImpl.h"
@@ -44,6 +45,8 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
 void ponder::registerPonderDialects(mlir::DialectRegistry &registry) {
   registry.insert<
@@ -83,9 +86,13 @@ void ponder::registerPonderDialects(mlir::DialectRegistry &registry) {
   tensor::registerValueBoundsOpInterfaceExternalModels(registry);
   vector::registerBufferizableOpInterfaceExternalModels(registry);
   vector::registerSubsetOpInterfaceExternalModels(registry);
+  // Translation of the LLVM dialect to LLVM IR (ponderc --emit=llvm).
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
 }
 
 void ponder::registerPonderPasses() {
   mlir::registerAllPasses();
   mlir::ponder::registerPonderPasses();
+  mlir::ponder::registerPonderPipelines();
 }

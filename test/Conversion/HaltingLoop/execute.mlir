@@ -3,11 +3,7 @@
 // 1 to the state (step table of ones); halt = sigmoid(s + 0), so
 // h = sigmoid(1) = 0.731059 after step 0 and sigmoid(2) = 0.880797 after
 // step 1. Row 0 has length 1: position 1 is padding.
-// RUN: ponder-opt %s --convert-ponder-to-linalg \
-// RUN:   --one-shot-bufferize="bufferize-function-boundaries allow-return-allocs-from-loops" \
-// RUN:   --convert-linalg-to-loops --convert-scf-to-cf --expand-strided-metadata --lower-affine \
-// RUN:   --finalize-memref-to-llvm --convert-math-to-llvm --convert-to-llvm \
-// RUN:   --reconcile-unrealized-casts | \
+// RUN: ponder-opt %s --ponder-lower-to-llvm | \
 // RUN: mlir-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils | FileCheck %s
 

@@ -2,11 +2,7 @@
 // Vocabulary: verbal {0, 1}, think {2}. Position 0 predicts token 1 (= 1)
 // from z = (1, 2, 5): lse_verbal = log(e + e^2) = 2.313262,
 // lse_all = log(e + e^2 + e^5) = 5.065884.
-// RUN: ponder-opt %s --convert-ponder-to-linalg \
-// RUN:   --one-shot-bufferize="bufferize-function-boundaries allow-return-allocs-from-loops" \
-// RUN:   --convert-linalg-to-loops --convert-scf-to-cf --expand-strided-metadata --lower-affine \
-// RUN:   --finalize-memref-to-llvm --convert-math-to-llvm --convert-to-llvm \
-// RUN:   --reconcile-unrealized-casts | \
+// RUN: ponder-opt %s --ponder-lower-to-llvm | \
 // RUN: mlir-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils | FileCheck %s
 

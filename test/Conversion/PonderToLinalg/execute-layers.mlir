@@ -1,10 +1,6 @@
 // Runs the lowered layer ops on the CPU and checks their numbers against
 // values computed by hand from MODEL.md §4.
-// RUN: ponder-opt %s --convert-ponder-to-linalg \
-// RUN:   --one-shot-bufferize="bufferize-function-boundaries allow-return-allocs-from-loops" \
-// RUN:   --convert-linalg-to-loops --convert-scf-to-cf --expand-strided-metadata --lower-affine \
-// RUN:   --finalize-memref-to-llvm --convert-math-to-llvm --convert-to-llvm \
-// RUN:   --reconcile-unrealized-casts | \
+// RUN: ponder-opt %s --ponder-lower-to-llvm | \
 // RUN: mlir-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils | FileCheck %s
 

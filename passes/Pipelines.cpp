@@ -1,0 +1,58 @@
+//===- Pipelines.cpp - Ponder's pass pipelines ----------------------------===//
+
+#include "passes/Pipelines.h"
+
+#include "passes/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ConvertToLLVM/ToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::ponder::buildLowerToLinalgPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertPonderToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  // The halting loop's carried tensors are rewritten every step.
+  bufferize.allowReturnAllocsFromLoops = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::ponder::registerPonderPipelines() {
+  PassPipelineRegistration<>("ponder-lower-to-linalg",
+                             "ponder dialect -> linalg/tensor/scf",
+                             buildLowerToLinalgPipeline);
+  PassPipelineRegistration<>("ponder-linalg-to-llvm",
+                             "linalg on tensors -> LLVM dialect (CPU)",
+                             buildLinalgToLLVMPipeline);
+  PassPipelineRegistration<>("ponder-lower-to-llvm",
+                             "ponder dialect -> LLVM dialect (CPU)",
+                             [](OpPassManager &pm) {
+                               buildLowerToLinalgPipeline(pm);
+                               buildLinalgToLLVMPipeline(pm);
+                             });
+}
