@@ -208,7 +208,7 @@ Value softTargetCE(OpBuilder &b, Location l, VerbalXentOp op, Value logits,
         ce = arith::AddFOp::create(
             nb, nl, ce,
             arith::MulFOp::create(nb, nl, f32(nb, nl, alpha / vv), sumL));
-        if (a.size() > 5)
+        if (refZ) // a = (target, lse, sumZ, refZ, out)
           ce = arith::AddFOp::create(
               nb, nl, ce,
               arith::MulFOp::create(nb, nl, f32(nb, nl, mu),

@@ -14,6 +14,8 @@
 namespace ponder::reference {
 namespace {
 
+constexpr double kPi = 3.14159265358979323846;
+
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 /// log sum_{i in [begin, end)} exp(z[i]), shifted by the maximum for range.
@@ -259,7 +261,7 @@ Weights randomWeights(const Config &config, uint64_t seed, double scale,
   // Box-Muller, one normal per pair of uniforms: simple, not fast.
   auto normal = [&uniform]() {
     double u1 = uniform(), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
   };
 
   Weights weights;
@@ -461,7 +463,7 @@ Outputs runRow(const Config &config, const Weights &weights,
 //===----------------------------------------------------------------------===//
 
 double gelu(double x) {
-  const double c = std::sqrt(2.0 / M_PI);
+  const double c = std::sqrt(2.0 / kPi);
   return 0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x)));
 }
 
