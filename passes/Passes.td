@@ -24,4 +24,29 @@ def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
   ];
 }
 
+def ExpandStridedCopies : Pass<"ponder-expand-strided-copies", "ModuleOp"> {
+  let summary = "Rewrite memref.copy between non-identity layouts as linalg.copy";
+  let description = [{
+    Bufferized `tensor.insert_slice` copies into strided subviews, which the
+    LLVM lowering turns into calls to `memrefCopy` from MLIR's C runner
+    utilities. Compiled artifacts must not depend on that library, so such
+    copies become `linalg.copy`, which lowers to plain loops.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def GenerateEntryPoints : Pass<"ponder-generate-entry-points", "ModuleOp"> {
+  let summary = "Add uniform `ponder_entry_NAME(void **args)` wrappers";
+  let description = [{
+    For every `llvm.func @_mlir_ciface_NAME` (the C interface of a function
+    marked `llvm.emit_c_interface`), adds `llvm.func @ponder_entry_NAME`
+    taking one pointer to an array of argument pointers: the result-struct
+    pointer first, then one memref-descriptor pointer per argument. The
+    runtime calls every entry point through this one signature, building
+    descriptors of any rank from the artifact's descriptor
+    (docs/artifact-abi.md).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // PONDER_PASSES_TD

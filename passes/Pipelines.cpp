@@ -37,6 +37,7 @@ void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
   // Free every intermediate buffer; results are owned by the caller.
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass()); // bufferization.clone
+  pm.addPass(createExpandStridedCopies()); // no memrefCopy runtime calls
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -21,5 +21,6 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.ponder_tools_dir, config.llvm_tools_dir]
-tools = ["ponder-opt", "ponderc", "split-file", "not", "count", "mlir-runner"]
+tools = ["ponder-opt", "ponderc", "split-file", "not", "count", "mlir-runner",
+         "llvm-nm", "llvm-strings"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

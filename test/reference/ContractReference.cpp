@@ -145,8 +145,8 @@ RowForward forwardRow(const Config &config, const Weights &weights,
     Tensor h = haltProbability(config, weights, s);
     bool anyRunning = false;
     for (int64_t t = 0; t < T; ++t) {
-      bool last = running[t] && (acc[t] + h[t] >= 1.0 - config.actEpsilon ||
-                                 n == nMax - 1);
+      bool last = running[t] &&
+                  (acc[t] + h[t] >= 1.0 - config.actEpsilon || n == nMax - 1);
       double p = last ? 1.0 - acc[t] : (running[t] ? h[t] : 0.0);
       for (int64_t i = 0; i < d; ++i)
         y[t * d + i] += p * s[t * d + i];
@@ -403,9 +403,9 @@ Outputs run(const Config &config, const Weights &weights, const Batch &batch) {
           batch.targetWeight.empty() ? 1.0 : batch.targetWeight[b * T + t];
       double m = token < config.verbalVocab ? weight : 0.0;
       if (m != 0) {
-        const double *zRef =
-            config.referenceMix > 0 ? &batch.referenceLogits[(b * T + t - 1) * V]
-                                    : nullptr;
+        const double *zRef = config.referenceMix > 0
+                                 ? &batch.referenceLogits[(b * T + t - 1) * V]
+                                 : nullptr;
         double ce = 0;
         if (ponderNet) {
           // sum_n p_n CE_n, p from the predicting position t - 1.
@@ -454,8 +454,7 @@ Outputs run(const Config &config, const Weights &weights, const Batch &batch) {
 Outputs runRow(const Config &config, const Weights &weights,
                const std::vector<int32_t> &ids) {
   const int64_t T = static_cast<int64_t>(ids.size());
-  return run(config, weights,
-             makeBatch(1, T, ids, {static_cast<int32_t>(T)}));
+  return run(config, weights, makeBatch(1, T, ids, {static_cast<int32_t>(T)}));
 }
 
 //===----------------------------------------------------------------------===//
@@ -570,9 +569,8 @@ Tensor haltProbability(const Config &config, const Weights &weights,
 }
 
 Tensor unembed(const Config &config, const Weights &weights, const Tensor &y) {
-  return linear(
-      rmsNormRows(y, weights.get("out_norm.weight"), config.normEps),
-      weights.get("unembed.weight"), config.dModel, config.vocab());
+  return linear(rmsNormRows(y, weights.get("out_norm.weight"), config.normEps),
+                weights.get("unembed.weight"), config.dModel, config.vocab());
 }
 
 } // namespace ponder::reference

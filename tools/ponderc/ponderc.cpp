@@ -1,6 +1,6 @@
 //===- ponderc.cpp - The Ponder compiler driver ---------------------------===//
 //
-// ponderc MODEL.toml --emit=ponder|linalg|llvm [-o OUT]
+// ponderc MODEL.toml --emit=ponder|linalg|llvm|artifact [-o OUT]
 //
 // Reads a model description (MODEL.md §2), builds its forward and loss graphs
 // as ponder IR, lowers them as far as the requested stage and prints it. Errors
@@ -11,7 +11,9 @@
 
 #include "frontend/BuildModel.h"
 #include "frontend/ModelDescription.h"
+#include "passes/Passes.h"
 #include "passes/Pipelines.h"
+#include "tools/ponderc/ArtifactWriter.h"
 #include "tools/registration/Registration.h"
 
 #include "mlir/IR/AsmState.h"
@@ -22,17 +24,19 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace cl = llvm::cl;
 
 namespace {
-enum class Emit { Ponder, Linalg, LLVM };
+enum class Emit { Ponder, Linalg, LLVM, Artifact };
 } // namespace
 
 static cl::opt<std::string>
@@ -46,7 +50,25 @@ static cl::opt<Emit> emitAction(
                           "ponder dialect: forward and loss graphs"),
                clEnumValN(Emit::Linalg, "linalg",
                           "linalg/tensor/scf on tensors"),
-               clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the host CPU")));
+               clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the host CPU"),
+               clEnumValN(Emit::Artifact, "artifact",
+                          "shared object for the runtime (-o required)")));
+
+/// FNV-1a of the description text and the compiler version: the key under
+/// which the runtime caches compiled artifacts.
+static std::string modelHash(llvm::StringRef path) {
+  uint64_t hash = 1469598103934665603ull;
+  auto mix = [&](llvm::StringRef bytes) {
+    for (unsigned char c : bytes) {
+      hash ^= c;
+      hash *= 1099511628211ull;
+    }
+  };
+  if (auto buffer = llvm::MemoryBuffer::getFile(path))
+    mix((*buffer)->getBuffer());
+  mix(PONDER_VERSION);
+  return llvm::utohexstr(hash, /*LowerCase=*/true);
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
@@ -75,19 +97,39 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  std::string descriptor;
+  if (emitAction == Emit::Artifact) {
+    if (outputFilename == "-") {
+      llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
+      return 1;
+    }
+    descriptor = ponder::describeArtifact(*module, modelHash(inputFilename));
+    ponder::prepareEntryPoints(*module);
+  }
   if (emitAction != Emit::Ponder) {
     mlir::PassManager pm(&context);
     if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
       return 1;
     mlir::ponder::buildLowerToLinalgPipeline(pm);
-    if (emitAction == Emit::LLVM)
+    if (emitAction == Emit::LLVM || emitAction == Emit::Artifact)
       mlir::ponder::buildLinalgToLLVMPipeline(pm);
+    if (emitAction == Emit::Artifact)
+      pm.addPass(mlir::ponder::createGenerateEntryPoints());
     if (mlir::failed(pm.run(*module))) {
       llvm::errs() << inputFilename
                    << ": internal error: lowering failed (see above)\n";
       return 2;
     }
   }
+  if (emitAction == Emit::Artifact) {
+    std::string error;
+    if (!ponder::writeArtifact(*module, descriptor, outputFilename, error)) {
+      llvm::errs() << outputFilename << ": " << error << "\n";
+      return 1;
+    }
+    return 0;
+  }
+
   // The context must outlive the module.
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule;
@@ -115,6 +157,8 @@ int main(int argc, char **argv) {
     break;
   case Emit::LLVM:
     llvmModule->print(output->os(), nullptr);
+    break;
+  case Emit::Artifact:
     break;
   }
   output->keep();

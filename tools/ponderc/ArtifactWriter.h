@@ -1,0 +1,39 @@
+//===- ArtifactWriter.h - Compile a model to a shared object ----*- C++ -*-===//
+//
+// `ponderc --emit=artifact`: the model's @forward and @loss compiled for the
+// host CPU into a shared object with the versioned C ABI of
+// docs/artifact-abi.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_TOOLS_PONDERC_ARTIFACTWRITER_H
+#define PONDER_TOOLS_PONDERC_ARTIFACTWRITER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
+namespace ponder {
+
+/// The ABI version written into every artifact (`ponder_artifact_abi_version`).
+constexpr int kArtifactAbiVersion = 1;
+
+/// The descriptor JSON of a ponder-level module built by buildModel:
+/// parameters and entry points with argument names, dtypes and shapes.
+/// `modelHash` identifies the description and compiler.
+std::string describeArtifact(mlir::ModuleOp module, llvm::StringRef modelHash);
+
+/// Marks the entry functions for C interfaces; call before lowering.
+void prepareEntryPoints(mlir::ModuleOp module);
+
+/// Translates a module in the LLVM dialect (after the CPU pipeline and
+/// ponder-generate-entry-points) to a shared object at `outputPath`,
+/// embedding `descriptor`. Writes through a temporary file: on failure
+/// nothing is left at `outputPath` and `error` says why.
+bool writeArtifact(mlir::ModuleOp module, llvm::StringRef descriptor,
+                   llvm::StringRef outputPath, std::string &error);
+
+} // namespace ponder
+
+#endif // PONDER_TOOLS_PONDERC_ARTIFACTWRITER_H
