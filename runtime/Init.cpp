@@ -1,0 +1,69 @@
+//===- Init.cpp - Deterministic parameter initialisation ------------------===//
+
+#include "runtime/Init.h"
+
+#include <cmath>
+
+namespace ponder {
+
+namespace {
+
+uint64_t fnv1a(std::string_view text) {
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+// splitmix64 (Steele, Lea, Flood 2014): a full-period 64-bit generator whose
+// every output is a fixed function of the state, so streams are portable.
+uint64_t splitmix64(uint64_t &state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+constexpr double kTwoPi = 6.283185307179586476925286766559;
+constexpr double kInv53 = 1.0 / 9007199254740992.0; // 2^-53
+
+} // namespace
+
+InitKind initKindOf(std::string_view name) {
+  auto endsWith = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() &&
+           name.substr(name.size() - suffix.size()) == suffix;
+  };
+  // Norm weights and halt.bias are 1; every matrix and embedding is normal.
+  if (name == "halt.bias" || (endsWith("norm.weight")))
+    return InitKind::Ones;
+  return InitKind::Normal;
+}
+
+void fillNormal(uint64_t seed, std::string_view name, float std, float *data,
+                size_t count) {
+  uint64_t state = seed ^ fnv1a(name);
+  for (size_t i = 0; i < count; i += 2) {
+    // u1 in (0, 1] keeps the logarithm finite; u2 in [0, 1).
+    double u1 = static_cast<double>((splitmix64(state) >> 11) + 1) * kInv53;
+    double u2 = static_cast<double>(splitmix64(state) >> 11) * kInv53;
+    double r = std::sqrt(-2.0 * std::log(u1));
+    data[i] = static_cast<float>(std * r * std::cos(kTwoPi * u2));
+    if (i + 1 < count)
+      data[i + 1] = static_cast<float>(std * r * std::sin(kTwoPi * u2));
+  }
+}
+
+void initParameter(std::string_view name, uint64_t seed, float *data,
+                   size_t count) {
+  if (initKindOf(name) == InitKind::Ones) {
+    for (size_t i = 0; i < count; ++i)
+      data[i] = 1.0f;
+    return;
+  }
+  fillNormal(seed, name, kInitStd, data, count);
+}
+
+} // namespace ponder
