@@ -70,8 +70,7 @@ TEST(Init, OnesAreOnes) {
 TEST(Init, KnownValues) {
   // Pins the generator (values computed independently in Python from the
   // definition in docs/contract-notes.md): changing it changes every
-  // checkpoint `ponder init`
-  // writes, which must be a deliberate, documented change.
+  // checkpoint `ponder init` writes, so it must be a deliberate change.
   float v[2];
   fillNormal(0, "", 1.0f, v, 2);
   uint32_t bits[2];
