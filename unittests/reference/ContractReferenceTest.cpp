@@ -263,8 +263,10 @@ TEST(ContractReferenceBlocks, TinyForwardAndLossesByHand) {
 class ContractReferenceModes : public ::testing::TestWithParam<Halting> {
 protected:
   Config config = tinyConfig(GetParam());
-  // Scale 0.5 and halt.bias 0 so ACT's steps vary across positions.
-  Weights weights = randomWeights(config, 7, 0.5, 0.0);
+  // Scale 0.5 and these biases make N vary across positions (ACT: 2, 3 and 4
+  // steps; PonderNet: 1, 2 and 4), so halting bugs show.
+  Weights weights =
+      randomWeights(config, 7, 0.5, GetParam() == Halting::Act ? 1.0 : 0.5);
 };
 
 TEST_P(ContractReferenceModes, LaterTokensNeverChangeEarlierPositions) {
@@ -543,6 +545,30 @@ TEST(ContractReferenceFixed, EqualsTheBlockAppliedNMaxTimes) {
     EXPECT_EQ(out.remainder[t], 0.0);
     EXPECT_EQ(out.haltProbs[3 * 6 + t], 1.0); // docs/contract-notes.md 3
   }
+}
+
+TEST(ContractReferenceFixed, StepEmbeddingsAccumulate) {
+  // With Wo = 0 and down = 0, Block(s, n) = s + step[n]: after N_max steps
+  // y = token[ids] + position[t] + step[0] + ... + step[N_max - 1].
+  Config config = tinyConfig(Halting::Fixed);
+  Weights weights = randomWeights(config, 3, 0.5);
+  weights.tensors["block.attn.o.weight"].assign(64, 0.0);
+  weights.tensors["block.ffn.down.weight"].assign(8 * 12, 0.0);
+  const Tensor &token = weights.get("embed.token");
+  const Tensor &position = weights.get("embed.position");
+  const Tensor &step = weights.get("embed.step");
+  Tensor y(6 * 8);
+  for (int64_t t = 0; t < 6; ++t)
+    for (int64_t i = 0; i < 8; ++i) {
+      y[t * 8 + i] = token[kRow[t] * 8 + i] + position[t * 8 + i];
+      for (int64_t n = 0; n < 4; ++n)
+        y[t * 8 + i] += step[n * 8 + i];
+    }
+  Tensor expected = unembed(config, weights, y);
+  Outputs out = runRow(config, weights, kRow);
+  ASSERT_EQ(out.error, "");
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(out.logits[i], expected[i], kTol);
 }
 
 TEST(ContractReferenceAct, LargeHaltBiasHaltsAtTheFirstStep) {
