@@ -1,0 +1,104 @@
+//===- Vocabulary.cpp - Text <-> verbal token ids -------------------------===//
+
+#include "runtime/Vocabulary.h"
+
+#include <algorithm>
+
+namespace ponder {
+
+namespace {
+constexpr int32_t kByteBos = 256, kByteEos = 257;
+} // namespace
+
+Vocabulary Vocabulary::bytes() {
+  Vocabulary v;
+  v.isBytes = true;
+  v.bos_ = kByteBos;
+  v.eos_ = kByteEos;
+  return v;
+}
+
+Vocabulary Vocabulary::symbols(std::vector<std::string> symbols) {
+  Vocabulary v;
+  v.table = std::move(symbols);
+  auto find = [&](std::string_view s) {
+    auto it = std::find(v.table.begin(), v.table.end(), s);
+    return it == v.table.end() ? -1 : int32_t(it - v.table.begin());
+  };
+  v.bos_ = find("<bos>");
+  v.eos_ = find("<eos>");
+  return v;
+}
+
+std::optional<Vocabulary> Vocabulary::task(std::string_view name) {
+  // The id layouts documented in examples/models/*.toml.
+  if (name == "parity")
+    return symbols({"0", "1", "<bos>", "<eos>", "|", "<pad>"});
+  if (name == "addition")
+    return symbols({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=",
+                    "<bos>", "<eos>", "<pad>", "|"});
+  return std::nullopt;
+}
+
+int64_t Vocabulary::size() const {
+  return isBytes ? kByteEos + 1 : static_cast<int64_t>(table.size());
+}
+
+bool Vocabulary::encode(std::string_view text, std::vector<int32_t> &ids,
+                        std::string &error) const {
+  if (isBytes) {
+    for (unsigned char c : text)
+      ids.push_back(c);
+    return true;
+  }
+  size_t at = 0;
+  while (at < text.size()) {
+    int32_t best = -1;
+    size_t bestLength = 0;
+    for (size_t id = 0; id < table.size(); ++id) {
+      const std::string &s = table[id];
+      if (s.size() > bestLength && text.substr(at, s.size()) == s) {
+        best = static_cast<int32_t>(id);
+        bestLength = s.size();
+      }
+    }
+    if (best < 0) {
+      error = "byte " + std::to_string(at) + ": '" +
+              std::string(text.substr(at, 1)) + "' is not in the vocabulary";
+      return false;
+    }
+    ids.push_back(best);
+    at += bestLength;
+  }
+  return true;
+}
+
+std::string Vocabulary::decode(const std::vector<int32_t> &ids,
+                               int64_t verbalVocab, bool showThoughts) const {
+  std::string text;
+  for (int32_t id : ids) {
+    if (id >= verbalVocab) {
+      if (showThoughts)
+        text += "<t" + std::to_string(id - verbalVocab) + ">";
+      continue;
+    }
+    if (isBytes) {
+      if (id < 256)
+        text += static_cast<char>(id);
+      else if (id == kByteBos)
+        text += "<bos>";
+      else if (id == kByteEos)
+        text += "<eos>";
+      else
+        text += "<v" + std::to_string(id) + ">";
+      continue;
+    }
+    if (id >= 0 && static_cast<size_t>(id) < table.size())
+      text += table[id];
+    else
+      text += "<v" + std::to_string(id) + ">";
+  }
+  return text;
+}
+
+} // namespace ponder

@@ -1,0 +1,59 @@
+//===- Vocabulary.h - Text <-> verbal token ids ------------------*- C++
+//-*-===//
+//
+// MODEL.md §1: ids [0, Vv) are verbal, [Vv, V) think; special tokens (BOS,
+// EOS, separators) are verbal ids chosen by the tokenizer. A Vocabulary maps
+// text to verbal ids and back, and shows think ids only when asked.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_RUNTIME_VOCABULARY_H
+#define PONDER_RUNTIME_VOCABULARY_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ponder {
+
+class Vocabulary {
+public:
+  /// Byte-level text: UTF-8 byte b is id b, then <bos> = 256 and
+  /// <eos> = 257. Needs verbal_vocab >= 258.
+  static Vocabulary bytes();
+
+  /// One symbol per id, in order. Symbols may be several characters long
+  /// (`<bos>`); encoding takes the longest symbol that matches.
+  static Vocabulary symbols(std::vector<std::string> symbols);
+
+  /// The synthetic tasks' vocabularies (examples/models): "parity" and
+  /// "addition"; nullopt for another name.
+  static std::optional<Vocabulary> task(std::string_view name);
+
+  /// The number of verbal ids this vocabulary uses.
+  int64_t size() const;
+  int32_t bos() const { return bos_; }
+  int32_t eos() const { return eos_; }
+
+  /// Appends the ids of `text` to `ids`. On a character the vocabulary does
+  /// not have, returns false and sets `error` to one line naming its byte
+  /// offset.
+  bool encode(std::string_view text, std::vector<int32_t> &ids,
+              std::string &error) const;
+
+  /// The text of `ids`. Think ids (>= verbalVocab) appear as `<tK>` (K the
+  /// think index) when `showThoughts`, and not at all otherwise.
+  std::string decode(const std::vector<int32_t> &ids, int64_t verbalVocab,
+                     bool showThoughts) const;
+
+private:
+  bool isBytes = false;
+  std::vector<std::string> table; // symbol of each id (symbol vocabularies)
+  int32_t bos_ = -1, eos_ = -1;
+};
+
+} // namespace ponder
+
+#endif // PONDER_RUNTIME_VOCABULARY_H

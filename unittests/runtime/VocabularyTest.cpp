@@ -1,0 +1,53 @@
+//===- VocabularyTest.cpp - Text <-> verbal ids ---------------------------===//
+
+#include "runtime/Vocabulary.h"
+
+#include <gtest/gtest.h>
+
+using namespace ponder;
+
+namespace {
+
+TEST(Vocabulary, BytesRoundTripUtf8) {
+  Vocabulary v = Vocabulary::bytes();
+  std::vector<int32_t> ids;
+  std::string error;
+  ASSERT_TRUE(v.encode("h\xc3\xa9!", ids, error)); // "hé!"
+  EXPECT_EQ(ids, (std::vector<int32_t>{'h', 0xc3, 0xa9, '!'}));
+  EXPECT_EQ(v.decode(ids, 300, false), "h\xc3\xa9!");
+  EXPECT_EQ(v.size(), 258);
+  EXPECT_EQ(v.bos(), 256);
+  EXPECT_EQ(v.eos(), 257);
+}
+
+TEST(Vocabulary, AdditionTaskLongestMatch) {
+  Vocabulary v = *Vocabulary::task("addition");
+  std::vector<int32_t> ids;
+  std::string error;
+  ASSERT_TRUE(v.encode("<bos>12+34=46<eos>", ids, error)) << error;
+  EXPECT_EQ(ids, (std::vector<int32_t>{12, 1, 2, 10, 3, 4, 11, 4, 6, 13}));
+  EXPECT_EQ(v.decode(ids, 16, false), "<bos>12+34=46<eos>");
+  EXPECT_EQ(v.bos(), 12);
+  EXPECT_EQ(v.eos(), 13);
+}
+
+TEST(Vocabulary, UnknownCharacterIsOneClearError) {
+  Vocabulary v = *Vocabulary::task("parity");
+  std::vector<int32_t> ids;
+  std::string error;
+  EXPECT_FALSE(v.encode("01x1", ids, error));
+  EXPECT_EQ(error, "byte 2: 'x' is not in the vocabulary");
+}
+
+TEST(Vocabulary, ThinkTokensShownOnlyWhenAsked) {
+  Vocabulary v = *Vocabulary::task("addition");
+  std::vector<int32_t> ids = {1, 16, 19, 2}; // '1', think 0, think 3, '2'
+  EXPECT_EQ(v.decode(ids, 16, /*showThoughts=*/false), "12");
+  EXPECT_EQ(v.decode(ids, 16, /*showThoughts=*/true), "1<t0><t3>2");
+}
+
+TEST(Vocabulary, UnknownTaskIsNullopt) {
+  EXPECT_FALSE(Vocabulary::task("sorting").has_value());
+}
+
+} // namespace
