@@ -1,21 +1,13 @@
 //===- Init.cpp - Deterministic parameter initialisation ------------------===//
 
 #include "runtime/Init.h"
+#include "runtime/Hash.h"
 
 #include <cmath>
 
 namespace ponder {
 
 namespace {
-
-uint64_t fnv1a(std::string_view text) {
-  uint64_t hash = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 // splitmix64 (Steele, Lea, Flood 2014): a full-period 64-bit generator whose
 // every output is a fixed function of the state, so streams are portable.

@@ -13,6 +13,7 @@
 #include "frontend/ModelDescription.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
+#include "runtime/Hash.h"
 #include "tools/ponderc/ArtifactWriter.h"
 #include "tools/registration/Registration.h"
 
@@ -57,16 +58,10 @@ static cl::opt<Emit> emitAction(
 /// FNV-1a of the description text and the compiler version: the key under
 /// which the runtime caches compiled artifacts.
 static std::string modelHash(llvm::StringRef path) {
-  uint64_t hash = 1469598103934665603ull;
-  auto mix = [&](llvm::StringRef bytes) {
-    for (unsigned char c : bytes) {
-      hash ^= c;
-      hash *= 1099511628211ull;
-    }
-  };
+  uint64_t hash = ponder::kFnv1aOffset;
   if (auto buffer = llvm::MemoryBuffer::getFile(path))
-    mix((*buffer)->getBuffer());
-  mix(PONDER_VERSION);
+    hash = ponder::fnv1a((*buffer)->getBuffer(), hash);
+  hash = ponder::fnv1a(PONDER_VERSION, hash);
   return llvm::utohexstr(hash, /*LowerCase=*/true);
 }
 
