@@ -1,0 +1,210 @@
+//===- Artifact.cpp - Loading and calling compiled models -----------------===//
+
+#include "runtime/Artifact.h"
+
+#include "runtime/Json.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+
+namespace ponder {
+
+namespace {
+
+Status parseValue(const json::Value &v, ValueSpec &out) {
+  const json::Value *name = v.find("name"), *dtype = v.find("dtype"),
+                    *shape = v.find("shape"), *kind = v.find("kind");
+  if (!name || !name->isString() || !dtype || !dtype->isString() || !shape ||
+      !shape->isArray())
+    return Status::error("descriptor: a value lacks name, dtype or shape");
+  out.name = name->asString();
+  std::optional<DType> type = parseDType(dtype->asString());
+  if (!type)
+    return Status::error("descriptor: value '" + out.name +
+                         "' has unknown dtype");
+  out.dtype = *type;
+  for (const json::Value &d : shape->items()) {
+    if (!d.isInteger())
+      return Status::error("descriptor: value '" + out.name +
+                           "' has a bad shape");
+    out.shape.push_back(d.asInteger());
+  }
+  out.isParameter = kind && kind->isString() && kind->asString() == "param";
+  return Status::ok();
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// The memref descriptor of a rank-r row-major tensor: 3 + 2r words.
+void appendDescriptor(std::vector<int64_t> &words, const Tensor &t) {
+  auto address = reinterpret_cast<int64_t>(t.bytes());
+  words.insert(words.end(), {address, address, 0});
+  words.insert(words.end(), t.shape().begin(), t.shape().end());
+  std::vector<int64_t> strides(t.shape().size(), 1);
+  for (int i = int(t.shape().size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * t.shape()[i + 1];
+  words.insert(words.end(), strides.begin(), strides.end());
+}
+
+} // namespace
+
+Artifact::~Artifact() {
+  if (handle)
+    dlclose(handle);
+}
+
+StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
+  std::unique_ptr<Artifact> a(new Artifact());
+  a->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!a->handle)
+    return Status::error(path + ": cannot load artifact: " + dlerror());
+  auto version = reinterpret_cast<int32_t (*)()>(
+      dlsym(a->handle, "ponder_artifact_abi_version"));
+  auto describe = reinterpret_cast<const char *(*)()>(
+      dlsym(a->handle, "ponder_artifact_descriptor"));
+  if (!version || !describe)
+    return Status::error(path + ": not a Ponder artifact (no descriptor)");
+  if (version() != kArtifactAbi)
+    return Status::error(path + ": artifact ABI " + std::to_string(version()) +
+                         ", this runtime reads " +
+                         std::to_string(kArtifactAbi) + "; recompile it");
+  StatusOr<json::Value> d = json::parse(describe());
+  if (!d)
+    return Status::error(path + ": descriptor: " + d.getStatus().message());
+  if (const json::Value *h = d->find("model_hash"); h && h->isString())
+    a->hash = h->asString();
+  if (const json::Value *m = d->find("max_seq"); m && m->isInteger())
+    a->maxSequence = m->asInteger();
+  if (const json::Value *v = d->find("vocab"); v && v->isObject()) {
+    if (const json::Value *x = v->find("verbal"); x && x->isInteger())
+      a->verbal = x->asInteger();
+    if (const json::Value *x = v->find("think"); x && x->isInteger())
+      a->think = x->asInteger();
+  }
+  const json::Value *params = d->find("parameters");
+  const json::Value *entries = d->find("entries");
+  if (!params || !params->isArray() || !entries || !entries->isArray())
+    return Status::error(path + ": descriptor lacks parameters or entries");
+  for (const json::Value &p : params->items()) {
+    ValueSpec spec;
+    if (Status s = parseValue(p, spec); !s)
+      return Status::error(path + ": " + s.message());
+    spec.isParameter = true;
+    a->params.push_back(std::move(spec));
+  }
+  for (const json::Value &e : entries->items()) {
+    EntryPoint entry;
+    const json::Value *name = e.find("name"), *symbol = e.find("symbol");
+    const json::Value *args = e.find("arguments"), *results = e.find("results");
+    if (!name || !name->isString() || !symbol || !symbol->isString() || !args ||
+        !args->isArray() || !results || !results->isArray())
+      return Status::error(path + ": descriptor has a malformed entry");
+    entry.name = name->asString();
+    entry.function = reinterpret_cast<void (*)(void **)>(
+        dlsym(a->handle, symbol->asString().c_str()));
+    if (!entry.function)
+      return Status::error(path + ": missing entry symbol " +
+                           symbol->asString());
+    for (const json::Value &v : args->items()) {
+      ValueSpec spec;
+      if (Status s = parseValue(v, spec); !s)
+        return Status::error(path + ": " + s.message());
+      entry.arguments.push_back(std::move(spec));
+    }
+    for (const json::Value &v : results->items()) {
+      ValueSpec spec;
+      if (Status s = parseValue(v, spec); !s)
+        return Status::error(path + ": " + s.message());
+      entry.results.push_back(std::move(spec));
+    }
+    a->entries.push_back(std::move(entry));
+  }
+  return a;
+}
+
+const EntryPoint *Artifact::entry(const std::string &name) const {
+  for (const EntryPoint &e : entries)
+    if (e.name == name)
+      return &e;
+  return nullptr;
+}
+
+Status
+Artifact::checkWeights(const std::map<std::string, const Tensor *> &weights,
+                       const std::string &source) const {
+  for (const ValueSpec &p : params) {
+    auto it = weights.find(p.name);
+    if (it == weights.end())
+      return Status::error(source + ": missing parameter '" + p.name + "'");
+    const Tensor &t = *it->second;
+    if (t.dtype() != p.dtype || t.shape() != p.shape)
+      return Status::error(source + ": parameter '" + p.name + "' is " +
+                           std::string(dtypeName(t.dtype())) + " " +
+                           shapeText(t.shape()) + ", the model expects " +
+                           std::string(dtypeName(p.dtype)) + " " +
+                           shapeText(p.shape));
+  }
+  return Status::ok();
+}
+
+StatusOr<std::map<std::string, Tensor>>
+Artifact::call(const EntryPoint &entry,
+               const std::map<std::string, const Tensor *> &values) const {
+  // One word vector per argument, kept alive for the call.
+  std::vector<std::vector<int64_t>> descriptors;
+  for (const ValueSpec &arg : entry.arguments) {
+    auto it = values.find(arg.name);
+    if (it == values.end())
+      return Status::error(entry.name + ": missing argument '" + arg.name +
+                           "'");
+    const Tensor &t = *it->second;
+    bool shapeOk =
+        t.dtype() == arg.dtype && t.rank() == int64_t(arg.shape.size());
+    for (size_t i = 0; shapeOk && i < arg.shape.size(); ++i)
+      shapeOk = arg.shape[i] < 0 || arg.shape[i] == t.shape()[i];
+    if (!shapeOk)
+      return Status::error(entry.name + ": argument '" + arg.name + "' is " +
+                           std::string(dtypeName(t.dtype())) + " " +
+                           shapeText(t.shape()) + ", expected " +
+                           std::string(dtypeName(arg.dtype)) + " " +
+                           shapeText(arg.shape));
+    descriptors.emplace_back();
+    appendDescriptor(descriptors.back(), t);
+  }
+  size_t resultWords = 0;
+  for (const ValueSpec &r : entry.results)
+    resultWords += 3 + 2 * r.shape.size();
+  std::vector<int64_t> results(resultWords, 0);
+  std::vector<void *> args = {results.data()};
+  for (std::vector<int64_t> &d : descriptors)
+    args.push_back(d.data());
+  entry.function(args.data());
+
+  // Copy each result out and release the compiled code's allocation.
+  std::map<std::string, Tensor> out;
+  size_t at = 0;
+  for (const ValueSpec &r : entry.results) {
+    size_t rank = r.shape.size();
+    std::vector<int64_t> shape(results.begin() + at + 3,
+                               results.begin() + at + 3 + rank);
+    Tensor t(r.dtype, shape);
+    auto *allocated = reinterpret_cast<void *>(results[at]);
+    auto *aligned = reinterpret_cast<const std::byte *>(results[at + 1]);
+    std::memcpy(t.bytes(), aligned + results[at + 2] * dtypeSize(r.dtype),
+                t.byteSize());
+    // Constants come back as views of globals, marked by this sentinel.
+    if (reinterpret_cast<uintptr_t>(allocated) != 0xdeadbeef)
+      std::free(allocated);
+    out.emplace(r.name, std::move(t));
+    at += 3 + 2 * rank;
+  }
+  return out;
+}
+
+} // namespace ponder

@@ -1,0 +1,75 @@
+//===- Artifact.h - Loading and calling compiled models ---------*- C++ -*-===//
+//
+// An artifact is the shared object `ponderc --emit=artifact` writes
+// (docs/artifact-abi.md). Artifact::load checks the ABI version and reads the
+// descriptor; call() builds memref descriptors of any rank from it, so
+// nothing model-specific is written by hand here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_RUNTIME_ARTIFACT_H
+#define PONDER_RUNTIME_ARTIFACT_H
+
+#include "runtime/Status.h"
+#include "runtime/Tensor.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ponder {
+
+constexpr int kArtifactAbi = 1;
+
+/// A named value of an entry point: dtype and shape (-1 = dynamic).
+struct ValueSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  bool isParameter = false;
+};
+
+struct EntryPoint {
+  std::string name;
+  std::vector<ValueSpec> arguments, results;
+  void (*function)(void **) = nullptr;
+};
+
+class Artifact {
+public:
+  /// dlopens `path`, checks the ABI version and parses the descriptor.
+  static StatusOr<std::unique_ptr<Artifact>> load(const std::string &path);
+  ~Artifact();
+
+  const std::vector<ValueSpec> &parameters() const { return params; }
+  const EntryPoint *entry(const std::string &name) const;
+  int64_t verbalVocab() const { return verbal; }
+  int64_t vocabSize() const { return verbal + think; }
+  int64_t maxSeq() const { return maxSequence; }
+  const std::string &modelHash() const { return hash; }
+
+  /// Checks that `weights` has every parameter with the descriptor's dtype
+  /// and shape (one error line naming the first mismatch).
+  Status checkWeights(const std::map<std::string, const Tensor *> &weights,
+                      const std::string &source) const;
+
+  /// Calls `entry` with arguments looked up by name in `values` (inputs and
+  /// parameters) and returns its results by name. Dtypes and ranks are
+  /// checked here; the caller validates batch contents (ids, lengths).
+  StatusOr<std::map<std::string, Tensor>>
+  call(const EntryPoint &entry,
+       const std::map<std::string, const Tensor *> &values) const;
+
+private:
+  Artifact() = default;
+  void *handle = nullptr;
+  std::vector<ValueSpec> params;
+  std::vector<EntryPoint> entries;
+  int64_t verbal = 0, think = 0, maxSequence = 0;
+  std::string hash;
+};
+
+} // namespace ponder
+
+#endif // PONDER_RUNTIME_ARTIFACT_H

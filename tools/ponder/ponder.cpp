@@ -1,0 +1,267 @@
+//===- ponder.cpp - The ponder command: init and run models ---------------===//
+//
+//   ponder init MODEL.toml --seed S -o W.safetensors
+//   ponder run  MODEL.toml --weights W --batch IN --dump OUT
+//
+// Models are compiled once by ponderc (found next to this binary, or
+// $PONDERC) into an artifact cached under $PONDER_CACHE_DIR (default
+// ~/.cache/ponder) by the hash of the description and compiler version. This
+// binary links only the runtime (never MLIR or LLVM). Every error is one
+// line and a non-zero exit; no output file is left half-written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Artifact.h"
+#include "runtime/Hash.h"
+#include "runtime/Init.h"
+#include "runtime/Safetensors.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace ponder;
+
+namespace {
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  return 1;
+}
+
+/// `--flag value` pairs after the positional model path.
+struct Options {
+  std::string model;
+  std::map<std::string, std::string> flags;
+};
+
+StatusOr<Options> parseOptions(int argc, char **argv,
+                               const std::vector<std::string> &allowed) {
+  Options o;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("-", 0) != 0) {
+      if (!o.model.empty())
+        return Status::error("ponder: unexpected argument '" + arg + "'");
+      o.model = arg;
+      continue;
+    }
+    bool known = false;
+    for (const std::string &a : allowed)
+      known |= a == arg;
+    if (!known)
+      return Status::error("ponder: unknown option '" + arg + "'");
+    if (i + 1 >= argc)
+      return Status::error("ponder: option '" + arg + "' needs a value");
+    o.flags[arg] = argv[++i];
+  }
+  if (o.model.empty())
+    return Status::error("ponder: missing MODEL.toml");
+  for (const std::string &a : allowed)
+    if (!o.flags.count(a))
+      return Status::error("ponder: missing option '" + a + "'");
+  return o;
+}
+
+StatusOr<std::string> readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status::error(path + ": cannot read file");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string directoryOfThisBinary() {
+  char buffer[4096];
+  ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
+  if (n <= 0)
+    return ".";
+  std::string path(buffer, n);
+  return path.substr(0, path.find_last_of('/'));
+}
+
+/// Compiles `model` (or finds it in the cache); returns the artifact's path.
+StatusOr<std::string> compile(const std::string &model,
+                              const std::string &text) {
+  uint64_t hash = fnv1a(PONDER_VERSION, fnv1a(text));
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx",
+                static_cast<unsigned long long>(hash));
+  std::string dir;
+  if (const char *env = std::getenv("PONDER_CACHE_DIR"))
+    dir = env;
+  else
+    dir = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/tmp") +
+          "/.cache/ponder";
+  // mkdir -p: every component, ignoring those that exist.
+  for (size_t at = 1; at <= dir.size(); ++at)
+    if (at == dir.size() || dir[at] == '/')
+      mkdir(dir.substr(0, at).c_str(), 0755);
+  std::string artifact = dir + "/" + hex + ".so";
+  struct stat st;
+  if (stat(artifact.c_str(), &st) == 0)
+    return artifact;
+  std::string ponderc = std::getenv("PONDERC")
+                            ? std::getenv("PONDERC")
+                            : directoryOfThisBinary() + "/ponderc";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(ponderc.c_str(), ponderc.c_str(), model.c_str(), "--emit=artifact",
+          "-o", artifact.c_str(), static_cast<char *>(nullptr));
+    std::fprintf(stderr, "ponder: cannot run %s\n", ponderc.c_str());
+    std::_Exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0)
+    return Status::error(""); // ponderc printed the reason
+  return artifact;
+}
+
+StatusOr<std::unique_ptr<Artifact>> loadModel(const std::string &model,
+                                              std::string &text) {
+  StatusOr<std::string> t = readFile(model);
+  if (!t)
+    return t.getStatus();
+  text = *t;
+  StatusOr<std::string> path = compile(model, text);
+  if (!path)
+    return path.getStatus();
+  return Artifact::load(*path);
+}
+
+int init(int argc, char **argv) {
+  StatusOr<Options> o = parseOptions(argc, argv, {"--seed", "-o"});
+  if (!o)
+    return fail(o.getStatus().message());
+  char *end = nullptr;
+  const std::string &seedText = o->flags["--seed"];
+  unsigned long long seed = std::strtoull(seedText.c_str(), &end, 10);
+  if (seedText.empty() || *end != '\0')
+    return fail("ponder: --seed: expected a non-negative integer, got '" +
+                seedText + "'");
+  std::string text;
+  auto artifact = loadModel(o->model, text);
+  if (!artifact)
+    return artifact.getStatus().message().empty()
+               ? 1
+               : fail(artifact.getStatus().message());
+  std::vector<Tensor> tensors;
+  std::vector<std::pair<std::string, const Tensor *>> named;
+  tensors.reserve((*artifact)->parameters().size());
+  for (const ValueSpec &p : (*artifact)->parameters()) {
+    tensors.emplace_back(DType::F32, p.shape);
+    initParameter(p.name, seed, tensors.back().data<float>(),
+                  tensors.back().numel());
+    named.emplace_back(p.name, &tensors.back());
+  }
+  Status s =
+      writeSafetensors(o->flags["-o"], named, {{"model", text}, {"step", "0"}});
+  return s ? 0 : fail(s.message());
+}
+
+int run(int argc, char **argv) {
+  StatusOr<Options> o =
+      parseOptions(argc, argv, {"--weights", "--batch", "--dump"});
+  if (!o)
+    return fail(o.getStatus().message());
+  std::string text;
+  auto artifact = loadModel(o->model, text);
+  if (!artifact)
+    return artifact.getStatus().message().empty()
+               ? 1
+               : fail(artifact.getStatus().message());
+  const Artifact &model = **artifact;
+
+  std::string weightsPath = o->flags["--weights"];
+  StatusOr<SafetensorsFile> weights = readSafetensors(weightsPath);
+  if (!weights)
+    return fail(weights.getStatus().message());
+  std::map<std::string, const Tensor *> values;
+  for (const auto &[name, t] : weights->tensors)
+    values[name] = &t;
+  if (Status s = model.checkWeights(values, weightsPath); !s)
+    return fail(s.message());
+
+  // The batch (MODEL.md §8): ids [B, T], lengths [B], optional
+  // target_weight and advantage [B, T].
+  std::string batchPath = o->flags["--batch"];
+  StatusOr<SafetensorsFile> batch = readSafetensors(batchPath);
+  if (!batch)
+    return fail(batch.getStatus().message());
+  const Tensor *ids = batch->find("ids"), *lengths = batch->find("lengths");
+  if (!ids || ids->dtype() != DType::I32 || ids->rank() != 2)
+    return fail(batchPath + ": expected 'ids' I32 [B, T]");
+  int64_t b = ids->shape()[0], t = ids->shape()[1];
+  if (!lengths || lengths->dtype() != DType::I32 ||
+      lengths->shape() != std::vector<int64_t>{b})
+    return fail(batchPath + ": expected 'lengths' I32 [" + std::to_string(b) +
+                "]");
+  if (t < 1 || t > model.maxSeq())
+    return fail(batchPath + ": sequence length " + std::to_string(t) +
+                " is outside [1, max_seq = " + std::to_string(model.maxSeq()) +
+                "]");
+  for (int64_t r = 0; r < b; ++r) {
+    int32_t len = lengths->data<int32_t>()[r];
+    if (len < 1 || len > t)
+      return fail(batchPath + ": lengths[" + std::to_string(r) +
+                  "] = " + std::to_string(len) + " is outside [1, " +
+                  std::to_string(t) + "]");
+  }
+  for (int64_t i = 0; i < b * t; ++i) {
+    int32_t id = ids->data<int32_t>()[i];
+    if (id < 0 || id >= model.vocabSize())
+      return fail(batchPath + ": ids[" + std::to_string(i / t) + ", " +
+                  std::to_string(i % t) + "] = " + std::to_string(id) +
+                  " is outside [0, V = " + std::to_string(model.vocabSize()) +
+                  ")");
+  }
+  Tensor ones(DType::F32, {b, t}), zeros(DType::F32, {b, t});
+  for (int64_t i = 0; i < b * t; ++i)
+    ones.data<float>()[i] = 1.0f;
+  values["ids"] = ids;
+  values["lengths"] = lengths;
+  values["target_weight"] = &ones;
+  values["advantage"] = &zeros;
+  for (const char *optional : {"target_weight", "advantage"})
+    if (const Tensor *x = batch->find(optional)) {
+      if (x->dtype() != DType::F32 || x->shape() != ids->shape())
+        return fail(batchPath + ": expected '" + optional + "' F32 [" +
+                    std::to_string(b) + ", " + std::to_string(t) + "]");
+      values[optional] = x;
+    }
+  if (const Tensor *ref = batch->find("reference_logits"))
+    values["reference_logits"] = ref;
+
+  const EntryPoint *loss = model.entry("loss");
+  if (!loss)
+    return fail(o->model + ": the artifact has no loss entry point");
+  auto results = model.call(*loss, values);
+  if (!results)
+    return fail(batchPath + ": " + results.getStatus().message());
+  std::vector<std::pair<std::string, const Tensor *>> dump;
+  for (const ValueSpec &r : loss->results)
+    dump.emplace_back(r.name, &results->at(r.name));
+  Status s = writeSafetensors(o->flags["--dump"], dump, {});
+  return s ? 0 : fail(s.message());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string command = argc > 1 ? argv[1] : "";
+  if (command == "init")
+    return init(argc, argv);
+  if (command == "run")
+    return run(argc, argv);
+  return fail("usage: ponder init MODEL.toml --seed S -o W.safetensors | "
+              "ponder run MODEL.toml --weights W --batch IN --dump OUT");
+}
