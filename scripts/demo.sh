@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: builds Ponder and compiles every example model as far as the
-# pipeline goes today: the ponder dialect (verified and round-tripped through
-# ponder-opt), linalg on tensors, LLVM IR, and a native object file.
+# The main job: builds Ponder, compiles every example model through each stage
+# (ponder dialect, linalg, LLVM IR, object), then initialises the parity model
+# with `ponder init` (which compiles it into a cached artifact) and runs it on
+# a batch with `ponder run`. Training and generation land with later issues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,6 +22,35 @@ for model in examples/models/*.toml; do
   echo "   LLVM IR:    $(grep -c '^define' "$out/$name.ll") functions ($(grep '^define' "$out/$name.ll" | grep -o '@[a-z_]*' | tr '\n' ' '))"
   echo "   object:     $out/$name.o, $(stat -c %s "$out/$name.o") bytes"
 done
+echo
+echo "== ponder init / run on examples/models/parity.toml"
+export PONDER_CACHE_DIR=${PONDER_CACHE_DIR:-build/cache}
+build/bin/ponder init examples/models/parity.toml --seed 0 -o "$out/parity.safetensors"
+# A batch of two bit strings (MODEL.md §8): <bos> 0 1 1 0 | and <bos> 1 1.
+python3 - "$out/batch.safetensors" <<'PY'
+import json, struct, sys
+ids, lengths = [2, 0, 1, 1, 0, 4, 2, 1, 1, 5, 5, 5], [6, 3]
+raw_ids, raw_len = struct.pack("<12i", *ids), struct.pack("<2i", *lengths)
+header = json.dumps({
+    "ids": {"dtype": "I32", "shape": [2, 6], "data_offsets": [0, 48]},
+    "lengths": {"dtype": "I32", "shape": [2], "data_offsets": [48, 56]}}).encode()
+header += b" " * (-len(header) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(header)) + header + raw_ids + raw_len)
+PY
+build/bin/ponder run examples/models/parity.toml --weights "$out/parity.safetensors" \
+  --batch "$out/batch.safetensors" --dump "$out/parity.out.safetensors"
+python3 - "$out/parity.out.safetensors" <<'PY'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+for name, entry in json.loads(data[8:8 + n]).items():
+    begin, end = entry["data_offsets"]
+    raw = data[8 + n + begin:8 + n + end]
+    values = struct.unpack("<%d%s" % (len(raw) // 4, "i" if entry["dtype"] == "I32" else "f"), raw)
+    shown = ", ".join("%.4g" % v for v in values[:12])
+    print("   %-12s %-12s %s%s" % (name, entry["shape"], shown, " ..." if len(values) > 12 else ""))
+PY
+
 echo
 echo "== forward graph of examples/models/parity.toml (ponder dialect)"
 sed -n '/func.func @forward/,/^  }/p' "$out/parity.ponder.mlir"
