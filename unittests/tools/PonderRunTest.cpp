@@ -129,6 +129,35 @@ TEST_P(PonderRun, MatchesTheReference) {
   EXPECT_NEAR(scalar("loss.policy"), expected.lossPolicy, 1e-4);
 }
 
+/// Runs `args` expecting failure; returns its stderr, which must be one line.
+std::string failureLine(const std::string &args, const std::string &log) {
+  EXPECT_NE(ponder(args + " 2> " + log), 0) << args;
+  std::ifstream in(log);
+  std::string line, rest;
+  std::getline(in, line);
+  EXPECT_FALSE(std::getline(in, rest)) << "more than one line: " << rest;
+  return line;
+}
+
+TEST(PonderInitErrors, BadModelsAndOptionsAreOneLine) {
+  std::string dir = ::testing::TempDir() + "/ponder_init_errors";
+  ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
+  setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+  std::string log = dir + "/log.txt", out = dir + "/w.safetensors";
+  EXPECT_EQ(
+      failureLine("init " + dir + "/missing.toml --seed 1 -o " + out, log),
+      dir + "/missing.toml: cannot read file");
+  std::ofstream(dir + "/bad.toml") << "[model]\nd_model = 8\n";
+  EXPECT_EQ(failureLine("init " + dir + "/bad.toml --seed 1 -o " + out, log),
+            dir + "/bad.toml:1: section [depth]: missing (required)");
+  std::ofstream(dir + "/good.toml") << modelText("act");
+  EXPECT_EQ(failureLine("init " + dir + "/good.toml --seed x1 -o " + out, log),
+            "ponder: --seed: expected a non-negative integer, got 'x1'");
+  EXPECT_EQ(failureLine("init " + dir + "/good.toml --seed 1", log),
+            "ponder: missing option '-o'");
+  EXPECT_FALSE(std::ifstream(out).good());
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModes, PonderRun,
                          ::testing::Values("fixed", "act", "pondernet"));
 
