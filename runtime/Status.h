@@ -3,7 +3,7 @@
 // Every runtime call that can fail on user input returns a Status (or a
 // StatusOr<T>) carrying one line that names the file, key or tensor at fault;
 // nothing aborts or throws on user input (IREE's rule; the project builds
-// without exceptions).
+// with -fno-exceptions). Header-only: there is nothing to compile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +17,7 @@
 
 namespace ponder {
 
+/// Success, or an error with a one-line message.
 class [[nodiscard]] Status {
 public:
   static Status ok() { return Status(); }
@@ -36,19 +37,33 @@ private:
   std::string text;
 };
 
+/// A value of type T, or the error Status that explains why there is none.
 template <typename T> class [[nodiscard]] StatusOr {
 public:
   StatusOr(T value) : value(std::move(value)) {}
   StatusOr(Status status) : status(std::move(status)) {
     assert(!this->status.isOk() && "StatusOr needs a value or an error");
+    // Release builds: an ok Status without a value must still read as an
+    // error, never as a value that is not there.
+    if (this->status.isOk())
+      this->status = Status::error("internal error: StatusOr without a value");
   }
+
   bool isOk() const { return value.has_value(); }
   explicit operator bool() const { return isOk(); }
+  /// The error; ok() when there is a value.
   const Status &getStatus() const { return status; }
-  T &operator*() { return *value; }
-  const T &operator*() const { return *value; }
-  T *operator->() { return &*value; }
-  const T *operator->() const { return &*value; }
+
+  T &operator*() {
+    assert(isOk() && "dereferencing a StatusOr that holds an error");
+    return *value;
+  }
+  const T &operator*() const {
+    assert(isOk() && "dereferencing a StatusOr that holds an error");
+    return *value;
+  }
+  T *operator->() { return &**this; }
+  const T *operator->() const { return &**this; }
 
 private:
   std::optional<T> value;

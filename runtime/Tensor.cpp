@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace ponder {
 
@@ -26,19 +27,63 @@ std::optional<DType> parseDType(std::string_view name) {
   return std::nullopt;
 }
 
-size_t dtypeSize(DType dtype) { return dtype == DType::I64 ? 8 : 4; }
+size_t dtypeSize(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::I64:
+    return 8;
+  }
+  return 0;
+}
 
 void Tensor::Free::operator()(std::byte *p) const { std::free(p); }
 
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
     : type(dtype), dims(std::move(shape)) {
+  for ([[maybe_unused]] int64_t d : dims)
+    assert(d >= 0 && "negative dimension: use Tensor::allocate");
+  [[maybe_unused]] bool allocated = allocateStorage();
+  assert(allocated && "out of memory: use Tensor::allocate");
+}
+
+StatusOr<Tensor> Tensor::allocate(DType dtype, std::vector<int64_t> shape) {
+  std::string what = std::string(dtypeName(dtype)) + " [";
+  for (size_t k = 0; k < shape.size(); ++k)
+    what += (k ? ", " : "") + std::to_string(shape[k]);
+  what += "]";
+  // Bytes must fit in ptrdiff_t so that pointer arithmetic stays defined.
+  uint64_t limit = uint64_t(PTRDIFF_MAX) / dtypeSize(dtype), numel = 1;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (shape[k] < 0)
+      return Status::error("cannot allocate " + what + ": dimension " +
+                           std::to_string(k) + " is negative");
+    if (shape[k] != 0 && numel > limit / uint64_t(shape[k]))
+      return Status::error("cannot allocate " + what + ": too many elements");
+    numel *= uint64_t(shape[k]);
+  }
+  Tensor t;
+  t.type = dtype;
+  t.dims = std::move(shape);
+  if (!t.allocateStorage())
+    return Status::error("cannot allocate " + what + ": out of memory");
+  return t;
+}
+
+bool Tensor::allocateStorage() {
   // aligned_alloc needs a size that is a multiple of the alignment; a
-  // zero-element tensor still gets a valid pointer.
-  size_t size = (byteSize() + 63) / 64 * 64;
+  // zero-element tensor still gets a valid, distinct pointer.
+  size_t size = (byteSize() + kTensorAlignment - 1) / kTensorAlignment *
+                kTensorAlignment;
   if (size == 0)
-    size = 64;
-  storage.reset(static_cast<std::byte *>(std::aligned_alloc(64, size)));
+    size = kTensorAlignment;
+  storage.reset(
+      static_cast<std::byte *>(std::aligned_alloc(kTensorAlignment, size)));
+  if (!storage)
+    return false;
   std::memset(storage.get(), 0, size);
+  return true;
 }
 
 int64_t Tensor::numel() const {

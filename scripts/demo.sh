@@ -2,7 +2,8 @@
 # The main job: builds Ponder, compiles every example model through each stage
 # (ponder dialect, linalg, LLVM IR, object), then initialises the parity model
 # with `ponder init` (which compiles it into a cached artifact) and runs it on
-# a batch with `ponder run`. Training and generation land with later issues.
+# a batch with `ponder run`, and times the 256-wide model with `ponder bench`.
+# Training and generation land with later issues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -50,6 +51,10 @@ for name, entry in json.loads(data[8:8 + n]).items():
     shown = ", ".join("%.4g" % v for v in values[:12])
     print("   %-12s %-12s %s%s" % (name, entry["shape"], shown, " ..." if len(values) > 12 else ""))
 PY
+
+echo
+echo "== ponder bench examples/models/wide256.toml (CPU, naive loops for now)"
+build/bin/ponder bench examples/models/wide256.toml --batch 1 --length 128 --iters 3
 
 echo
 echo "== forward graph of examples/models/parity.toml (ponder dialect)"

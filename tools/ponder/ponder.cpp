@@ -2,6 +2,7 @@
 //
 //   ponder init MODEL.toml --seed S -o W.safetensors
 //   ponder run  MODEL.toml --weights W --batch IN --dump OUT
+//   ponder bench MODEL.toml [--batch B] [--length T] [--iters N]
 //
 // Models are compiled once by ponderc (found next to this binary, or
 // $PONDERC) into an artifact cached under $PONDER_CACHE_DIR (default
@@ -16,6 +17,7 @@
 #include "runtime/Init.h"
 #include "runtime/Safetensors.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -43,7 +45,10 @@ struct Options {
 };
 
 StatusOr<Options> parseOptions(int argc, char **argv,
-                               const std::vector<std::string> &allowed) {
+                               const std::vector<std::string> &required,
+                               const std::vector<std::string> &optional = {}) {
+  std::vector<std::string> allowed = required;
+  allowed.insert(allowed.end(), optional.begin(), optional.end());
   Options o;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
@@ -64,7 +69,7 @@ StatusOr<Options> parseOptions(int argc, char **argv,
   }
   if (o.model.empty())
     return Status::error("ponder: missing MODEL.toml");
-  for (const std::string &a : allowed)
+  for (const std::string &a : required)
     if (!o.flags.count(a))
       return Status::error("ponder: missing option '" + a + "'");
   return o;
@@ -138,16 +143,27 @@ StatusOr<std::unique_ptr<Artifact>> loadModel(const std::string &model,
   return Artifact::load(*path);
 }
 
+/// The integer value of option `name` (or `fallback`), at least `min`.
+StatusOr<int64_t> integerOption(const Options &o, const std::string &name,
+                                int64_t fallback, int64_t min) {
+  auto it = o.flags.find(name);
+  if (it == o.flags.end())
+    return fallback;
+  char *end = nullptr;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || v < min)
+    return Status::error("ponder: " + name + ": expected an integer >= " +
+                         std::to_string(min) + ", got '" + it->second + "'");
+  return static_cast<int64_t>(v);
+}
+
 int init(int argc, char **argv) {
   StatusOr<Options> o = parseOptions(argc, argv, {"--seed", "-o"});
   if (!o)
     return fail(o.getStatus().message());
-  char *end = nullptr;
-  const std::string &seedText = o->flags["--seed"];
-  unsigned long long seed = std::strtoull(seedText.c_str(), &end, 10);
-  if (seedText.empty() || *end != '\0')
-    return fail("ponder: --seed: expected a non-negative integer, got '" +
-                seedText + "'");
+  StatusOr<int64_t> seed = integerOption(*o, "--seed", 0, 0);
+  if (!seed)
+    return fail(seed.getStatus().message());
   std::string text;
   auto artifact = loadModel(o->model, text);
   if (!artifact)
@@ -159,7 +175,7 @@ int init(int argc, char **argv) {
   tensors.reserve((*artifact)->parameters().size());
   for (const ValueSpec &p : (*artifact)->parameters()) {
     tensors.emplace_back(DType::F32, p.shape);
-    initParameter(p.name, seed, tensors.back().data<float>(),
+    initParameter(p.name, uint64_t(*seed), tensors.back().data<float>(),
                   tensors.back().numel());
     named.emplace_back(p.name, &tensors.back());
   }
@@ -254,6 +270,78 @@ int run(int argc, char **argv) {
   return s ? 0 : fail(s.message());
 }
 
+// ponder bench MODEL.toml [--batch B] [--length T] [--iters N]: the time of
+// one @forward over B x T tokens with contract-initialised weights.
+int bench(int argc, char **argv) {
+  StatusOr<Options> o =
+      parseOptions(argc, argv, {}, {"--batch", "--length", "--iters"});
+  if (!o)
+    return fail(o.getStatus().message());
+  std::string text;
+  auto artifact = loadModel(o->model, text);
+  if (!artifact)
+    return artifact.getStatus().message().empty()
+               ? 1
+               : fail(artifact.getStatus().message());
+  const Artifact &model = **artifact;
+  StatusOr<int64_t> b = integerOption(*o, "--batch", 1, 1);
+  StatusOr<int64_t> t = integerOption(*o, "--length", model.maxSeq(), 1);
+  StatusOr<int64_t> iters = integerOption(*o, "--iters", 10, 1);
+  for (const auto *v : {&b, &t, &iters})
+    if (!*v)
+      return fail(v->getStatus().message());
+  if (*t > model.maxSeq())
+    return fail("ponder: --length: at most max_seq = " +
+                std::to_string(model.maxSeq()));
+
+  std::vector<Tensor> params;
+  params.reserve(model.parameters().size());
+  std::map<std::string, const Tensor *> values;
+  for (const ValueSpec &p : model.parameters()) {
+    params.emplace_back(DType::F32, p.shape);
+    initParameter(p.name, 0, params.back().data<float>(),
+                  params.back().numel());
+    values[p.name] = &params.back();
+  }
+  Tensor ids(DType::I32, {*b, *t}), lengths(DType::I32, {*b});
+  for (int64_t i = 0; i < *b * *t; ++i)
+    ids.data<int32_t>()[i] = int32_t((i * 7919) % model.verbalVocab());
+  for (int64_t r = 0; r < *b; ++r)
+    lengths.data<int32_t>()[r] = int32_t(*t);
+  values["ids"] = &ids;
+  values["lengths"] = &lengths;
+  const EntryPoint *forward = model.entry("forward");
+  if (!forward)
+    return fail(o->model + ": the artifact has no forward entry point");
+
+  auto once = [&]() { return model.call(*forward, values); };
+  auto warm = once(); // first call: page-in and allocator warm-up
+  if (!warm)
+    return fail(warm.getStatus().message());
+  auto start = std::chrono::steady_clock::now();
+  double meanSteps = 0;
+  for (int64_t i = 0; i < *iters; ++i) {
+    auto out = once();
+    if (!out)
+      return fail(out.getStatus().message());
+    const Tensor &steps = out->at("steps");
+    meanSteps = 0;
+    for (int64_t k = 0; k < steps.numel(); ++k)
+      meanSteps += steps.data<int32_t>()[k];
+    meanSteps /= double(steps.numel());
+  }
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - start)
+                  .count() /
+              double(*iters);
+  std::printf("forward  batch %lld  length %lld  %.3f ms/iter  %.0f "
+              "tokens/s  mean depth %.2f steps  (%lld iters)\n",
+              static_cast<long long>(*b), static_cast<long long>(*t), ms,
+              double(*b * *t) / (ms / 1000.0), meanSteps,
+              static_cast<long long>(*iters));
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -262,6 +350,9 @@ int main(int argc, char **argv) {
     return init(argc, argv);
   if (command == "run")
     return run(argc, argv);
+  if (command == "bench")
+    return bench(argc, argv);
   return fail("usage: ponder init MODEL.toml --seed S -o W.safetensors | "
-              "ponder run MODEL.toml --weights W --batch IN --dump OUT");
+              "ponder run MODEL.toml --weights W --batch IN --dump OUT | "
+              "ponder bench MODEL.toml [--batch B] [--length T] [--iters N]");
 }

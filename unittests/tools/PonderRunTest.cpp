@@ -152,10 +152,30 @@ TEST(PonderInitErrors, BadModelsAndOptionsAreOneLine) {
             dir + "/bad.toml:1: section [depth]: missing (required)");
   std::ofstream(dir + "/good.toml") << modelText("act");
   EXPECT_EQ(failureLine("init " + dir + "/good.toml --seed x1 -o " + out, log),
-            "ponder: --seed: expected a non-negative integer, got 'x1'");
+            "ponder: --seed: expected an integer >= 0, got 'x1'");
   EXPECT_EQ(failureLine("init " + dir + "/good.toml --seed 1", log),
             "ponder: missing option '-o'");
   EXPECT_FALSE(std::ifstream(out).good());
+}
+
+TEST(PonderBench, PrintsTimingAndChecksOptions) {
+  std::string dir = ::testing::TempDir() + "/ponder_bench";
+  ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
+  setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+  std::ofstream(dir + "/m.toml") << modelText("act");
+  std::string log = dir + "/log.txt";
+  ASSERT_EQ(ponder("bench " + dir +
+                   "/m.toml --batch 2 --length 5 --iters 2 > " + log),
+            0);
+  std::ifstream in(log);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line.rfind("forward  batch 2  length 5  ", 0), 0u) << line;
+  EXPECT_NE(line.find("tokens/s  mean depth"), std::string::npos) << line;
+  EXPECT_EQ(failureLine("bench " + dir + "/m.toml --length 11", log),
+            "ponder: --length: at most max_seq = 10");
+  EXPECT_EQ(failureLine("bench " + dir + "/m.toml --iters 0", log),
+            "ponder: --iters: expected an integer >= 1, got '0'");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, PonderRun,
