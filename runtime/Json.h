@@ -43,7 +43,9 @@ public:
   bool isBool() const { return type == Kind::Bool; }
   bool isInteger() const { return type == Kind::Integer; }
   /// Any number: an integer or one with a fraction or exponent.
-  bool isNumber() const { return type == Kind::Integer || type == Kind::Number; }
+  bool isNumber() const {
+    return type == Kind::Integer || type == Kind::Number;
+  }
   bool isString() const { return type == Kind::String; }
   bool isArray() const { return type == Kind::Array; }
   bool isObject() const { return type == Kind::Object; }

@@ -74,8 +74,8 @@ StatusOr<Tensor> Tensor::allocate(DType dtype, std::vector<int64_t> shape) {
 bool Tensor::allocateStorage() {
   // aligned_alloc needs a size that is a multiple of the alignment; a
   // zero-element tensor still gets a valid, distinct pointer.
-  size_t size = (byteSize() + kTensorAlignment - 1) / kTensorAlignment *
-                kTensorAlignment;
+  size_t size =
+      (byteSize() + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   if (size == 0)
     size = kTensorAlignment;
   storage.reset(
