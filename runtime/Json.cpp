@@ -2,10 +2,9 @@
 
 #include "runtime/Json.h"
 
-#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
 namespace ponder::json {
 
@@ -55,8 +54,60 @@ const Value *Value::find(std::string_view key) const {
 
 namespace {
 
-constexpr int kMaxDepth = 64;
+/// Length of the well-formed UTF-8 sequence that starts `s`, or 0 if there
+/// is none (the Unicode standard's table 3-7: no overlong forms, no
+/// surrogates, nothing above U+10FFFF).
+size_t utf8SequenceLength(std::string_view s) {
+  auto byte = [&](size_t k) -> unsigned {
+    return k < s.size() ? static_cast<unsigned char>(s[k]) : 0;
+  };
+  auto tail = [&](size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
+    return byte(k) >= lo && byte(k) <= hi;
+  };
+  unsigned c = byte(0);
+  if (s.empty())
+    return 0;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    return tail(1) ? 2 : 0;
+  if (c == 0xE0)
+    return tail(1, 0xA0) && tail(2) ? 3 : 0;
+  if (c == 0xED)
+    return tail(1, 0x80, 0x9F) && tail(2) ? 3 : 0;
+  if (c >= 0xE1 && c <= 0xEF)
+    return tail(1) && tail(2) ? 3 : 0;
+  if (c == 0xF0)
+    return tail(1, 0x90) && tail(2) && tail(3) ? 4 : 0;
+  if (c >= 0xF1 && c <= 0xF3)
+    return tail(1) && tail(2) && tail(3) ? 4 : 0;
+  if (c == 0xF4)
+    return tail(1, 0x80, 0x8F) && tail(2) && tail(3) ? 4 : 0;
+  return 0;
+}
 
+void appendUtf8(std::string &s, uint32_t cp) {
+  if (cp < 0x80) {
+    s += char(cp);
+  } else if (cp < 0x800) {
+    s += char(0xC0 | (cp >> 6));
+    s += char(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    s += char(0xE0 | (cp >> 12));
+    s += char(0x80 | ((cp >> 6) & 0x3F));
+    s += char(0x80 | (cp & 0x3F));
+  } else {
+    s += char(0xF0 | (cp >> 18));
+    s += char(0x80 | ((cp >> 12) & 0x3F));
+    s += char(0x80 | ((cp >> 6) & 0x3F));
+    s += char(0x80 | (cp & 0x3F));
+  }
+}
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+/// Recursive descent; the depth limit bounds the recursion. Each parse
+/// function returns false after recording the first error.
 class Parser {
 public:
   explicit Parser(std::string_view text) : text(text) {}
@@ -64,24 +115,37 @@ public:
   StatusOr<Value> parseDocument() {
     Value v;
     if (!parseValue(v, 0))
-      return Status::error(error);
+      return error;
     skipSpace();
-    if (at != text.size())
-      return fail("trailing characters after the JSON value");
+    if (at != text.size()) {
+      expected("the end of the text after the value");
+      return error;
+    }
     return v;
   }
 
 private:
-  Status fail(const std::string &what) {
-    return Status::error("JSON at byte " + std::to_string(at) + ": " + what);
-  }
-  bool setError(const std::string &what) {
-    error = "JSON at byte " + std::to_string(at) + ": " + what;
+  bool fail(const std::string &what) {
+    error = Status::error("JSON at byte " + std::to_string(at) + ": " + what);
     return false;
   }
+  /// "expected WHAT, found <what is at the cursor>".
+  bool expected(const std::string &what) {
+    std::string found = "the end of the text";
+    if (at < text.size()) {
+      unsigned char c = text[at];
+      char buffer[16];
+      if (c >= 0x20 && c < 0x7F)
+        std::snprintf(buffer, sizeof(buffer), "'%c'", c);
+      else
+        std::snprintf(buffer, sizeof(buffer), "byte 0x%02X", c);
+      found = buffer;
+    }
+    return fail("expected " + what + ", found " + found);
+  }
+  bool peek(char c) const { return at < text.size() && text[at] == c; }
   void skipSpace() {
-    while (at < text.size() && (text[at] == ' ' || text[at] == '\t' ||
-                                text[at] == '\n' || text[at] == '\r'))
+    while (peek(' ') || peek('\t') || peek('\n') || peek('\r'))
       ++at;
   }
   bool literal(std::string_view word) {
@@ -91,207 +155,201 @@ private:
     return true;
   }
 
+  /// `depth` counts the arrays and objects around the value.
   bool parseValue(Value &out, int depth) {
-    if (depth > kMaxDepth)
-      return setError("nesting deeper than 64");
     skipSpace();
-    if (at >= text.size())
-      return setError("expected a value, got the end of the text");
-    char c = text[at];
-    if (c == '{')
-      return parseObject(out, depth);
-    if (c == '[')
-      return parseArray(out, depth);
-    if (c == '"') {
+    if ((peek('{') || peek('[')) && depth == kMaxDepth)
+      return fail("more than " + std::to_string(kMaxDepth) +
+                  " nested arrays or objects");
+    if (peek('{'))
+      return parseObject(out, depth + 1);
+    if (peek('['))
+      return parseArray(out, depth + 1);
+    if (peek('"')) {
       std::string s;
       if (!parseString(s))
         return false;
       out = Value::string(std::move(s));
       return true;
     }
-    if (literal("true")) {
-      out = Value::boolean(true);
-      return true;
-    }
-    if (literal("false")) {
-      out = Value::boolean(false);
-      return true;
-    }
-    if (literal("null")) {
-      out = Value();
-      return true;
-    }
-    if (c == '-' || (c >= '0' && c <= '9'))
+    if (peek('-') || (at < text.size() && isDigit(text[at])))
       return parseNumber(out);
-    return setError(std::string("unexpected character '") + c + "'");
+    if (literal("true"))
+      out = Value::boolean(true);
+    else if (literal("false"))
+      out = Value::boolean(false);
+    else if (literal("null"))
+      out = Value();
+    else
+      return expected("a value");
+    return true;
   }
 
   bool parseNumber(Value &out) {
     size_t start = at;
-    if (text[at] == '-')
-      ++at;
     auto digits = [&] {
-      size_t from = at;
-      while (at < text.size() && text[at] >= '0' && text[at] <= '9')
+      if (at >= text.size() || !isDigit(text[at]))
+        return false;
+      while (at < text.size() && isDigit(text[at]))
         ++at;
-      return at > from;
+      return true;
     };
-    if (!digits())
-      return setError("expected digits");
+    if (peek('-'))
+      ++at;
+    if (peek('0')) {
+      ++at;
+      if (at < text.size() && isDigit(text[at]))
+        return fail("number with a leading zero");
+    } else if (!digits()) {
+      return expected("a digit");
+    }
     bool isInteger = true;
-    if (at < text.size() && text[at] == '.') {
+    if (peek('.')) {
       ++at;
       isInteger = false;
       if (!digits())
-        return setError("expected digits after '.'");
+        return expected("a digit after '.'");
     }
-    if (at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
+    if (peek('e') || peek('E')) {
       ++at;
       isInteger = false;
-      if (at < text.size() && (text[at] == '+' || text[at] == '-'))
+      if (peek('+') || peek('-'))
         ++at;
       if (!digits())
-        return setError("expected an exponent");
+        return expected("a digit in the exponent");
     }
-    std::string number(text.substr(start, at - start));
-    errno = 0;
+    const char *first = text.data() + start, *last = text.data() + at;
+    std::string spelling(first, last);
+    // from_chars, unlike strtod, ignores the C locale's decimal point.
     if (isInteger) {
-      long long v = std::strtoll(number.c_str(), nullptr, 10);
-      if (errno == ERANGE) {
+      int64_t v = 0;
+      if (std::from_chars(first, last, v).ec != std::errc()) {
         at = start;
-        return setError("integer " + number + " does not fit in 64 bits");
+        return fail("integer " + spelling + " does not fit in 64 bits");
       }
       out = Value::integer(v);
       return true;
     }
-    out = Value::number(std::strtod(number.c_str(), nullptr));
+    double v = 0;
+    if (std::from_chars(first, last, v).ec != std::errc()) {
+      at = start;
+      return fail("number " + spelling + " is out of the range of a double");
+    }
+    out = Value::number(v);
     return true;
   }
 
-  static void appendUtf8(std::string &s, uint32_t cp) {
-    if (cp < 0x80) {
-      s += char(cp);
-    } else if (cp < 0x800) {
-      s += char(0xC0 | (cp >> 6));
-      s += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      s += char(0xE0 | (cp >> 12));
-      s += char(0x80 | ((cp >> 6) & 0x3F));
-      s += char(0x80 | (cp & 0x3F));
-    } else {
-      s += char(0xF0 | (cp >> 18));
-      s += char(0x80 | ((cp >> 12) & 0x3F));
-      s += char(0x80 | ((cp >> 6) & 0x3F));
-      s += char(0x80 | (cp & 0x3F));
-    }
-  }
-
   bool hex4(uint32_t &cp) {
-    if (at + 4 > text.size())
-      return setError("truncated \\u escape");
     cp = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = text[at++];
+    for (int k = 0; k < 4; ++k, ++at) {
+      char c = at < text.size() ? text[at] : '\0';
       cp <<= 4;
-      if (c >= '0' && c <= '9')
+      if (isDigit(c))
         cp |= c - '0';
       else if (c >= 'a' && c <= 'f')
         cp |= c - 'a' + 10;
       else if (c >= 'A' && c <= 'F')
         cp |= c - 'A' + 10;
       else
-        return setError("bad hex digit in \\u escape");
+        return expected("4 hex digits after \\u");
     }
     return true;
   }
 
   bool parseString(std::string &out) {
-    ++at; // opening quote
+    ++at; // the opening quote
     while (true) {
       if (at >= text.size())
-        return setError("unterminated string");
-      char c = text[at++];
-      if (c == '"')
+        return expected("'\"' to close the string");
+      unsigned char c = text[at];
+      if (c == '"') {
+        ++at;
         return true;
-      if (static_cast<unsigned char>(c) < 0x20)
-        return setError("control character in a string");
-      if (c != '\\') {
-        out += c;
+      }
+      if (c < 0x20)
+        return expected("a character (control characters must be escaped)");
+      if (c >= 0x80) {
+        size_t n = utf8SequenceLength(text.substr(at));
+        if (n == 0)
+          return fail("invalid UTF-8 in a string");
+        out.append(text.substr(at, n));
+        at += n;
         continue;
       }
-      if (at >= text.size())
-        return setError("unterminated escape");
-      char e = text[at++];
-      switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-        out += e;
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        uint32_t cp;
-        if (!hex4(cp))
-          return false;
-        if (cp >= 0xD800 && cp < 0xDC00) { // surrogate pair
-          uint32_t low;
-          if (text.substr(at, 2) != "\\u")
-            return setError("unpaired surrogate in \\u escape");
-          at += 2;
-          if (!hex4(low))
-            return false;
-          if (low < 0xDC00 || low >= 0xE000)
-            return setError("unpaired surrogate in \\u escape");
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-        }
-        appendUtf8(out, cp);
-        break;
+      ++at;
+      if (c != '\\') {
+        out += char(c);
+        continue;
       }
-      default:
-        return setError(std::string("unknown escape '\\") + e + "'");
-      }
+      if (!parseEscape(out))
+        return false;
     }
+  }
+
+  /// After a backslash: one of \" \\ \/ \b \f \n \r \t \uXXXX, where a
+  /// UTF-16 surrogate pair \uD8xx\uDCxx makes one code point.
+  bool parseEscape(std::string &out) {
+    char e = at < text.size() ? text[at] : '\0';
+    static constexpr std::string_view from = "\"\\/bfnrt",
+                                      to = "\"\\/\b\f\n\r\t";
+    if (size_t k = from.find(e); k != std::string_view::npos) {
+      ++at;
+      out += to[k];
+      return true;
+    }
+    if (e != 'u')
+      return expected(
+          "an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u");
+    size_t start = at - 1;
+    ++at;
+    uint32_t cp;
+    if (!hex4(cp))
+      return false;
+    if (cp >= 0xDC00 && cp < 0xE000) {
+      at = start;
+      return fail("unpaired low surrogate in \\u escape");
+    }
+    if (cp >= 0xD800 && cp < 0xDC00) {
+      uint32_t low = 0;
+      if (text.substr(at, 2) != "\\u")
+        return expected("a \\u low surrogate after a high surrogate");
+      at += 2;
+      if (!hex4(low))
+        return false;
+      if (low < 0xDC00 || low >= 0xE000) {
+        at -= 6;
+        return expected("a \\u low surrogate (DC00-DFFF)");
+      }
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+    }
+    appendUtf8(out, cp);
+    return true;
   }
 
   bool parseArray(Value &out, int depth) {
     ++at;
     std::vector<Value> items;
     skipSpace();
-    if (at < text.size() && text[at] == ']') {
+    if (peek(']')) {
       ++at;
       out = Value::array({});
       return true;
     }
     while (true) {
       Value v;
-      if (!parseValue(v, depth + 1))
+      if (!parseValue(v, depth))
         return false;
       items.push_back(std::move(v));
       skipSpace();
-      if (at < text.size() && text[at] == ',') {
+      if (peek(',')) {
         ++at;
         continue;
       }
-      if (at < text.size() && text[at] == ']') {
-        ++at;
-        out = Value::array(std::move(items));
-        return true;
-      }
-      return setError("expected ',' or ']' in an array");
+      if (!peek(']'))
+        return expected("',' or ']' in an array");
+      ++at;
+      out = Value::array(std::move(items));
+      return true;
     }
   }
 
@@ -299,60 +357,58 @@ private:
     ++at;
     std::vector<Value::Member> members;
     skipSpace();
-    if (at < text.size() && text[at] == '}') {
+    if (peek('}')) {
       ++at;
       out = Value::object({});
       return true;
     }
     while (true) {
       skipSpace();
-      if (at >= text.size() || text[at] != '"')
-        return setError("expected a string key in an object");
+      if (!peek('"'))
+        return expected("a string key in an object");
+      size_t keyAt = at;
       std::string key;
       if (!parseString(key))
         return false;
-      for (const auto &m : members)
-        if (m.first == key)
-          return setError("duplicate key \"" + key + "\"");
+      for (const Value::Member &m : members) {
+        if (m.first == key) {
+          at = keyAt;
+          return fail("duplicate key \"" + key + "\"");
+        }
+      }
       skipSpace();
-      if (at >= text.size() || text[at] != ':')
-        return setError("expected ':' after a key");
+      if (!peek(':'))
+        return expected("':' after a key");
       ++at;
       Value v;
-      if (!parseValue(v, depth + 1))
+      if (!parseValue(v, depth))
         return false;
       members.emplace_back(std::move(key), std::move(v));
       skipSpace();
-      if (at < text.size() && text[at] == ',') {
+      if (peek(',')) {
         ++at;
         continue;
       }
-      if (at < text.size() && text[at] == '}') {
-        ++at;
-        out = Value::object(std::move(members));
-        return true;
-      }
-      return setError("expected ',' or '}' in an object");
+      if (!peek('}'))
+        return expected("',' or '}' in an object");
+      ++at;
+      out = Value::object(std::move(members));
+      return true;
     }
   }
 
   std::string_view text;
   size_t at = 0;
-  std::string error;
+  Status error;
 };
 
 void writeString(std::string &out, const std::string &s) {
   out += '"';
   for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
+    static constexpr std::string_view from = "\"\\\b\f\n\r\t", to = "\"\\bfnrt";
+    if (size_t k = from.find(char(c)); k != std::string_view::npos) {
       out += '\\';
-      out += char(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
+      out += to[k];
     } else if (c < 0x20) {
       char buffer[8];
       std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
@@ -362,6 +418,20 @@ void writeString(std::string &out, const std::string &s) {
     }
   }
   out += '"';
+}
+
+void writeNumber(std::string &out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buffer[32];
+  char *end = std::to_chars(buffer, buffer + sizeof(buffer), d).ptr;
+  std::string_view text(buffer, end - buffer);
+  out += text;
+  // Keep the kind on a round trip: "35" would read back as an integer.
+  if (text.find_first_of(".e") == std::string_view::npos)
+    out += ".0";
 }
 
 void writeValue(std::string &out, const Value &v) {
@@ -375,12 +445,9 @@ void writeValue(std::string &out, const Value &v) {
   case Value::Kind::Integer:
     out += std::to_string(v.asInteger());
     return;
-  case Value::Kind::Number: {
-    char buffer[32];
-    std::snprintf(buffer, sizeof(buffer), "%.17g", v.asNumber());
-    out += buffer;
+  case Value::Kind::Number:
+    writeNumber(out, v.asNumber());
     return;
-  }
   case Value::Kind::String:
     writeString(out, v.asString());
     return;
@@ -409,6 +476,26 @@ void writeValue(std::string &out, const Value &v) {
 
 } // namespace
 
+std::string_view describe(Value::Kind kind) {
+  switch (kind) {
+  case Value::Kind::Null:
+    return "null";
+  case Value::Kind::Bool:
+    return "a boolean";
+  case Value::Kind::Integer:
+    return "an integer";
+  case Value::Kind::Number:
+    return "a number";
+  case Value::Kind::String:
+    return "a string";
+  case Value::Kind::Array:
+    return "an array";
+  case Value::Kind::Object:
+    return "an object";
+  }
+  return "?";
+}
+
 StatusOr<Value> parse(std::string_view text) {
   return Parser(text).parseDocument();
 }
@@ -417,6 +504,16 @@ std::string write(const Value &value) {
   std::string out;
   writeValue(out, value);
   return out;
+}
+
+bool isValidUtf8(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    size_t n = utf8SequenceLength(text.substr(at));
+    if (n == 0)
+      return false;
+    at += n;
+  }
+  return true;
 }
 
 } // namespace ponder::json

@@ -69,6 +69,10 @@ private:
   std::vector<Member> fields;
 };
 
+/// "null", "a boolean", "an integer", "a number", "a string", "an array",
+/// "an object": for messages that say what was found.
+std::string_view describe(Value::Kind kind);
+
 /// Parses one JSON value filling all of `text` (whitespace around it is
 /// fine). Errors read "JSON at byte N: expected ..., found ...".
 StatusOr<Value> parse(std::string_view text);

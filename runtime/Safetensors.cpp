@@ -1,4 +1,10 @@
 //===- Safetensors.cpp - Reading and writing safetensors files ------------===//
+//
+// POSIX I/O rather than iostreams: every failure comes with errno, reads go
+// straight into the tensors' aligned storage, and the writer can fsync
+// before the rename that publishes the file.
+//
+//===----------------------------------------------------------------------===//
 
 #include "runtime/Safetensors.h"
 
@@ -6,18 +12,222 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <set>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace ponder {
 
 namespace {
 
-constexpr uint64_t kMaxHeader = 100u << 20; // 100 MiB: anything larger is junk
+constexpr std::string_view kMetadataKey = "__metadata__";
+
+/// Owns a file descriptor: closed on every way out of a function.
+class FileDescriptor {
+public:
+  explicit FileDescriptor(int fd) : fd(fd) {}
+  FileDescriptor(const FileDescriptor &) = delete;
+  FileDescriptor &operator=(const FileDescriptor &) = delete;
+  ~FileDescriptor() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  int get() const { return fd; }
+  /// Closes now; false if close() fails (it can report a lost write).
+  bool close() {
+    int result = ::close(fd);
+    fd = -1;
+    return result == 0;
+  }
+
+private:
+  int fd;
+};
 
 Status fileError(const std::string &path, const std::string &what) {
   return Status::error(path + ": " + what);
+}
+
+/// errno as text; a short read leaves errno 0 and means the file shrank.
+std::string reason() {
+  return errno ? std::strerror(errno) : "unexpected end of file";
+}
+
+/// Reads exactly `size` bytes at `offset`.
+bool readFully(int fd, void *data, size_t size, uint64_t offset) {
+  char *p = static_cast<char *>(data);
+  while (size > 0) {
+    ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n == 0)
+        errno = 0;
+      return false;
+    }
+    p += n;
+    size -= size_t(n);
+    offset += uint64_t(n);
+  }
+  return true;
+}
+
+bool writeFully(int fd, const void *data, size_t size) {
+  const char *p = static_cast<const char *>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return false;
+    p += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
+/// A validated tensor entry of the header, before its data is read.
+struct Entry {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin, end;
+};
+
+/// Checks one header entry `{"dtype", "shape", "data_offsets"}` against a
+/// buffer of `bufferSize` bytes. Messages name the tensor; the caller adds
+/// the path.
+Status parseEntry(const std::string &name, const json::Value &value,
+                  uint64_t bufferSize, Entry &out) {
+  auto bad = [&](const std::string &what) {
+    return Status::error("tensor '" + name + "': " + what);
+  };
+  auto found = [](const json::Value &v) {
+    return std::string(", found ") + std::string(json::describe(v.kind()));
+  };
+  if (!value.isObject())
+    return bad("expected an object with dtype, shape and data_offsets" +
+               found(value));
+  for (const json::Value::Member &field : value.members())
+    if (field.first != "dtype" && field.first != "shape" &&
+        field.first != "data_offsets")
+      return bad("unknown field '" + field.first +
+                 "' (expected dtype, shape and data_offsets)");
+  for (const char *field : {"dtype", "shape", "data_offsets"})
+    if (!value.find(field))
+      return bad(std::string("missing field '") + field + "'");
+
+  const json::Value &dtype = *value.find("dtype");
+  if (!dtype.isString())
+    return bad("dtype: expected a string" + found(dtype));
+  std::optional<DType> type = parseDType(dtype.asString());
+  if (!type)
+    return bad("unsupported dtype '" + dtype.asString() +
+               "' (expected F32, I32 or I64)");
+
+  const json::Value &shape = *value.find("shape");
+  if (!shape.isArray())
+    return bad("shape: expected an array of integers" + found(shape));
+  std::vector<int64_t> dims;
+  for (const json::Value &d : shape.items()) {
+    std::string which = "shape: dimension " + std::to_string(dims.size());
+    if (!d.isInteger())
+      return bad(which + ": expected an integer" + found(d));
+    if (d.asInteger() < 0)
+      return bad(which + " is negative (" + std::to_string(d.asInteger()) +
+                 ")");
+    dims.push_back(d.asInteger());
+  }
+  // Bytes must fit in 63 bits; a zero dim makes any product empty.
+  uint64_t numel = 1, limit = (uint64_t(1) << 63) / dtypeSize(*type);
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end())
+    numel = 0;
+  for (size_t k = 0; numel != 0 && k < dims.size(); ++k) {
+    if (numel > limit / uint64_t(dims[k]))
+      return bad("shape: too many elements");
+    numel *= uint64_t(dims[k]);
+  }
+
+  const json::Value &offsets = *value.find("data_offsets");
+  const std::vector<json::Value> &pair = offsets.items();
+  if (!offsets.isArray() || pair.size() != 2 || !pair[0].isInteger() ||
+      !pair[1].isInteger() || pair[0].asInteger() < 0 ||
+      pair[1].asInteger() < 0)
+    return bad("data_offsets: expected [begin, end], two non-negative "
+               "integers");
+  uint64_t begin = pair[0].asInteger(), end = pair[1].asInteger();
+  if (begin > end)
+    return bad("data_offsets: begin " + std::to_string(begin) + " > end " +
+               std::to_string(end));
+  if (end > bufferSize)
+    return bad("data_offsets: end " + std::to_string(end) +
+               " is past the end of the data (" + std::to_string(bufferSize) +
+               " bytes)");
+  uint64_t bytes = numel * dtypeSize(*type);
+  if (end - begin != bytes)
+    return bad("data_offsets span " + std::to_string(end - begin) +
+               " bytes, but its dtype and shape need " + std::to_string(bytes));
+  out = {name, *type, std::move(dims), begin, end};
+  return Status::ok();
+}
+
+Status parseMetadata(const json::Value &value,
+                     std::map<std::string, std::string> &out) {
+  if (!value.isObject())
+    return Status::error("__metadata__: expected an object of strings, found " +
+                         std::string(json::describe(value.kind())));
+  for (const auto &[key, v] : value.members()) {
+    if (!v.isString())
+      return Status::error("__metadata__ '" + key +
+                           "': expected a string, found " +
+                           std::string(json::describe(v.kind())));
+    out[key] = v.asString();
+  }
+  return Status::ok();
+}
+
+/// The format requires the buffer to be indexed exactly: in offset order,
+/// each tensor starts where the previous one ends and the last ends the
+/// buffer.
+Status checkCoverage(const std::vector<Entry> &entries, uint64_t bufferSize) {
+  std::vector<const Entry *> order;
+  for (const Entry &e : entries)
+    order.push_back(&e);
+  // (begin, end) order puts an empty tensor before a tensor at its offset;
+  // header order breaks ties, so the first message is deterministic.
+  std::sort(order.begin(), order.end(), [](const Entry *a, const Entry *b) {
+    return std::tie(a->begin, a->end, a) < std::tie(b->begin, b->end, b);
+  });
+  auto range = [](uint64_t begin, uint64_t end) {
+    return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
+  };
+  auto hole = [&](uint64_t begin, uint64_t end) {
+    return Status::error("bytes " + range(begin, end) +
+                         " of the data belong to no tensor (the buffer must "
+                         "be fully indexed)");
+  };
+  uint64_t covered = 0;
+  const Entry *previous = nullptr;
+  for (const Entry *e : order) {
+    if (e->begin < covered)
+      return Status::error("tensor '" + e->name + "': bytes " +
+                           range(e->begin, e->end) + " overlap tensor '" +
+                           previous->name + "' " +
+                           range(previous->begin, previous->end));
+    if (e->begin > covered)
+      return hole(covered, e->begin);
+    covered = e->end;
+    previous = e;
+  }
+  if (covered != bufferSize)
+    return hole(covered, bufferSize);
+  return Status::ok();
 }
 
 } // namespace
@@ -29,133 +239,76 @@ const Tensor *SafetensorsFile::find(const std::string &name) const {
   return nullptr;
 }
 
+Tensor *SafetensorsFile::find(const std::string &name) {
+  return const_cast<Tensor *>(std::as_const(*this).find(name));
+}
+
 StatusOr<SafetensorsFile> readSafetensors(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fileError(path, std::string("cannot open: ") + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  uint64_t fileSize = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0)
+    return fileError(path, "cannot open: " + reason());
+  struct stat info;
+  if (::fstat(fd.get(), &info) != 0)
+    return fileError(path, "cannot stat: " + reason());
+  if (!S_ISREG(info.st_mode))
+    return fileError(path, "not a regular file");
+  uint64_t fileSize = uint64_t(info.st_size);
   if (fileSize < 8)
-    return fileError(path, "not a safetensors file: shorter than the 8-byte "
-                           "header length (" +
-                               std::to_string(fileSize) + " bytes)");
+    return fileError(path,
+                     "not a safetensors file: " + std::to_string(fileSize) +
+                         " bytes, shorter than the 8-byte header length");
+
   unsigned char lengthBytes[8];
-  in.read(reinterpret_cast<char *>(lengthBytes), 8);
+  if (!readFully(fd.get(), lengthBytes, 8, 0))
+    return fileError(path, "cannot read the header length: " + reason());
   uint64_t headerSize = 0;
-  for (int k = 7; k >= 0; --k)
+  for (int k = 7; k >= 0; --k) // little-endian
     headerSize = (headerSize << 8) | lengthBytes[k];
-  if (headerSize > kMaxHeader || headerSize > fileSize - 8)
+  if (headerSize > kMaxSafetensorsHeader)
     return fileError(path, "header length " + std::to_string(headerSize) +
-                               " exceeds the file (" +
-                               std::to_string(fileSize) + " bytes)");
+                               " is over the 100 MiB limit (corrupt or not a "
+                               "safetensors file)");
+  if (headerSize > fileSize - 8)
+    return fileError(path, "header length " + std::to_string(headerSize) +
+                               " exceeds the " + std::to_string(fileSize - 8) +
+                               " bytes after the length field");
   std::string header(headerSize, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(headerSize));
+  if (!readFully(fd.get(), header.data(), headerSize, 8))
+    return fileError(path, "cannot read the header: " + reason());
   StatusOr<json::Value> parsed = json::parse(header);
   if (!parsed)
     return fileError(path, "header: " + parsed.getStatus().message());
   if (!parsed->isObject())
-    return fileError(path, "header: expected a JSON object");
-  uint64_t bufferSize = fileSize - 8 - headerSize;
+    return fileError(path, "header: expected a JSON object, found " +
+                               std::string(json::describe(parsed->kind())));
 
+  // Validate the whole header before reading any data. Duplicate names never
+  // get here: the JSON parser rejects duplicate keys.
+  uint64_t dataStart = 8 + headerSize, bufferSize = fileSize - dataStart;
   SafetensorsFile file;
-  struct Span {
-    uint64_t begin, end;
-    std::string name;
-  };
-  std::vector<Span> spans;
-  for (const json::Value::Member &member : parsed->members()) {
-    const std::string &name = member.first;
-    const json::Value &entry = member.second;
-    if (name == "__metadata__") {
-      if (!entry.isObject())
-        return fileError(path, "__metadata__: expected an object of strings");
-      for (const auto &[key, value] : entry.members()) {
-        if (!value.isString())
-          return fileError(path,
-                           "__metadata__." + key + ": expected a string value");
-        file.metadata[key] = value.asString();
-      }
-      continue;
-    }
-    auto bad = [&](const std::string &what) {
-      return fileError(path, "tensor '" + name + "': " + what);
-    };
-    if (!entry.isObject())
-      return bad("expected an object with dtype, shape, data_offsets");
-    for (const json::Value::Member &field : entry.members())
-      if (field.first != "dtype" && field.first != "shape" &&
-          field.first != "data_offsets")
-        return bad("unknown field '" + field.first + "'");
-    const json::Value *dtype = entry.find("dtype");
-    const json::Value *shape = entry.find("shape");
-    const json::Value *offsets = entry.find("data_offsets");
-    if (!dtype || !shape || !offsets)
-      return bad("missing dtype, shape or data_offsets");
-    std::optional<DType> type;
-    if (dtype->isString())
-      type = parseDType(dtype->asString());
-    if (!type)
-      return bad("unsupported dtype (expected F32, I32 or I64)");
-    if (!shape->isArray())
-      return bad("shape: expected an array of integers");
-    std::vector<int64_t> dims;
-    uint64_t numel = 1;
-    for (const json::Value &d : shape->items()) {
-      if (!d.isInteger() || d.asInteger() < 0)
-        return bad("shape: expected non-negative integers");
-      dims.push_back(d.asInteger());
-      if (d.asInteger() != 0 &&
-          numel > (uint64_t(1) << 62) / uint64_t(d.asInteger()))
-        return bad("shape: too many elements");
-      numel *= uint64_t(d.asInteger());
-    }
-    if (!offsets->isArray() || offsets->items().size() != 2 ||
-        !offsets->items()[0].isInteger() || !offsets->items()[1].isInteger() ||
-        offsets->items()[0].asInteger() < 0 ||
-        offsets->items()[1].asInteger() < 0)
-      return bad("data_offsets: expected [begin, end] non-negative integers");
-    uint64_t begin = offsets->items()[0].asInteger();
-    uint64_t end = offsets->items()[1].asInteger();
-    if (begin > end)
-      return bad("data_offsets: begin > end");
-    if (end > bufferSize)
-      return bad("data_offsets: end " + std::to_string(end) +
-                 " is past the data (" + std::to_string(bufferSize) +
-                 " bytes)");
-    if (end - begin != numel * dtypeSize(*type))
-      return bad("size " + std::to_string(end - begin) +
-                 " bytes does not match shape and dtype (" +
-                 std::to_string(numel * dtypeSize(*type)) + " bytes)");
-    if (file.find(name))
-      return bad("duplicate name");
-    Tensor tensor(*type, dims);
-    in.seekg(static_cast<std::streamoff>(8 + headerSize + begin));
-    in.read(reinterpret_cast<char *>(tensor.bytes()),
-            static_cast<std::streamsize>(end - begin));
-    if (!in)
-      return bad("cannot read its data");
-    spans.push_back({begin, end, name});
-    file.tensors.emplace_back(name, std::move(tensor));
+  std::vector<Entry> entries;
+  for (const auto &[name, value] : parsed->members()) {
+    Status s = name == kMetadataKey ? parseMetadata(value, file.metadata)
+                                    : parseEntry(name, value, bufferSize,
+                                                 entries.emplace_back());
+    if (!s)
+      return fileError(path, s.message());
   }
-  // The buffer must be covered exactly: no overlaps, no holes.
-  std::sort(spans.begin(), spans.end(),
-            [](const Span &a, const Span &b) { return a.begin < b.begin; });
-  uint64_t covered = 0;
-  for (const Span &s : spans) {
-    if (s.begin < covered)
-      return fileError(path,
-                       "tensor '" + s.name + "': data overlaps another tensor");
-    if (s.begin > covered)
-      return fileError(path, "bytes " + std::to_string(covered) + ".." +
-                                 std::to_string(s.begin) +
-                                 " of the data belong to no tensor");
-    covered = s.end;
+  if (Status s = checkCoverage(entries, bufferSize); !s)
+    return fileError(path, s.message());
+
+  file.tensors.reserve(entries.size());
+  for (Entry &e : entries) {
+    StatusOr<Tensor> tensor = Tensor::allocate(e.dtype, std::move(e.shape));
+    if (!tensor)
+      return fileError(path, "tensor '" + e.name +
+                                 "': " + tensor.getStatus().message());
+    if (!readFully(fd.get(), tensor->bytes(), e.end - e.begin,
+                   dataStart + e.begin))
+      return fileError(path, "tensor '" + e.name +
+                                 "': cannot read its data: " + reason());
+    file.tensors.emplace_back(std::move(e.name), std::move(*tensor));
   }
-  if (covered != bufferSize)
-    return fileError(path, "bytes " + std::to_string(covered) + ".." +
-                               std::to_string(bufferSize) +
-                               " of the data belong to no tensor");
   return file;
 }
 
@@ -163,56 +316,78 @@ Status writeSafetensors(
     const std::string &path,
     const std::vector<std::pair<std::string, const Tensor *>> &tensors,
     const std::map<std::string, std::string> &metadata) {
-  std::vector<json::Value::Member> entries;
-  if (!metadata.empty()) {
-    std::vector<json::Value::Member> meta;
-    for (const auto &[k, v] : metadata)
-      meta.emplace_back(k, json::Value::string(v));
-    entries.emplace_back("__metadata__", json::Value::object(std::move(meta)));
+  // Check everything first: a bad call leaves no file behind at all.
+  std::set<std::string_view> names;
+  for (const auto &[name, tensor] : tensors) {
+    if (name == kMetadataKey)
+      return fileError(path, "'__metadata__' is reserved, not a tensor name");
+    if (!json::isValidUtf8(name))
+      return fileError(path, "tensor name '" + name + "' is not valid UTF-8");
+    if (!names.insert(name).second)
+      return fileError(path, "tensor '" + name + "': duplicate name");
+    if (!tensor || !tensor->bytes())
+      return fileError(path, "tensor '" + name + "': no data (null or moved)");
   }
-  uint64_t offset = 0;
+  for (const auto &[key, value] : metadata)
+    if (!json::isValidUtf8(key) || !json::isValidUtf8(value))
+      return fileError(path, "__metadata__ '" + key + "': not valid UTF-8");
+
+  std::vector<json::Value::Member> members;
+  if (!metadata.empty()) {
+    std::vector<json::Value::Member> strings;
+    for (const auto &[key, value] : metadata)
+      strings.emplace_back(key, json::Value::string(value));
+    members.emplace_back(std::string(kMetadataKey),
+                         json::Value::object(std::move(strings)));
+  }
+  int64_t offset = 0;
   for (const auto &[name, tensor] : tensors) {
     std::vector<json::Value> shape;
     for (int64_t d : tensor->shape())
       shape.push_back(json::Value::integer(d));
-    uint64_t end = offset + tensor->byteSize();
-    entries.emplace_back(
+    int64_t end = offset + int64_t(tensor->byteSize());
+    std::vector<json::Value> offsets = {json::Value::integer(offset),
+                                        json::Value::integer(end)};
+    members.emplace_back(
         name, json::Value::object(
                   {{"dtype", json::Value::string(
                                  std::string(dtypeName(tensor->dtype())))},
                    {"shape", json::Value::array(std::move(shape))},
-                   {"data_offsets",
-                    json::Value::array({json::Value::integer(offset),
-                                        json::Value::integer(end)})}}));
+                   {"data_offsets", json::Value::array(std::move(offsets))}}));
     offset = end;
   }
-  std::string header = json::write(json::Value::object(std::move(entries)));
-  header.append((8 - header.size() % 8) % 8, ' '); // align the data to 8
+  std::string header = json::write(json::Value::object(std::move(members)));
+  header.append((8 - header.size() % 8) % 8, ' '); // the data starts 8-aligned
+  unsigned char length[8];
+  for (int k = 0; k < 8; ++k) // little-endian
+    length[k] = static_cast<unsigned char>(uint64_t(header.size()) >> (8 * k));
 
   std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out)
-      return fileError(path,
-                       std::string("cannot write: ") + std::strerror(errno));
-    unsigned char length[8];
-    for (int k = 0; k < 8; ++k)
-      length[k] =
-          static_cast<unsigned char>(uint64_t(header.size()) >> (8 * k));
-    out.write(reinterpret_cast<const char *>(length), 8);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    for (const auto &[name, tensor] : tensors)
-      out.write(reinterpret_cast<const char *>(tensor->bytes()),
-                static_cast<std::streamsize>(tensor->byteSize()));
-    if (!out.flush()) {
-      std::remove(temporary.c_str());
-      return fileError(path, "write failed");
-    }
+  FileDescriptor fd(::open(temporary.c_str(),
+                           O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0)
+    return fileError(path, "cannot write " + temporary + ": " + reason());
+  bool written = writeFully(fd.get(), length, 8) &&
+                 writeFully(fd.get(), header.data(), header.size());
+  for (size_t k = 0; written && k < tensors.size(); ++k)
+    written = writeFully(fd.get(), tensors[k].second->bytes(),
+                         tensors[k].second->byteSize());
+  // fsync before the rename: after a crash, `path` is the old file or the
+  // whole new one, never a prefix.
+  written = written && ::fsync(fd.get()) == 0;
+  std::string why = written ? "" : reason();
+  if (!fd.close() && written) {
+    written = false;
+    why = reason();
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    std::remove(temporary.c_str());
-    return fileError(path, "cannot write: " + why);
+  if (!written) {
+    ::unlink(temporary.c_str());
+    return fileError(path, "cannot write " + temporary + ": " + why);
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    why = reason();
+    ::unlink(temporary.c_str());
+    return fileError(path, "cannot rename " + temporary + " to it: " + why);
   }
   return Status::ok();
 }
