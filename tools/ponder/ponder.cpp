@@ -33,6 +33,14 @@ using namespace ponder;
 
 namespace {
 
+/// Prints `status`'s line (none when a subprocess already printed it) and
+/// returns the exit code 1.
+int fail(const Status &status) {
+  if (!status.message().empty())
+    std::fprintf(stderr, "%s\n", status.message().c_str());
+  return 1;
+}
+
 int fail(const std::string &message) {
   std::fprintf(stderr, "%s\n", message.c_str());
   return 1;
@@ -157,6 +165,19 @@ StatusOr<int64_t> integerOption(const Options &o, const std::string &name,
   return static_cast<int64_t>(v);
 }
 
+/// The model's parameters initialised as MODEL.md §3 from `seed`, in
+/// descriptor order.
+std::vector<Tensor> initialParameters(const Artifact &model, uint64_t seed) {
+  std::vector<Tensor> tensors;
+  tensors.reserve(model.parameters().size());
+  for (const ValueSpec &p : model.parameters()) {
+    tensors.emplace_back(DType::F32, p.shape);
+    initParameter(p.name, seed, tensors.back().data<float>(),
+                  tensors.back().numel());
+  }
+  return tensors;
+}
+
 int init(int argc, char **argv) {
   StatusOr<Options> o = parseOptions(argc, argv, {"--seed", "-o"});
   if (!o)
@@ -167,18 +188,12 @@ int init(int argc, char **argv) {
   std::string text;
   auto artifact = loadModel(o->model, text);
   if (!artifact)
-    return artifact.getStatus().message().empty()
-               ? 1
-               : fail(artifact.getStatus().message());
-  std::vector<Tensor> tensors;
+    return fail(artifact.getStatus());
+  const std::vector<ValueSpec> &specs = (*artifact)->parameters();
+  std::vector<Tensor> tensors = initialParameters(**artifact, uint64_t(*seed));
   std::vector<std::pair<std::string, const Tensor *>> named;
-  tensors.reserve((*artifact)->parameters().size());
-  for (const ValueSpec &p : (*artifact)->parameters()) {
-    tensors.emplace_back(DType::F32, p.shape);
-    initParameter(p.name, uint64_t(*seed), tensors.back().data<float>(),
-                  tensors.back().numel());
-    named.emplace_back(p.name, &tensors.back());
-  }
+  for (size_t i = 0; i < specs.size(); ++i)
+    named.emplace_back(specs[i].name, &tensors[i]);
   Status s =
       writeSafetensors(o->flags["-o"], named, {{"model", text}, {"step", "0"}});
   return s ? 0 : fail(s.message());
@@ -192,9 +207,7 @@ int run(int argc, char **argv) {
   std::string text;
   auto artifact = loadModel(o->model, text);
   if (!artifact)
-    return artifact.getStatus().message().empty()
-               ? 1
-               : fail(artifact.getStatus().message());
+    return fail(artifact.getStatus());
   const Artifact &model = **artifact;
 
   std::string weightsPath = o->flags["--weights"];
@@ -280,9 +293,7 @@ int bench(int argc, char **argv) {
   std::string text;
   auto artifact = loadModel(o->model, text);
   if (!artifact)
-    return artifact.getStatus().message().empty()
-               ? 1
-               : fail(artifact.getStatus().message());
+    return fail(artifact.getStatus());
   const Artifact &model = **artifact;
   StatusOr<int64_t> b = integerOption(*o, "--batch", 1, 1);
   StatusOr<int64_t> t = integerOption(*o, "--length", model.maxSeq(), 1);
@@ -294,15 +305,10 @@ int bench(int argc, char **argv) {
     return fail("ponder: --length: at most max_seq = " +
                 std::to_string(model.maxSeq()));
 
-  std::vector<Tensor> params;
-  params.reserve(model.parameters().size());
+  std::vector<Tensor> params = initialParameters(model, /*seed=*/0);
   std::map<std::string, const Tensor *> values;
-  for (const ValueSpec &p : model.parameters()) {
-    params.emplace_back(DType::F32, p.shape);
-    initParameter(p.name, 0, params.back().data<float>(),
-                  params.back().numel());
-    values[p.name] = &params.back();
-  }
+  for (size_t i = 0; i < params.size(); ++i)
+    values[model.parameters()[i].name] = &params[i];
   Tensor ids(DType::I32, {*b, *t}), lengths(DType::I32, {*b});
   for (int64_t i = 0; i < *b * *t; ++i)
     ids.data<int32_t>()[i] = int32_t((i * 7919) % model.verbalVocab());
