@@ -58,6 +58,12 @@ HaltingMode toHaltingMode(Halting h) {
   return HaltingMode::Fixed;
 }
 
+/// The inputs of cached decoding: where each row's new tokens start and the
+/// per-step key and value caches.
+struct DecodeCache {
+  Value start, keys, values;
+};
+
 /// The results of the trunk: embedding, halting loop, output logits.
 struct Trunk {
   HaltingLoopOp loop;
@@ -81,8 +87,11 @@ public:
                              ArrayRef<std::pair<StringRef, Type>> inputs,
                              ArrayRef<std::pair<StringRef, Type>> outputs);
 
-  /// Emits embedding, halting loop and logits for `ids`/`lengths`.
-  Trunk buildTrunk(Value ids, Value lengths);
+  /// Emits embedding, halting loop and logits for `ids`/`lengths`; with
+  /// `cache`, for new tokens whose attention also reads the cache (the loop
+  /// then returns every step's keys and values).
+  Trunk buildTrunk(Value ids, Value lengths,
+                   const DecodeCache *cache = nullptr);
 
   Value param(StringRef name) const { return params.lookup(name); }
   Value input(StringRef name) const { return inputs.lookup(name); }
@@ -103,9 +112,17 @@ public:
   }
 
 private:
+  /// u = s + step[n], its attention norm, keys and values.
+  struct Projections {
+    Value u, normed, keys, values;
+  };
+
   Value linear(Value x, StringRef weight);
   Value rmsNorm(Value x, StringRef weight);
-  Value block(Value s, Value step, Value lengths);
+  Projections project(Value s, Value step);
+  /// Block(s, n); `p` holds project(s, n).
+  Value block(const Projections &p, Value step, Value lengths,
+              const DecodeCache *cache);
 
   ImplicitLocOpBuilder &b;
   const ModelDescription &desc;
@@ -159,26 +176,39 @@ Value ModelBuilder::rmsNorm(Value x, StringRef weight) {
                            b.getF64FloatAttr(desc.model.normEps));
 }
 
-// Block(s, n) of MODEL.md §4.
-Value ModelBuilder::block(Value s, Value step, Value lengths) {
+ModelBuilder::Projections ModelBuilder::project(Value s, Value step) {
   Value u = StepEmbedOp::create(b, s.getType(), s, param("embed.step"), step);
   Value h = rmsNorm(u, "block.attn_norm.weight");
-  Value q = linear(h, "block.attn.q.weight");
-  Value k = linear(h, "block.attn.k.weight");
-  Value v = linear(h, "block.attn.v.weight");
-  Value att = AttentionOp::create(b, q.getType(), q, k, v, lengths,
-                                  b.getI64IntegerAttr(desc.model.nHeads));
-  Value a = arith::AddFOp::create(b, u, linear(att, "block.attn.o.weight"));
+  return {u, h, linear(h, "block.attn.k.weight"),
+          linear(h, "block.attn.v.weight")};
+}
+
+// Block(s, n) of MODEL.md §4.
+Value ModelBuilder::block(const Projections &p, Value step, Value lengths,
+                          const DecodeCache *cache) {
+  Value q = linear(p.normed, "block.attn.q.weight");
+  IntegerAttr heads = b.getI64IntegerAttr(desc.model.nHeads);
+  Value att;
+  if (cache)
+    att = CachedAttentionOp::create(b, q.getType(), q, p.keys, p.values,
+                                    cache->keys, cache->values, step,
+                                    cache->start, lengths, heads);
+  else
+    att = AttentionOp::create(b, q.getType(), q, p.keys, p.values, lengths,
+                              heads);
+  Value a = arith::AddFOp::create(b, p.u, linear(att, "block.attn.o.weight"));
   Value up = linear(rmsNorm(a, "block.ffn_norm.weight"), "block.ffn.up.weight");
   Value down = linear(GeluOp::create(b, up), "block.ffn.down.weight");
   return arith::AddFOp::create(b, a, down);
 }
 
-Trunk ModelBuilder::buildTrunk(Value ids, Value lengths) {
+Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
+                               const DecodeCache *cache) {
   int64_t d = desc.model.dModel;
   Value x = EmbedOp::create(
       b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, d}), ids,
-      param("embed.token"), param("embed.position"), vocab);
+      param("embed.token"), param("embed.position"),
+      cache ? cache->start : Value(), vocab);
 
   HaltingMode mode = toHaltingMode(desc.depth.halting);
   bool fixed = mode == HaltingMode::Fixed;
@@ -187,14 +217,25 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths) {
                           : FloatAttr();
   auto loop = HaltingLoopOp::create(
       b, x, lengths, fixed ? Value() : param("halt.weight"),
-      fixed ? Value() : param("halt.bias"), mode, desc.depth.maxSteps, epsilon);
+      fixed ? Value() : param("halt.bias"), mode, desc.depth.maxSteps, epsilon,
+      /*kv_cache=*/cache != nullptr);
   {
     OpBuilder::InsertionGuard guard(b);
-    Block *body =
-        b.createBlock(&loop.getBody(), {}, {x.getType(), b.getIndexType()},
-                      {b.getLoc(), b.getLoc()});
-    Value f = block(body->getArgument(0), body->getArgument(1), lengths);
-    YieldOp::create(b, f);
+    SmallVector<Type> argTypes = {x.getType(), b.getIndexType()};
+    SmallVector<Location> argLocs(2, b.getLoc());
+    Block *body = b.createBlock(&loop.getBody(), {}, argTypes, argLocs);
+    Value step = body->getArgument(1);
+    Projections p = project(body->getArgument(0), step);
+    Value f = block(p, step, lengths, cache);
+    if (cache) {
+      YieldOp::create(b, ValueRange{f, p.keys, p.values});
+      // The keys and values of a halted position's later steps.
+      Block *frozen = b.createBlock(&loop.getFrozen(), {}, argTypes, argLocs);
+      Projections q = project(frozen->getArgument(0), frozen->getArgument(1));
+      YieldOp::create(b, ValueRange{q.keys, q.values});
+    } else {
+      YieldOp::create(b, ValueRange{f});
+    }
   }
 
   Trunk trunk{loop, {}, {}};
@@ -241,6 +282,35 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
     Trunk t = mb.buildTrunk(mb.input("ids"), mb.input("lengths"));
     func::ReturnOp::create(
         b, ValueRange{t.logits, t.loop.getSteps(), t.loop.getRemainder()});
+  }
+
+  // @decode: cached decoding (docs/decoding.md).
+  b.setInsertionPointToEnd(module->getBody());
+  Type cache = mb.floatTensor(
+      {desc.depth.maxSteps, dyn, desc.model.maxSeq, desc.model.dModel});
+  mb.beginFunction("decode",
+                   {{"ids", ids},
+                    {"lengths", lengths},
+                    {"start", lengths},
+                    {"cache.keys", cache},
+                    {"cache.values", cache}},
+                   {{"logits", logits},
+                    {"steps", steps},
+                    {"remainder", perPosition},
+                    {"cache.keys", cache},
+                    {"cache.values", cache}});
+  {
+    DecodeCache in{mb.input("start"), mb.input("cache.keys"),
+                   mb.input("cache.values")};
+    Value lengthsArg = mb.input("lengths");
+    Trunk t = mb.buildTrunk(mb.input("ids"), lengthsArg, &in);
+    auto write = [&](Value fresh, Value into) -> Value {
+      return CacheWriteOp::create(b, cache, fresh, into, in.start, lengthsArg);
+    };
+    func::ReturnOp::create(b, ValueRange{t.logits, t.loop.getSteps(),
+                                         t.loop.getRemainder(),
+                                         write(t.loop.getKeys(), in.keys),
+                                         write(t.loop.getValues(), in.values)});
   }
 
   // @loss: the training objective (MODEL.md §5), with the outputs of

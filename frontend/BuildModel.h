@@ -27,11 +27,17 @@ struct ParameterSpec {
 /// The parameters of `desc` in contract order.
 std::vector<ParameterSpec> getParameters(const ModelDescription &desc);
 
-/// Builds a module with two functions:
+/// Builds a module with three functions:
 ///   @forward(ids, lengths, params...) -> (logits, steps, remainder)
+///   @decode(ids, lengths, start, cache.keys, cache.values, params...)
+///       -> (logits, steps, remainder, cache.keys, cache.values)
 ///   @loss(ids, lengths, target_weight, advantage, [reference_logits],
 ///         params...) -> (loss, loss.ce, loss.ponder, loss.policy, logits,
 ///                        steps, remainder)
+/// @decode is cached decoding (docs/decoding.md): the `lengths[b]` new tokens
+/// of row b continue the `start[b]` positions whose per-step keys and values
+/// are in the caches ([N_max, B, max_seq, d]); it returns the caches with the
+/// new positions written.
 /// Parameter arguments carry `ponder.param = "NAME"`. The dialects used must
 /// be loaded in `context` (see registerPonderDialects).
 mlir::OwningOpRef<mlir::ModuleOp> buildModel(mlir::MLIRContext &context,

@@ -3,7 +3,9 @@
 // The halting loop becomes an scf.while over the depth step n whose body is
 // the loop's region (Block(s, n)) followed by the per-position halting update
 // of MODEL.md §4, written as linalg.generic ops over [B, T]. ACT stops as soon
-// as no valid position runs; fixed and PonderNet run N_max steps.
+// as no valid position runs; fixed and PonderNet run N_max steps. With
+// kv_cache, an scf.for after an early ACT exit fills the remaining steps'
+// keys and values from the frozen states.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,7 +33,10 @@ enum Carried : unsigned {
   kRemainder, // R [B, T] (act); remaining mass prod (1 - lambda) (pondernet)
   kRunning,   // [B, T] i1
   kProbs,     // p_n [N_max, B, T]
-  kNumCarried
+  kNumCarried,
+  // kv_cache only: every position's keys and values per step [N_max, B, T, d].
+  kKeys = kNumCarried,
+  kValues,
 };
 
 Value sigmoid(OpBuilder &b, Location l, Value x) {
@@ -84,6 +89,11 @@ struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
         filled(rewriter, loc, bt, mode == HaltingMode::PonderNet ? 1.0 : 0.0);
     inits[kRunning] = valid;
     inits[kProbs] = filled(rewriter, loc, {steps, batch, length}, 0.0);
+    bool kv = op.getKvCache();
+    if (kv)
+      inits.append(2, tensor::EmptyOp::create(rewriter, loc,
+                                              {steps, batch, length, width},
+                                              rewriter.getF32Type()));
 
     Value haltBias;
     if (Value bias = adaptor.getHaltBias())
@@ -109,21 +119,62 @@ struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
           Block *after = rewriter.getInsertionBlock();
           rewriter.inlineBlockBefore(&body, after, after->end(),
                                      {args[kState], args[kStep]});
-          Value f = yield.getValue();
+          SmallVector<Value> yielded(yield.getValues());
           rewriter.eraseOp(yield);
           rewriter.setInsertionPointToEnd(after);
-          SmallVector<Value> next = step(rewriter, l, op, args, f, haltBias,
-                                         adaptor.getHaltWeight(), valid);
+          SmallVector<Value> next =
+              step(rewriter, l, op, args, yielded[0], haltBias,
+                   adaptor.getHaltWeight(), valid);
+          if (kv) {
+            next[kKeys] =
+                insertStep(rewriter, l, yielded[1], args[kKeys], args[kStep]);
+            next[kValues] =
+                insertStep(rewriter, l, yielded[2], args[kValues], args[kStep]);
+          }
           scf::YieldOp::create(rewriter, l, next);
         });
 
-    SmallVector<Value> results =
-        finish(rewriter, loc, op, whileOp.getResults(), valid);
+    SmallVector<Value> carried(whileOp.getResults());
+    SmallVector<Value> results = finish(rewriter, loc, op, carried, valid);
+    if (kv) {
+      if (mode == HaltingMode::Act)
+        fillFrozenSteps(rewriter, loc, op, carried);
+      results.append({carried[kKeys], carried[kValues]});
+    }
     rewriter.replaceOp(op, results);
     return success();
   }
 
 private:
+  /// After ACT stopped early at step m, the keys and values of steps
+  /// m .. N_max - 1 come from the final (frozen) states through the
+  /// `frozen` region: a later token that runs deeper attends to them.
+  static void fillFrozenSteps(ConversionPatternRewriter &rewriter, Location loc,
+                              HaltingLoopOp op,
+                              SmallVectorImpl<Value> &carried) {
+    Value end = arith::ConstantIndexOp::create(rewriter, loc, op.getMaxSteps());
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Block &frozen = op.getFrozen().front();
+    auto yield = cast<YieldOp>(frozen.getTerminator());
+    auto forOp = scf::ForOp::create(
+        rewriter, loc, carried[kStep], end, one,
+        ValueRange{carried[kKeys], carried[kValues]},
+        [&](OpBuilder &, Location l, Value n, ValueRange kv) {
+          Block *body = rewriter.getInsertionBlock();
+          rewriter.inlineBlockBefore(&frozen, body, body->end(),
+                                     {carried[kState], n});
+          SmallVector<Value> yielded(yield.getValues());
+          rewriter.eraseOp(yield);
+          rewriter.setInsertionPointToEnd(body);
+          scf::YieldOp::create(
+              rewriter, l,
+              ValueRange{insertStep(rewriter, l, yielded[0], kv[0], n),
+                         insertStep(rewriter, l, yielded[1], kv[1], n)});
+        });
+    carried[kKeys] = forOp.getResult(0);
+    carried[kValues] = forOp.getResult(1);
+  }
+
   /// any(running) as an i1 scalar.
   static Value anyRunning(OpBuilder &b, Location l, ValueRange args) {
     MLIRContext *ctx = b.getContext();

@@ -14,6 +14,7 @@
 #include "dialects/ponder/IR/PonderOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -184,8 +185,15 @@ struct StepEmbedLowering : OpConversionPattern<StepEmbedOp> {
   }
 };
 
-// x[b, t, d] = token[ids[b, t], d] + position[t, d]  (MODEL.md §4). Ids are
-// range-checked by the runtime before the model runs.
+/// A [B] i32 tensor of zeros, the `start` of rows that begin at position 0.
+Value zeroStarts(OpBuilder &b, Location loc, Value perRow) {
+  return filledWith(b, loc, {sizeOf(b, loc, perRow, 0)},
+                    arith::ConstantIntOp::create(b, loc, 0, 32));
+}
+
+// x[b, t, d] = token[ids[b, t], d] + position[start[b] + t, d]  (MODEL.md §4;
+// start = 0 outside cached decoding). Ids and start are range-checked by the
+// runtime before the model runs.
 struct EmbedLowering : OpConversionPattern<EmbedOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -195,28 +203,26 @@ struct EmbedLowering : OpConversionPattern<EmbedOp> {
     MLIRContext *ctx = rewriter.getContext();
     Value ids = adaptor.getIds(), token = adaptor.getToken();
     Value position = adaptor.getPosition();
+    Value start = adaptor.getStart() ? adaptor.getStart()
+                                     : zeroStarts(rewriter, loc, ids);
     OpFoldResult batch = sizeOf(rewriter, loc, ids, 0);
     OpFoldResult length = sizeOf(rewriter, loc, ids, 1);
     OpFoldResult width = sizeOf(rewriter, loc, token, 1);
-    // The first T rows of the position table.
-    auto posType = RankedTensorType::get(
-        {cast<RankedTensorType>(ids.getType()).getDimSize(1),
-         op.getType().getDimSize(2)},
-        rewriter.getF32Type());
-    Value pos = tensor::ExtractSliceOp::create(
-        rewriter, loc, posType, position,
-        {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)}, {length, width},
-        {rewriter.getIndexAttr(1), rewriter.getIndexAttr(1)});
     Value x = generic(
         rewriter, loc,
         emptyOf(rewriter, loc, op.getType(), {batch, length, width}),
-        {ids, pos},
-        {dims(ctx, 3, {0, 1}), dims(ctx, 3, {1, 2}), dims(ctx, 3, {0, 1, 2})},
+        {ids, start},
+        {dims(ctx, 3, {0, 1}), dims(ctx, 3, {0}), dims(ctx, 3, {0, 1, 2})},
         loops(3), [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value id = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+          Type index = b.getIndexType();
+          Value id = arith::IndexCastOp::create(b, l, index, a[0]);
+          Value t = arith::AddIOp::create(
+              b, l, arith::IndexCastOp::create(b, l, index, a[1]),
+              linalg::IndexOp::create(b, l, 1));
           Value d = linalg::IndexOp::create(b, l, 2);
           Value tok = tensor::ExtractOp::create(b, l, token, {id, d});
-          return arith::AddFOp::create(b, l, tok, a[1]);
+          Value pos = tensor::ExtractOp::create(b, l, position, {t, d});
+          return arith::AddFOp::create(b, l, tok, pos);
         });
     rewriter.replaceOp(op, x);
     return success();
@@ -256,120 +262,254 @@ struct SelectStepLowering : OpConversionPattern<SelectStepOp> {
   }
 };
 
-// Causal multi-head attention with key padding (MODEL.md §4), as five
-// generics over [B, H, T, T] scores: q.k, masked row max, exp, row sum, and
-// the probability-weighted sum of values. The fused online-softmax kernel
-// replaces this in the fusion pass.
+/// Causal multi-head attention with key padding (MODEL.md §4), as five
+/// generics over [B, H, T, Tk] scores: q.k, masked row max, exp, row sum, and
+/// the probability-weighted sum of values. `query` is [B, T, d], `key` and
+/// `value` [B, Tk, d]; query i of row b sits at position start[b] + i and
+/// sees key j iff j <= start[b] + i and j < start[b] + lengths[b]. The fused
+/// online-softmax kernel replaces this in the fusion pass.
+Value buildAttention(OpBuilder &rewriter, Location loc, RankedTensorType type,
+                     int64_t heads, Value query, Value key, Value value,
+                     Value start, Value lengths) {
+  MLIRContext *ctx = rewriter.getContext();
+  int64_t headDim = type.getDimSize(2) / heads;
+  OpFoldResult batch = sizeOf(rewriter, loc, query, 0);
+  OpFoldResult length = sizeOf(rewriter, loc, query, 1);
+  OpFoldResult keyLength = sizeOf(rewriter, loc, key, 1);
+  OpFoldResult h = rewriter.getIndexAttr(heads);
+  OpFoldResult e = rewriter.getIndexAttr(headDim);
+
+  // [B, T, d] -> [B, T, H, E]
+  SmallVector<ReassociationIndices> split = {{0}, {1}, {2, 3}};
+  auto splitHeads = [&](Value v) -> Value {
+    auto vType = cast<RankedTensorType>(v.getType());
+    auto splitType = RankedTensorType::get(
+        {vType.getDimSize(0), vType.getDimSize(1), heads, headDim},
+        rewriter.getF32Type());
+    return tensor::ExpandShapeOp::create(
+        rewriter, loc, splitType, v, split,
+        {sizeOf(rewriter, loc, v, 0), sizeOf(rewriter, loc, v, 1), h, e});
+  };
+  Value q = splitHeads(query), k = splitHeads(key), v = splitHeads(value);
+
+  SmallVector<OpFoldResult> scoreSizes = {batch, h, length, keyLength};
+  SmallVector<OpFoldResult> rowSizes = {batch, h, length};
+
+  // scores[b, h, i, j] = sum_e q[b, i, h, e] k[b, j, h, e]; loops b h i j e.
+  Value scores =
+      generic(rewriter, loc, filled(rewriter, loc, scoreSizes, 0.0), {q, k},
+              {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 3, 1, 4}),
+               dims(ctx, 5, {0, 1, 2, 3})},
+              loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
+                return arith::AddFOp::create(b, l, a[2], prod);
+              });
+
+  Value scale = f32(rewriter, loc, 1.0 / std::sqrt(double(headDim)));
+  auto visible = [](OpBuilder &b, Location l, Value start,
+                    Value length) -> Value {
+    Type index = b.getIndexType();
+    Value first = arith::IndexCastOp::create(b, l, index, start);
+    Value i =
+        arith::AddIOp::create(b, l, first, linalg::IndexOp::create(b, l, 2));
+    Value j = linalg::IndexOp::create(b, l, 3);
+    Value end = arith::AddIOp::create(
+        b, l, first, arith::IndexCastOp::create(b, l, index, length));
+    return arith::AndIOp::create(
+        b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, j, i),
+        arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, end));
+  };
+  AffineMap all4 = dims(ctx, 4, {0, 1, 2, 3});
+  AffineMap batchOf4 = dims(ctx, 4, {0});
+  AffineMap row4 = dims(ctx, 4, {0, 1, 2});
+
+  // rowMax[b, h, i] = max over visible j of scale * scores.
+  Value negInf = f32(rewriter, loc, -INFINITY);
+  Value rowMax = generic(
+      rewriter, loc, filled(rewriter, loc, rowSizes, -INFINITY),
+      {scores, start, lengths}, {all4, batchOf4, batchOf4, row4}, loops(3, 1),
+      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        Value s = arith::MulFOp::create(b, l, a[0], scale);
+        Value masked =
+            arith::SelectOp::create(b, l, visible(b, l, a[1], a[2]), s, negInf);
+        return arith::MaximumFOp::create(b, l, a[3], masked);
+      });
+
+  // p[b, h, i, j] = exp(scale * scores - rowMax) where visible, else 0.
+  Value zero = f32(rewriter, loc, 0.0);
+  Value p = generic(
+      rewriter, loc,
+      tensor::EmptyOp::create(rewriter, loc, scoreSizes, rewriter.getF32Type()),
+      {scores, start, lengths, rowMax}, {all4, batchOf4, batchOf4, row4, all4},
+      loops(4), [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        Value s = arith::MulFOp::create(b, l, a[0], scale);
+        Value ex =
+            math::ExpOp::create(b, l, arith::SubFOp::create(b, l, s, a[3]));
+        return arith::SelectOp::create(b, l, visible(b, l, a[1], a[2]), ex,
+                                       zero);
+      });
+
+  // rowSum[b, h, i] = sum_j p.
+  Value rowSum = generic(rewriter, loc, filled(rewriter, loc, rowSizes, 0.0),
+                         {p}, {all4, row4}, loops(3, 1),
+                         [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                           return arith::AddFOp::create(b, l, a[1], a[0]);
+                         });
+
+  // out[b, i, h, e] = sum_j p[b, h, i, j] / rowSum[b, h, i] * v[b, j, h, e];
+  // loops b i h e j.
+  Value heads4 =
+      generic(rewriter, loc, filled(rewriter, loc, {batch, length, h, e}, 0.0),
+              {p, rowSum, v},
+              {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 2, 1}),
+               dims(ctx, 5, {0, 4, 2, 3}), dims(ctx, 5, {0, 1, 2, 3})},
+              loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                Value w = arith::DivFOp::create(b, l, a[0], a[1]);
+                return arith::AddFOp::create(
+                    b, l, a[3], arith::MulFOp::create(b, l, w, a[2]));
+              });
+  return tensor::CollapseShapeOp::create(rewriter, loc, type, heads4, split);
+}
+
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    if (ShapedType::isDynamic(op.getType().getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
+    Location loc = op.getLoc();
+    Value out = buildAttention(
+        rewriter, loc, op.getType(), op.getHeads(), adaptor.getQuery(),
+        adaptor.getKey(), adaptor.getValue(),
+        zeroStarts(rewriter, loc, adaptor.getLengths()), adaptor.getLengths());
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+/// Index `j - start` into the new positions, clamped into [0, count - 1] so
+/// that the read is in bounds even where a select discards it.
+Value clampedNewIndex(OpBuilder &b, Location l, Value j, Value start,
+                      Value count) {
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value last = arith::SubIOp::create(b, l, count,
+                                     arith::ConstantIndexOp::create(b, l, 1));
+  Value jn = arith::SubIOp::create(b, l, j, start);
+  return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, jn, zero),
+                                last);
+}
+
+// Cached decoding's attention: the keys (values) at step n of row b are
+// cache[n, b, j] for the start[b] positions already cached, then the new
+// positions' own; attention runs over the first max_b(start + lengths).
+struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CachedAttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    if (ShapedType::isDynamic(type.getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    auto type = op.getType();
-    int64_t heads = op.getHeads();
-    int64_t width = type.getDimSize(2);
-    if (ShapedType::isDynamic(width))
-      return rewriter.notifyMatchFailure(op, "model width must be static");
-    int64_t headDim = width / heads;
+    Value start = adaptor.getStart(), lengths = adaptor.getLengths();
+    Type index = rewriter.getIndexType();
+
+    // keyLength = max_b (start[b] + lengths[b]).
+    Value end = generic(
+        rewriter, loc,
+        filledWith(rewriter, loc, {},
+                   arith::ConstantIntOp::create(rewriter, loc, 0, 32)),
+        {start, lengths},
+        {dims(ctx, 1, {0}), dims(ctx, 1, {0}), AffineMap::get(1, 0, ctx)},
+        loops(0, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::MaxSIOp::create(
+              b, l, a[2], arith::AddIOp::create(b, l, a[0], a[1]));
+        });
+    Value keyLength = arith::IndexCastOp::create(
+        rewriter, loc, index,
+        tensor::ExtractOp::create(rewriter, loc, end, ValueRange{}));
+
     OpFoldResult batch = sizeOf(rewriter, loc, adaptor.getQuery(), 0);
-    OpFoldResult length = sizeOf(rewriter, loc, adaptor.getQuery(), 1);
-
-    // [B, T, d] -> [B, T, H, E]
-    auto splitType = RankedTensorType::get(
-        {type.getDimSize(0), type.getDimSize(1), heads, headDim},
-        rewriter.getF32Type());
-    SmallVector<ReassociationIndices> split = {{0}, {1}, {2, 3}};
-    SmallVector<OpFoldResult> splitSizes = {batch, length,
-                                            rewriter.getIndexAttr(heads),
-                                            rewriter.getIndexAttr(headDim)};
-    auto splitHeads = [&](Value v) -> Value {
-      return tensor::ExpandShapeOp::create(rewriter, loc, splitType, v, split,
-                                           splitSizes);
+    Value count = getValueOrCreateConstantIndexOp(
+        rewriter, loc, sizeOf(rewriter, loc, adaptor.getQuery(), 1));
+    Value step = adaptor.getStep();
+    auto keysAt = [&](Value cache, Value fresh) -> Value {
+      return generic(
+          rewriter, loc,
+          tensor::EmptyOp::create(
+              rewriter, loc,
+              {batch, OpFoldResult(keyLength), sizeOf(rewriter, loc, fresh, 2)},
+              rewriter.getF32Type()),
+          {start, lengths},
+          {dims(ctx, 3, {0}), dims(ctx, 3, {0}), dims(ctx, 3, {0, 1, 2})},
+          loops(3), [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            Value row = linalg::IndexOp::create(b, l, 0);
+            Value j = linalg::IndexOp::create(b, l, 1);
+            Value c = linalg::IndexOp::create(b, l, 2);
+            Value first = arith::IndexCastOp::create(b, l, index, a[0]);
+            Value len = arith::IndexCastOp::create(b, l, index, a[1]);
+            Value jn = clampedNewIndex(b, l, j, first, count);
+            Value cached =
+                tensor::ExtractOp::create(b, l, cache, {step, row, j, c});
+            Value own = tensor::ExtractOp::create(b, l, fresh, {row, jn, c});
+            Value isCached = arith::CmpIOp::create(
+                b, l, arith::CmpIPredicate::ult, j, first);
+            Value isOwn =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j,
+                                      arith::AddIOp::create(b, l, first, len));
+            return arith::SelectOp::create(
+                b, l, isCached, cached,
+                arith::SelectOp::create(b, l, isOwn, own, f32(b, l, 0.0)));
+          });
     };
-    Value q = splitHeads(adaptor.getQuery());
-    Value k = splitHeads(adaptor.getKey());
-    Value v = splitHeads(adaptor.getValue());
-    Value lengths = adaptor.getLengths();
-
-    OpFoldResult h = rewriter.getIndexAttr(heads);
-    SmallVector<OpFoldResult> scoreSizes = {batch, h, length, length};
-    SmallVector<OpFoldResult> rowSizes = {batch, h, length};
-
-    // scores[b, h, i, j] = sum_e q[b, i, h, e] k[b, j, h, e]; loops b h i j e.
-    Value scores = generic(
-        rewriter, loc, filled(rewriter, loc, scoreSizes, 0.0), {q, k},
-        {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 3, 1, 4}),
-         dims(ctx, 5, {0, 1, 2, 3})},
-        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
-          return arith::AddFOp::create(b, l, a[2], prod);
-        });
-
-    // Key j is visible from query i of row b iff j <= i and j < lengths[b].
-    Value scale = f32(rewriter, loc, 1.0 / std::sqrt(double(headDim)));
-    auto visible = [](OpBuilder &b, Location l, Value length) -> Value {
-      Value i = linalg::IndexOp::create(b, l, 2);
-      Value j = linalg::IndexOp::create(b, l, 3);
-      Value len = arith::IndexCastOp::create(b, l, b.getIndexType(), length);
-      return arith::AndIOp::create(
-          b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, j, i),
-          arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, len));
-    };
-    AffineMap all4 = dims(ctx, 4, {0, 1, 2, 3});
-    AffineMap batchOf4 = dims(ctx, 4, {0});
-    AffineMap row4 = dims(ctx, 4, {0, 1, 2});
-
-    // rowMax[b, h, i] = max over visible j of scale * scores.
-    Value negInf = f32(rewriter, loc, -INFINITY);
-    Value rowMax =
-        generic(rewriter, loc, filled(rewriter, loc, rowSizes, -INFINITY),
-                {scores, lengths}, {all4, batchOf4, row4}, loops(3, 1),
-                [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                  Value s = arith::MulFOp::create(b, l, a[0], scale);
-                  Value masked = arith::SelectOp::create(
-                      b, l, visible(b, l, a[1]), s, negInf);
-                  return arith::MaximumFOp::create(b, l, a[2], masked);
-                });
-
-    // e[b, h, i, j] = exp(scale * scores - rowMax) where visible, else 0.
-    Value zero = f32(rewriter, loc, 0.0);
-    Value e = generic(
-        rewriter, loc,
-        tensor::EmptyOp::create(rewriter, loc, scoreSizes,
-                                rewriter.getF32Type()),
-        {scores, lengths, rowMax}, {all4, batchOf4, row4, all4}, loops(4),
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value s = arith::MulFOp::create(b, l, a[0], scale);
-          Value p =
-              math::ExpOp::create(b, l, arith::SubFOp::create(b, l, s, a[2]));
-          return arith::SelectOp::create(b, l, visible(b, l, a[1]), p, zero);
-        });
-
-    // rowSum[b, h, i] = sum_j e.
-    Value rowSum = generic(rewriter, loc, filled(rewriter, loc, rowSizes, 0.0),
-                           {e}, {all4, row4}, loops(3, 1),
-                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                             return arith::AddFOp::create(b, l, a[1], a[0]);
-                           });
-
-    // out[b, i, h, e] = sum_j e[b, h, i, j] / rowSum[b, h, i] * v[b, j, h, e];
-    // loops b i h e j.
-    Value heads4 = generic(
-        rewriter, loc,
-        filled(rewriter, loc,
-               {batch, length, h, rewriter.getIndexAttr(headDim)}, 0.0),
-        {e, rowSum, v},
-        {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 2, 1}),
-         dims(ctx, 5, {0, 4, 2, 3}), dims(ctx, 5, {0, 1, 2, 3})},
-        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value p = arith::DivFOp::create(b, l, a[0], a[1]);
-          return arith::AddFOp::create(b, l, a[3],
-                                       arith::MulFOp::create(b, l, p, a[2]));
-        });
+    Value keys = keysAt(adaptor.getKeyCache(), adaptor.getKey());
+    Value values = keysAt(adaptor.getValueCache(), adaptor.getValue());
     Value out =
-        tensor::CollapseShapeOp::create(rewriter, loc, type, heads4, split);
+        buildAttention(rewriter, loc, type, op.getHeads(), adaptor.getQuery(),
+                       keys, values, start, lengths);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+// cache'[n, b, j] = update[n, b, j - start[b]] for start[b] <= j <
+// start[b] + lengths[b], else cache[n, b, j].
+struct CacheWriteLowering : OpConversionPattern<CacheWriteOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CacheWriteOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value fresh = adaptor.getUpdate(), cache = adaptor.getCache();
+    Type index = rewriter.getIndexType();
+    Value count = getValueOrCreateConstantIndexOp(
+        rewriter, loc, sizeOf(rewriter, loc, fresh, 2));
+    AffineMap all4 = dims(ctx, 4, {0, 1, 2, 3}), row4 = dims(ctx, 4, {1});
+    Value out = generic(
+        rewriter, loc,
+        emptyOf(rewriter, loc, op.getType(),
+                tensor::getMixedSizes(rewriter, loc, cache)),
+        {cache, adaptor.getStart(), adaptor.getLengths()},
+        {all4, row4, row4, all4}, loops(4),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value n = linalg::IndexOp::create(b, l, 0);
+          Value row = linalg::IndexOp::create(b, l, 1);
+          Value j = linalg::IndexOp::create(b, l, 2);
+          Value c = linalg::IndexOp::create(b, l, 3);
+          Value first = arith::IndexCastOp::create(b, l, index, a[1]);
+          Value len = arith::IndexCastOp::create(b, l, index, a[2]);
+          Value own = tensor::ExtractOp::create(
+              b, l, fresh, {n, row, clampedNewIndex(b, l, j, first, count), c});
+          Value isNew = arith::AndIOp::create(
+              b, l,
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, j, first),
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j,
+                                    arith::AddIOp::create(b, l, first, len)));
+          return arith::SelectOp::create(b, l, isNew, own, a[0]);
+        });
     rewriter.replaceOp(op, out);
     return success();
   }
@@ -378,10 +518,10 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
 } // namespace
 
 void mlir::ponder::populateLayerLoweringPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<EmbedLowering, StepEmbedLowering, RMSNormLowering, LinearLowering,
-           GeluLowering, AttentionLowering, SelectStepLowering>(
-          patterns.getContext());
+  patterns.add<EmbedLowering, StepEmbedLowering, RMSNormLowering,
+               LinearLowering, GeluLowering, AttentionLowering,
+               CachedAttentionLowering, CacheWriteLowering, SelectStepLowering>(
+      patterns.getContext());
 }
 
 namespace {
@@ -392,9 +532,10 @@ struct ConvertPonderToLinalgPass
     MLIRContext *ctx = &getContext();
     // Layers first, so that the halting loop moves lowered bodies.
     ConversionTarget layers(*ctx);
-    layers.addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
-                        AttentionOp, SelectStepOp, VerbalXentOp, PolicyLossOp,
-                        PonderCostOp>();
+    layers
+        .addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
+                      AttentionOp, CachedAttentionOp, CacheWriteOp,
+                      SelectStepOp, VerbalXentOp, PolicyLossOp, PonderCostOp>();
     // Elementwise arith/math on tensors (the residual adds, the scalar loss
     // arithmetic) becomes linalg too, so the output is linalg end to end.
     layers.markUnknownOpDynamicallyLegal([](Operation *op) {

@@ -39,22 +39,31 @@ protected:
   MLIRContext context;
 };
 
-TEST_P(BuildModel, ProducesVerifiedForwardAndLoss) {
+TEST_P(BuildModel, ProducesVerifiedForwardDecodeAndLoss) {
   ::ponder::ModelDescription desc = smallModel(GetParam());
   OwningOpRef<ModuleOp> module = ::ponder::buildModel(context, desc);
   ASSERT_TRUE(succeeded(verify(*module)));
 
   auto forward = module->lookupSymbol<func::FuncOp>("forward");
+  auto decode = module->lookupSymbol<func::FuncOp>("decode");
   auto loss = module->lookupSymbol<func::FuncOp>("loss");
-  ASSERT_TRUE(forward && loss);
+  ASSERT_TRUE(forward && decode && loss);
   EXPECT_EQ(forward.getNumResults(), 3u);
+  EXPECT_EQ(decode.getNumResults(), 5u);
   EXPECT_EQ(loss.getNumResults(), 7u);
+  // @decode's caches are [N_max, B, max_seq, d], in and out.
+  std::vector<int64_t> cache = {5, ShapedType::kDynamic, desc.model.maxSeq,
+                                desc.model.dModel};
+  for (unsigned i : {3u, 4u}) {
+    EXPECT_EQ(shapeOf(decode.getArgumentTypes()[i]), cache);
+    EXPECT_EQ(shapeOf(decode.getResultTypes()[i]), cache);
+  }
 
   // Every function takes the contract's parameters, named and shaped as
   // MODEL.md §3, after its data inputs.
   std::vector<::ponder::ParameterSpec> params = ::ponder::getParameters(desc);
   ASSERT_EQ(params.size(), 15u);
-  for (func::FuncOp func : {forward, loss}) {
+  for (func::FuncOp func : {forward, decode, loss}) {
     unsigned firstParam = func.getNumArguments() - params.size();
     for (auto [i, spec] : llvm::enumerate(params)) {
       unsigned arg = firstParam + i;
@@ -67,17 +76,19 @@ TEST_P(BuildModel, ProducesVerifiedForwardAndLoss) {
   }
 
   // One halting loop per function, in the described mode, and the right
-  // operands for it.
+  // operands for it; only @decode's collects keys and values.
   int loops = 0;
   module->walk([&](HaltingLoopOp loop) {
     ++loops;
+    EXPECT_EQ(loop.getKvCache(),
+              loop->getParentOfType<func::FuncOp>() == decode);
     EXPECT_EQ(loop.getMaxSteps(), 5u);
     EXPECT_EQ(static_cast<bool>(loop.getHaltWeight()),
               GetParam() != ::ponder::Halting::Fixed);
     EXPECT_EQ(static_cast<bool>(loop.getEpsilon()),
               GetParam() == ::ponder::Halting::Act);
   });
-  EXPECT_EQ(loops, 2);
+  EXPECT_EQ(loops, 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -147,6 +147,12 @@ LogicalResult EmbedOp::verify() {
       failed(checkDim(op, getResult(), "result", 2, d,
                       "the model width d of 'token'")))
     return failure();
+  if (Value start = getStart())
+    if (failed(checkRank(op, start, "'start'", 1, "[B]")) ||
+        failed(checkDim(op, start, "'start'", 0,
+                        getIds().getType().getDimSize(0),
+                        "the batch size of 'ids'")))
+      return failure();
   int64_t t = getIds().getType().getDimSize(1);
   int64_t maxSeq = getPosition().getType().getDimSize(0);
   if (!ShapedType::isDynamic(t) && !ShapedType::isDynamic(maxSeq) && t > maxSeq)
@@ -238,11 +244,74 @@ LogicalResult AttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// CachedAttentionOp
+//===----------------------------------------------------------------------===//
+
+/// Checks a cache `[N_max, B, max_seq, d]` against new positions `[B, T, d]`.
+static LogicalResult checkCache(Operation *op, Value cache, StringRef name,
+                                Value perPosition) {
+  if (failed(checkRank(op, cache, name, 4, "[N_max, B, max_seq, d]")) ||
+      failed(checkDim(op, cache, name, 1, rt(perPosition).getDimSize(0),
+                      "the batch size of the new positions")) ||
+      failed(checkDim(op, cache, name, 3, rt(perPosition).getDimSize(2),
+                      "the model width d of the new positions")))
+    return failure();
+  return success();
+}
+
+/// Checks per-row `start` and `lengths` ([B]) against a batch size.
+static LogicalResult checkRows(Operation *op, Value start, Value lengths,
+                               int64_t batch) {
+  for (auto [v, name] :
+       {std::pair(start, "'start'"), std::pair(lengths, "'lengths'")})
+    if (failed(checkRank(op, v, name, 1, "[B]")) ||
+        failed(checkDim(op, v, name, 0, batch, "the batch size")))
+      return failure();
+  return success();
+}
+
+LogicalResult CachedAttentionOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getQuery(), "'query'", 3, "[B, T, d]")) ||
+      failed(checkCache(op, getKeyCache(), "'key_cache'", getQuery())) ||
+      failed(checkRows(op, getStart(), getLengths(),
+                       getQuery().getType().getDimSize(0))))
+    return failure();
+  int64_t d = getQuery().getType().getDimSize(2);
+  if (!ShapedType::isDynamic(d) && d % getHeads() != 0)
+    return emitOpError() << "model width d = " << d
+                         << " must be divisible by heads = " << getHeads();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CacheWriteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CacheWriteOp::verify() {
+  Operation *op = getOperation();
+  RankedTensorType fresh = getUpdate().getType(), cache = getCache().getType();
+  if (failed(checkRank(op, getUpdate(), "'update'", 4, "[N_max, B, T, d]")) ||
+      failed(checkRank(op, getCache(), "'cache'", 4, "[N_max, B, max_seq, d]")))
+    return failure();
+  for (int64_t d : {0, 1, 3})
+    if (failed(checkDim(op, getCache(), "'cache'", d, fresh.getDimSize(d),
+                        "the matching dimension of 'update'")))
+      return failure();
+  int64_t t = fresh.getDimSize(2), maxSeq = cache.getDimSize(2);
+  if (!ShapedType::isDynamic(t) && !ShapedType::isDynamic(maxSeq) && t > maxSeq)
+    return emitOpError() << "'update' has " << t
+                         << " positions per row, more than the cache's "
+                         << maxSeq;
+  return checkRows(op, getStart(), getLengths(), fresh.getDimSize(1));
+}
+
+//===----------------------------------------------------------------------===//
 // HaltingLoopOp
 //===----------------------------------------------------------------------===//
 
 Value HaltingLoopOp::getYieldedState() {
-  return cast<YieldOp>(getBody().front().getTerminator()).getValue();
+  return cast<YieldOp>(getBody().front().getTerminator()).getValues()[0];
 }
 
 void HaltingLoopOp::getAsmResultNames(
@@ -251,6 +320,10 @@ void HaltingLoopOp::getAsmResultNames(
   setNameFn(getSteps(), "steps");
   setNameFn(getRemainder(), "remainder");
   setNameFn(getProbs(), "probs");
+  if (getKvCache()) {
+    setNameFn(getKeys(), "keys");
+    setNameFn(getValues(), "values");
+  }
 }
 
 void HaltingLoopOp::getAsmBlockArgumentNames(Region &region,
@@ -281,6 +354,9 @@ LogicalResult HaltingLoopOp::inferReturnTypes(
   inferredReturnTypes.assign({state, RankedTensorType::get({b, t}, i32),
                               RankedTensorType::get({b, t}, f32),
                               RankedTensorType::get({n, b, t}, f32)});
+  if (adaptor.getKvCache())
+    inferredReturnTypes.append(
+        2, RankedTensorType::get({n, b, t, init.getDimSize(2)}, f32));
   return success();
 }
 
@@ -322,27 +398,51 @@ LogicalResult HaltingLoopOp::verify() {
   return success();
 }
 
-LogicalResult HaltingLoopOp::verifyRegions() {
-  Block &body = getBody().front();
-  if (body.getNumArguments() != 2)
-    return emitOpError() << "body must have two arguments (state, step), got "
-                         << body.getNumArguments();
-  if (body.getArgument(0).getType() != getInit().getType())
-    return emitOpError() << "body state argument must have the type of "
-                            "'init' "
-                         << getInit().getType() << ", got "
-                         << body.getArgument(0).getType();
-  if (!body.getArgument(1).getType().isIndex())
-    return emitOpError() << "body step argument must be 'index', got "
-                         << body.getArgument(1).getType();
-  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+/// Checks that a region of a halting loop takes (state, step) and yields
+/// `count` values of the state's type, described by `what`.
+static LogicalResult verifyLoopRegion(HaltingLoopOp op, Region &region,
+                                      StringRef name, unsigned count,
+                                      StringRef what) {
+  Block &block = region.front();
+  Type state = op.getInit().getType();
+  if (block.getNumArguments() != 2)
+    return op.emitOpError()
+           << name << " must have two arguments (state, step), got "
+           << block.getNumArguments();
+  if (block.getArgument(0).getType() != state)
+    return op.emitOpError()
+           << name << " state argument must have the type of 'init' " << state
+           << ", got " << block.getArgument(0).getType();
+  if (!block.getArgument(1).getType().isIndex())
+    return op.emitOpError() << name << " step argument must be 'index', got "
+                            << block.getArgument(1).getType();
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)
-    return emitOpError() << "body must end with 'ponder.yield'";
-  if (yield.getValue().getType() != getInit().getType())
+    return op.emitOpError() << name << " must end with 'ponder.yield'";
+  if (yield.getValues().size() != count ||
+      llvm::any_of(yield.getValues().getTypes(),
+                   [&](Type t) { return t != state; }))
     return yield.emitOpError()
-           << "must yield the next state with the type of 'init' "
-           << getInit().getType() << ", got " << yield.getValue().getType();
+           << "must yield " << what << ", each with the type of 'init' "
+           << state << ", got (" << yield.getValues().getTypes() << ")";
   return success();
+}
+
+LogicalResult HaltingLoopOp::verifyRegions() {
+  bool kv = getKvCache();
+  if (failed(verifyLoopRegion(*this, getBody(), "body", kv ? 3 : 1,
+                              kv ? "the next state, keys and values"
+                                 : "the next state")))
+    return failure();
+  if (!kv)
+    return getFrozen().empty()
+               ? success()
+               : emitOpError() << "a 'frozen' region needs 'kv_cache'";
+  if (getFrozen().empty())
+    return emitOpError() << "'kv_cache' needs a 'frozen' region that yields "
+                            "the keys and values of a state";
+  return verifyLoopRegion(*this, getFrozen(), "'frozen' region", 2,
+                          "keys and values");
 }
 
 // Custom form:
@@ -361,11 +461,17 @@ void HaltingLoopOp::print(OpAsmPrinter &p) {
       << getHaltWeight().getType() << ", " << getHaltBias().getType() << ")";
   p << " iter_state(" << getStateArgument() << " = " << getInit() << " : "
     << getInit().getType() << ") step(" << getStepArgument() << ")";
+  if (getKvCache())
+    p << " kv_cache";
   p.printOptionalAttrDictWithKeyword(
       (*this)->getAttrs(),
-      {"mode", "max_steps", "epsilon", "operandSegmentSizes"});
+      {"mode", "max_steps", "epsilon", "kv_cache", "operandSegmentSizes"});
   p << " ";
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false);
+  if (!getFrozen().empty()) {
+    p << " frozen ";
+    p.printRegion(getFrozen(), /*printEntryBlockArgs=*/true);
+  }
 }
 
 ParseResult HaltingLoopOp::parse(OpAsmParser &parser, OperationState &result) {
@@ -420,11 +526,17 @@ ParseResult HaltingLoopOp::parse(OpAsmParser &parser, OperationState &result) {
     return failure();
   stateArg.type = initType;
   stepArg.type = b.getIndexType();
+  if (succeeded(parser.parseOptionalKeyword("kv_cache")))
+    props.setKvCache(b.getUnitAttr());
 
   if (parser.parseOptionalAttrDictWithKeyword(result.attributes))
     return failure();
   Region *body = result.addRegion();
   if (parser.parseRegion(*body, {stateArg, stepArg}))
+    return failure();
+  Region *frozen = result.addRegion();
+  if (succeeded(parser.parseOptionalKeyword("frozen")) &&
+      parser.parseRegion(*frozen))
     return failure();
 
   if (parser.resolveOperand(init, initType, result.operands) ||

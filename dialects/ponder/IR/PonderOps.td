@@ -30,6 +30,11 @@ def Ponder_EmbedOp : Ponder_Op<"embed", [Pure]> {
     `[B, T, d]`. Ids outside `[0, V)` are rejected by the runtime before this
     operation runs; T must not exceed max_seq.
 
+    With `start` (`[B]`, i32), position `t` of row `b` is `start[b] + t`: the
+    new tokens of cached decoding continue a row whose first `start[b]`
+    positions are already in the cache. The runtime checks
+    `start[b] + T <= max_seq`.
+
     Example:
     ```mlir
     %x = ponder.embed %ids, %token, %position vocab <verbal = 16, think = 8>
@@ -38,11 +43,12 @@ def Ponder_EmbedOp : Ponder_Op<"embed", [Pure]> {
     ```
   }];
   let arguments = (ins Ponder_IdTensor:$ids, Ponder_FloatTensor:$token,
-                   Ponder_FloatTensor:$position, Ponder_VocabAttr:$vocab);
+                   Ponder_FloatTensor:$position,
+                   Optional<Ponder_IdTensor>:$start, Ponder_VocabAttr:$vocab);
   let results = (outs Ponder_FloatTensor:$result);
   let assemblyFormat = [{
-    $ids `,` $token `,` $position `vocab` $vocab attr-dict `:`
-    functional-type(operands, results)
+    $ids `,` $token `,` $position (`start` `(` $start^ `)`)? `vocab` $vocab
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
@@ -127,6 +133,56 @@ def Ponder_AttentionOp : Ponder_Op<"attention", [Pure,
   let hasVerifier = 1;
 }
 
+def Ponder_CachedAttentionOp : Ponder_Op<"cached_attention", [Pure,
+    AllTypesMatch<["query", "key", "value", "result"]>,
+    AllTypesMatch<["key_cache", "value_cache"]>,
+    AllTypesMatch<["start", "lengths"]>]> {
+  let summary = "Attention of new positions over a key/value cache";
+  let description = [{
+    The attention of `ponder.attention` for `T` new positions of each row
+    that continue `start[b]` positions already in the cache (cached
+    decoding, docs/decoding.md). `query`, `key` and `value` (`[B, T, d]`)
+    are the new positions' projections at depth step `step`; `key_cache` and
+    `value_cache` (`[N_max, B, max_seq, d]`) hold every earlier position's
+    keys and values per step. New position `i` of row `b` sits at
+    `start[b] + i` and sees the cached keys `j < start[b]` and the new keys
+    `i' <= i` with `i' < lengths[b]` (`lengths` counts each row's valid new
+    positions). The result is `[B, T, d]`, before the output projection.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$query, Ponder_FloatTensor:$key,
+                   Ponder_FloatTensor:$value, Ponder_FloatTensor:$key_cache,
+                   Ponder_FloatTensor:$value_cache, Index:$step,
+                   Ponder_IdTensor:$start, Ponder_IdTensor:$lengths,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$heads);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $key_cache `,` $value_cache `[` $step `]`
+    `start` `(` $start `)` `lengths` `(` $lengths `)` `heads` `(` $heads `)`
+    attr-dict `:` type($query) `,` type($key_cache) `,` type($lengths)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_CacheWriteOp : Ponder_Op<"cache_write", [Pure,
+    AllTypesMatch<["cache", "result"]>, AllTypesMatch<["start", "lengths"]>]> {
+  let summary = "Writes the new positions' per-step keys or values to a cache";
+  let description = [{
+    `update` (`[N_max, B, T, d]`, a `kv_cache` halting loop's `keys` or
+    `values`)
+    goes into `cache` (`[N_max, B, max_seq, d]`) at positions
+    `start[b] .. start[b] + lengths[b] - 1` of each row; the rest of the cache
+    is unchanged. The runtime checks `start[b] + lengths[b] <= max_seq`.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$update, Ponder_FloatTensor:$cache,
+                   Ponder_IdTensor:$start, Ponder_IdTensor:$lengths);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $update `into` $cache `start` `(` $start `)` `lengths` `(` $lengths `)`
+    attr-dict `:` type($update) `,` type($cache) `,` type($lengths)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Adaptive depth (MODEL.md §4)
 //===----------------------------------------------------------------------===//
@@ -154,6 +210,16 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
 
     Positions `t >= lengths[b]` never run (their steps and remainder are 0).
 
+    With `kv_cache` (cached decoding, docs/decoding.md) the loop also returns
+    every position's key and value at every step: the body yields
+    `(Block(s, n), k, v)`, `k` and `v` (`[B, T, d]`) being the keys and
+    values the step's attention used, and a second region, `frozen`, yields
+    `(k, v)` from a state `s` and a step `n` alone. When `act` stops early,
+    the loop runs `frozen` on the final (frozen) states for the remaining
+    steps, so that a later token that runs deeper still attends to this
+    position's keys at those steps (MODEL.md §4). `frozen` must compute what
+    the body computes for `k` and `v`.
+
     Results:
     - `state`: `act`: the mixture `sum_n p_n s_n` (`[B, T, d]`); `fixed`: the
       last state (`[B, T, d]`); `pondernet`: every step's state
@@ -163,6 +229,8 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
     - `remainder` (`[B, T]`): R (`act` only; 0 otherwise).
     - `probs` (`[max_steps, B, T]`): the halting distribution `p_n` (`fixed`:
       one-hot on the last step).
+    - `keys`, `values` (`kv_cache` only, `[max_steps, B, T, d]`): the keys
+      and values of every position at every step.
 
     Example:
     ```mlir
@@ -180,10 +248,11 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
                    Optional<Ponder_FloatTensor>:$halt_bias,
                    Ponder_HaltingModeAttr:$mode,
                    ConfinedAttr<I64Attr, [IntPositive]>:$max_steps,
-                   OptionalAttr<F64Attr>:$epsilon);
+                   OptionalAttr<F64Attr>:$epsilon, UnitAttr:$kv_cache);
   let results = (outs Ponder_FloatTensor:$state, Ponder_IdTensor:$steps,
-                 Ponder_FloatTensor:$remainder, Ponder_FloatTensor:$probs);
-  let regions = (region SizedRegion<1>:$body);
+                 Ponder_FloatTensor:$remainder, Ponder_FloatTensor:$probs,
+                 Variadic<Ponder_FloatTensor>:$cache);
+  let regions = (region SizedRegion<1>:$body, AnyRegion:$frozen);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
@@ -194,14 +263,22 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
     BlockArgument getStepArgument() { return getBody().getArgument(1); }
     /// The value the region yields: Block(s, n).
     Value getYieldedState();
+    /// Every position's keys and values per step (`kv_cache` only).
+    Value getKeys() { return getCache()[0]; }
+    Value getValues() { return getCache()[1]; }
   }];
 }
 
 def Ponder_YieldOp : Ponder_Op<"yield", [Pure, Terminator,
     HasParent<"HaltingLoopOp">, ReturnLike]> {
-  let summary = "Yields the next state of a halting loop step";
-  let arguments = (ins Ponder_FloatTensor:$value);
-  let assemblyFormat = "$value attr-dict `:` type($value)";
+  let summary = "Yields the results of a halting loop region";
+  let description = [{
+    Ends a `ponder.halting_loop` region: the body yields the next state (and,
+    with `kv_cache`, the step's keys and values); `frozen` yields keys and
+    values.
+  }];
+  let arguments = (ins Variadic<Ponder_FloatTensor>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
 }
 
 def Ponder_SelectStepOp : Ponder_Op<"select_step", [Pure]> {

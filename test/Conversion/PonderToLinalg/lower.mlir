@@ -79,3 +79,62 @@ func.func @loop_body(%x: tensor<?x?x8xf32>, %l: tensor<?xi32>, %t: tensor<3x8xf3
   }
   return %y : tensor<?x?x8xf32>
 }
+
+// -----
+
+// Cached attention gathers each row's keys and values (cache below start,
+// the new positions after) over max_b(start + lengths) positions, then runs
+// the five attention generics.
+// CHECK-LABEL: func.func @cached_attention
+// CHECK: %[[END:.*]] = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%arg3, %arg4 : tensor<?xi32>, tensor<?xi32>)
+// CHECK: arith.maxsi
+// CHECK: %[[E:.*]] = tensor.extract %[[END]][] : tensor<i32>
+// CHECK: %[[KEYLEN:.*]] = arith.index_cast %[[E]] : i32 to index
+// CHECK: tensor.empty(%{{.*}}, %[[KEYLEN]]) : tensor<?x?x8xf32>
+// CHECK-COUNT-2: tensor.extract %arg1[%arg2,
+// CHECK-COUNT-5: linalg.generic
+// CHECK-NOT: ponder.cached_attention
+func.func @cached_attention(%q: tensor<?x?x8xf32>, %c: tensor<3x?x6x8xf32>, %n: index, %start: tensor<?xi32>, %l: tensor<?xi32>) -> tensor<?x?x8xf32> {
+  %y = ponder.cached_attention %q, %q, %q, %c, %c[%n] start(%start) lengths(%l) heads(2)
+      : tensor<?x?x8xf32>, tensor<3x?x6x8xf32>, tensor<?xi32>
+  return %y : tensor<?x?x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @cache_write
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg1, %arg2, %arg3 : tensor<3x?x6x8xf32>, tensor<?xi32>, tensor<?xi32>)
+// CHECK: tensor.extract %arg0
+// CHECK: arith.select
+// CHECK-NOT: ponder.cache_write
+func.func @cache_write(%new: tensor<3x?x?x8xf32>, %c: tensor<3x?x6x8xf32>, %start: tensor<?xi32>, %l: tensor<?xi32>) -> tensor<3x?x6x8xf32> {
+  %w = ponder.cache_write %new into %c start(%start) lengths(%l) : tensor<3x?x?x8xf32>, tensor<3x?x6x8xf32>, tensor<?xi32>
+  return %w : tensor<3x?x6x8xf32>
+}
+
+// -----
+
+// A kv_cache ACT loop collects the body's keys and values per step; after
+// the scf.while exits at step m, an scf.for over [m, 3) runs the frozen
+// region on the final states.
+// CHECK-LABEL: func.func @kv_cache_loop
+// CHECK: %[[W:.*]]:10 = scf.while
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[%{{.*}}, 0, 0, 0] [1, %{{.*}}, %{{.*}}, 8] [1, 1, 1, 1] : tensor<?x?x8xf32> into tensor<3x?x?x8xf32>
+// CHECK: %[[C3:.*]] = arith.constant 3 : index
+// CHECK: scf.for %[[N:.*]] = %[[W]]#0 to %[[C3]] step %{{.*}} iter_args(
+// CHECK: tensor.extract_slice %arg4[%[[N]], 0]
+// CHECK: scf.yield
+// CHECK-NOT: ponder.
+func.func @kv_cache_loop(%x: tensor<?x?x8xf32>, %l: tensor<?xi32>, %hw: tensor<1x8xf32>, %hb: tensor<1xf32>, %t: tensor<3x8xf32>) -> (tensor<3x?x?x8xf32>, tensor<3x?x?x8xf32>) {
+  %y, %steps, %r, %p, %k, %v = ponder.halting_loop act max_steps 3 epsilon 1.0e-2 lengths(%l : tensor<?xi32>)
+      halt(%hw, %hb : tensor<1x8xf32>, tensor<1xf32>)
+      iter_state(%s = %x : tensor<?x?x8xf32>) step(%n) kv_cache {
+    %u = ponder.step_embed %s, %t[%n] : tensor<?x?x8xf32>, tensor<3x8xf32>
+    ponder.yield %u, %u, %u : tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>
+  } frozen {
+  ^bb0(%fs: tensor<?x?x8xf32>, %fn: index):
+    %u = ponder.step_embed %fs, %t[%fn] : tensor<?x?x8xf32>, tensor<3x8xf32>
+    ponder.yield %u, %u : tensor<?x?x8xf32>, tensor<?x?x8xf32>
+  }
+  return %k, %v : tensor<3x?x?x8xf32>, tensor<3x?x?x8xf32>
+}

@@ -391,7 +391,7 @@ func.func @loop_max_steps(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>, %w: tensor<1
 // -----
 
 func.func @loop_yield_type(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>, %w: tensor<1x8xf32>, %b: tensor<1xf32>, %other: tensor<2x3x4xf32>) {
-  // expected-error @+2 {{'ponder.yield' op must yield the next state with the type of 'init' 'tensor<2x3x8xf32>', got 'tensor<2x3x4xf32>'}}
+  // expected-error @+2 {{'ponder.yield' op must yield the next state, each with the type of 'init' 'tensor<2x3x8xf32>', got ('tensor<2x3x4xf32>')}}
   %r:4 = ponder.halting_loop fixed max_steps 2 lengths(%l : tensor<2xi32>)  iter_state(%s = %x : tensor<2x3x8xf32>) step(%n) {
     ponder.yield %other : tensor<2x3x4xf32>
   }
@@ -415,7 +415,7 @@ func.func @loop_body_arity(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
   %r:4 = "ponder.halting_loop"(%x, %l) <{max_steps = 2 : i64, mode = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 0, 0>}> ({
   ^bb0(%s: tensor<2x3x8xf32>):
     "ponder.yield"(%s) : (tensor<2x3x8xf32>) -> ()
-  }) : (tensor<2x3x8xf32>, tensor<2xi32>) -> (tensor<2x3x8xf32>, tensor<2x3xi32>, tensor<2x3xf32>, tensor<2x2x3xf32>)
+  }, {}) : (tensor<2x3x8xf32>, tensor<2xi32>) -> (tensor<2x3x8xf32>, tensor<2x3xi32>, tensor<2x3xf32>, tensor<2x2x3xf32>)
   return
 }
 
@@ -426,7 +426,7 @@ func.func @loop_body_state_type(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
   %r:4 = "ponder.halting_loop"(%x, %l) <{max_steps = 2 : i64, mode = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 0, 0>}> ({
   ^bb0(%s: tensor<2x3x4xf32>, %n: index):
     "ponder.yield"(%s) : (tensor<2x3x4xf32>) -> ()
-  }) : (tensor<2x3x8xf32>, tensor<2xi32>) -> (tensor<2x3x8xf32>, tensor<2x3xi32>, tensor<2x3xf32>, tensor<2x2x3xf32>)
+  }, {}) : (tensor<2x3x8xf32>, tensor<2xi32>) -> (tensor<2x3x8xf32>, tensor<2x3xi32>, tensor<2x3xf32>, tensor<2x2x3xf32>)
   return
 }
 
@@ -437,7 +437,7 @@ func.func @loop_body_step_type(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
   %r:4 = "ponder.halting_loop"(%x, %l) <{max_steps = 2 : i64, mode = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 0, 0>}> ({
   ^bb0(%s: tensor<2x3x8xf32>, %n: i64):
     "ponder.yield"(%s) : (tensor<2x3x8xf32>) -> ()
-  }) : (tensor<2x3x8xf32>, tensor<2xi32>) -> (tensor<2x3x8xf32>, tensor<2x3xi32>, tensor<2x3xf32>, tensor<2x2x3xf32>)
+  }, {}) : (tensor<2x3x8xf32>, tensor<2xi32>) -> (tensor<2x3x8xf32>, tensor<2x3xi32>, tensor<2x3xf32>, tensor<2x2x3xf32>)
   return
 }
 
@@ -449,7 +449,7 @@ func.func @loop_result_types(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
   %r:4 = "ponder.halting_loop"(%x, %l) <{max_steps = 2 : i64, mode = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 0, 0>}> ({
   ^bb0(%s: tensor<2x3x8xf32>, %n: index):
     "ponder.yield"(%s) : (tensor<2x3x8xf32>) -> ()
-  }) : (tensor<2x3x8xf32>, tensor<2xi32>) -> (tensor<2x3x8xf32>, tensor<2x3xi32>, tensor<2x3xf32>, tensor<5x2x3xf32>)
+  }, {}) : (tensor<2x3x8xf32>, tensor<2xi32>) -> (tensor<2x3x8xf32>, tensor<2x3xi32>, tensor<2x3xf32>, tensor<5x2x3xf32>)
   return
 }
 
@@ -763,5 +763,115 @@ func.func @adamw_weight_decay(%p: tensor<4xf32>, %lr: f32, %t: i64) {
 func.func @adamw_types(%p: tensor<4xf32>, %lr: f32, %t: i64, %q: tensor<5xf32>) {
   // expected-error @+1 {{use of value '%q' expects different type than prior uses: 'tensor<4xf32>' vs 'tensor<5xf32>'}}
   %y:3 = ponder.adamw %p, %q, %p, %p, %lr, %t : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @embed_start_batch(%ids: tensor<2x3xi32>, %token: tensor<4x8xf32>, %pos: tensor<5x8xf32>, %start: tensor<3xi32>) {
+  // expected-error @+1 {{'start' dimension 0 must be the batch size of 'ids' (2), got 3 in 'tensor<3xi32>'}}
+  %x = ponder.embed %ids, %token, %pos start(%start) vocab <verbal = 3, think = 1>
+      : (tensor<2x3xi32>, tensor<4x8xf32>, tensor<5x8xf32>, tensor<3xi32>) -> tensor<2x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @cached_attention_cache_rank(%q: tensor<2x1x8xf32>, %c: tensor<2x5x8xf32>, %n: index, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'key_cache' must have rank 4 ([N_max, B, max_seq, d]), got 'tensor<2x5x8xf32>'}}
+  %a = ponder.cached_attention %q, %q, %q, %c, %c[%n] start(%l) lengths(%l) heads(2)
+      : tensor<2x1x8xf32>, tensor<2x5x8xf32>, tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @cached_attention_cache_batch(%q: tensor<2x1x8xf32>, %c: tensor<4x3x5x8xf32>, %n: index, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'key_cache' dimension 1 must be the batch size of the new positions (2), got 3 in 'tensor<4x3x5x8xf32>'}}
+  %a = ponder.cached_attention %q, %q, %q, %c, %c[%n] start(%l) lengths(%l) heads(2)
+      : tensor<2x1x8xf32>, tensor<4x3x5x8xf32>, tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @cached_attention_rows(%q: tensor<2x1x8xf32>, %c: tensor<4x2x5x8xf32>, %n: index, %l: tensor<3xi32>) {
+  // expected-error @+1 {{'start' dimension 0 must be the batch size (2), got 3 in 'tensor<3xi32>'}}
+  %a = ponder.cached_attention %q, %q, %q, %c, %c[%n] start(%l) lengths(%l) heads(2)
+      : tensor<2x1x8xf32>, tensor<4x2x5x8xf32>, tensor<3xi32>
+  return
+}
+
+// -----
+
+func.func @cached_attention_heads(%q: tensor<2x1x8xf32>, %c: tensor<4x2x5x8xf32>, %n: index, %l: tensor<2xi32>) {
+  // expected-error @+1 {{model width d = 8 must be divisible by heads = 3}}
+  %a = ponder.cached_attention %q, %q, %q, %c, %c[%n] start(%l) lengths(%l) heads(3)
+      : tensor<2x1x8xf32>, tensor<4x2x5x8xf32>, tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_steps(%new: tensor<3x2x1x8xf32>, %c: tensor<4x2x5x8xf32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'cache' dimension 0 must be the matching dimension of 'update' (3), got 4 in 'tensor<4x2x5x8xf32>'}}
+  %w = ponder.cache_write %new into %c start(%l) lengths(%l) : tensor<3x2x1x8xf32>, tensor<4x2x5x8xf32>, tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_too_long(%new: tensor<4x2x6x8xf32>, %c: tensor<4x2x5x8xf32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'update' has 6 positions per row, more than the cache's 5}}
+  %w = ponder.cache_write %new into %c start(%l) lengths(%l) : tensor<4x2x6x8xf32>, tensor<4x2x5x8xf32>, tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @loop_kv_cache_needs_frozen(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{'kv_cache' needs a 'frozen' region that yields the keys and values of a state}}
+  %r:6 = ponder.halting_loop fixed max_steps 2 lengths(%l : tensor<2xi32>) iter_state(%s = %x : tensor<2x3x8xf32>) step(%n) kv_cache {
+    ponder.yield %s, %s, %s : tensor<2x3x8xf32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @loop_frozen_needs_kv_cache(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{a 'frozen' region needs 'kv_cache'}}
+  %r:4 = ponder.halting_loop fixed max_steps 2 lengths(%l : tensor<2xi32>) iter_state(%s = %x : tensor<2x3x8xf32>) step(%n) {
+    ponder.yield %s : tensor<2x3x8xf32>
+  } frozen {
+  ^bb0(%fs: tensor<2x3x8xf32>, %fn: index):
+    ponder.yield %fs, %fs : tensor<2x3x8xf32>, tensor<2x3x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @loop_kv_cache_body_yield(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
+  // expected-error @+2 {{'ponder.yield' op must yield the next state, keys and values, each with the type of 'init' 'tensor<2x3x8xf32>', got ('tensor<2x3x8xf32>')}}
+  %r:6 = ponder.halting_loop fixed max_steps 2 lengths(%l : tensor<2xi32>) iter_state(%s = %x : tensor<2x3x8xf32>) step(%n) kv_cache {
+    ponder.yield %s : tensor<2x3x8xf32>
+  } frozen {
+  ^bb0(%fs: tensor<2x3x8xf32>, %fn: index):
+    ponder.yield %fs, %fs : tensor<2x3x8xf32>, tensor<2x3x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @loop_frozen_yield(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
+  // expected-error @+5 {{'ponder.yield' op must yield keys and values, each with the type of 'init' 'tensor<2x3x8xf32>', got ('tensor<2x3x8xf32>')}}
+  %r:6 = ponder.halting_loop fixed max_steps 2 lengths(%l : tensor<2xi32>) iter_state(%s = %x : tensor<2x3x8xf32>) step(%n) kv_cache {
+    ponder.yield %s, %s, %s : tensor<2x3x8xf32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>
+  } frozen {
+  ^bb0(%fs: tensor<2x3x8xf32>, %fn: index):
+    ponder.yield %fs : tensor<2x3x8xf32>
+  }
   return
 }

@@ -76,6 +76,45 @@ func.func @pondernet_loop(%x: tensor<?x?x64xf32>, %lengths: tensor<?xi32>,
   return %reported : tensor<?x?x24xf32>
 }
 
+// CHECK-LABEL: func.func @decode_step
+func.func @decode_step(%ids: tensor<?x?xi32>, %lengths: tensor<?xi32>,
+                       %start: tensor<?xi32>, %token: tensor<24x64xf32>,
+                       %pos: tensor<32x64xf32>, %table: tensor<8x64xf32>,
+                       %hw: tensor<1x64xf32>, %hb: tensor<1xf32>,
+                       %kc: tensor<8x?x32x64xf32>, %vc: tensor<8x?x32x64xf32>)
+    -> (tensor<8x?x32x64xf32>, tensor<8x?x32x64xf32>) {
+  // CHECK: ponder.embed %{{.*}}, %{{.*}}, %{{.*}} start(%{{.*}}) vocab <verbal = 16, think = 8> : (tensor<?x?xi32>, tensor<24x64xf32>, tensor<32x64xf32>, tensor<?xi32>) -> tensor<?x?x64xf32>
+  %x = ponder.embed %ids, %token, %pos start(%start) vocab <verbal = 16, think = 8>
+      : (tensor<?x?xi32>, tensor<24x64xf32>, tensor<32x64xf32>, tensor<?xi32>) -> tensor<?x?x64xf32>
+  // CHECK: %[[Y:.*]], %{{.*}}, %{{.*}}, %{{.*}}, %[[KEYS:.*]], %[[VALUES:.*]] = ponder.halting_loop act max_steps 8 epsilon 1.000000e-02 lengths(%{{.*}} : tensor<?xi32>) halt(%{{.*}}, %{{.*}} : tensor<1x64xf32>, tensor<1xf32>) iter_state(%[[S:.*]] = %{{.*}} : tensor<?x?x64xf32>) step(%[[N:.*]]) kv_cache {
+  // CHECK-NEXT: %[[U:.*]] = ponder.step_embed %[[S]], %{{.*}}[%[[N]]]
+  // CHECK-NEXT: %[[A:.*]] = ponder.cached_attention %[[U]], %[[U]], %[[U]], %{{.*}}, %{{.*}}[%[[N]]] start(%{{.*}}) lengths(%{{.*}}) heads(4) : tensor<?x?x64xf32>, tensor<8x?x32x64xf32>, tensor<?xi32>
+  // CHECK-NEXT: ponder.yield %[[A]], %[[U]], %[[U]] : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
+  // CHECK-NEXT: } frozen {
+  // CHECK-NEXT: ^bb0(%[[FS:.*]]: tensor<?x?x64xf32>, %[[FN:.*]]: index):
+  // CHECK-NEXT: %[[FU:.*]] = ponder.step_embed %[[FS]], %{{.*}}[%[[FN]]]
+  // CHECK-NEXT: ponder.yield %[[FU]], %[[FU]] : tensor<?x?x64xf32>, tensor<?x?x64xf32>
+  // CHECK-NEXT: }
+  %y, %steps, %rem, %probs, %keys, %values = ponder.halting_loop act max_steps 8 epsilon 1.0e-2
+      lengths(%lengths : tensor<?xi32>) halt(%hw, %hb : tensor<1x64xf32>, tensor<1xf32>)
+      iter_state(%s = %x : tensor<?x?x64xf32>) step(%n) kv_cache {
+    %u = ponder.step_embed %s, %table[%n] : tensor<?x?x64xf32>, tensor<8x64xf32>
+    %a = ponder.cached_attention %u, %u, %u, %kc, %vc[%n] start(%start) lengths(%lengths) heads(4)
+        : tensor<?x?x64xf32>, tensor<8x?x32x64xf32>, tensor<?xi32>
+    ponder.yield %a, %u, %u : tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>
+  } frozen {
+  ^bb0(%fs: tensor<?x?x64xf32>, %fn: index):
+    %u = ponder.step_embed %fs, %table[%fn] : tensor<?x?x64xf32>, tensor<8x64xf32>
+    ponder.yield %u, %u : tensor<?x?x64xf32>, tensor<?x?x64xf32>
+  }
+  // CHECK: ponder.cache_write %[[KEYS]] into %{{.*}} start(%{{.*}}) lengths(%{{.*}}) : tensor<8x?x?x64xf32>, tensor<8x?x32x64xf32>, tensor<?xi32>
+  %k2 = ponder.cache_write %keys into %kc start(%start) lengths(%lengths)
+      : tensor<8x?x?x64xf32>, tensor<8x?x32x64xf32>, tensor<?xi32>
+  %v2 = ponder.cache_write %values into %vc start(%start) lengths(%lengths)
+      : tensor<8x?x?x64xf32>, tensor<8x?x32x64xf32>, tensor<?xi32>
+  return %k2, %v2 : tensor<8x?x32x64xf32>, tensor<8x?x32x64xf32>
+}
+
 // CHECK-LABEL: func.func @losses
 func.func @losses(%logits: tensor<?x?x24xf32>, %ids: tensor<?x?xi32>,
                   %lengths: tensor<?xi32>, %w: tensor<?x?xf32>,

@@ -1,0 +1,125 @@
+//===- Decoder.cpp - Cached decoding with a compiled model ----------------===//
+
+#include "runtime/Decoder.h"
+
+#include <cstring>
+
+namespace ponder {
+
+namespace {
+
+constexpr const char *kKeys = "cache.keys";
+constexpr const char *kValues = "cache.values";
+
+const ValueSpec *findArgument(const EntryPoint &entry,
+                              const std::string &name) {
+  for (const ValueSpec &a : entry.arguments)
+    if (a.name == name)
+      return &a;
+  return nullptr;
+}
+
+} // namespace
+
+Decoder::Decoder(const Artifact &artifact, const EntryPoint &entry,
+                 std::map<std::string, const Tensor *> values, int64_t batch)
+    : artifact(artifact), entry(entry), values(std::move(values)),
+      cached(size_t(batch), 0) {}
+
+StatusOr<std::unique_ptr<Decoder>>
+Decoder::create(const Artifact &artifact,
+                const std::map<std::string, const Tensor *> &weights,
+                int64_t batch, const std::string &weightsSource) {
+  const EntryPoint *entry = artifact.entry("decode");
+  if (!entry)
+    return Status::error("the artifact has no decode entry point; recompile "
+                         "the model with this version of ponderc");
+  if (batch < 1)
+    return Status::error("decoding needs at least one row, got " +
+                         std::to_string(batch));
+  if (Status s = artifact.checkWeights(weights, weightsSource); !s)
+    return s;
+  const ValueSpec *spec = findArgument(*entry, kKeys);
+  if (!spec || spec->shape.size() != 4 || !findArgument(*entry, kValues))
+    return Status::error("the artifact's decode entry has no [N_max, B, "
+                         "max_seq, d] caches");
+  std::vector<int64_t> shape = spec->shape;
+  shape[1] = batch;
+  StatusOr<Tensor> keys = Tensor::allocate(DType::F32, shape);
+  if (!keys)
+    return keys.getStatus();
+  StatusOr<Tensor> values = Tensor::allocate(DType::F32, shape);
+  if (!values)
+    return values.getStatus();
+  std::unique_ptr<Decoder> d(new Decoder(artifact, *entry, weights, batch));
+  d->keys = std::move(*keys);
+  d->values_ = std::move(*values);
+  return d;
+}
+
+void Decoder::reset() {
+  std::fill(cached.begin(), cached.end(), 0);
+  // Positions at or past a row's count are never read, so the cache's stale
+  // contents need no clearing.
+}
+
+StatusOr<DecodeOutputs> Decoder::append(const std::vector<int32_t> &ids) {
+  Tensor chunk(DType::I32, {batch(), 1});
+  if (int64_t(ids.size()) != batch())
+    return Status::error("expected one id per row (" + std::to_string(batch()) +
+                         "), got " + std::to_string(ids.size()));
+  std::memcpy(chunk.bytes(), ids.data(), ids.size() * sizeof(int32_t));
+  return append(chunk, std::vector<int32_t>(ids.size(), 1));
+}
+
+StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
+                                        const std::vector<int32_t> &lengths) {
+  int64_t b = batch();
+  if (ids.dtype() != DType::I32 || ids.rank() != 2 || ids.shape()[0] != b)
+    return Status::error("expected ids I32 [" + std::to_string(b) + ", T]");
+  int64_t t = ids.shape()[1];
+  if (t < 1 || int64_t(lengths.size()) != b)
+    return Status::error("expected at least one new token and one length per "
+                         "row");
+  for (int64_t r = 0; r < b; ++r) {
+    if (lengths[r] < 1 || lengths[r] > t)
+      return Status::error("lengths[" + std::to_string(r) +
+                           "] = " + std::to_string(lengths[r]) +
+                           " is outside [1, " + std::to_string(t) + "]");
+    if (cached[r] + t > artifact.maxSeq())
+      return Status::error(
+          "row " + std::to_string(r) + " is full: " +
+          std::to_string(cached[r]) + " cached + " + std::to_string(t) +
+          " new tokens exceed max_seq = " + std::to_string(artifact.maxSeq()));
+  }
+  for (int64_t i = 0; i < b * t; ++i) {
+    int32_t id = ids.data<int32_t>()[i];
+    if (id < 0 || id >= artifact.vocabSize())
+      return Status::error(
+          "ids[" + std::to_string(i / t) + ", " + std::to_string(i % t) +
+          "] = " + std::to_string(id) +
+          " is outside [0, V = " + std::to_string(artifact.vocabSize()) + ")");
+  }
+
+  Tensor lengthTensor(DType::I32, {b}), start(DType::I32, {b});
+  std::memcpy(lengthTensor.bytes(), lengths.data(), b * sizeof(int32_t));
+  std::memcpy(start.bytes(), cached.data(), b * sizeof(int32_t));
+  std::map<std::string, const Tensor *> args = values;
+  args["ids"] = &ids;
+  args["lengths"] = &lengthTensor;
+  args["start"] = &start;
+  args[kKeys] = &keys;
+  args[kValues] = &values_;
+  auto results = artifact.call(entry, args);
+  if (!results)
+    return results.getStatus();
+  keys = std::move(results->at(kKeys));
+  values_ = std::move(results->at(kValues));
+  for (int64_t r = 0; r < b; ++r)
+    cached[r] += lengths[r];
+  return DecodeOutputs{std::move(results->at("logits")),
+                       std::move(results->at("steps")),
+                       std::move(results->at("remainder"))};
+}
+
+} // namespace ponder

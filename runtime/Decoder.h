@@ -1,0 +1,65 @@
+//===- Decoder.h - Cached decoding with a compiled model --------*- C++ -*-===//
+//
+// Runs an artifact's @decode entry (docs/decoding.md): each call appends new
+// tokens to every row, costing their own depth steps plus attention over the
+// per-(step, position) key/value cache; the prefix is never recomputed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_RUNTIME_DECODER_H
+#define PONDER_RUNTIME_DECODER_H
+
+#include "runtime/Artifact.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ponder {
+
+/// What one decode call returns for its new tokens.
+struct DecodeOutputs {
+  Tensor logits;    // [B, T, V]
+  Tensor steps;     // [B, T] i32: N of each new token
+  Tensor remainder; // [B, T]
+};
+
+class Decoder {
+public:
+  /// A decoder of `batch` empty rows. `artifact` and `weights` must outlive
+  /// it; the weights are checked against the artifact's descriptor.
+  static StatusOr<std::unique_ptr<Decoder>>
+  create(const Artifact &artifact,
+         const std::map<std::string, const Tensor *> &weights, int64_t batch,
+         const std::string &weightsSource);
+
+  /// Appends the first `lengths[b]` tokens of row b of `ids` ([B, T] i32) and
+  /// returns their outputs. Ids must be in [0, V), lengths in [1, T], and
+  /// every row must have room: positions()[b] + T <= max_seq.
+  StatusOr<DecodeOutputs> append(const Tensor &ids,
+                                 const std::vector<int32_t> &lengths);
+
+  /// Appends one token to each row (`ids` has one id per row).
+  StatusOr<DecodeOutputs> append(const std::vector<int32_t> &ids);
+
+  /// The number of tokens cached in each row.
+  const std::vector<int32_t> &positions() const { return cached; }
+  int64_t batch() const { return int64_t(cached.size()); }
+  /// Empties every row.
+  void reset();
+
+private:
+  Decoder(const Artifact &artifact, const EntryPoint &entry,
+          std::map<std::string, const Tensor *> values, int64_t batch);
+
+  const Artifact &artifact;
+  const EntryPoint &entry;
+  std::map<std::string, const Tensor *> values; // parameters
+  Tensor keys, values_;                         // [N_max, B, max_seq, d]
+  std::vector<int32_t> cached;
+};
+
+} // namespace ponder
+
+#endif // PONDER_RUNTIME_DECODER_H
