@@ -266,6 +266,8 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
   ModelBuilder mb(b, desc);
   (*module)->setAttr("ponder.vocab", mb.getVocab());
   (*module)->setAttr("ponder.max_seq", b.getI64IntegerAttr(desc.model.maxSeq));
+  (*module)->setAttr("ponder.max_think",
+                     b.getI64IntegerAttr(desc.think.maxThink));
 
   const int64_t dyn = ShapedType::kDynamic;
   int64_t v = mb.getVocab().getSize();

@@ -81,6 +81,8 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
     a->hash = h->asString();
   if (const json::Value *m = d->find("max_seq"); m && m->isInteger())
     a->maxSequence = m->asInteger();
+  if (const json::Value *m = d->find("max_think"); m && m->isInteger())
+    a->maxThinkRun = m->asInteger();
   if (const json::Value *v = d->find("vocab"); v && v->isObject()) {
     if (const json::Value *x = v->find("verbal"); x && x->isInteger())
       a->verbal = x->asInteger();

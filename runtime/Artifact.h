@@ -47,6 +47,8 @@ public:
   int64_t verbalVocab() const { return verbal; }
   int64_t vocabSize() const { return verbal + think; }
   int64_t maxSeq() const { return maxSequence; }
+  /// The longest run of think tokens generation allows ([think] max_think).
+  int64_t maxThink() const { return maxThinkRun; }
   const std::string &modelHash() const { return hash; }
 
   /// Checks that `weights` has every parameter with the descriptor's dtype
@@ -66,7 +68,7 @@ private:
   void *handle = nullptr;
   std::vector<ValueSpec> params;
   std::vector<EntryPoint> entries;
-  int64_t verbal = 0, think = 0, maxSequence = 0;
+  int64_t verbal = 0, think = 0, maxSequence = 0, maxThinkRun = 0;
   std::string hash;
 };
 

@@ -46,6 +46,8 @@ public:
   /// The number of tokens cached in each row.
   const std::vector<int32_t> &positions() const { return cached; }
   int64_t batch() const { return int64_t(cached.size()); }
+  /// The most tokens a row holds (the model's max_seq).
+  int64_t maxSeq() const { return artifact.maxSeq(); }
   /// Empties every row.
   void reset();
 

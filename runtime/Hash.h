@@ -1,4 +1,4 @@
-//===- Hash.h - FNV-1a, shared by the compiler and the runtime --*- C++ -*-===//
+//===- Hash.h - FNV-1a and splitmix64 ---------------------------*- C++ -*-===//
 //
 // Header-only so the compiler (ponderc's model hash) and the runtime
 // (artifact cache keys, initialisation streams) compute identical values
@@ -23,6 +23,15 @@ inline uint64_t fnv1a(std::string_view bytes, uint64_t hash = kFnv1aOffset) {
     hash *= 1099511628211ull;
   }
   return hash;
+}
+
+/// splitmix64 (Steele, Lea, Flood 2014): a full-period 64-bit generator whose
+/// every output is a fixed function of the state, so streams are portable.
+inline uint64_t splitmix64(uint64_t &state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
 }
 
 } // namespace ponder

@@ -9,15 +9,6 @@ namespace ponder {
 
 namespace {
 
-// splitmix64 (Steele, Lea, Flood 2014): a full-period 64-bit generator whose
-// every output is a fixed function of the state, so streams are portable.
-uint64_t splitmix64(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 constexpr double kTwoPi = 6.283185307179586476925286766559;
 constexpr double kInv53 = 1.0 / 9007199254740992.0; // 2^-53
 

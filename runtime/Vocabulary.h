@@ -1,5 +1,4 @@
-//===- Vocabulary.h - Text <-> verbal token ids ------------------*- C++
-//-*-===//
+//===- Vocabulary.h - Text <-> verbal token ids -----------------*- C++ -*-===//
 //
 // MODEL.md §1: ids [0, Vv) are verbal, [Vv, V) think; special tokens (BOS,
 // EOS, separators) are verbal ids chosen by the tokenizer. A Vocabulary maps

@@ -1,5 +1,4 @@
-//===- LoweringUtils.h - Builders shared by the ponder lowerings -*- C++
-//-*-===//
+//===- LoweringUtils.h - Builders of the ponder lowerings -------*- C++ -*-===//
 //
 // Small builders for linalg.generic ops on tensors: empty and filled tensors,
 // indexing maps from dimension lists, iterator lists, one-result generics.

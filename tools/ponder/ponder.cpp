@@ -2,22 +2,30 @@
 //
 //   ponder init MODEL.toml --seed S -o W.safetensors
 //   ponder run  MODEL.toml --weights W --batch IN --dump OUT
+//   ponder generate MODEL.toml --weights W [--prompt TEXT | --prompt-ids IDS]
+//       [--max-new N] [--temperature T] [--seed S] [--vocab NAME]
+//       [--show-thoughts] [--print-ids]
 //   ponder bench MODEL.toml [--batch B] [--length T] [--iters N]
+//   ponder bench generate MODEL.toml [--prompt-length P] [--new N]
 //
 // Models are compiled once by ponderc (found next to this binary, or
 // $PONDERC) into an artifact cached under $PONDER_CACHE_DIR (default
-// ~/.cache/ponder) by the hash of the description and compiler version. This
+// ~/.cache/ponder) by the hash of the description and of the compiler. This
 // binary links only the runtime (never MLIR or LLVM). Every error is one
 // line and a non-zero exit; no output file is left half-written.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
+#include "runtime/Generate.h"
 #include "runtime/Hash.h"
 #include "runtime/Init.h"
 #include "runtime/Safetensors.h"
+#include "runtime/Vocabulary.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -46,19 +54,26 @@ int fail(const std::string &message) {
   return 1;
 }
 
-/// `--flag value` pairs after the positional model path.
+/// `--flag value` pairs and `--switch`es after the command words.
 struct Options {
   std::string model;
   std::map<std::string, std::string> flags;
+  bool has(const std::string &name) const { return flags.count(name) != 0; }
 };
 
+/// Parses argv[first..]: the model path, `required` and `optional` flags
+/// with a value, and `switches` without one.
 StatusOr<Options> parseOptions(int argc, char **argv,
                                const std::vector<std::string> &required,
-                               const std::vector<std::string> &optional = {}) {
-  std::vector<std::string> allowed = required;
-  allowed.insert(allowed.end(), optional.begin(), optional.end());
+                               const std::vector<std::string> &optional = {},
+                               const std::vector<std::string> &switches = {},
+                               int first = 2) {
+  auto among = [](const std::vector<std::string> &names,
+                  const std::string &arg) {
+    return std::find(names.begin(), names.end(), arg) != names.end();
+  };
   Options o;
-  for (int i = 2; i < argc; ++i) {
+  for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("-", 0) != 0) {
       if (!o.model.empty())
@@ -66,10 +81,11 @@ StatusOr<Options> parseOptions(int argc, char **argv,
       o.model = arg;
       continue;
     }
-    bool known = false;
-    for (const std::string &a : allowed)
-      known |= a == arg;
-    if (!known)
+    if (among(switches, arg)) {
+      o.flags[arg] = "";
+      continue;
+    }
+    if (!among(required, arg) && !among(optional, arg))
       return Status::error("ponder: unknown option '" + arg + "'");
     if (i + 1 >= argc)
       return Status::error("ponder: option '" + arg + "' needs a value");
@@ -102,9 +118,18 @@ std::string directoryOfThisBinary() {
 }
 
 /// Compiles `model` (or finds it in the cache); returns the artifact's path.
+/// The cache key covers the description and the compiler binary itself, so
+/// a rebuilt ponderc never reuses an artifact of another compiler.
 StatusOr<std::string> compile(const std::string &model,
                               const std::string &text) {
-  uint64_t hash = fnv1a(PONDER_VERSION, fnv1a(text));
+  std::string ponderc = std::getenv("PONDERC")
+                            ? std::getenv("PONDERC")
+                            : directoryOfThisBinary() + "/ponderc";
+  StatusOr<std::string> compiler = readFile(ponderc);
+  if (!compiler)
+    return Status::error("ponder: cannot read the compiler " + ponderc +
+                         " (set $PONDERC)");
+  uint64_t hash = fnv1a(text, fnv1a(*compiler, fnv1a(PONDER_VERSION)));
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx",
                 static_cast<unsigned long long>(hash));
@@ -122,9 +147,6 @@ StatusOr<std::string> compile(const std::string &model,
   struct stat st;
   if (stat(artifact.c_str(), &st) == 0)
     return artifact;
-  std::string ponderc = std::getenv("PONDERC")
-                            ? std::getenv("PONDERC")
-                            : directoryOfThisBinary() + "/ponderc";
   pid_t pid = fork();
   if (pid == 0) {
     execl(ponderc.c_str(), ponderc.c_str(), model.c_str(), "--emit=artifact",
@@ -178,6 +200,85 @@ std::vector<Tensor> initialParameters(const Artifact &model, uint64_t seed) {
   return tensors;
 }
 
+/// Reads the weights at `path` into `file` and points `values` at them,
+/// checked by name, shape and dtype against `model`.
+Status loadWeights(const Artifact &model, const std::string &path,
+                   SafetensorsFile &file,
+                   std::map<std::string, const Tensor *> &values) {
+  StatusOr<SafetensorsFile> read = readSafetensors(path);
+  if (!read)
+    return read.getStatus();
+  file = std::move(*read);
+  for (const auto &[name, t] : file.tensors)
+    values[name] = &t;
+  return model.checkWeights(values, path);
+}
+
+/// The value of option `name` as a finite number >= 0 (or `fallback`).
+StatusOr<double> nonNegativeOption(const Options &o, const std::string &name,
+                                   double fallback) {
+  auto it = o.flags.find(name);
+  if (it == o.flags.end())
+    return fallback;
+  char *end = nullptr;
+  double v = std::strtod(it->second.c_str(), &end);
+  if (it->second.empty() || *end != '\0' || !std::isfinite(v) || v < 0)
+    return Status::error("ponder: " + name + ": expected a number >= 0, got '" +
+                         it->second + "'");
+  return v;
+}
+
+/// The vocabulary for text in and out of `model`: --vocab NAME, or bytes
+/// when the model has room for them.
+StatusOr<Vocabulary> chooseVocabulary(const Options &o, const Artifact &model) {
+  std::string name;
+  if (o.has("--vocab"))
+    name = o.flags.at("--vocab");
+  else if (model.verbalVocab() >= Vocabulary::bytes().size())
+    name = "bytes";
+  else
+    return Status::error(
+        "ponder: " + o.model +
+        " has verbal_vocab = " + std::to_string(model.verbalVocab()) +
+        ", too small for bytes (258); choose --vocab parity or addition, or "
+        "use --prompt-ids and --print-ids");
+  std::optional<Vocabulary> v =
+      name == "bytes" ? Vocabulary::bytes() : Vocabulary::task(name);
+  if (!v)
+    return Status::error("ponder: --vocab: unknown vocabulary '" + name +
+                         "' (bytes, parity or addition)");
+  if (v->size() > model.verbalVocab())
+    return Status::error(
+        "ponder: --vocab " + name + " has " + std::to_string(v->size()) +
+        " ids, more than " + o.model +
+        "'s verbal_vocab = " + std::to_string(model.verbalVocab()));
+  return *v;
+}
+
+/// Ids separated by spaces or commas, each in [0, vocab).
+StatusOr<std::vector<int32_t>> parseIds(const std::string &text,
+                                        int64_t vocab) {
+  std::vector<int32_t> ids;
+  std::string token;
+  std::stringstream in(text);
+  while (in >> token) {
+    std::stringstream parts(token);
+    std::string part;
+    while (std::getline(parts, part, ',')) {
+      if (part.empty())
+        continue;
+      char *end = nullptr;
+      long long id = std::strtoll(part.c_str(), &end, 10);
+      if (*end != '\0' || id < 0 || id >= vocab)
+        return Status::error(
+            "ponder: --prompt-ids: '" + part +
+            "' is not an id in [0, V = " + std::to_string(vocab) + ")");
+      ids.push_back(int32_t(id));
+    }
+  }
+  return ids;
+}
+
 int init(int argc, char **argv) {
   StatusOr<Options> o = parseOptions(argc, argv, {"--seed", "-o"});
   if (!o)
@@ -211,13 +312,9 @@ int run(int argc, char **argv) {
   const Artifact &model = **artifact;
 
   std::string weightsPath = o->flags["--weights"];
-  StatusOr<SafetensorsFile> weights = readSafetensors(weightsPath);
-  if (!weights)
-    return fail(weights.getStatus().message());
+  SafetensorsFile weights;
   std::map<std::string, const Tensor *> values;
-  for (const auto &[name, t] : weights->tensors)
-    values[name] = &t;
-  if (Status s = model.checkWeights(values, weightsPath); !s)
+  if (Status s = loadWeights(model, weightsPath, weights, values); !s)
     return fail(s.message());
 
   // The batch (MODEL.md §8): ids [B, T], lengths [B], optional
@@ -348,6 +445,168 @@ int bench(int argc, char **argv) {
   return 0;
 }
 
+// ponder generate MODEL.toml --weights W [--prompt TEXT | --prompt-ids IDS]
+// ...: cached decoding (docs/decoding.md); text to stdout as it is produced,
+// a one-line summary to stderr.
+int generate(int argc, char **argv) {
+  StatusOr<Options> o = parseOptions(argc, argv, {"--weights"},
+                                     {"--prompt", "--prompt-ids", "--max-new",
+                                      "--temperature", "--seed", "--vocab"},
+                                     {"--show-thoughts", "--print-ids"});
+  if (!o)
+    return fail(o.getStatus().message());
+  if (o->has("--prompt") == o->has("--prompt-ids"))
+    return fail("ponder: give exactly one of --prompt and --prompt-ids");
+  StatusOr<int64_t> maxNew = integerOption(*o, "--max-new", 64, 1);
+  StatusOr<int64_t> seed = integerOption(*o, "--seed", 0, 0);
+  StatusOr<double> temperature = nonNegativeOption(*o, "--temperature", 0.0);
+  if (!maxNew || !seed || !temperature)
+    return fail((!maxNew ? maxNew.getStatus()
+                 : !seed ? seed.getStatus()
+                         : temperature.getStatus())
+                    .message());
+  std::string text;
+  auto artifact = loadModel(o->model, text);
+  if (!artifact)
+    return fail(artifact.getStatus());
+  const Artifact &model = **artifact;
+
+  // Text needs a vocabulary; ids in and out do not.
+  std::optional<Vocabulary> vocab;
+  if (o->has("--prompt") || !o->has("--print-ids")) {
+    StatusOr<Vocabulary> v = chooseVocabulary(*o, model);
+    if (!v)
+      return fail(v.getStatus().message());
+    vocab = *v;
+  }
+  std::vector<int32_t> prompt;
+  if (o->has("--prompt")) {
+    std::string error;
+    if (vocab->bos() >= 0)
+      prompt.push_back(vocab->bos());
+    if (!vocab->encode(o->flags["--prompt"], prompt, error))
+      return fail("ponder: --prompt: " + error);
+    // A prompt that spells out <bos> itself keeps one.
+    if (prompt.size() > 1 && prompt[1] == vocab->bos())
+      prompt.erase(prompt.begin());
+  } else {
+    StatusOr<std::vector<int32_t>> ids =
+        parseIds(o->flags["--prompt-ids"], model.vocabSize());
+    if (!ids)
+      return fail(ids.getStatus().message());
+    prompt = std::move(*ids);
+  }
+  if (prompt.empty())
+    return fail("ponder: the prompt is empty");
+  if (int64_t(prompt.size()) > model.maxSeq())
+    return fail(
+        "ponder: the prompt has " + std::to_string(prompt.size()) +
+        " tokens, more than max_seq = " + std::to_string(model.maxSeq()));
+
+  SafetensorsFile weights;
+  std::map<std::string, const Tensor *> values;
+  std::string weightsPath = o->flags["--weights"];
+  if (Status s = loadWeights(model, weightsPath, weights, values); !s)
+    return fail(s.message());
+  auto decoder = Decoder::create(model, values, 1, weightsPath);
+  if (!decoder)
+    return fail(decoder.getStatus().message());
+
+  GenerateOptions options;
+  options.sampling = {model.verbalVocab(), *temperature, model.maxThink()};
+  options.maxNew = *maxNew;
+  options.eos = vocab ? vocab->eos() : -1;
+  options.seed = uint64_t(*seed);
+  bool showThoughts = o->has("--show-thoughts");
+  bool printIds = o->has("--print-ids");
+  bool first = true;
+  auto onToken = [&](int32_t id) {
+    if (printIds)
+      std::printf(first ? "%d" : " %d", id);
+    else
+      std::fputs(vocab->decode({id}, model.verbalVocab(), showThoughts).c_str(),
+                 stdout);
+    first = false;
+    std::fflush(stdout);
+  };
+  auto g = ::ponder::generate(**decoder, prompt, options, onToken);
+  std::printf("\n");
+  if (!g)
+    return fail("ponder: " + g.getStatus().message());
+  int64_t thoughts = 0;
+  for (int32_t id : g->ids)
+    thoughts += id >= model.verbalVocab();
+  double depth = 0;
+  for (int32_t n : g->decodedSteps)
+    depth += n;
+  std::fprintf(stderr,
+               "ponder: %zu new tokens (%lld think), stopped at %s; mean "
+               "depth %.2f steps; %.1f tokens/s\n",
+               g->ids.size(), static_cast<long long>(thoughts),
+               g->sawEos          ? "the end token"
+               : g->reachedMaxSeq ? "max_seq"
+                                  : "--max-new",
+               g->decodedSteps.empty() ? 0.0 : depth / g->decodedSteps.size(),
+               g->decodeSeconds > 0 ? g->decodedSteps.size() / g->decodeSeconds
+                                    : 0.0);
+  return 0;
+}
+
+// ponder bench generate MODEL.toml [--prompt-length P] [--new N]: prefill a
+// P-token prompt, then decode N tokens one at a time (greedy) with
+// contract-initialised weights.
+int benchGenerate(int argc, char **argv) {
+  StatusOr<Options> o =
+      parseOptions(argc, argv, {}, {"--prompt-length", "--new"}, {}, 3);
+  if (!o)
+    return fail(o.getStatus().message());
+  std::string text;
+  auto artifact = loadModel(o->model, text);
+  if (!artifact)
+    return fail(artifact.getStatus());
+  const Artifact &model = **artifact;
+  StatusOr<int64_t> p = integerOption(*o, "--prompt-length", 16, 1);
+  StatusOr<int64_t> n = integerOption(*o, "--new", 64, 1);
+  if (!p || !n)
+    return fail((!p ? p.getStatus() : n.getStatus()).message());
+  if (*p + *n > model.maxSeq())
+    return fail("ponder: --prompt-length + --new: at most max_seq = " +
+                std::to_string(model.maxSeq()));
+
+  std::vector<Tensor> params = initialParameters(model, /*seed=*/0);
+  std::map<std::string, const Tensor *> values;
+  for (size_t i = 0; i < params.size(); ++i)
+    values[model.parameters()[i].name] = &params[i];
+  std::vector<int32_t> prompt(static_cast<size_t>(*p));
+  for (int64_t i = 0; i < *p; ++i)
+    prompt[i] = int32_t((i * 7919) % model.verbalVocab());
+  GenerateOptions options;
+  options.sampling = {model.verbalVocab(), 0.0, model.maxThink()};
+  options.maxNew = *n + 1; // the last token is chosen, not decoded
+  for (int round = 0; round < 2; ++round) { // the first warms up
+    auto decoder = Decoder::create(model, values, 1, "init");
+    if (!decoder)
+      return fail(decoder.getStatus().message());
+    auto g = ::ponder::generate(**decoder, prompt, options);
+    if (!g)
+      return fail(g.getStatus().message());
+    if (round == 0)
+      continue;
+    double depth = 0;
+    for (int32_t s : g->decodedSteps)
+      depth += s;
+    size_t decoded = g->decodedSteps.size();
+    std::printf("generate  batch 1  prompt %lld  prefill %.3f ms  decode %zu "
+                "tokens  %.3f ms/token  %.1f tokens/s  mean depth %.2f "
+                "steps\n",
+                static_cast<long long>(*p), g->prefillSeconds * 1e3, decoded,
+                g->decodeSeconds * 1e3 / double(decoded),
+                double(decoded) / g->decodeSeconds,
+                decoded ? depth / double(decoded) : 0.0);
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -356,9 +615,15 @@ int main(int argc, char **argv) {
     return init(argc, argv);
   if (command == "run")
     return run(argc, argv);
+  if (command == "generate")
+    return generate(argc, argv);
   if (command == "bench")
-    return bench(argc, argv);
+    return argc > 2 && std::string(argv[2]) == "generate"
+               ? benchGenerate(argc, argv)
+               : bench(argc, argv);
   return fail("usage: ponder init MODEL.toml --seed S -o W.safetensors | "
               "ponder run MODEL.toml --weights W --batch IN --dump OUT | "
-              "ponder bench MODEL.toml [--batch B] [--length T] [--iters N]");
+              "ponder generate MODEL.toml --weights W --prompt TEXT "
+              "[--max-new N] [--temperature T] [--show-thoughts] | "
+              "ponder bench [generate] MODEL.toml");
 }

@@ -97,6 +97,8 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash) {
                                              {"think", vocab.getThink()}};
   if (auto maxSeq = module->getAttrOfType<IntegerAttr>("ponder.max_seq"))
     descriptor["max_seq"] = maxSeq.getInt();
+  if (auto maxThink = module->getAttrOfType<IntegerAttr>("ponder.max_think"))
+    descriptor["max_think"] = maxThink.getInt();
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::json::Value(std::move(descriptor));

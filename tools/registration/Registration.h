@@ -1,5 +1,4 @@
-//===- Registration.h - Dialects and passes of every Ponder tool -*- C++
-//-*-===//
+//===- Registration.h - Dialects and passes of the tools --------*- C++ -*-===//
 //
 // One registration point shared by ponder-opt and ponderc so the tools cannot
 // drift apart. The heavy upstream registration headers are included only in

@@ -1,5 +1,4 @@
-//===- JitModel.h - Run a compiled model in-process (tests only) -*- C++
-//-*-===//
+//===- JitModel.h - Run a compiled model in-process -------------*- C++ -*-===//
 //
 // Compiles a model description through Ponder's CPU pipeline and runs @forward
 // and @loss with MLIR's ExecutionEngine, so compiler tests can check the
