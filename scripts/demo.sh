@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job: builds Ponder, compiles every example model through each stage
 # (ponder dialect, linalg, LLVM IR, object), then initialises the parity model
-# with `ponder init` (which compiles it into a cached artifact) and runs it on
-# a batch with `ponder run`, and times the 256-wide model with `ponder bench`.
-# Training and generation land with later issues.
+# with `ponder init` (which compiles it into a cached artifact), runs it on a
+# batch with `ponder run`, generates with it (and with the addition model,
+# thoughts shown) through the key/value cache with `ponder generate`, and
+# times the 256-wide model with `ponder bench` (forward and generation).
+# Training lands with a later issue: the weights here are freshly initialised.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -53,8 +55,19 @@ for name, entry in json.loads(data[8:8 + n]).items():
 PY
 
 echo
+echo "== ponder generate (untrained weights: the text is not meaningful yet)"
+echo "   parity, greedy, prompt '0110|':"
+build/bin/ponder generate examples/models/parity.toml --weights "$out/parity.safetensors" \
+  --vocab parity --prompt '0110|' --max-new 12
+build/bin/ponder init examples/models/addition.toml --seed 1 -o "$out/addition.safetensors"
+echo "   addition, temperature 1, thoughts shown, prompt '12+34=':"
+build/bin/ponder generate examples/models/addition.toml --weights "$out/addition.safetensors" \
+  --vocab addition --prompt '12+34=' --temperature 1 --seed 3 --max-new 16 --show-thoughts
+
+echo
 echo "== ponder bench examples/models/wide256.toml (CPU, naive loops for now)"
 build/bin/ponder bench examples/models/wide256.toml --batch 1 --length 128 --iters 3
+build/bin/ponder bench generate examples/models/wide256.toml --prompt-length 16 --new 64
 
 echo
 echo "== forward graph of examples/models/parity.toml (ponder dialect)"

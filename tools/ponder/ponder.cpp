@@ -531,6 +531,7 @@ int generate(int argc, char **argv) {
   };
   auto g = ::ponder::generate(**decoder, prompt, options, onToken);
   std::printf("\n");
+  std::fflush(stdout); // the text line ends before the summary on stderr
   if (!g)
     return fail("ponder: " + g.getStatus().message());
   int64_t thoughts = 0;
