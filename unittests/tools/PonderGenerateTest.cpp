@@ -130,9 +130,9 @@ TEST_F(PonderGenerate, GreedyTokensMatchTheReference) {
     thinkRun = token >= c.verbalVocab ? thinkRun + 1 : 0;
     row.push_back(token);
   }
-  EXPECT_TRUE(std::any_of(got.begin(), got.end(),
-                          [&](int32_t id) { return id >= c.verbalVocab; }))
-      << "no think token: the test would not cover them";
+  EXPECT_TRUE(std::any_of(got.begin(), got.end(), [&](int32_t id) {
+    return id >= c.verbalVocab;
+  })) << "no think token: the test would not cover them";
   EXPECT_NE(slurp(err).find("7 new tokens"), std::string::npos) << slurp(err);
 }
 
