@@ -366,6 +366,29 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
                            ValueRange{total, ce, ponderCost, policy, t.logits,
                                       loop.getSteps(), loop.getRemainder()});
   }
+
+  // @grad: @loss's outputs and the gradient of the loss with respect to every
+  // parameter (`ponder run --grad`, MODEL.md §8), by ponder-autodiff.
+  b.setInsertionPointToEnd(module->getBody());
+  auto loss = module->lookupSymbol<func::FuncOp>("loss");
+  SmallVector<std::pair<std::string, Type>> gradOutputs;
+  for (unsigned i = 0; i < loss.getNumResults(); ++i)
+    gradOutputs.push_back(
+        {loss.getResultAttrOfType<StringAttr>(i, "ponder.output").str(),
+         loss.getResultTypes()[i]});
+  for (const ParameterSpec &p : getParameters(desc))
+    gradOutputs.push_back({"grad." + p.name, mb.floatTensor(p.shape)});
+  SmallVector<std::pair<StringRef, Type>> gradOuts(gradOutputs.begin(),
+                                                   gradOutputs.end());
+  func::FuncOp grad = mb.beginFunction("grad", inputs, gradOuts);
+  {
+    SmallVector<Type> resultTypes;
+    for (auto &[_, type] : gradOutputs)
+      resultTypes.push_back(type);
+    auto g = GradientOp::create(b, resultTypes, loss.getSymName(),
+                                grad.getArguments());
+    func::ReturnOp::create(b, g.getResults());
+  }
   return module;
 }
 

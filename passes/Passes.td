@@ -24,6 +24,30 @@ def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
   ];
 }
 
+def Autodiff : Pass<"ponder-autodiff", "ModuleOp"> {
+  let summary = "Reverse-mode differentiation of ponder functions";
+  let description = [{
+    Materialises every `ponder.gradient @f(...)`: builds `@f_grad` once, a
+    function with `@f`'s arguments that returns `@f`'s results followed by
+    the gradient of its first result (a scalar loss) with respect to each
+    `ponder.param` argument, and replaces the op by a call to it.
+
+    The reverse sweep visits `@f`'s ops backwards and asks each for its
+    vector-Jacobian product through `DifferentiableOpInterface`, summing
+    cotangents where a value has several uses. A `ponder.halting_loop`
+    gains a tape of its per-step states and is differentiated by a
+    `ponder.halting_loop_grad` whose region is the reverse sweep of the
+    loop's body, recomputed from the taped state (so only the states are
+    stored, not every intermediate of every step).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def ExpandStridedCopies : Pass<"ponder-expand-strided-copies", "ModuleOp"> {
   let summary = "Rewrite memref.copy between non-identity layouts as linalg.copy";
   let description = [{

@@ -23,6 +23,7 @@
 using namespace mlir;
 
 void mlir::ponder::buildLowerToLinalgPipeline(OpPassManager &pm) {
+  pm.addPass(createAutodiff());
   pm.addPass(createConvertPonderToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

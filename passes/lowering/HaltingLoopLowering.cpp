@@ -39,10 +39,58 @@ enum Carried : unsigned {
   kValues,
 };
 
+/// valid[b, t] = t < lengths[b]: padding never runs.
+Value validPositions(OpBuilder &b, Location loc, Value lengths,
+                     ArrayRef<OpFoldResult> bt) {
+  MLIRContext *ctx = b.getContext();
+  return generic(
+      b, loc, tensor::EmptyOp::create(b, loc, bt, b.getI1Type()), {lengths},
+      {dims(ctx, 2, {0}), dims(ctx, 2, {0, 1})}, loops(2),
+      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value t = linalg::IndexOp::create(nb, l, 1);
+        Value len = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
+        return arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, t, len);
+      });
+}
+
 Value sigmoid(OpBuilder &b, Location l, Value x) {
   Value one = f32(b, l, 1.0);
   Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
   return arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, e));
+}
+
+/// hlogit[b, t] = s[b, t, :] . w[0, :] + bias.
+Value haltLogit(OpBuilder &b, Location l, Value s, Value weight, Value bias) {
+  MLIRContext *ctx = b.getContext();
+  Value row = tensor::ExtractSliceOp::create(
+      b, l,
+      RankedTensorType::get(
+          {cast<RankedTensorType>(weight.getType()).getDimSize(1)},
+          b.getF32Type()),
+      weight, {b.getIndexAttr(0), b.getIndexAttr(0)},
+      {b.getIndexAttr(1), sizeOf(b, l, weight, 1)},
+      {b.getIndexAttr(1), b.getIndexAttr(1)});
+  Value init = filledWith(b, l, {sizeOf(b, l, s, 0), sizeOf(b, l, s, 1)}, bias);
+  return generic(
+      b, l, init, {s, row},
+      {dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {2}), dims(ctx, 3, {0, 1})},
+      loops(2, 1), [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value prod = arith::MulFOp::create(nb, nl, a[0], a[1]);
+        return arith::AddFOp::create(nb, nl, a[2], prod);
+      });
+}
+
+/// Writes the [B, T] (or [B, T, d]) slice `value` at step `n` of `into`.
+Value insertStep(OpBuilder &b, Location l, Value value, Value into, Value n) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<OpFoldResult> offsets = {n}, sizes = {b.getIndexAttr(1)},
+                            strides(type.getRank() + 1, b.getIndexAttr(1));
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    offsets.push_back(b.getIndexAttr(0));
+    sizes.push_back(sizeOf(b, l, value, d));
+  }
+  return tensor::InsertSliceOp::create(b, l, value, into, offsets, sizes,
+                                       strides);
 }
 
 struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
@@ -61,18 +109,8 @@ struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
     OpFoldResult width = sizeOf(rewriter, loc, init, 2);
     OpFoldResult steps = rewriter.getIndexAttr(maxSteps);
     SmallVector<OpFoldResult> bt = {batch, length};
-    Type i1 = rewriter.getI1Type();
-    AffineMap bt2 = dims(ctx, 2, {0, 1}), b2 = dims(ctx, 2, {0});
 
-    // valid[b, t] = t < lengths[b]: padding never runs.
-    Value valid = generic(
-        rewriter, loc, tensor::EmptyOp::create(rewriter, loc, bt, i1),
-        {lengths}, {b2, bt2}, loops(2),
-        [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value t = linalg::IndexOp::create(b, l, 1);
-          Value len = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-          return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, t, len);
-        });
+    Value valid = validPositions(rewriter, loc, lengths, bt);
 
     SmallVector<Value> inits(kNumCarried);
     inits[kStep] = arith::ConstantIndexOp::create(rewriter, loc, 0);
@@ -94,6 +132,13 @@ struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
       inits.append(2, tensor::EmptyOp::create(rewriter, loc,
                                               {steps, batch, length, width},
                                               rewriter.getF32Type()));
+    // The tape: the state before each step, then the final state.
+    unsigned tapeAt = inits.size();
+    if (op.getTape())
+      inits.push_back(tensor::EmptyOp::create(
+          rewriter, loc,
+          {rewriter.getIndexAttr(maxSteps + 1), batch, length, width},
+          rewriter.getF32Type()));
 
     Value haltBias;
     if (Value bias = adaptor.getHaltBias())
@@ -131,6 +176,9 @@ struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
             next[kValues] =
                 insertStep(rewriter, l, yielded[2], args[kValues], args[kStep]);
           }
+          if (op.getTape())
+            next[tapeAt] = insertStep(rewriter, l, args[kState], args[tapeAt],
+                                      args[kStep]);
           scf::YieldOp::create(rewriter, l, next);
         });
 
@@ -140,6 +188,18 @@ struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
       if (mode == HaltingMode::Act)
         fillFrozenSteps(rewriter, loc, op, carried);
       results.append({carried[kKeys], carried[kValues]});
+    }
+    if (op.getTape()) {
+      // Steps that did not run, and the end, hold the final state.
+      Value end = arith::ConstantIndexOp::create(rewriter, loc, maxSteps + 1);
+      Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+      auto fill = scf::ForOp::create(
+          rewriter, loc, carried[kStep], end, one, ValueRange{carried[tapeAt]},
+          [&](OpBuilder &b, Location l, Value n, ValueRange tape) {
+            scf::YieldOp::create(b, l,
+                                 insertStep(b, l, carried[kState], tape[0], n));
+          });
+      results.push_back(fill.getResult(0));
     }
     rewriter.replaceOp(op, results);
     return success();
@@ -187,43 +247,6 @@ private:
                   return arith::OrIOp::create(nb, nl, a[0], a[1]);
                 });
     return tensor::ExtractOp::create(b, l, any, ValueRange{});
-  }
-
-  /// hlogit[b, t] = s[b, t, :] . w[0, :] + bias.
-  static Value haltLogit(OpBuilder &b, Location l, Value s, Value weight,
-                         Value bias) {
-    MLIRContext *ctx = b.getContext();
-    Value row = tensor::ExtractSliceOp::create(
-        b, l,
-        RankedTensorType::get(
-            {cast<RankedTensorType>(weight.getType()).getDimSize(1)},
-            b.getF32Type()),
-        weight, {b.getIndexAttr(0), b.getIndexAttr(0)},
-        {b.getIndexAttr(1), sizeOf(b, l, weight, 1)},
-        {b.getIndexAttr(1), b.getIndexAttr(1)});
-    Value init =
-        filledWith(b, l, {sizeOf(b, l, s, 0), sizeOf(b, l, s, 1)}, bias);
-    return generic(
-        b, l, init, {s, row},
-        {dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {2}), dims(ctx, 3, {0, 1})},
-        loops(2, 1), [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          Value prod = arith::MulFOp::create(nb, nl, a[0], a[1]);
-          return arith::AddFOp::create(nb, nl, a[2], prod);
-        });
-  }
-
-  /// Writes the [B, T] (or [B, T, d]) slice `value` at step `n` of `into`.
-  static Value insertStep(OpBuilder &b, Location l, Value value, Value into,
-                          Value n) {
-    auto type = cast<RankedTensorType>(value.getType());
-    SmallVector<OpFoldResult> offsets = {n}, sizes = {b.getIndexAttr(1)},
-                              strides(type.getRank() + 1, b.getIndexAttr(1));
-    for (int64_t d = 0; d < type.getRank(); ++d) {
-      offsets.push_back(b.getIndexAttr(0));
-      sizes.push_back(sizeOf(b, l, value, d));
-    }
-    return tensor::InsertSliceOp::create(b, l, value, into, offsets, sizes,
-                                         strides);
   }
 
   /// One depth step after Block(s, n) = f: the updates of MODEL.md §4.
@@ -402,9 +425,367 @@ private:
   }
 };
 
+/// Step `n` (an index value) of `x` [N, ...] as a tensor [...].
+Value extractStep(OpBuilder &b, Location l, Value x, Value n) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+  offsets[0] = n;
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+  for (int64_t d = 1; d < rank; ++d)
+    sizes.push_back(sizeOf(b, l, x, d));
+  return tensor::ExtractSliceOp::create(
+      b, l,
+      RankedTensorType::get(type.getShape().drop_front(),
+                            type.getElementType()),
+      x, offsets, sizes, SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+}
+
+/// x + y, elementwise, as a linalg.generic (this runs after the elementwise
+/// arith ops were converted).
+Value add(OpBuilder &b, Location l, Value x, Value y) {
+  unsigned rank = cast<RankedTensorType>(x.getType()).getRank();
+  AffineMap all = dims(b.getContext(), rank, iota(rank));
+  return generic(b, l,
+                 tensor::EmptyOp::create(b, l, tensor::getMixedSizes(b, l, x),
+                                         b.getF32Type()),
+                 {x, y}, {all, all, all}, loops(rank),
+                 [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                   return arith::AddFOp::create(nb, nl, a[0], a[1]);
+                 });
+}
+
+/// sum_c x[b, t, c] y[b, t, c], [B, T].
+Value dotLast(OpBuilder &b, Location l, Value x, Value y) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap all = dims(ctx, 3, {0, 1, 2});
+  return generic(b, l,
+                 filled(b, l, {sizeOf(b, l, x, 0), sizeOf(b, l, x, 1)}, 0.0),
+                 {x, y}, {all, all, dims(ctx, 3, {0, 1})}, loops(2, 1),
+                 [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                   return arith::AddFOp::create(
+                       nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
+                 });
+}
+
+/// The reverse pass of a taped halting loop (ponder.halting_loop_grad): an
+/// scf.for over the executed steps, last first. Each step adds the halting
+/// update's cotangents (MODEL.md §4: ACT's p and R, PonderNet's lambda) to
+/// the carried state cotangent, then runs the op's region, the VJP of
+/// Block(s_n, n), and accumulates the weights' cotangents.
+struct HaltingLoopGradLowering : OpConversionPattern<HaltingLoopGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  // iter_args of the scf.for.
+  enum : unsigned { kCarry, kHaltW, kHaltB, kRest, kFirstCaptured };
+
+  LogicalResult
+  matchAndRewrite(HaltingLoopGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    HaltingMode mode = op.getMode();
+    int64_t maxSteps = op.getMaxSteps();
+    Value tape = adaptor.getTape(), steps = adaptor.getSteps();
+    Value dy = adaptor.getStateGrad();
+    Value w = adaptor.getHaltWeight(), bias = adaptor.getHaltBias();
+    Value state = extractStep(rewriter, loc, tape,
+                              arith::ConstantIndexOp::create(rewriter, loc, 0));
+    SmallVector<OpFoldResult> bt = {sizeOf(rewriter, loc, state, 0),
+                                    sizeOf(rewriter, loc, state, 1)};
+    SmallVector<OpFoldResult> btd = tensor::getMixedSizes(rewriter, loc, state);
+    Value valid = validPositions(rewriter, loc, adaptor.getLengths(), bt);
+    AffineMap bt2 = dims(ctx, 2, {0, 1});
+    AffineMap all3 = dims(ctx, 3, {0, 1, 2}), bt3 = dims(ctx, 3, {0, 1});
+
+    // The executed steps: ACT stops after the deepest valid position.
+    Value executed;
+    if (mode == HaltingMode::Act) {
+      Value deepest = generic(
+          rewriter, loc,
+          filledWith(rewriter, loc, {},
+                     arith::ConstantIntOp::create(rewriter, loc, 0, 32)),
+          {steps}, {bt2, AffineMap::get(2, 0, ctx)}, loops(0, 2),
+          [](OpBuilder &b, Location l, ValueRange a) -> Value {
+            return arith::MaxSIOp::create(b, l, a[1], a[0]);
+          });
+      executed = arith::IndexCastOp::create(
+          rewriter, loc, rewriter.getIndexType(),
+          tensor::ExtractOp::create(rewriter, loc, deepest, ValueRange{}));
+    } else {
+      executed = arith::ConstantIndexOp::create(rewriter, loc, maxSteps);
+    }
+
+    // ACT: dp at each position's last step, dy . s_final + dprobs[N - 1].
+    Value dpLast;
+    if (mode == HaltingMode::Act) {
+      Value final =
+          extractStep(rewriter, loc, tape,
+                      arith::ConstantIndexOp::create(rewriter, loc, maxSteps));
+      Value probsGrad = adaptor.getProbsGrad();
+      dpLast = generic(
+          rewriter, loc,
+          tensor::EmptyOp::create(rewriter, loc, bt, rewriter.getF32Type()),
+          {dotLast(rewriter, loc, dy, final), steps}, {bt2, bt2, bt2}, loops(2),
+          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            Value one = arith::ConstantIntOp::create(b, l, 1, 32);
+            Value at = arith::SubIOp::create(
+                b, l, arith::MaxSIOp::create(b, l, a[1], one), one);
+            Value dp = tensor::ExtractOp::create(
+                b, l, probsGrad,
+                ValueRange{
+                    arith::IndexCastOp::create(b, l, b.getIndexType(), at),
+                    linalg::IndexOp::create(b, l, 0),
+                    linalg::IndexOp::create(b, l, 1)});
+            return arith::AddFOp::create(b, l, a[0], dp);
+          });
+    }
+
+    SmallVector<Value> inits(kFirstCaptured);
+    inits[kCarry] =
+        mode == HaltingMode::Fixed ? dy : filled(rewriter, loc, btd, 0.0);
+    inits[kHaltW] =
+        w ? filled(rewriter, loc, tensor::getMixedSizes(rewriter, loc, w), 0.0)
+          : filled(rewriter, loc, {}, 0.0);
+    inits[kHaltB] =
+        bias ? filled(rewriter, loc, tensor::getMixedSizes(rewriter, loc, bias),
+                      0.0)
+             : filled(rewriter, loc, {}, 0.0);
+    inits[kRest] = filled(rewriter, loc, bt, 0.0); // PonderNet's d rest
+    for (Value g : op.getCapturedGrads()) {
+      auto type = cast<RankedTensorType>(g.getType());
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t d : type.getShape())
+        sizes.push_back(rewriter.getIndexAttr(d));
+      inits.push_back(filled(rewriter, loc, sizes, 0.0));
+    }
+
+    Value haltBias;
+    if (bias)
+      haltBias = tensor::ExtractOp::create(
+          rewriter, loc, bias,
+          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, 0)});
+    Block &backward = op.getBackward().front();
+    auto yield = cast<YieldOp>(backward.getTerminator());
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    auto forOp = scf::ForOp::create(
+        rewriter, loc, zero, executed, one, inits,
+        [&](OpBuilder &, Location l, Value k, ValueRange args) {
+          OpBuilder &b = rewriter;
+          // n = executed - 1 - k: the last step first.
+          Value n = arith::SubIOp::create(
+              b, l, arith::SubIOp::create(b, l, executed, one), k);
+          Value nPlusOne = arith::AddIOp::create(b, l, n, one);
+          Value s0 = extractStep(b, l, tape, n);
+          Value s1 = extractStep(b, l, tape, nPlusOne);
+          SmallVector<Value> next(args.begin(), args.end());
+          Value df;
+          Value pass; // the part of dL/ds_{n+1} that skips the block
+          if (mode == HaltingMode::Fixed) {
+            df = args[kCarry];
+          } else {
+            Value z = haltLogit(b, l, s1, w, haltBias);
+            Value dprobsN = extractStep(b, l, adaptor.getProbsGrad(), n);
+            Value dyN =
+                mode == HaltingMode::PonderNet ? extractStep(b, l, dy, n) : dy;
+            Value stepI32 = arith::IndexCastOp::create(b, l, b.getI32Type(), n);
+            // Per position: p (ACT's mixture weight), dz and the running
+            // mask; PonderNet's d rest.
+            SmallVector<Value> per;
+            if (mode == HaltingMode::Act) {
+              per = genericN(
+                  b, l,
+                  {tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
+                   tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
+                   tensor::EmptyOp::create(b, l, bt, b.getI1Type())},
+                  {z, steps, valid, adaptor.getRemainder(), dpLast,
+                   adaptor.getRemainderGrad(), dprobsN, dotLast(b, l, dyN, s1)},
+                  SmallVector<AffineMap>(11, bt2), loops(2),
+                  [&](OpBuilder &nb, Location nl,
+                      ValueRange a) -> SmallVector<Value> {
+                    Value running = arith::AndIOp::create(
+                        nb, nl, a[2],
+                        arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                              stepI32, a[1]));
+                    Value last = arith::AndIOp::create(
+                        nb, nl, running,
+                        arith::CmpIOp::create(
+                            nb, nl, arith::CmpIPredicate::eq,
+                            arith::AddIOp::create(
+                                nb, nl, stepI32,
+                                arith::ConstantIntOp::create(nb, nl, 1, 32)),
+                            a[1]));
+                    Value h = sigmoid(nb, nl, a[0]);
+                    Value zeroF = f32(nb, nl, 0);
+                    Value p = arith::SelectOp::create(
+                        nb, nl, last, a[3],
+                        arith::SelectOp::create(nb, nl, running, h, zeroF));
+                    Value middle = arith::AndIOp::create(
+                        nb, nl, running,
+                        arith::XOrIOp::create(
+                            nb, nl, last,
+                            arith::ConstantIntOp::create(nb, nl, 1, 1)));
+                    // dh = dp_n - dp_last - dR for the steps before the last.
+                    Value dh = arith::SubFOp::create(
+                        nb, nl,
+                        arith::SubFOp::create(
+                            nb, nl, arith::AddFOp::create(nb, nl, a[7], a[6]),
+                            a[4]),
+                        a[5]);
+                    Value dz = arith::MulFOp::create(
+                        nb, nl, dh,
+                        arith::MulFOp::create(
+                            nb, nl, h,
+                            arith::SubFOp::create(nb, nl, f32(nb, nl, 1), h)));
+                    return {p,
+                            arith::SelectOp::create(nb, nl, middle, dz, zeroF),
+                            running};
+                  });
+            } else {
+              // rest_n = 1 - sum_{j < n} p_j.
+              Value spent = generic(
+                  b, l, filled(b, l, bt, 0.0), {adaptor.getProbs()},
+                  {dims(ctx, 3, {2, 0, 1}), bt3}, loops(2, 1),
+                  [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                    Value j = linalg::IndexOp::create(nb, nl, 2);
+                    Value before = arith::CmpIOp::create(
+                        nb, nl, arith::CmpIPredicate::ult, j, n);
+                    return arith::AddFOp::create(
+                        nb, nl, a[1],
+                        arith::SelectOp::create(nb, nl, before, a[0],
+                                                f32(nb, nl, 0)));
+                  });
+              Value isLast = arith::CmpIOp::create(
+                  b, l, arith::CmpIPredicate::eq, n,
+                  arith::ConstantIndexOp::create(b, l, maxSteps - 1));
+              per = genericN(
+                  b, l,
+                  {tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
+                   tensor::EmptyOp::create(b, l, bt, b.getF32Type())},
+                  {z, valid, spent, dprobsN, args[kRest]},
+                  SmallVector<AffineMap>(7, bt2), loops(2),
+                  [&](OpBuilder &nb, Location nl,
+                      ValueRange a) -> SmallVector<Value> {
+                    Value oneF = f32(nb, nl, 1), zeroF = f32(nb, nl, 0);
+                    Value sig = sigmoid(nb, nl, a[0]);
+                    Value lambda =
+                        arith::SelectOp::create(nb, nl, isLast, oneF, sig);
+                    Value rest = arith::SubFOp::create(nb, nl, oneF, a[2]);
+                    // p_n = lambda rest_n; rest_{n+1} = rest_n (1 - lambda).
+                    Value dLambda = arith::MulFOp::create(
+                        nb, nl, arith::SubFOp::create(nb, nl, a[3], a[4]),
+                        rest);
+                    Value dRest = arith::AddFOp::create(
+                        nb, nl, arith::MulFOp::create(nb, nl, a[3], lambda),
+                        arith::MulFOp::create(
+                            nb, nl, a[4],
+                            arith::SubFOp::create(nb, nl, oneF, lambda)));
+                    Value dz = arith::MulFOp::create(
+                        nb, nl, dLambda,
+                        arith::MulFOp::create(
+                            nb, nl, sig,
+                            arith::SubFOp::create(nb, nl, oneF, sig)));
+                    Value live = arith::AndIOp::create(
+                        nb, nl, a[1],
+                        arith::XOrIOp::create(
+                            nb, nl, isLast,
+                            arith::ConstantIntOp::create(nb, nl, 1, 1)));
+                    return {
+                        arith::SelectOp::create(nb, nl, live, dz, zeroF),
+                        arith::SelectOp::create(nb, nl, a[1], dRest, zeroF)};
+                  });
+              next[kRest] = per[1];
+            }
+            Value dz = mode == HaltingMode::Act ? per[1] : per[0];
+            // ds1 = carry + (ACT: p dy; PonderNet: dy_n) + dz w.
+            Value row = tensor::ExtractSliceOp::create(
+                b, l,
+                RankedTensorType::get(
+                    {cast<RankedTensorType>(w.getType()).getDimSize(1)},
+                    b.getF32Type()),
+                w, {b.getIndexAttr(0), b.getIndexAttr(0)},
+                {b.getIndexAttr(1), sizeOf(b, l, w, 1)},
+                {b.getIndexAttr(1), b.getIndexAttr(1)});
+            bool act = mode == HaltingMode::Act;
+            SmallVector<Value> inputs = {args[kCarry], dyN, dz, row};
+            SmallVector<AffineMap> maps = {all3, all3, bt3, dims(ctx, 3, {2})};
+            if (act) {
+              inputs.push_back(per[0]);
+              maps.push_back(bt3);
+            }
+            maps.push_back(all3);
+            Value ds1 = generic(
+                b, l, tensor::EmptyOp::create(b, l, btd, b.getF32Type()),
+                inputs, maps, loops(3),
+                [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                  Value fromY =
+                      act ? arith::MulFOp::create(nb, nl, a[4], a[1]) : a[1];
+                  return arith::AddFOp::create(
+                      nb, nl, arith::AddFOp::create(nb, nl, a[0], fromY),
+                      arith::MulFOp::create(nb, nl, a[2], a[3]));
+                });
+            // dw[0, c] += sum dz s1[., ., c]; db[0] += sum dz.
+            next[kHaltW] = generic(
+                b, l, args[kHaltW], {dz, s1},
+                {dims(ctx, 4, {2, 3}), dims(ctx, 4, {2, 3, 1}),
+                 dims(ctx, 4, {0, 1})},
+                loops(2, 2),
+                [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                  return arith::AddFOp::create(
+                      nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
+                });
+            next[kHaltB] =
+                generic(b, l, args[kHaltB], {dz},
+                        {dims(ctx, 3, {1, 2}), dims(ctx, 3, {0})}, loops(1, 2),
+                        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                          return arith::AddFOp::create(nb, nl, a[1], a[0]);
+                        });
+            if (act) {
+              // Only running positions' s_{n+1} came from the block.
+              SmallVector<Value> split = genericN(
+                  b, l,
+                  {tensor::EmptyOp::create(b, l, btd, b.getF32Type()),
+                   tensor::EmptyOp::create(b, l, btd, b.getF32Type())},
+                  {ds1, per[2]}, {all3, bt3, all3, all3}, loops(3),
+                  [](OpBuilder &nb, Location nl,
+                     ValueRange a) -> SmallVector<Value> {
+                    Value zeroF = f32(nb, nl, 0);
+                    return {arith::SelectOp::create(nb, nl, a[1], a[0], zeroF),
+                            arith::SelectOp::create(nb, nl, a[1], zeroF, a[0])};
+                  });
+              df = split[0];
+              pass = split[1];
+            } else {
+              df = ds1;
+            }
+          }
+          Block *body = rewriter.getInsertionBlock();
+          rewriter.inlineBlockBefore(&backward, body, body->end(), {s0, n, df});
+          SmallVector<Value> yielded(yield.getValues());
+          rewriter.eraseOp(yield);
+          rewriter.setInsertionPointToEnd(body);
+          next[kCarry] = pass ? add(b, l, pass, yielded[0]) : yielded[0];
+          for (unsigned i = 1; i < yielded.size(); ++i)
+            next[kFirstCaptured + i - 1] =
+                add(b, l, args[kFirstCaptured + i - 1], yielded[i]);
+          scf::YieldOp::create(b, l, next);
+        });
+
+    SmallVector<Value> results = {forOp.getResult(kCarry)};
+    if (w)
+      results.append({forOp.getResult(kHaltW), forOp.getResult(kHaltB)});
+    for (unsigned i = 0; i < op.getCapturedGrads().size(); ++i)
+      results.push_back(forOp.getResult(kFirstCaptured + i));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::ponder::populateHaltingLoopLoweringPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<HaltingLoopLowering>(patterns.getContext());
+  patterns.add<HaltingLoopLowering, HaltingLoopGradLowering>(
+      patterns.getContext());
 }

@@ -143,14 +143,44 @@ Value normalised(OpBuilder &b, Location l, Value numerator, Value denominator) {
       b, l, RankedTensorType::get({}, b.getF32Type()), ValueRange{q});
 }
 
+/// The soft target of MODEL.md §5: (1 - alpha - mu) onehot + alpha / Vv +
+/// mu softmax_verbal(reference / temperature).
+struct SoftTarget {
+  int64_t verbal;
+  double alpha, mu, temperature;
+
+  template <typename Op> static SoftTarget of(Op op) {
+    return {op.getVocab().getVerbal(), op.getSmoothing().convertToDouble(),
+            op.getReferenceMix().convertToDouble(),
+            op.getReferenceTemperature().convertToDouble()};
+  }
+};
+
+/// softmax_verbal(reference / temperature) as log-probabilities'
+/// ingredients: the scaled verbal reference logits and their logsumexp.
+std::pair<Value, Value> referenceLogits(OpBuilder &b, Location l,
+                                        const SoftTarget &st, Value reference) {
+  MLIRContext *ctx = b.getContext();
+  Value inv = f32(b, l, 1.0 / st.temperature);
+  Value verbal = channels(b, l, reference, 0, st.verbal);
+  Value scaled =
+      generic(b, l,
+              tensor::EmptyOp::create(b, l, tensor::getMixedSizes(b, l, verbal),
+                                      b.getF32Type()),
+              {verbal}, {dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {0, 1, 2})},
+              loops(3), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                return arith::MulFOp::create(nb, nl, a[0], inv);
+              });
+  return {scaled, logSumExp(b, l, scaled)};
+}
+
 /// Per predicting position: -sum_v q_v l_v with l = z - lse_verbal(z) over
 /// the soft target q of MODEL.md §5. `logits` is [B, T, V].
-Value softTargetCE(OpBuilder &b, Location l, VerbalXentOp op, Value logits,
+Value softTargetCE(OpBuilder &b, Location l, const SoftTarget &st, Value logits,
                    Value target, Value reference) {
   MLIRContext *ctx = b.getContext();
-  int64_t vv = op.getVocab().getVerbal();
-  double alpha = op.getSmoothing().convertToDouble();
-  double mu = op.getReferenceMix().convertToDouble();
+  int64_t vv = st.verbal;
+  double alpha = st.alpha, mu = st.mu;
   Value verbal = channels(b, l, logits, 0, vv);
   Value lse = logSumExp(b, l, verbal);
   // sum_v l_v = sum_v z_v - Vv lse (smoothing term).
@@ -161,17 +191,7 @@ Value softTargetCE(OpBuilder &b, Location l, VerbalXentOp op, Value logits,
   // sum_v r_v l_v = sum_v r_v z_v - lse, r = softmax_verbal(ref / T_ref).
   Value refZ;
   if (reference) {
-    Value inv = f32(b, l, 1.0 / op.getReferenceTemperature().convertToDouble());
-    Value scaled =
-        generic(b, l,
-                tensor::EmptyOp::create(
-                    b, l, tensor::getMixedSizes(b, l, verbal), b.getF32Type()),
-                {channels(b, l, reference, 0, vv)},
-                {dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {0, 1, 2})}, loops(3),
-                [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                  return arith::MulFOp::create(nb, nl, a[0], inv);
-                });
-    Value refLse = logSumExp(b, l, scaled);
+    auto [scaled, refLse] = referenceLogits(b, l, st, reference);
     AffineMap all = dims(ctx, 3, {0, 1, 2}), bt = dims(ctx, 3, {0, 1});
     refZ = generic(b, l, filled(b, l, batchTime(b, l, verbal), 0.0),
                    {scaled, refLse, verbal}, {all, bt, all, bt}, loops(2, 1),
@@ -250,8 +270,9 @@ struct VerbalXentLowering : OpConversionPattern<VerbalXentOp> {
           return tensor::ExtractSliceOp::create(rewriter, l, t, x, offsets,
                                                 sizes, strides);
         };
-        Value ceN = softTargetCE(rewriter, l, op, slice(logits, stepType),
-                                 target, adaptor.getReference());
+        Value ceN = softTargetCE(rewriter, l, SoftTarget::of(op),
+                                 slice(logits, stepType), target,
+                                 adaptor.getReference());
         Value pN = slice(probs, probType);
         Value term = generic(
             rewriter, l,
@@ -269,8 +290,8 @@ struct VerbalXentLowering : OpConversionPattern<VerbalXentOp> {
                 : term;
       }
     } else {
-      ce = softTargetCE(rewriter, l, op, adaptor.getLogits(), target,
-                        adaptor.getReference());
+      ce = softTargetCE(rewriter, l, SoftTarget::of(op), adaptor.getLogits(),
+                        target, adaptor.getReference());
     }
     int64_t vv = op.getVocab().getVerbal();
     Value weight = shifted(rewriter, l, adaptor.getTargetWeight(), scored);
@@ -433,9 +454,352 @@ struct PonderCostLowering : OpConversionPattern<PonderCostOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Gradients
+//===----------------------------------------------------------------------===//
+
+/// Step `n` of `x` [N, ...] as a tensor [...].
+Value stepSlice(OpBuilder &b, Location l, Value x, int64_t n) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
+                                         type.getElementType());
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+  offsets[0] = b.getIndexAttr(n);
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+  for (int64_t d = 1; d < rank; ++d)
+    sizes.push_back(sizeOf(b, l, x, d));
+  return tensor::ExtractSliceOp::create(
+      b, l, sliceType, x, offsets, sizes,
+      SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+}
+
+/// Writes `part` [...] as step `n` of `into` [N, ...].
+Value insertStepSlice(OpBuilder &b, Location l, Value part, Value into,
+                      int64_t n) {
+  int64_t rank = cast<RankedTensorType>(into.getType()).getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+  offsets[0] = b.getIndexAttr(n);
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    sizes.push_back(sizeOf(b, l, part, d));
+  return tensor::InsertSliceOp::create(
+      b, l, part, into, offsets, sizes,
+      SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+}
+
+/// The CE mask m = target_weight [target < Vv] of each predicting position.
+Value targetMask(OpBuilder &b, Location l, Value weight, Value target,
+                 int64_t vv) {
+  MLIRContext *ctx = b.getContext();
+  return generic(
+      b, l,
+      tensor::EmptyOp::create(b, l, batchTime(b, l, weight), b.getF32Type()),
+      {weight, target}, {bt2(ctx), bt2(ctx), bt2(ctx)}, loops(2),
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value isVerbal =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, a[1],
+                                  arith::ConstantIntOp::create(nb, nl, vv, 32));
+        return arith::SelectOp::create(nb, nl, isVerbal, a[0], f32(nb, nl, 0));
+      });
+}
+
+/// d CE / d logits for every predicting position, times `scale` [B, T]:
+/// scale (softmax_verbal(z) - q) on verbal ids, 0 on think ids and where
+/// scale is 0.
+Value softTargetGrad(OpBuilder &b, Location l, const SoftTarget &st,
+                     Value logits, Value target, Value reference, Value scale) {
+  MLIRContext *ctx = b.getContext();
+  int64_t vv = st.verbal;
+  Value lse = logSumExp(b, l, channels(b, l, logits, 0, vv));
+  Value scaledRef, refLse;
+  if (reference)
+    std::tie(scaledRef, refLse) = referenceLogits(b, l, st, reference);
+  SmallVector<Value> inputs = {logits, scale, lse, target};
+  AffineMap all = dims(ctx, 3, {0, 1, 2}), bt = dims(ctx, 3, {0, 1});
+  SmallVector<AffineMap> maps = {all, bt, bt, bt};
+  if (refLse) {
+    inputs.push_back(refLse);
+    maps.push_back(bt);
+  }
+  maps.push_back(all);
+  return generic(
+      b, l,
+      tensor::EmptyOp::create(b, l, tensor::getMixedSizes(b, l, logits),
+                              b.getF32Type()),
+      inputs, maps, loops(3),
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value v = linalg::IndexOp::create(nb, nl, 2);
+        Value isVerbal =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, v,
+                                  arith::ConstantIndexOp::create(nb, nl, vv));
+        Value p = math::ExpOp::create(
+            nb, nl, arith::SubFOp::create(nb, nl, a[0], a[2]));
+        Value isTarget = arith::CmpIOp::create(
+            nb, nl, arith::CmpIPredicate::eq,
+            arith::IndexCastOp::create(nb, nl, nb.getI32Type(), v), a[3]);
+        Value q = arith::AddFOp::create(
+            nb, nl,
+            arith::SelectOp::create(nb, nl, isTarget,
+                                    f32(nb, nl, 1 - st.alpha - st.mu),
+                                    f32(nb, nl, 0)),
+            f32(nb, nl, st.alpha / vv));
+        if (refLse) {
+          Value at = arith::MinUIOp::create(
+              nb, nl, v, arith::ConstantIndexOp::create(nb, nl, vv - 1));
+          Value r = tensor::ExtractOp::create(
+              nb, nl, scaledRef,
+              ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                         linalg::IndexOp::create(nb, nl, 1), at});
+          Value rp = math::ExpOp::create(
+              nb, nl, arith::SubFOp::create(nb, nl, r, a[4]));
+          q = arith::AddFOp::create(
+              nb, nl, q, arith::MulFOp::create(nb, nl, f32(nb, nl, st.mu), rp));
+        }
+        Value g = arith::MulFOp::create(nb, nl, a[1],
+                                        arith::SubFOp::create(nb, nl, p, q));
+        Value live = arith::AndIOp::create(
+            nb, nl, isVerbal,
+            arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::ONE, a[1],
+                                  f32(nb, nl, 0)));
+        return arith::SelectOp::create(nb, nl, live, g, f32(nb, nl, 0));
+      });
+}
+
+/// `x` [B, T] times the scalar `c`, 0 where `x` is 0.
+Value scaledBy(OpBuilder &b, Location l, Value x, Value c) {
+  MLIRContext *ctx = b.getContext();
+  return generic(
+      b, l, tensor::EmptyOp::create(b, l, batchTime(b, l, x), b.getF32Type()),
+      {x}, {bt2(ctx), bt2(ctx)}, loops(2),
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return arith::MulFOp::create(nb, nl, a[0], c);
+      });
+}
+
+/// The f32 value of a 0-d tensor.
+Value scalarOf(OpBuilder &b, Location l, Value x) {
+  return tensor::ExtractOp::create(b, l, x, ValueRange{});
+}
+
+// d L_ce / d logits = dL m / M (softmax_verbal - q); PonderNet weights each
+// step by p_n and d L_ce / d p_n = dL m / M CE_n.
+struct VerbalXentGradLowering : OpConversionPattern<VerbalXentGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(VerbalXentGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location l = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    SoftTarget st = SoftTarget::of(op);
+    auto [target, scored] =
+        targets(rewriter, l, adaptor.getIds(), adaptor.getLengths());
+    Value m = targetMask(
+        rewriter, l, shifted(rewriter, l, adaptor.getTargetWeight(), scored),
+        target, st.verbal);
+    Value c = arith::DivFOp::create(
+        rewriter, l, scalarOf(rewriter, l, adaptor.getLossGrad()),
+        arith::MaximumFOp::create(rewriter, l, total(rewriter, l, m),
+                                  f32(rewriter, l, 1.0)));
+    Value weight = scaledBy(rewriter, l, m, c); // dL m / M
+    Value logits = adaptor.getLogits(), probs = adaptor.getStepProbs();
+    if (!probs) {
+      rewriter.replaceOp(op, softTargetGrad(rewriter, l, st, logits, target,
+                                            adaptor.getReference(), weight));
+      return success();
+    }
+    int64_t steps = cast<RankedTensorType>(logits.getType()).getDimSize(0);
+    Value dLogits =
+        filled(rewriter, l, tensor::getMixedSizes(rewriter, l, logits), 0.0);
+    Value dProbs =
+        filled(rewriter, l, tensor::getMixedSizes(rewriter, l, probs), 0.0);
+    for (int64_t n = 0; n < steps; ++n) {
+      Value zN = stepSlice(rewriter, l, logits, n);
+      Value pN = stepSlice(rewriter, l, probs, n);
+      Value ceN =
+          softTargetCE(rewriter, l, st, zN, target, adaptor.getReference());
+      SmallVector<Value> wd = genericN(
+          rewriter, l,
+          {tensor::EmptyOp::create(rewriter, l, batchTime(rewriter, l, ceN),
+                                   rewriter.getF32Type()),
+           tensor::EmptyOp::create(rewriter, l, batchTime(rewriter, l, ceN),
+                                   rewriter.getF32Type())},
+          {weight, pN, ceN}, SmallVector<AffineMap>(5, bt2(ctx)), loops(2),
+          [](OpBuilder &nb, Location nl, ValueRange a) -> SmallVector<Value> {
+            Value live = arith::CmpFOp::create(
+                nb, nl, arith::CmpFPredicate::ONE, a[0], f32(nb, nl, 0));
+            Value dp = arith::SelectOp::create(
+                nb, nl, live, arith::MulFOp::create(nb, nl, a[0], a[2]),
+                f32(nb, nl, 0));
+            return {arith::MulFOp::create(nb, nl, a[0], a[1]), dp};
+          });
+      Value gN = softTargetGrad(rewriter, l, st, zN, target,
+                                adaptor.getReference(), wd[0]);
+      dLogits = insertStepSlice(rewriter, l, gN, dLogits, n);
+      dProbs = insertStepSlice(rewriter, l, wd[1], dProbs, n);
+    }
+    rewriter.replaceOp(op, {dLogits, dProbs});
+    return success();
+  }
+};
+
+// d L_pg / d z[t - 1] = -dL A[t] / D d logpi_t / dz: at a think token
+// onehot(x) - softmax_all, at a verbal one [v < Vv] softmax_verbal -
+// softmax_all.
+struct PolicyLossGradLowering : OpConversionPattern<PolicyLossGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PolicyLossGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location l = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t vv = op.getVocab().getVerbal();
+    Value logits = adaptor.getLogits();
+    auto [target, scored] =
+        targets(rewriter, l, adaptor.getIds(), adaptor.getLengths());
+    Value lseAll = logSumExp(rewriter, l, logits);
+    Value lseVerbal =
+        logSumExp(rewriter, l, channels(rewriter, l, logits, 0, vv));
+    Value advantage = shifted(rewriter, l, adaptor.getAdvantage(), scored);
+    Value count = generic(
+        rewriter, l,
+        tensor::EmptyOp::create(rewriter, l, batchTime(rewriter, l, logits),
+                                rewriter.getF32Type()),
+        {scored}, {bt2(ctx), bt2(ctx)}, loops(2),
+        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          return arith::SelectOp::create(nb, nl, a[0], f32(nb, nl, 1),
+                                         f32(nb, nl, 0));
+        });
+    Value c = arith::DivFOp::create(
+        rewriter, l,
+        arith::NegFOp::create(rewriter, l,
+                              scalarOf(rewriter, l, adaptor.getLossGrad())),
+        arith::MaximumFOp::create(rewriter, l, total(rewriter, l, count),
+                                  f32(rewriter, l, 1.0)));
+    AffineMap all = dims(ctx, 3, {0, 1, 2}), bt = dims(ctx, 3, {0, 1});
+    Value grad = generic(
+        rewriter, l,
+        tensor::EmptyOp::create(rewriter, l,
+                                tensor::getMixedSizes(rewriter, l, logits),
+                                rewriter.getF32Type()),
+        {logits, advantage, target, lseAll, lseVerbal},
+        {all, bt, bt, bt, bt, all}, loops(3),
+        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value v = linalg::IndexOp::create(nb, nl, 2);
+          Value vi = arith::IndexCastOp::create(nb, nl, nb.getI32Type(), v);
+          Value vvConst = arith::ConstantIntOp::create(nb, nl, vv, 32);
+          Value smAll = math::ExpOp::create(
+              nb, nl, arith::SubFOp::create(nb, nl, a[0], a[3]));
+          Value smVerbal = math::ExpOp::create(
+              nb, nl, arith::SubFOp::create(nb, nl, a[0], a[4]));
+          Value isThinkTarget = arith::CmpIOp::create(
+              nb, nl, arith::CmpIPredicate::sge, a[2], vvConst);
+          Value isTarget =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, vi, a[2]);
+          Value isVerbal = arith::CmpIOp::create(
+              nb, nl, arith::CmpIPredicate::slt, vi, vvConst);
+          Value zero = f32(nb, nl, 0), one = f32(nb, nl, 1);
+          Value first = arith::SelectOp::create(
+              nb, nl, isThinkTarget,
+              arith::SelectOp::create(nb, nl, isTarget, one, zero),
+              arith::SelectOp::create(nb, nl, isVerbal, smVerbal, zero));
+          Value g = arith::MulFOp::create(
+              nb, nl, arith::MulFOp::create(nb, nl, c, a[1]),
+              arith::SubFOp::create(nb, nl, first, smAll));
+          Value live = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::ONE,
+                                             a[1], zero);
+          return arith::SelectOp::create(nb, nl, live, g, zero);
+        });
+    rewriter.replaceOp(op, grad);
+    return success();
+  }
+};
+
+// act: dR = dL / count at valid positions; pondernet: dp_n = dL (log p_n -
+// log g_n + 1) / count (0 where p_n = 0, as 0 log 0 = 0); fixed: zeros.
+struct PonderCostGradLowering : OpConversionPattern<PonderCostGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PonderCostGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location l = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value remainder = adaptor.getRemainder(), probs = adaptor.getProbs();
+    SmallVector<OpFoldResult> bt = batchTime(rewriter, l, remainder);
+    Value zeroR = filled(rewriter, l, bt, 0.0);
+    Value zeroP =
+        filled(rewriter, l, tensor::getMixedSizes(rewriter, l, probs), 0.0);
+    if (op.getMode() == HaltingMode::Fixed) {
+      rewriter.replaceOp(op, {zeroR, zeroP});
+      return success();
+    }
+    Value valid = generic(
+        rewriter, l,
+        tensor::EmptyOp::create(rewriter, l, bt, rewriter.getF32Type()),
+        {adaptor.getLengths()}, {b2(ctx), bt2(ctx)}, loops(2),
+        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value t = linalg::IndexOp::create(nb, nl, 1);
+          Value len =
+              arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
+          Value in =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, t, len);
+          return arith::SelectOp::create(nb, nl, in, f32(nb, nl, 1),
+                                         f32(nb, nl, 0));
+        });
+    Value c = arith::DivFOp::create(
+        rewriter, l, scalarOf(rewriter, l, adaptor.getLossGrad()),
+        arith::MaximumFOp::create(rewriter, l, total(rewriter, l, valid),
+                                  f32(rewriter, l, 1.0)));
+    if (op.getMode() == HaltingMode::Act) {
+      rewriter.replaceOp(op, {scaledBy(rewriter, l, valid, c), zeroP});
+      return success();
+    }
+    auto probsType = cast<RankedTensorType>(probs.getType());
+    int64_t n = probsType.getDimSize(0);
+    double lambda = op.getPriorLambda()->convertToDouble(), z = 0;
+    SmallVector<double> g(n);
+    for (int64_t i = 0; i < n; ++i)
+      z += g[i] = lambda * std::pow(1 - lambda, double(i));
+    SmallVector<float> logG;
+    for (double gi : g)
+      logG.push_back(static_cast<float>(std::log(gi / z)));
+    Value prior = arith::ConstantOp::create(
+        rewriter, l,
+        DenseElementsAttr::get(
+            RankedTensorType::get({n}, rewriter.getF32Type()), ArrayRef(logG)));
+    Value dp = generic(
+        rewriter, l,
+        tensor::EmptyOp::create(rewriter, l,
+                                tensor::getMixedSizes(rewriter, l, probs),
+                                rewriter.getF32Type()),
+        {probs, prior, valid},
+        {dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {0}), dims(ctx, 3, {1, 2}),
+         dims(ctx, 3, {0, 1, 2})},
+        loops(3), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value zero = f32(nb, nl, 0);
+          Value term = arith::AddFOp::create(
+              nb, nl,
+              arith::SubFOp::create(nb, nl, math::LogOp::create(nb, nl, a[0]),
+                                    a[1]),
+              f32(nb, nl, 1));
+          Value live = arith::AndIOp::create(
+              nb, nl,
+              arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, a[0],
+                                    zero),
+              arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::ONE, a[2],
+                                    zero));
+          return arith::SelectOp::create(
+              nb, nl, live, arith::MulFOp::create(nb, nl, c, term), zero);
+        });
+    rewriter.replaceOp(op, {zeroR, dp});
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::ponder::populateLossLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<VerbalXentLowering, PolicyLossLowering, PonderCostLowering>(
-      patterns.getContext());
+  patterns.add<VerbalXentLowering, PolicyLossLowering, PonderCostLowering,
+               VerbalXentGradLowering, PolicyLossGradLowering,
+               PonderCostGradLowering>(patterns.getContext());
 }

@@ -262,36 +262,33 @@ struct SelectStepLowering : OpConversionPattern<SelectStepOp> {
   }
 };
 
-/// Causal multi-head attention with key padding (MODEL.md §4), as five
-/// generics over [B, H, T, Tk] scores: q.k, masked row max, exp, row sum, and
-/// the probability-weighted sum of values. `query` is [B, T, d], `key` and
-/// `value` [B, Tk, d]; query i of row b sits at position start[b] + i and
-/// sees key j iff j <= start[b] + i and j < start[b] + lengths[b]. The fused
-/// online-softmax kernel replaces this in the fusion pass.
-Value buildAttention(OpBuilder &rewriter, Location loc, RankedTensorType type,
-                     int64_t heads, Value query, Value key, Value value,
-                     Value start, Value lengths) {
-  MLIRContext *ctx = rewriter.getContext();
+/// [B, T, d] -> [B, T, H, E].
+Value splitHeads(OpBuilder &b, Location loc, Value v, int64_t heads) {
+  auto type = cast<RankedTensorType>(v.getType());
   int64_t headDim = type.getDimSize(2) / heads;
-  OpFoldResult batch = sizeOf(rewriter, loc, query, 0);
-  OpFoldResult length = sizeOf(rewriter, loc, query, 1);
-  OpFoldResult keyLength = sizeOf(rewriter, loc, key, 1);
+  auto splitType = RankedTensorType::get(
+      {type.getDimSize(0), type.getDimSize(1), heads, headDim}, b.getF32Type());
+  return tensor::ExpandShapeOp::create(
+      b, loc, splitType, v, {{0}, {1}, {2, 3}},
+      {sizeOf(b, loc, v, 0), sizeOf(b, loc, v, 1), b.getIndexAttr(heads),
+       b.getIndexAttr(headDim)});
+}
+
+/// The unnormalised attention weights `e[b, h, i, j]` (exp(scale q.k - row
+/// max) where visible, else 0) and their row sums `[B, H, T]`, from split
+/// heads `q` [B, T, H, E] and `k` [B, Tk, H, E]. Query i of row b sits at
+/// position start[b] + i and sees key j iff j <= start[b] + i and
+/// j < start[b] + lengths[b].
+std::pair<Value, Value> attentionWeights(OpBuilder &rewriter, Location loc,
+                                         Value q, Value k, Value start,
+                                         Value lengths) {
+  MLIRContext *ctx = rewriter.getContext();
+  auto qType = cast<RankedTensorType>(q.getType());
+  int64_t heads = qType.getDimSize(2), headDim = qType.getDimSize(3);
+  OpFoldResult batch = sizeOf(rewriter, loc, q, 0);
+  OpFoldResult length = sizeOf(rewriter, loc, q, 1);
+  OpFoldResult keyLength = sizeOf(rewriter, loc, k, 1);
   OpFoldResult h = rewriter.getIndexAttr(heads);
-  OpFoldResult e = rewriter.getIndexAttr(headDim);
-
-  // [B, T, d] -> [B, T, H, E]
-  SmallVector<ReassociationIndices> split = {{0}, {1}, {2, 3}};
-  auto splitHeads = [&](Value v) -> Value {
-    auto vType = cast<RankedTensorType>(v.getType());
-    auto splitType = RankedTensorType::get(
-        {vType.getDimSize(0), vType.getDimSize(1), heads, headDim},
-        rewriter.getF32Type());
-    return tensor::ExpandShapeOp::create(
-        rewriter, loc, splitType, v, split,
-        {sizeOf(rewriter, loc, v, 0), sizeOf(rewriter, loc, v, 1), h, e});
-  };
-  Value q = splitHeads(query), k = splitHeads(key), v = splitHeads(value);
-
   SmallVector<OpFoldResult> scoreSizes = {batch, h, length, keyLength};
   SmallVector<OpFoldResult> rowSizes = {batch, h, length};
 
@@ -335,9 +332,9 @@ Value buildAttention(OpBuilder &rewriter, Location loc, RankedTensorType type,
         return arith::MaximumFOp::create(b, l, a[3], masked);
       });
 
-  // p[b, h, i, j] = exp(scale * scores - rowMax) where visible, else 0.
+  // e[b, h, i, j] = exp(scale * scores - rowMax) where visible, else 0.
   Value zero = f32(rewriter, loc, 0.0);
-  Value p = generic(
+  Value e = generic(
       rewriter, loc,
       tensor::EmptyOp::create(rewriter, loc, scoreSizes, rewriter.getF32Type()),
       {scores, start, lengths, rowMax}, {all4, batchOf4, batchOf4, row4, all4},
@@ -349,27 +346,149 @@ Value buildAttention(OpBuilder &rewriter, Location loc, RankedTensorType type,
                                        zero);
       });
 
-  // rowSum[b, h, i] = sum_j p.
+  // rowSum[b, h, i] = sum_j e.
   Value rowSum = generic(rewriter, loc, filled(rewriter, loc, rowSizes, 0.0),
-                         {p}, {all4, row4}, loops(3, 1),
+                         {e}, {all4, row4}, loops(3, 1),
                          [](OpBuilder &b, Location l, ValueRange a) -> Value {
                            return arith::AddFOp::create(b, l, a[1], a[0]);
                          });
-
-  // out[b, i, h, e] = sum_j p[b, h, i, j] / rowSum[b, h, i] * v[b, j, h, e];
-  // loops b i h e j.
-  Value heads4 =
-      generic(rewriter, loc, filled(rewriter, loc, {batch, length, h, e}, 0.0),
-              {p, rowSum, v},
-              {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 2, 1}),
-               dims(ctx, 5, {0, 4, 2, 3}), dims(ctx, 5, {0, 1, 2, 3})},
-              loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                Value w = arith::DivFOp::create(b, l, a[0], a[1]);
-                return arith::AddFOp::create(
-                    b, l, a[3], arith::MulFOp::create(b, l, w, a[2]));
-              });
-  return tensor::CollapseShapeOp::create(rewriter, loc, type, heads4, split);
+  return {e, rowSum};
 }
+
+/// Causal multi-head attention with key padding (MODEL.md §4), as five
+/// generics over [B, H, T, Tk] scores: q.k, masked row max, exp, row sum, and
+/// the probability-weighted sum of values. `query` is [B, T, d], `key` and
+/// `value` [B, Tk, d] (see attentionWeights for `start`). The fused
+/// online-softmax kernel replaces this in the fusion pass.
+Value buildAttention(OpBuilder &rewriter, Location loc, RankedTensorType type,
+                     int64_t heads, Value query, Value key, Value value,
+                     Value start, Value lengths) {
+  MLIRContext *ctx = rewriter.getContext();
+  int64_t headDim = type.getDimSize(2) / heads;
+  Value q = splitHeads(rewriter, loc, query, heads);
+  Value v = splitHeads(rewriter, loc, value, heads);
+  auto [e, rowSum] = attentionWeights(
+      rewriter, loc, q, splitHeads(rewriter, loc, key, heads), start, lengths);
+  // out[b, i, h, e] = sum_j e[b, h, i, j] / rowSum[b, h, i] * v[b, j, h, e];
+  // loops b i h e j.
+  Value heads4 = generic(
+      rewriter, loc,
+      filled(rewriter, loc,
+             {sizeOf(rewriter, loc, query, 0), sizeOf(rewriter, loc, query, 1),
+              rewriter.getIndexAttr(heads), rewriter.getIndexAttr(headDim)},
+             0.0),
+      {e, rowSum, v},
+      {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 2, 1}),
+       dims(ctx, 5, {0, 4, 2, 3}), dims(ctx, 5, {0, 1, 2, 3})},
+      loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+        Value w = arith::DivFOp::create(b, l, a[0], a[1]);
+        return arith::AddFOp::create(b, l, a[3],
+                                     arith::MulFOp::create(b, l, w, a[2]));
+      });
+  return tensor::CollapseShapeOp::create(rewriter, loc, type, heads4,
+                                         {{0}, {1}, {2, 3}});
+}
+
+// The attention's VJP per head: with P = e / rowSum recomputed,
+// dV = P^T dO, dP = dO V^T, dS = P (dP - rowsum(P dP)), dQ = scale dS K,
+// dK = scale dS^T Q.
+struct AttentionGradLowering : OpConversionPattern<AttentionGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getQuery().getType();
+    if (ShapedType::isDynamic(type.getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t heads = op.getHeads();
+    int64_t headDim = type.getDimSize(2) / heads;
+    Value lengths = adaptor.getLengths();
+    Value q = splitHeads(rewriter, loc, adaptor.getQuery(), heads);
+    Value k = splitHeads(rewriter, loc, adaptor.getKey(), heads);
+    Value v = splitHeads(rewriter, loc, adaptor.getValue(), heads);
+    Value dOut = splitHeads(rewriter, loc, adaptor.getResultGrad(), heads);
+    auto [e, rowSum] = attentionWeights(
+        rewriter, loc, q, k, zeroStarts(rewriter, loc, lengths), lengths);
+    AffineMap all4 = dims(ctx, 4, {0, 1, 2, 3});
+    AffineMap row4 = dims(ctx, 4, {0, 1, 2});
+    SmallVector<OpFoldResult> scoreSizes =
+        tensor::getMixedSizes(rewriter, loc, e);
+    SmallVector<OpFoldResult> headSizes =
+        tensor::getMixedSizes(rewriter, loc, q);
+    Value p = generic(rewriter, loc,
+                      tensor::EmptyOp::create(rewriter, loc, scoreSizes,
+                                              rewriter.getF32Type()),
+                      {e, rowSum}, {all4, row4, all4}, loops(4),
+                      [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        return arith::DivFOp::create(b, l, a[0], a[1]);
+                      });
+    // dV[b, j, h, e] = sum_i P[b, h, i, j] dO[b, i, h, e]; loops b j h e i.
+    Value dV = generic(
+        rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {p, dOut},
+        {dims(ctx, 5, {0, 2, 4, 1}), dims(ctx, 5, {0, 4, 2, 3}),
+         dims(ctx, 5, {0, 1, 2, 3})},
+        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::AddFOp::create(b, l, a[2],
+                                       arith::MulFOp::create(b, l, a[0], a[1]));
+        });
+    // dP[b, h, i, j] = sum_e dO[b, i, h, e] V[b, j, h, e]; loops b h i j e.
+    Value dP = generic(
+        rewriter, loc, filled(rewriter, loc, scoreSizes, 0.0), {dOut, v},
+        {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 3, 1, 4}),
+         dims(ctx, 5, {0, 1, 2, 3})},
+        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::AddFOp::create(b, l, a[2],
+                                       arith::MulFOp::create(b, l, a[0], a[1]));
+        });
+    // rowDot[b, h, i] = sum_j P dP.
+    Value rowDot =
+        generic(rewriter, loc,
+                filled(rewriter, loc, ArrayRef(scoreSizes).drop_back(), 0.0),
+                {p, dP}, {all4, all4, row4}, loops(3, 1),
+                [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                  return arith::AddFOp::create(
+                      b, l, a[2], arith::MulFOp::create(b, l, a[0], a[1]));
+                });
+    // dS = scale P (dP - rowDot); masked entries have P = 0.
+    Value scale = f32(rewriter, loc, 1.0 / std::sqrt(double(headDim)));
+    Value dS =
+        generic(rewriter, loc,
+                tensor::EmptyOp::create(rewriter, loc, scoreSizes,
+                                        rewriter.getF32Type()),
+                {p, dP, rowDot}, {all4, all4, row4, all4}, loops(4),
+                [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                  Value diff = arith::SubFOp::create(b, l, a[1], a[2]);
+                  return arith::MulFOp::create(
+                      b, l, scale, arith::MulFOp::create(b, l, a[0], diff));
+                });
+    // dQ[b, i, h, e] = sum_j dS[b, h, i, j] K[b, j, h, e]; loops b i h e j.
+    Value dQ = generic(
+        rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {dS, k},
+        {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 4, 2, 3}),
+         dims(ctx, 5, {0, 1, 2, 3})},
+        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::AddFOp::create(b, l, a[2],
+                                       arith::MulFOp::create(b, l, a[0], a[1]));
+        });
+    // dK[b, j, h, e] = sum_i dS[b, h, i, j] Q[b, i, h, e]; loops b j h e i.
+    Value dK = generic(
+        rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {dS, q},
+        {dims(ctx, 5, {0, 2, 4, 1}), dims(ctx, 5, {0, 4, 2, 3}),
+         dims(ctx, 5, {0, 1, 2, 3})},
+        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::AddFOp::create(b, l, a[2],
+                                       arith::MulFOp::create(b, l, a[0], a[1]));
+        });
+    auto merge = [&](Value x) -> Value {
+      return tensor::CollapseShapeOp::create(rewriter, loc, type, x,
+                                             {{0}, {1}, {2, 3}});
+    };
+    rewriter.replaceOp(op, {merge(dQ), merge(dK), merge(dV)});
+    return success();
+  }
+};
 
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -518,10 +637,11 @@ struct CacheWriteLowering : OpConversionPattern<CacheWriteOp> {
 } // namespace
 
 void mlir::ponder::populateLayerLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<EmbedLowering, StepEmbedLowering, RMSNormLowering,
-               LinearLowering, GeluLowering, AttentionLowering,
-               CachedAttentionLowering, CacheWriteLowering, SelectStepLowering>(
-      patterns.getContext());
+  patterns
+      .add<EmbedLowering, StepEmbedLowering, RMSNormLowering, LinearLowering,
+           GeluLowering, AttentionLowering, AttentionGradLowering,
+           CachedAttentionLowering, CacheWriteLowering, SelectStepLowering>(
+          patterns.getContext());
 }
 
 namespace {
@@ -532,10 +652,12 @@ struct ConvertPonderToLinalgPass
     MLIRContext *ctx = &getContext();
     // Layers first, so that the halting loop moves lowered bodies.
     ConversionTarget layers(*ctx);
-    layers
-        .addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
-                      AttentionOp, CachedAttentionOp, CacheWriteOp,
-                      SelectStepOp, VerbalXentOp, PolicyLossOp, PonderCostOp>();
+    layers.addIllegalOp<
+        EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp, AttentionOp,
+        CachedAttentionOp, CacheWriteOp, SelectStepOp, VerbalXentOp,
+        PolicyLossOp, PonderCostOp, EmbedGradOp, StepEmbedGradOp, RMSNormGradOp,
+        LinearGradOp, GeluGradOp, AttentionGradOp, SelectStepGradOp,
+        VerbalXentGradOp, PolicyLossGradOp, PonderCostGradOp>();
     // Elementwise arith/math on tensors (the residual adds, the scalar loss
     // arithmetic) becomes linalg too, so the output is linalg end to end.
     layers.markUnknownOpDynamicallyLegal([](Operation *op) {
@@ -545,13 +667,14 @@ struct ConvertPonderToLinalgPass
     RewritePatternSet layerPatterns(ctx);
     linalg::populateElementwiseToLinalgConversionPatterns(layerPatterns);
     populateLayerLoweringPatterns(layerPatterns);
+    populateLayerGradLoweringPatterns(layerPatterns);
     populateLossLoweringPatterns(layerPatterns);
     if (failed(applyPartialConversion(getOperation(), layers,
                                       std::move(layerPatterns))))
       return signalPassFailure();
 
     ConversionTarget loops(*ctx);
-    loops.addIllegalOp<HaltingLoopOp, YieldOp>();
+    loops.addIllegalOp<HaltingLoopOp, HaltingLoopGradOp, YieldOp>();
     loops.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet loopPatterns(ctx);
     populateHaltingLoopLoweringPatterns(loopPatterns);

@@ -1,7 +1,7 @@
 //===- ponder.cpp - The ponder command: init and run models ---------------===//
 //
 //   ponder init MODEL.toml --seed S -o W.safetensors
-//   ponder run  MODEL.toml --weights W --batch IN --dump OUT
+//   ponder run  MODEL.toml --weights W --batch IN --dump OUT [--grad]
 //   ponder generate MODEL.toml --weights W [--prompt TEXT | --prompt-ids IDS]
 //       [--max-new N] [--temperature T] [--seed S] [--vocab NAME]
 //       [--show-thoughts] [--print-ids]
@@ -301,8 +301,8 @@ int init(int argc, char **argv) {
 }
 
 int run(int argc, char **argv) {
-  StatusOr<Options> o =
-      parseOptions(argc, argv, {"--weights", "--batch", "--dump"});
+  StatusOr<Options> o = parseOptions(
+      argc, argv, {"--weights", "--batch", "--dump"}, {}, {"--grad"});
   if (!o)
     return fail(o.getStatus().message());
   std::string text;
@@ -367,9 +367,12 @@ int run(int argc, char **argv) {
   if (const Tensor *ref = batch->find("reference_logits"))
     values["reference_logits"] = ref;
 
-  const EntryPoint *loss = model.entry("loss");
+  // --grad: the `grad` entry returns @loss's outputs and grad.NAME.
+  const char *entryName = o->has("--grad") ? "grad" : "loss";
+  const EntryPoint *loss = model.entry(entryName);
   if (!loss)
-    return fail(o->model + ": the artifact has no loss entry point");
+    return fail(o->model + ": the artifact has no " + entryName +
+                " entry point");
   auto results = model.call(*loss, values);
   if (!results)
     return fail(batchPath + ": " + results.getStatus().message());

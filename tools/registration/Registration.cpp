@@ -3,6 +3,7 @@
 #include "tools/registration/Registration.h"
 
 #include "dialects/ponder/IR/PonderDialect.h"
+#include "dialects/ponder/IR/PonderVJP.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
 
@@ -66,6 +67,7 @@ void ponder::registerPonderDialects(mlir::DialectRegistry &registry) {
   affine::registerValueBoundsOpInterfaceExternalModels(registry);
   arith::registerBufferDeallocationOpInterfaceExternalModels(registry);
   arith::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::ponder::registerDifferentiableArithModels(registry);
   arith::registerBufferViewFlowOpInterfaceExternalModels(registry);
   arith::registerValueBoundsOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(

@@ -12,6 +12,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <cstdio>
 
@@ -324,6 +325,8 @@ void HaltingLoopOp::getAsmResultNames(
     setNameFn(getKeys(), "keys");
     setNameFn(getValues(), "values");
   }
+  if (getTape())
+    setNameFn(getTapeStates(), "tape");
 }
 
 void HaltingLoopOp::getAsmBlockArgumentNames(Region &region,
@@ -357,6 +360,9 @@ LogicalResult HaltingLoopOp::inferReturnTypes(
   if (adaptor.getKvCache())
     inferredReturnTypes.append(
         2, RankedTensorType::get({n, b, t, init.getDimSize(2)}, f32));
+  if (adaptor.getTape())
+    inferredReturnTypes.push_back(
+        RankedTensorType::get({n + 1, b, t, init.getDimSize(2)}, f32));
   return success();
 }
 
@@ -463,9 +469,11 @@ void HaltingLoopOp::print(OpAsmPrinter &p) {
     << getInit().getType() << ") step(" << getStepArgument() << ")";
   if (getKvCache())
     p << " kv_cache";
+  if (getTape())
+    p << " tape";
   p.printOptionalAttrDictWithKeyword(
-      (*this)->getAttrs(),
-      {"mode", "max_steps", "epsilon", "kv_cache", "operandSegmentSizes"});
+      (*this)->getAttrs(), {"mode", "max_steps", "epsilon", "kv_cache", "tape",
+                            "operandSegmentSizes"});
   p << " ";
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false);
   if (!getFrozen().empty()) {
@@ -528,6 +536,8 @@ ParseResult HaltingLoopOp::parse(OpAsmParser &parser, OperationState &result) {
   stepArg.type = b.getIndexType();
   if (succeeded(parser.parseOptionalKeyword("kv_cache")))
     props.setKvCache(b.getUnitAttr());
+  if (succeeded(parser.parseOptionalKeyword("tape")))
+    props.setTape(b.getUnitAttr());
 
   if (parser.parseOptionalAttrDictWithKeyword(result.attributes))
     return failure();
@@ -713,5 +723,56 @@ LogicalResult AdamWOp::verify() {
   return success();
 }
 
+#include "dialects/ponder/IR/PonderInterfaces.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/ponder/IR/PonderOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// HaltingLoopGradOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult HaltingLoopGradOp::verifyRegions() {
+  Block &body = getBackward().front();
+  Type state = getInitGrad().getType();
+  if (body.getNumArguments() != 3 || body.getArgument(0).getType() != state ||
+      !body.getArgument(1).getType().isIndex() ||
+      body.getArgument(2).getType() != state)
+    return emitOpError() << "backward region must take (state, step, "
+                            "cotangent) of types ("
+                         << state << ", index, " << state << ")";
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().empty() ||
+      yield.getValues()[0].getType() != state)
+    return emitOpError() << "backward region must yield the state's "
+                            "cotangent first";
+  if (!llvm::equal(yield.getValues().drop_front().getTypes(),
+                   getCapturedGrads().getTypes()))
+    return emitOpError() << "'captured' results must have the types of the "
+                            "backward region's yields after the first";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GradientOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GradientOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto callee = symbolTable.lookupNearestSymbolFrom<FunctionOpInterface>(
+      *this, getCalleeAttr());
+  if (!callee)
+    return emitOpError() << "no function named '" << getCallee() << "'";
+  auto type = cast<FunctionType>(callee.getFunctionType());
+  if (!llvm::equal(type.getInputs(), getOperands().getTypes()))
+    return emitOpError() << "operands must match the inputs of @" << getCallee()
+                         << " " << type;
+  SmallVector<Type> expected(type.getResults());
+  for (unsigned i = 0; i < type.getNumInputs(); ++i)
+    if (callee.getArgAttr(i, "ponder.param"))
+      expected.push_back(type.getInput(i));
+  if (TypeRange(expected) != getResults().getTypes())
+    return emitOpError() << "results must be @" << getCallee()
+                         << "'s results followed by one gradient per "
+                            "'ponder.param' argument";
+  return success();
+}

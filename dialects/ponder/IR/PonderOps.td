@@ -9,6 +9,8 @@
 #define PONDER_DIALECT_PONDEROPS_TD
 
 include "dialects/ponder/IR/PonderAttrs.td"
+include "dialects/ponder/IR/PonderInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/OpAsmInterface.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -22,7 +24,7 @@ def Ponder_Scalar : 0DTensorOf<[F32]>;
 // Layers (MODEL.md §4)
 //===----------------------------------------------------------------------===//
 
-def Ponder_EmbedOp : Ponder_Op<"embed", [Pure]> {
+def Ponder_EmbedOp : Ponder_Op<"embed", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure]> {
   let summary = "Token plus position embedding: x = token[ids] + position[t]";
   let description = [{
     Looks up each id of `ids` (`[B, T]`) in `token` (`[V, d]`, V from
@@ -53,7 +55,7 @@ def Ponder_EmbedOp : Ponder_Op<"embed", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Ponder_StepEmbedOp : Ponder_Op<"step_embed", [Pure,
+def Ponder_StepEmbedOp : Ponder_Op<"step_embed", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure,
     AllTypesMatch<["state", "result"]>]> {
   let summary = "Adds the embedding of a depth step: u = s + table[step]";
   let description = [{
@@ -70,7 +72,7 @@ def Ponder_StepEmbedOp : Ponder_Op<"step_embed", [Pure,
   let hasVerifier = 1;
 }
 
-def Ponder_RMSNormOp : Ponder_Op<"rms_norm", [Pure,
+def Ponder_RMSNormOp : Ponder_Op<"rms_norm", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure,
     AllTypesMatch<["input", "result"]>]> {
   let summary = "RMSNorm(x, w) = x / sqrt(mean(x^2) + epsilon) * w";
   let description = [{
@@ -87,7 +89,7 @@ def Ponder_RMSNormOp : Ponder_Op<"rms_norm", [Pure,
   let hasVerifier = 1;
 }
 
-def Ponder_LinearOp : Ponder_Op<"linear", [Pure]> {
+def Ponder_LinearOp : Ponder_Op<"linear", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure]> {
   let summary = "Linear map without bias: y = x W^T";
   let description = [{
     `input` is `[..., in]`, `weight` is `[out, in]` (the contract's storage
@@ -101,7 +103,7 @@ def Ponder_LinearOp : Ponder_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Ponder_GeluOp : Ponder_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def Ponder_GeluOp : Ponder_Op<"gelu", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure, SameOperandsAndResultType]> {
   let summary = "GELU, tanh form";
   let description = [{
     `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, elementwise
@@ -112,7 +114,7 @@ def Ponder_GeluOp : Ponder_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Ponder_AttentionOp : Ponder_Op<"attention", [Pure,
+def Ponder_AttentionOp : Ponder_Op<"attention", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure,
     AllTypesMatch<["query", "key", "value", "result"]>]> {
   let summary = "Causal multi-head attention with key padding by lengths";
   let description = [{
@@ -231,6 +233,10 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
       one-hot on the last step).
     - `keys`, `values` (`kv_cache` only, `[max_steps, B, T, d]`): the keys
       and values of every position at every step.
+    - `tape` (`tape` only, `[max_steps + 1, B, T, d]`): the state before
+      every step and, last, the final state; steps that did not run (ACT's
+      early exit) repeat the final state. `ponder.halting_loop_grad` replays
+      it backwards.
 
     Example:
     ```mlir
@@ -248,10 +254,11 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
                    Optional<Ponder_FloatTensor>:$halt_bias,
                    Ponder_HaltingModeAttr:$mode,
                    ConfinedAttr<I64Attr, [IntPositive]>:$max_steps,
-                   OptionalAttr<F64Attr>:$epsilon, UnitAttr:$kv_cache);
+                   OptionalAttr<F64Attr>:$epsilon, UnitAttr:$kv_cache,
+                   UnitAttr:$tape);
   let results = (outs Ponder_FloatTensor:$state, Ponder_IdTensor:$steps,
                  Ponder_FloatTensor:$remainder, Ponder_FloatTensor:$probs,
-                 Variadic<Ponder_FloatTensor>:$cache);
+                 Variadic<Ponder_FloatTensor>:$extra);
   let regions = (region SizedRegion<1>:$body, AnyRegion:$frozen);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
@@ -264,13 +271,15 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
     /// The value the region yields: Block(s, n).
     Value getYieldedState();
     /// Every position's keys and values per step (`kv_cache` only).
-    Value getKeys() { return getCache()[0]; }
-    Value getValues() { return getCache()[1]; }
+    Value getKeys() { return getExtra()[0]; }
+    Value getValues() { return getExtra()[1]; }
+    /// The state before every step, then the final state (`tape` only).
+    Value getTapeStates() { return getExtra().back(); }
   }];
 }
 
 def Ponder_YieldOp : Ponder_Op<"yield", [Pure, Terminator,
-    HasParent<"HaltingLoopOp">, ReturnLike]> {
+    ParentOneOf<["HaltingLoopOp", "HaltingLoopGradOp"]>, ReturnLike]> {
   let summary = "Yields the results of a halting loop region";
   let description = [{
     Ends a `ponder.halting_loop` region: the body yields the next state (and,
@@ -281,7 +290,7 @@ def Ponder_YieldOp : Ponder_Op<"yield", [Pure, Terminator,
   let assemblyFormat = "$values attr-dict `:` type($values)";
 }
 
-def Ponder_SelectStepOp : Ponder_Op<"select_step", [Pure]> {
+def Ponder_SelectStepOp : Ponder_Op<"select_step", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure]> {
   let summary = "Picks each position's row at its halting step";
   let description = [{
     `input` is `[N_max, B, T, ...]` (one entry per depth step, as produced by a
@@ -302,7 +311,7 @@ def Ponder_SelectStepOp : Ponder_Op<"select_step", [Pure]> {
 // Losses (MODEL.md §5)
 //===----------------------------------------------------------------------===//
 
-def Ponder_VerbalXentOp : Ponder_Op<"verbal_xent", [Pure,
+def Ponder_VerbalXentOp : Ponder_Op<"verbal_xent", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure,
     AttrSizedOperandSegments]> {
   let summary = "Soft-target cross-entropy renormalised over verbal ids";
   let description = [{
@@ -340,7 +349,7 @@ def Ponder_VerbalXentOp : Ponder_Op<"verbal_xent", [Pure,
   let hasVerifier = 1;
 }
 
-def Ponder_PolicyLossOp : Ponder_Op<"policy_loss", [Pure]> {
+def Ponder_PolicyLossOp : Ponder_Op<"policy_loss", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure]> {
   let summary = "Policy-gradient term for the decision to think or speak";
   let description = [{
     L_pg of MODEL.md §5, from `advantage` (`[B, T]`, 0 where absent) and
@@ -362,7 +371,7 @@ def Ponder_PolicyLossOp : Ponder_Op<"policy_loss", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Ponder_PonderCostOp : Ponder_Op<"ponder_cost", [Pure]> {
+def Ponder_PonderCostOp : Ponder_Op<"ponder_cost", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure]> {
   let summary = "The unweighted ponder cost of a halting loop";
   let description = [{
     L_ponder of MODEL.md §5, from the results of a `ponder.halting_loop` of
@@ -416,5 +425,7 @@ def Ponder_AdamWOp : Ponder_Op<"adamw", [Pure,
   }];
   let hasVerifier = 1;
 }
+
+include "dialects/ponder/IR/PonderGradOps.td"
 
 #endif // PONDER_DIALECT_PONDEROPS_TD

@@ -1,0 +1,275 @@
+//===- Autodiff.cpp - Reverse-mode differentiation of ponder functions ----===//
+//
+// `ponder.gradient @f` becomes a call to `@f_grad`: a copy of `@f` followed by
+// its reverse sweep. Each op contributes its vector-Jacobian product through
+// DifferentiableOpInterface; halting loops are taped and replayed backwards
+// by `ponder.halting_loop_grad`, whose region is this same sweep applied to
+// the loop's body.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialects/ponder/IR/PonderOps.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::ponder {
+#define GEN_PASS_DEF_AUTODIFF
+#include "passes/Passes.h.inc"
+} // namespace mlir::ponder
+
+using namespace mlir;
+using namespace mlir::ponder;
+
+namespace {
+
+bool isFloatTensor(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && type.getElementType().isF32();
+}
+
+/// A zero tensor shaped like `like`.
+Value zerosLike(OpBuilder &b, Location loc, Value like) {
+  auto type = cast<RankedTensorType>(like.getType());
+  Value empty = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, like), type.getElementType());
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value filled = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  return filled.getType() == type
+             ? filled
+             : tensor::CastOp::create(b, loc, type, filled).getResult();
+}
+
+/// Cotangents of the values of one region, summed over their uses.
+class Cotangents {
+public:
+  Value lookup(Value v) const { return grads.lookup(v); }
+  void add(OpBuilder &b, Location loc, Value v, Value g) {
+    if (!g || !isFloatTensor(v))
+      return;
+    Value &slot = grads[v];
+    slot = slot ? arith::AddFOp::create(b, loc, slot, g).getResult() : g;
+  }
+  /// The cotangent of `v`, or zeros shaped like it.
+  Value getOrZeros(OpBuilder &b, Location loc, Value v) {
+    Value g = lookup(v);
+    return g ? g : zerosLike(b, loc, v);
+  }
+
+private:
+  DenseMap<Value, Value> grads;
+};
+
+class ReverseSweep {
+public:
+  /// Visits `ops` backwards, emitting each one's VJP at `b`.
+  LogicalResult run(OpBuilder &b, ArrayRef<Operation *> ops,
+                    Cotangents &grads) {
+    for (Operation *op : llvm::reverse(ops)) {
+      SmallVector<Value> resultGrads;
+      bool any = false;
+      for (Value r : op->getResults()) {
+        resultGrads.push_back(grads.lookup(r));
+        any |= static_cast<bool>(resultGrads.back());
+      }
+      if (!any || llvm::none_of(op->getOperands(), isFloatTensor))
+        continue; // does not reach the loss, or nothing to pass back to
+      if (auto loop = dyn_cast<HaltingLoopOp>(op)) {
+        if (failed(differentiateLoop(b, loop, resultGrads, grads)))
+          return failure();
+        continue;
+      }
+      auto vjp = dyn_cast<DifferentiableOpInterface>(op);
+      if (!vjp)
+        return op->emitOpError() << "cannot be differentiated by "
+                                    "ponder-autodiff (no vector-Jacobian "
+                                    "product)";
+      // The interface's ops expect a cotangent for every float result.
+      for (auto [r, g] : llvm::zip(op->getResults(), resultGrads))
+        if (!g && isFloatTensor(r))
+          g = zerosLike(b, op->getLoc(), r);
+      SmallVector<Value> operandGrads = vjp.buildVJP(b, resultGrads);
+      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
+        grads.add(b, op->getLoc(), operand, g);
+    }
+    return success();
+  }
+
+private:
+  /// The VJP of a taped halting loop: a halting_loop_grad whose region
+  /// recomputes one step of the body from its state and sweeps it backwards.
+  LogicalResult differentiateLoop(OpBuilder &b, HaltingLoopOp loop,
+                                  ArrayRef<Value> resultGrads,
+                                  Cotangents &grads) {
+    Location loc = loop.getLoc();
+    if (loop.getKvCache() || !loop.getTape())
+      return loop.emitOpError() << "only a taped halting loop without "
+                                   "kv_cache can be differentiated";
+    auto orZeros = [&](Value g, Value like) {
+      return g ? g : zerosLike(b, loc, like);
+    };
+    Value stateGrad = orZeros(resultGrads[0], loop.getState());
+    Value remainderGrad = orZeros(resultGrads[2], loop.getRemainder());
+    Value probsGrad = orZeros(resultGrads[3], loop.getProbs());
+
+    // The float values the body reads from above: the block's weights.
+    Block &body = loop.getBody().front();
+    llvm::SetVector<Value> above;
+    getUsedValuesDefinedAbove(loop.getBody(), above);
+    SmallVector<Value> captured;
+    for (Value v : above)
+      if (isFloatTensor(v))
+        captured.push_back(v);
+
+    SmallVector<Type> haltTypes;
+    if (loop.getHaltWeight())
+      haltTypes = {loop.getHaltWeight().getType(),
+                   loop.getHaltBias().getType()};
+    auto grad = HaltingLoopGradOp::create(
+        b, loc, loop.getInit().getType(), haltTypes,
+        ValueRange(captured).getTypes(), loop.getLengths(),
+        loop.getHaltWeight(), loop.getHaltBias(), loop.getTapeStates(),
+        loop.getSteps(), loop.getRemainder(), loop.getProbs(), stateGrad,
+        remainderGrad, probsGrad, loop.getModeAttr(), loop.getMaxStepsAttr(),
+        loop.getEpsilonAttr());
+
+    // backward(%s, %n, %df): recompute Block(s, n), then sweep it.
+    {
+      OpBuilder::InsertionGuard guard(b);
+      Type state = loop.getInit().getType();
+      Block *block =
+          b.createBlock(&grad.getBackward(), {},
+                        {state, b.getIndexType(), state}, {loc, loc, loc});
+      IRMapping map;
+      map.map(body.getArgument(0), block->getArgument(0));
+      map.map(body.getArgument(1), block->getArgument(1));
+      SmallVector<Operation *> forward;
+      for (Operation &op : body.without_terminator())
+        forward.push_back(b.clone(op, map));
+      Cotangents inner;
+      inner.add(b, loc, map.lookupOrDefault(loop.getYieldedState()),
+                block->getArgument(2));
+      if (failed(run(b, forward, inner)))
+        return failure();
+      SmallVector<Value> yields = {
+          inner.getOrZeros(b, loc, block->getArgument(0))};
+      for (Value v : captured)
+        yields.push_back(inner.getOrZeros(b, loc, v));
+      YieldOp::create(b, loc, yields);
+    }
+
+    grads.add(b, loc, loop.getInit(), grad.getInitGrad());
+    if (loop.getHaltWeight()) {
+      grads.add(b, loc, loop.getHaltWeight(), grad.getHaltGrads()[0]);
+      grads.add(b, loc, loop.getHaltBias(), grad.getHaltGrads()[1]);
+    }
+    for (auto [v, g] : llvm::zip(captured, grad.getCapturedGrads()))
+      grads.add(b, loc, v, g);
+    return success();
+  }
+};
+
+/// Rebuilds every halting loop of `func` with a tape of its states.
+void tapeLoops(func::FuncOp func) {
+  SmallVector<HaltingLoopOp> loops;
+  func.walk([&](HaltingLoopOp loop) {
+    if (!loop.getTape() && !loop.getKvCache())
+      loops.push_back(loop);
+  });
+  for (HaltingLoopOp loop : loops) {
+    OpBuilder b(loop);
+    auto taped = HaltingLoopOp::create(
+        b, loop.getLoc(), loop.getInit(), loop.getLengths(),
+        loop.getHaltWeight(), loop.getHaltBias(), loop.getMode(),
+        loop.getMaxSteps(), loop.getEpsilonAttr(), /*kv_cache=*/false,
+        /*tape=*/true);
+    taped.getBody().takeBody(loop.getBody());
+    for (unsigned i = 0; i < loop.getNumResults(); ++i)
+      loop.getResult(i).replaceAllUsesWith(taped.getResult(i));
+    loop.erase();
+  }
+}
+
+/// Builds `@NAME_grad` from `@NAME` (see the pass description).
+FailureOr<func::FuncOp> buildGradient(func::FuncOp f) {
+  ModuleOp module = f->getParentOfType<ModuleOp>();
+  OpBuilder b(module.getContext());
+  b.setInsertionPointAfter(f);
+  auto fn = cast<func::FuncOp>(b.clone(*f));
+  fn.setSymName((f.getSymName() + "_grad").str());
+  tapeLoops(fn);
+
+  Block &entry = fn.getBody().front();
+  auto ret = cast<func::ReturnOp>(entry.getTerminator());
+  if (ret.getNumOperands() == 0 ||
+      cast<RankedTensorType>(ret.getOperand(0).getType()).getRank() != 0)
+    return f.emitOpError() << "can only be differentiated when its first "
+                              "result is a scalar loss (tensor<f32>)";
+  b.setInsertionPoint(ret);
+  Location loc = fn.getLoc();
+  Cotangents grads;
+  Value one = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(cast<ShapedType>(ret.getOperand(0).getType()),
+                             b.getF32FloatAttr(1.0f).getValue()));
+  grads.add(b, loc, ret.getOperand(0), one);
+  SmallVector<Operation *> ops;
+  for (Operation &op : entry.without_terminator())
+    ops.push_back(&op);
+  // The sweep appends before the return; visit only the forward ops.
+  ReverseSweep sweep;
+  if (failed(sweep.run(b, ops, grads)))
+    return failure();
+
+  SmallVector<Value> results(ret.getOperands());
+  SmallVector<Type> resultTypes(ret.getOperandTypes());
+  SmallVector<StringAttr> names;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    auto param = fn.getArgAttrOfType<StringAttr>(i, "ponder.param");
+    if (!param)
+      continue;
+    results.push_back(grads.getOrZeros(b, loc, fn.getArgument(i)));
+    resultTypes.push_back(results.back().getType());
+    names.push_back(b.getStringAttr("grad." + param.getValue().str()));
+  }
+  func::ReturnOp::create(b, loc, results);
+  ret.erase();
+  unsigned first = f.getNumResults();
+  fn.setType(b.getFunctionType(fn.getArgumentTypes(), resultTypes));
+  SmallVector<DictionaryAttr> resultAttrs;
+  for (unsigned i = 0; i < first; ++i)
+    resultAttrs.push_back(f.getResultAttrDict(i));
+  for (StringAttr name : names)
+    resultAttrs.push_back(
+        b.getDictionaryAttr(b.getNamedAttr("ponder.output", name)));
+  fn.setAllResultAttrs(resultAttrs);
+  return fn;
+}
+
+struct AutodiffPass : mlir::ponder::impl::AutodiffBase<AutodiffPass> {
+  void runOnOperation() final {
+    ModuleOp module = getOperation();
+    SmallVector<GradientOp> uses;
+    module.walk([&](GradientOp op) { uses.push_back(op); });
+    llvm::StringMap<func::FuncOp> built;
+    for (GradientOp use : uses) {
+      func::FuncOp &fn = built[use.getCallee()];
+      if (!fn) {
+        auto callee = module.lookupSymbol<func::FuncOp>(use.getCalleeAttr());
+        FailureOr<func::FuncOp> grad = buildGradient(callee);
+        if (failed(grad))
+          return signalPassFailure();
+        fn = *grad;
+      }
+      OpBuilder b(use);
+      auto call = func::CallOp::create(b, use.getLoc(), fn, use.getOperands());
+      use.replaceAllUsesWith(call.getResults());
+      use.erase();
+    }
+  }
+};
+
+} // namespace

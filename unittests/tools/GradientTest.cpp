@@ -1,0 +1,148 @@
+//===- GradientTest.cpp - `ponder run --grad` against finite differences --===//
+//
+// The compiler's reverse mode (ponder-autodiff, the grad ops' lowerings and
+// the halting loop's replay) end to end: `ponder run --grad` dumps grad.NAME
+// for every parameter, compared with central differences of the independent
+// double-precision reference (test/reference/ReferenceGradients.h) within
+// 1e-3 of the largest magnitude of each parameter's gradient, for every
+// halting mode, with think tokens, padding, label smoothing, target weights
+// and advantages.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Safetensors.h"
+#include "test/reference/ReferenceGradients.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+using namespace ponder;
+
+namespace {
+
+struct Case {
+  reference::Halting halting;
+  const char *name;
+  double haltBias;
+};
+
+class PonderGradients : public ::testing::TestWithParam<Case> {};
+
+TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
+  const Case &c = GetParam();
+  std::string dir = ::testing::TempDir() + "/ponder_grad_" + c.name;
+  ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
+  setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+
+  reference::Config config;
+  config.verbalVocab = 9;
+  config.thinkVocab = 4;
+  config.dModel = 8;
+  config.nHeads = 2;
+  config.dFF = 12;
+  config.maxSeq = 8;
+  config.halting = c.halting;
+  config.maxSteps = 4;
+  config.actEpsilon = 0.05;
+  config.ponderCost = 0.03;
+  config.priorLambda = 0.3;
+  config.klBeta = 0.02;
+  config.smoothing = 0.1;
+  config.policyWeight = 0.7;
+  std::ofstream(dir + "/model.toml")
+      << "[model]\nverbal_vocab = 9\nthink_vocab = 4\nd_model = 8\n"
+         "n_heads = 2\nd_ff = 12\nmax_seq = 8\n\n[depth]\nhalting = \""
+      << c.name
+      << "\"\nmax_steps = 4\nact_epsilon = 0.05\nponder_cost = 0.03\n"
+         "prior_lambda = 0.3\nkl_beta = 0.02\n\n[loss]\nsmoothing = 0.1\n"
+         "policy_weight = 0.7\n";
+
+  reference::Weights weights =
+      reference::randomWeights(config, 17, /*scale=*/0.3, c.haltBias);
+  std::vector<Tensor> tensors;
+  std::vector<std::pair<std::string, const Tensor *>> named;
+  tensors.reserve(20);
+  for (const auto &[name, shape] : reference::parameterShapes(config)) {
+    tensors.emplace_back(DType::F32, shape);
+    const reference::Tensor &src = weights.get(name);
+    for (int64_t i = 0; i < tensors.back().numel(); ++i)
+      tensors.back().data<float>()[i] = float(src[i]);
+    // The reference runs on exactly the float32 weights.
+    weights.tensors[name].assign(tensors.back().data<float>(),
+                                 tensors.back().data<float>() +
+                                     tensors.back().numel());
+    named.emplace_back(name, &tensors.back());
+  }
+  ASSERT_TRUE(writeSafetensors(dir + "/w.safetensors", named, {}).isOk());
+
+  // Rows of lengths 6 and 4 over T = 6, think and verbal ids, one masked
+  // target, advantages of both signs.
+  const int64_t b = 2, t = 6;
+  std::vector<int32_t> ids = {2, 10, 5, 11, 1, 3, 7, 12, 0, 4, 12, 12};
+  Tensor idsT(DType::I32, {b, t}), lengths(DType::I32, {b});
+  Tensor weight(DType::F32, {b, t}), advantage(DType::F32, {b, t});
+  std::copy(ids.begin(), ids.end(), idsT.data<int32_t>());
+  lengths.data<int32_t>()[0] = 6;
+  lengths.data<int32_t>()[1] = 4;
+  reference::Batch batch = reference::makeBatch(b, t, ids, {6, 4});
+  batch.targetWeight.assign(b * t, 1.0);
+  batch.advantage.assign(b * t, 0.0);
+  for (int64_t i = 0; i < b * t; ++i) {
+    batch.targetWeight[i] = weight.data<float>()[i] = i == 2 ? 0.0f : 1.0f;
+    batch.advantage[i] = advantage.data<float>()[i] =
+        0.5f * float(i % 3) - 0.4f;
+  }
+  ASSERT_TRUE(writeSafetensors(dir + "/batch.safetensors",
+                               {{"ids", &idsT},
+                                {"lengths", &lengths},
+                                {"target_weight", &weight},
+                                {"advantage", &advantage}},
+                               {})
+                  .isOk());
+  std::string command =
+      std::string(PONDER_PATH) + " run " + dir + "/model.toml --weights " +
+      dir + "/w.safetensors --batch " + dir + "/batch.safetensors --dump " +
+      dir + "/out.safetensors --grad";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  auto out = readSafetensors(dir + "/out.safetensors");
+  ASSERT_TRUE(out) << out.getStatus().message();
+
+  reference::Gradients expected =
+      reference::finiteDifferenceGradients(config, weights, batch);
+  ASSERT_TRUE(expected.error.empty()) << expected.error;
+  // ACT: positions halt at different steps, so the frozen path is covered.
+  if (c.halting == reference::Halting::Act) {
+    auto [low, high] = std::minmax_element(expected.outputs.steps.begin(),
+                                           expected.outputs.steps.begin() + 6);
+    EXPECT_LT(*low, *high) << "every position ran the same depth";
+  }
+  EXPECT_NEAR(out->find("loss")->data<float>()[0], expected.outputs.loss, 1e-4);
+  for (const auto &[name, grad] : expected.grads) {
+    const Tensor *got = out->find("grad." + name);
+    ASSERT_TRUE(got) << "no grad." << name;
+    ASSERT_EQ(got->numel(), int64_t(grad.size())) << name;
+    double largest = 0;
+    for (double g : grad)
+      largest = std::max(largest, std::abs(g));
+    double tolerance = 1e-3 * std::max(largest, 1e-3);
+    int64_t bad = 0;
+    for (size_t i = 0; i < grad.size(); ++i)
+      if (std::abs(got->data<float>()[i] - grad[i]) > tolerance && bad++ < 3)
+        ADD_FAILURE() << "grad." << name << "[" << i
+                      << "] = " << got->data<float>()[i] << ", expected "
+                      << grad[i] << " (largest " << largest << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllModes, PonderGradients,
+    ::testing::Values(Case{reference::Halting::Fixed, "fixed", 1.0},
+                      Case{reference::Halting::Act, "act", -0.3},
+                      Case{reference::Halting::PonderNet, "pondernet", 0.0}),
+    [](const auto &info) { return std::string(info.param.name); });
+
+} // namespace
