@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -83,9 +84,10 @@ public:
   /// Creates `func.func @name` with data arguments `inputs` (named by
   /// `ponder.input`) followed by the parameters, and positions the builder
   /// in its body.
-  func::FuncOp beginFunction(StringRef name,
-                             ArrayRef<std::pair<StringRef, Type>> inputs,
-                             ArrayRef<std::pair<StringRef, Type>> outputs);
+  func::FuncOp
+  beginFunction(StringRef name, ArrayRef<std::pair<StringRef, Type>> inputs,
+                ArrayRef<std::pair<StringRef, Type>> outputs,
+                ArrayRef<std::pair<StringRef, Type>> trailing = {});
 
   /// Emits embedding, halting loop and logits for `ids`/`lengths`; with
   /// `cache`, for new tokens whose attention also reads the cache (the loop
@@ -133,13 +135,16 @@ private:
 func::FuncOp
 ModelBuilder::beginFunction(StringRef name,
                             ArrayRef<std::pair<StringRef, Type>> ins,
-                            ArrayRef<std::pair<StringRef, Type>> outs) {
+                            ArrayRef<std::pair<StringRef, Type>> outs,
+                            ArrayRef<std::pair<StringRef, Type>> trailing) {
   std::vector<ParameterSpec> specs = getParameters(desc);
   SmallVector<Type> argTypes, resultTypes;
   for (auto &[_, type] : ins)
     argTypes.push_back(type);
   for (const ParameterSpec &p : specs)
     argTypes.push_back(floatTensor(p.shape));
+  for (auto &[_, type] : trailing)
+    argTypes.push_back(type);
   for (auto &[_, type] : outs)
     resultTypes.push_back(type);
 
@@ -156,6 +161,11 @@ ModelBuilder::beginFunction(StringRef name,
     unsigned arg = ins.size() + i;
     func.setArgAttr(arg, "ponder.param", b.getStringAttr(p.name));
     params[p.name] = entry->getArgument(arg);
+  }
+  for (auto [i, in] : llvm::enumerate(trailing)) {
+    unsigned arg = ins.size() + specs.size() + i;
+    func.setArgAttr(arg, "ponder.input", b.getStringAttr(in.first));
+    inputs[in.first] = entry->getArgument(arg);
   }
   for (auto [i, out] : llvm::enumerate(outs))
     func.setResultAttr(i, "ponder.output", b.getStringAttr(out.first));
@@ -258,7 +268,8 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
 
 OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
                                  const ModelDescription &desc) {
-  context.loadDialect<PonderDialect, func::FuncDialect, arith::ArithDialect>();
+  context.loadDialect<PonderDialect, func::FuncDialect, arith::ArithDialect,
+                      tensor::TensorDialect>();
   Location loc = UnknownLoc::get(&context);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   ImplicitLocOpBuilder b(loc, &context);
@@ -389,6 +400,74 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
                                 grad.getArguments());
     func::ReturnOp::create(b, g.getResults());
   }
+
+  // @train_step: one optimiser step (MODEL.md §7): the gradient of @loss,
+  // global-norm clipping at 1.0, and AdamW with decoupled weight decay on
+  // 2-D parameters except embed.*.
+  b.setInsertionPointToEnd(module->getBody());
+  std::vector<ParameterSpec> specs = getParameters(desc);
+  std::vector<std::string> names;
+  for (const char *prefix : {"adam.m.", "adam.v."})
+    for (const ParameterSpec &p : specs)
+      names.push_back(prefix + p.name);
+  SmallVector<std::pair<StringRef, Type>> moments, stepInputs(inputs);
+  for (auto [i, name] : llvm::enumerate(names))
+    moments.push_back({name, mb.floatTensor(specs[i % specs.size()].shape)});
+  stepInputs.append({{"learning_rate", scalar},
+                     {"step", mb.idTensor({})},
+                     {"weight_decay", scalar}});
+  SmallVector<std::pair<StringRef, Type>> stepOutputs = {
+      {"loss", scalar},        {"loss.ce", scalar},   {"loss.ponder", scalar},
+      {"loss.policy", scalar}, {"grad_norm", scalar}, {"steps", steps}};
+  for (const ParameterSpec &p : specs)
+    stepOutputs.push_back({p.name, mb.floatTensor(p.shape)});
+  stepOutputs.append(moments.begin(), moments.end());
+  func::FuncOp train =
+      mb.beginFunction("train_step", stepInputs, stepOutputs, moments);
+  {
+    SmallVector<Value> lossArgs;
+    for (auto &[name, _] : inputs)
+      lossArgs.push_back(mb.input(name));
+    for (const ParameterSpec &p : specs)
+      lossArgs.push_back(mb.param(p.name));
+    SmallVector<Type> resultTypes;
+    for (auto &[_, type] : gradOutputs)
+      resultTypes.push_back(type);
+    auto g = GradientOp::create(b, resultTypes, loss.getSymName(), lossArgs);
+    unsigned firstGrad = loss.getNumResults();
+    SmallVector<Value> grads(g.getResults().drop_front(firstGrad));
+    auto clip = ClipGlobalNormOp::create(b, ValueRange(grads).getTypes(),
+                                         mb.floatTensor({}), grads,
+                                         b.getF64FloatAttr(1.0));
+    Value lr =
+        tensor::ExtractOp::create(b, mb.input("learning_rate"), ValueRange{});
+    Value step = arith::ExtSIOp::create(
+        b, b.getI64Type(),
+        tensor::ExtractOp::create(b, mb.input("step"), ValueRange{}));
+    Value decay =
+        tensor::ExtractOp::create(b, mb.input("weight_decay"), ValueRange{});
+    Value noDecay =
+        arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f)).getResult();
+    SmallVector<Value> results(g.getResults().take_front(4));
+    results.push_back(clip.getNorm());
+    results.push_back(g.getResult(5)); // steps
+    SmallVector<Value> newM, newV;
+    for (auto [i, p] : llvm::enumerate(specs)) {
+      bool decays = p.shape.size() == 2 && p.name.rfind("embed.", 0) != 0;
+      auto update = AdamWOp::create(
+          b, mb.param(p.name), clip.getClipped()[i], mb.input(names[i]),
+          mb.input(names[specs.size() + i]), lr, step, decays ? decay : noDecay,
+          b.getF64FloatAttr(0.9), b.getF64FloatAttr(0.95),
+          b.getF64FloatAttr(1e-8));
+      results.push_back(update.getNewParam());
+      newM.push_back(update.getNewM());
+      newV.push_back(update.getNewV());
+    }
+    results.append(newM);
+    results.append(newV);
+    func::ReturnOp::create(b, results);
+  }
+  (void)train;
   return module;
 }
 

@@ -15,6 +15,9 @@ void populateLayerLoweringPatterns(RewritePatternSet &patterns);
 /// select_step_grad -> linalg on tensors (LayerGradLowering.cpp).
 void populateLayerGradLoweringPatterns(RewritePatternSet &patterns);
 
+/// clip_global_norm, adamw -> linalg on tensors (OptimizerLowering.cpp).
+void populateOptimizerLoweringPatterns(RewritePatternSet &patterns);
+
 /// halting_loop -> scf.while over linalg updates (HaltingLoopLowering.cpp).
 void populateHaltingLoopLoweringPatterns(RewritePatternSet &patterns);
 

@@ -652,12 +652,13 @@ struct ConvertPonderToLinalgPass
     MLIRContext *ctx = &getContext();
     // Layers first, so that the halting loop moves lowered bodies.
     ConversionTarget layers(*ctx);
-    layers.addIllegalOp<
-        EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp, AttentionOp,
-        CachedAttentionOp, CacheWriteOp, SelectStepOp, VerbalXentOp,
-        PolicyLossOp, PonderCostOp, EmbedGradOp, StepEmbedGradOp, RMSNormGradOp,
-        LinearGradOp, GeluGradOp, AttentionGradOp, SelectStepGradOp,
-        VerbalXentGradOp, PolicyLossGradOp, PonderCostGradOp>();
+    layers.addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
+                        AttentionOp, CachedAttentionOp, CacheWriteOp,
+                        SelectStepOp, VerbalXentOp, PolicyLossOp, PonderCostOp,
+                        EmbedGradOp, StepEmbedGradOp, RMSNormGradOp,
+                        LinearGradOp, GeluGradOp, AttentionGradOp,
+                        SelectStepGradOp, VerbalXentGradOp, PolicyLossGradOp,
+                        PonderCostGradOp, ClipGlobalNormOp, AdamWOp>();
     // Elementwise arith/math on tensors (the residual adds, the scalar loss
     // arithmetic) becomes linalg too, so the output is linalg end to end.
     layers.markUnknownOpDynamicallyLegal([](Operation *op) {
@@ -668,6 +669,7 @@ struct ConvertPonderToLinalgPass
     linalg::populateElementwiseToLinalgConversionPatterns(layerPatterns);
     populateLayerLoweringPatterns(layerPatterns);
     populateLayerGradLoweringPatterns(layerPatterns);
+    populateOptimizerLoweringPatterns(layerPatterns);
     populateLossLoweringPatterns(layerPatterns);
     if (failed(applyPartialConversion(getOperation(), layers,
                                       std::move(layerPatterns))))

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Artifact.h"
 #include "runtime/Safetensors.h"
 #include "test/reference/ReferenceGradients.h"
 
@@ -144,5 +145,108 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{reference::Halting::Act, "act", -0.3},
                       Case{reference::Halting::PonderNet, "pondernet", 0.0}),
     [](const auto &info) { return std::string(info.param.name); });
+
+} // namespace
+
+namespace {
+
+/// One train_step of a compiled model against MODEL.md §7 written out here:
+/// the global norm of the `grad` entry's gradients, clipping at 1.0 and
+/// AdamW (beta1 0.9, beta2 0.95, eps 1e-8, decay on 2-D non-embed.*).
+TEST(TrainStep, IsClippedAdamWOnTheGradients) {
+  std::string dir = ::testing::TempDir() + "/ponder_train_step";
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  std::ofstream(dir + "/model.toml")
+      << "[model]\nverbal_vocab = 9\nthink_vocab = 4\nd_model = 8\n"
+         "n_heads = 2\nd_ff = 12\nmax_seq = 8\n\n[depth]\nhalting = \"act\"\n"
+         "max_steps = 4\nact_epsilon = 0.05\n";
+  std::string command = std::string(PONDERC_PATH) + " " + dir +
+                        "/model.toml --emit=artifact -o " + dir + "/m.so";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  auto artifact = Artifact::load(dir + "/m.so");
+  ASSERT_TRUE(artifact) << artifact.getStatus().message();
+  const Artifact &model = **artifact;
+
+  reference::Config config;
+  config.verbalVocab = 9;
+  config.thinkVocab = 4;
+  config.dModel = 8;
+  config.nHeads = 2;
+  config.dFF = 12;
+  config.maxSeq = 8;
+  config.maxSteps = 4;
+  // Large weights so that the gradient norm exceeds 1 and clipping acts.
+  reference::Weights w = reference::randomWeights(config, 5, 1.0, 0.0);
+  std::map<std::string, Tensor> params, ms, vs;
+  std::map<std::string, const Tensor *> values;
+  for (const auto &[name, shape] : reference::parameterShapes(config)) {
+    Tensor p(DType::F32, shape), m(DType::F32, shape), v(DType::F32, shape);
+    for (int64_t i = 0; i < p.numel(); ++i) {
+      p.data<float>()[i] = float(w.get(name)[i]);
+      m.data<float>()[i] = 0.01f * float(i % 7) - 0.03f;
+      v.data<float>()[i] = 0.001f * float(i % 5 + 1);
+    }
+    values[name] = &params.emplace(name, std::move(p)).first->second;
+    values["adam.m." + name] = &ms.emplace(name, std::move(m)).first->second;
+    values["adam.v." + name] = &vs.emplace(name, std::move(v)).first->second;
+  }
+  Tensor ids(DType::I32, {2, 5}), lengths(DType::I32, {2});
+  Tensor weight(DType::F32, {2, 5}), advantage(DType::F32, {2, 5});
+  std::vector<int32_t> row = {2, 10, 5, 1, 3, 7, 12, 0, 4, 0};
+  std::copy(row.begin(), row.end(), ids.data<int32_t>());
+  lengths.data<int32_t>()[0] = 5;
+  lengths.data<int32_t>()[1] = 4;
+  for (int64_t i = 0; i < 10; ++i) {
+    weight.data<float>()[i] = 1.0f;
+    advantage.data<float>()[i] = 0.1f * float(i % 3);
+  }
+  Tensor lr(DType::F32, {}), step(DType::I32, {}), decay(DType::F32, {});
+  lr.data<float>()[0] = 0.01f;
+  step.data<int32_t>()[0] = 3;
+  decay.data<float>()[0] = 0.1f;
+  values["ids"] = &ids;
+  values["lengths"] = &lengths;
+  values["target_weight"] = &weight;
+  values["advantage"] = &advantage;
+  values["learning_rate"] = &lr;
+  values["step"] = &step;
+  values["weight_decay"] = &decay;
+
+  auto grads = model.call(*model.entry("grad"), values);
+  ASSERT_TRUE(grads) << grads.getStatus().message();
+  auto out = model.call(*model.entry("train_step"), values);
+  ASSERT_TRUE(out) << out.getStatus().message();
+
+  double sumSq = 0;
+  for (const auto &[name, _] : params) {
+    const Tensor &g = grads->at("grad." + name);
+    for (int64_t i = 0; i < g.numel(); ++i)
+      sumSq += double(g.data<float>()[i]) * g.data<float>()[i];
+  }
+  double norm = std::sqrt(sumSq);
+  ASSERT_GT(norm, 1.0) << "clipping would not be exercised";
+  EXPECT_NEAR(out->at("grad_norm").data<float>()[0], norm, 1e-4 * norm);
+  EXPECT_EQ(out->at("loss").data<float>()[0],
+            grads->at("loss").data<float>()[0]);
+  double scale = std::min(1.0, 1.0 / (norm + 1e-6));
+  double c1 = 1 - std::pow(0.9, 3), c2 = 1 - std::pow(0.95, 3);
+  for (const auto &[name, p] : params) {
+    bool decays = p.rank() == 2 && name.rfind("embed.", 0) != 0;
+    const Tensor &g = grads->at("grad." + name);
+    for (int64_t i = 0; i < p.numel(); ++i) {
+      double gi = g.data<float>()[i] * scale;
+      double m = 0.9 * ms.at(name).data<float>()[i] + 0.1 * gi;
+      double v = 0.95 * vs.at(name).data<float>()[i] + 0.05 * gi * gi;
+      double pi = p.data<float>()[i];
+      double next = pi - 0.01 * ((decays ? 0.1 * pi : 0.0) +
+                                 (m / c1) / (std::sqrt(v / c2) + 1e-8));
+      EXPECT_NEAR(out->at(name).data<float>()[i], next,
+                  1e-5 * std::max(1.0, std::abs(next)))
+          << name << i;
+      EXPECT_NEAR(out->at("adam.m." + name).data<float>()[i], m, 1e-6);
+      EXPECT_NEAR(out->at("adam.v." + name).data<float>()[i], v, 1e-7);
+    }
+  }
+}
 
 } // namespace

@@ -717,9 +717,19 @@ LogicalResult AdamWOp::verify() {
   if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "attribute 'epsilon' must be > 0, got "
                          << fmt(getEpsilon().convertToDouble());
-  if (!(getWeightDecay().convertToDouble() >= 0.0))
-    return emitOpError() << "attribute 'weight_decay' must be >= 0, got "
-                         << fmt(getWeightDecay().convertToDouble());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ClipGlobalNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClipGlobalNormOp::verify() {
+  if (getGrads().empty())
+    return emitOpError() << "needs at least one gradient";
+  if (!(getMaxNorm().convertToDouble() > 0.0))
+    return emitOpError() << "attribute 'max_norm' must be > 0, got "
+                         << fmt(getMaxNorm().convertToDouble());
   return success();
 }
 

@@ -399,29 +399,47 @@ def Ponder_PonderCostOp : Ponder_Op<"ponder_cost", [DeclareOpInterfaceMethods<Po
 // Optimiser (MODEL.md §7)
 //===----------------------------------------------------------------------===//
 
+def Ponder_ClipGlobalNormOp : Ponder_Op<"clip_global_norm", [Pure,
+    AllTypesMatch<["grads", "clipped"]>]> {
+  let summary = "Global-norm gradient clipping";
+  let description = [{
+    With `norm = sqrt(sum over every tensor of sum g^2)`, scales every
+    gradient by `min(1, max_norm / (norm + 1e-6))` (MODEL.md §7, max_norm
+    1.0) and returns the scaled gradients and `norm` before clipping.
+  }];
+  let arguments = (ins Variadic<Ponder_FloatTensor>:$grads,
+                   F64Attr:$max_norm);
+  let results = (outs Variadic<Ponder_FloatTensor>:$clipped,
+                 Ponder_Scalar:$norm);
+  let assemblyFormat = [{
+    $grads `max_norm` `(` $max_norm `)` attr-dict `:` type($grads) `->`
+    type($norm)
+  }];
+  let hasVerifier = 1;
+}
+
 def Ponder_AdamWOp : Ponder_Op<"adamw", [Pure,
     AllTypesMatch<["param", "grad", "m", "v", "new_param", "new_m",
                    "new_v"]>]> {
   let summary = "One AdamW update of a parameter and its moments";
   let description = [{
-    With `t = step` (1-based) and learning rate `lr`:
+    With `t = step` (1-based), learning rate `lr` and decoupled weight decay
+    `weight_decay` (0 for the parameters MODEL.md §7 exempts):
     `m' = b1 m + (1 - b1) g`, `v' = b2 v + (1 - b2) g^2`,
     `p' = p - lr (weight_decay p + (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t))
-    + epsilon))`. Decoupled weight decay; the caller sets `weight_decay` to 0
-    for parameters the contract exempts (MODEL.md §7).
+    + epsilon))`.
   }];
   let arguments = (ins Ponder_FloatTensor:$param, Ponder_FloatTensor:$grad,
                    Ponder_FloatTensor:$m, Ponder_FloatTensor:$v,
-                   F32:$lr, I64:$step,
+                   F32:$lr, I64:$step, F32:$weight_decay,
                    DefaultValuedAttr<F64Attr, "0.9">:$beta1,
                    DefaultValuedAttr<F64Attr, "0.95">:$beta2,
-                   DefaultValuedAttr<F64Attr, "1.0e-8">:$epsilon,
-                   DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+                   DefaultValuedAttr<F64Attr, "1.0e-8">:$epsilon);
   let results = (outs Ponder_FloatTensor:$new_param,
                  Ponder_FloatTensor:$new_m, Ponder_FloatTensor:$new_v);
   let assemblyFormat = [{
-    $param `,` $grad `,` $m `,` $v `,` $lr `,` $step attr-dict `:`
-    type($param)
+    $param `,` $grad `,` $m `,` $v `,` $lr `,` $step `,` $weight_decay
+    attr-dict `:` type($param)
   }];
   let hasVerifier = 1;
 }

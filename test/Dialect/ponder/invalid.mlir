@@ -729,7 +729,7 @@ func.func @cost_lambda_range(%s: tensor<2x3xi32>, %r: tensor<2x3xf32>, %p: tenso
 
 func.func @adamw_beta1(%p: tensor<4xf32>, %lr: f32, %t: i64) {
   // expected-error @+1 {{attribute 'beta1' must be in [0, 1), got 1}}
-  %y:3 = ponder.adamw %p, %p, %p, %p, %lr, %t {beta1 = 1.0 : f64} : tensor<4xf32>
+  %y:3 = ponder.adamw %p, %p, %p, %p, %lr, %t, %lr {beta1 = 1.0 : f64} : tensor<4xf32>
   return
 }
 
@@ -737,7 +737,7 @@ func.func @adamw_beta1(%p: tensor<4xf32>, %lr: f32, %t: i64) {
 
 func.func @adamw_beta2(%p: tensor<4xf32>, %lr: f32, %t: i64) {
   // expected-error @+1 {{attribute 'beta2' must be in [0, 1), got -0.1}}
-  %y:3 = ponder.adamw %p, %p, %p, %p, %lr, %t {beta2 = -0.1 : f64} : tensor<4xf32>
+  %y:3 = ponder.adamw %p, %p, %p, %p, %lr, %t, %lr {beta2 = -0.1 : f64} : tensor<4xf32>
   return
 }
 
@@ -745,15 +745,15 @@ func.func @adamw_beta2(%p: tensor<4xf32>, %lr: f32, %t: i64) {
 
 func.func @adamw_epsilon(%p: tensor<4xf32>, %lr: f32, %t: i64) {
   // expected-error @+1 {{attribute 'epsilon' must be > 0, got 0}}
-  %y:3 = ponder.adamw %p, %p, %p, %p, %lr, %t {epsilon = 0.0 : f64} : tensor<4xf32>
+  %y:3 = ponder.adamw %p, %p, %p, %p, %lr, %t, %lr {epsilon = 0.0 : f64} : tensor<4xf32>
   return
 }
 
 // -----
 
-func.func @adamw_weight_decay(%p: tensor<4xf32>, %lr: f32, %t: i64) {
-  // expected-error @+1 {{attribute 'weight_decay' must be >= 0, got -1}}
-  %y:3 = ponder.adamw %p, %p, %p, %p, %lr, %t {weight_decay = -1.0 : f64} : tensor<4xf32>
+func.func @clip_max_norm(%g: tensor<4xf32>) {
+  // expected-error @+1 {{attribute 'max_norm' must be > 0, got 0}}
+  %y:2 = ponder.clip_global_norm %g max_norm(0.0) : tensor<4xf32> -> tensor<f32>
   return
 }
 
@@ -762,7 +762,7 @@ func.func @adamw_weight_decay(%p: tensor<4xf32>, %lr: f32, %t: i64) {
 // expected-note @+1 {{prior use here}}
 func.func @adamw_types(%p: tensor<4xf32>, %lr: f32, %t: i64, %q: tensor<5xf32>) {
   // expected-error @+1 {{use of value '%q' expects different type than prior uses: 'tensor<4xf32>' vs 'tensor<5xf32>'}}
-  %y:3 = ponder.adamw %p, %q, %p, %p, %lr, %t : tensor<4xf32>
+  %y:3 = ponder.adamw %p, %q, %p, %p, %lr, %t, %lr : tensor<4xf32>
   return
 }
 

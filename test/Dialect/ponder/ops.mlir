@@ -152,8 +152,11 @@ func.func @optimiser(%p: tensor<64x64xf32>, %g: tensor<64x64xf32>,
                      %m: tensor<64x64xf32>, %v: tensor<64x64xf32>,
                      %lr: f32, %t: i64)
     -> (tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>) {
-  // CHECK: ponder.adamw %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {weight_decay = 1.000000e-01 : f64} : tensor<64x64xf32>
-  %p2, %m2, %v2 = ponder.adamw %p, %g, %m, %v, %lr, %t {weight_decay = 0.1 : f64}
+  // CHECK: %[[G:.*]]:2, %[[NORM:.*]] = ponder.clip_global_norm %{{.*}}, %{{.*}} max_norm(1.000000e+00) : tensor<64x64xf32>, tensor<64x64xf32> -> tensor<f32>
+  %clipped:2, %norm = ponder.clip_global_norm %g, %g max_norm(1.0)
+      : tensor<64x64xf32>, tensor<64x64xf32> -> tensor<f32>
+  // CHECK: ponder.adamw %{{.*}}, %[[G]]#0, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {beta2 = 0.99899999999999999 : f64} : tensor<64x64xf32>
+  %p2, %m2, %v2 = ponder.adamw %p, %clipped#0, %m, %v, %lr, %t, %lr {beta2 = 0.999 : f64}
       : tensor<64x64xf32>
   return %p2, %m2, %v2 : tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>
 }
