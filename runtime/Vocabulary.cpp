@@ -37,6 +37,11 @@ std::optional<Vocabulary> Vocabulary::task(std::string_view name) {
   if (name == "addition")
     return symbols({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=",
                     "<bos>", "<eos>", "<pad>", "|"});
+  if (name == "reverse")
+    return symbols({"a", "b", "c", "d", "e", "f", "g", "h", "<bos>", "<eos>",
+                    "|", "<pad>"});
+  if (name == "oracle-mix")
+    return symbols({"0", "1", "<bos>", "<eos>", "<pad>"});
   return std::nullopt;
 }
 

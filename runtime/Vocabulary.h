@@ -27,8 +27,8 @@ public:
   /// (`<bos>`); encoding takes the longest symbol that matches.
   static Vocabulary symbols(std::vector<std::string> symbols);
 
-  /// The synthetic tasks' vocabularies (examples/models): "parity" and
-  /// "addition"; nullopt for another name.
+  /// The synthetic tasks' vocabularies (docs/tasks.md): "parity",
+  /// "addition", "reverse" and "oracle-mix"; nullopt for another name.
   static std::optional<Vocabulary> task(std::string_view name);
 
   /// The number of verbal ids this vocabulary uses.

@@ -5,6 +5,9 @@
 //   ponder generate MODEL.toml --weights W [--prompt TEXT | --prompt-ids IDS]
 //       [--max-new N] [--temperature T] [--seed S] [--vocab NAME]
 //       [--show-thoughts] [--print-ids]
+//   ponder train MODEL.toml --task TASK --steps K [--batch B] [--lr X]
+//       [--weight-decay W] [--warmup N] [--seed S] [--out CKPT]
+//       [--resume CKPT] [--eval-every K] [--save-every K]
 //   ponder bench MODEL.toml [--batch B] [--length T] [--iters N]
 //   ponder bench generate MODEL.toml [--prompt-length P] [--new N]
 //
@@ -21,6 +24,8 @@
 #include "runtime/Hash.h"
 #include "runtime/Init.h"
 #include "runtime/Safetensors.h"
+#include "runtime/Tasks.h"
+#include "runtime/Trainer.h"
 #include "runtime/Vocabulary.h"
 
 #include <algorithm>
@@ -383,6 +388,247 @@ int run(int argc, char **argv) {
   return s ? 0 : fail(s.message());
 }
 
+/// `path` with its extension replaced by `extension`.
+std::string withExtension(const std::string &path, const std::string &ext) {
+  size_t slash = path.find_last_of('/');
+  size_t dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+    return path + ext;
+  return path.substr(0, dot) + ext;
+}
+
+/// "1m23s", "45s".
+std::string duration(double seconds) {
+  long long s = static_cast<long long>(seconds + 0.5);
+  char buffer[32];
+  if (s >= 60)
+    std::snprintf(buffer, sizeof(buffer), "%lldm%02llds", s / 60, s % 60);
+  else
+    std::snprintf(buffer, sizeof(buffer), "%llds", s);
+  return buffer;
+}
+
+/// The metrics CSV of a run: a header, one row per step. On resume, rows
+/// after the checkpoint's step (written before a crash) are dropped.
+Status openMetrics(const std::string &path, int64_t resumeStep,
+                   std::ofstream &out) {
+  const char *header = "step,loss,loss_ce,loss_ponder,loss_policy,grad_norm,"
+                       "learning_rate,mean_depth,tokens_per_s,"
+                       "heldout_accuracy";
+  std::vector<std::string> kept;
+  if (resumeStep > 0) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+      if (line != header && !line.empty() &&
+          std::strtoll(line.c_str(), nullptr, 10) <= resumeStep)
+        kept.push_back(line);
+  }
+  out.open(path, std::ios::trunc);
+  if (!out)
+    return Status::error(path + ": cannot write the metrics file");
+  out << header << "\n";
+  for (const std::string &line : kept)
+    out << line << "\n";
+  out.flush();
+  return Status::ok();
+}
+
+// ponder train: see the file comment and docs/training.md.
+int train(int argc, char **argv) {
+  StatusOr<Options> o = parseOptions(
+      argc, argv, {"--steps"},
+      {"--task", "--batch", "--lr", "--weight-decay", "--warmup", "--seed",
+       "--out", "--resume", "--eval-every", "--save-every"});
+  if (!o)
+    return fail(o.getStatus().message());
+  std::string text;
+  auto artifact = loadModel(o->model, text);
+  if (!artifact)
+    return fail(artifact.getStatus());
+  const Artifact &model = **artifact;
+
+  // A resumed run takes its settings from the checkpoint; flags that would
+  // change the trajectory must agree with them.
+  std::optional<Checkpoint> resumed;
+  std::map<std::string, std::string> settings;
+  if (o->has("--resume")) {
+    StatusOr<Checkpoint> c = loadCheckpoint(o->flags["--resume"]);
+    if (!c)
+      return fail(c.getStatus().message());
+    if (c->metadata["model"] != text)
+      return fail(o->flags["--resume"] +
+                  ": the checkpoint is of another model description than " +
+                  o->model);
+    if (!c->metadata.count("task"))
+      return fail(o->flags["--resume"] +
+                  ": not a ponder train checkpoint (no task in __metadata__)");
+    resumed = std::move(*c);
+    settings = resumed->metadata;
+  }
+  const std::vector<std::pair<std::string, std::string>> defaults = {
+      {"task", ""},     {"batch", "32"},
+      {"lr", "0.003"},  {"weight_decay", "0.1"},
+      {"warmup", "-1"}, {"seed", "0"}};
+  for (const auto &[key, fallback] : defaults) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    auto given = o->flags.find(flag);
+    if (resumed) {
+      if (given != o->flags.end() && given->second != settings[key])
+        return fail("ponder: " + flag + " " + given->second +
+                    " differs from the resumed run's " + settings[key]);
+    } else {
+      settings[key] = given != o->flags.end() ? given->second : fallback;
+    }
+  }
+  if (settings["task"].empty())
+    return fail("ponder: missing option '--task'");
+  Options numeric;
+  numeric.model = o->model;
+  for (const auto &[key, value] : settings) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    numeric.flags[flag] = value;
+  }
+  StatusOr<int64_t> steps = integerOption(*o, "--steps", 0, 1);
+  StatusOr<int64_t> batch = integerOption(numeric, "--batch", 32, 1);
+  StatusOr<int64_t> seed = integerOption(numeric, "--seed", 0, 0);
+  StatusOr<int64_t> warmupGiven = integerOption(numeric, "--warmup", -1, -1);
+  StatusOr<double> lr = nonNegativeOption(numeric, "--lr", 0.003);
+  StatusOr<double> decay = nonNegativeOption(numeric, "--weight-decay", 0.1);
+  StatusOr<int64_t> evalEvery = integerOption(*o, "--eval-every", 0, 0);
+  for (const Status *st :
+       {&steps.getStatus(), &batch.getStatus(), &seed.getStatus(),
+        &warmupGiven.getStatus(), &lr.getStatus(), &decay.getStatus(),
+        &evalEvery.getStatus()})
+    if (!*st)
+      return fail(st->message());
+  StatusOr<int64_t> saveEvery =
+      integerOption(*o, "--save-every", std::max<int64_t>(1, *steps / 10), 1);
+  if (!saveEvery)
+    return fail(saveEvery.getStatus().message());
+  int64_t warmup =
+      *warmupGiven >= 0 ? *warmupGiven : std::min<int64_t>(100, *steps / 10);
+  settings["warmup"] = std::to_string(warmup);
+
+  auto task =
+      Task::create(settings["task"], model.verbalVocab(), model.maxSeq());
+  if (!task)
+    return fail("ponder: " + task.getStatus().message());
+
+  std::string out = o->has("--out") ? o->flags["--out"]
+                    : resumed       ? o->flags["--resume"]
+                                    : "";
+  if (out.empty())
+    return fail("ponder: missing option '--out'");
+  std::map<std::string, Tensor> params, m, v;
+  int64_t start = 0;
+  if (resumed) {
+    params = std::move(resumed->parameters);
+    m = std::move(resumed->m);
+    v = std::move(resumed->v);
+    start = resumed->step;
+  } else {
+    std::vector<Tensor> init = initialParameters(model, uint64_t(*seed));
+    for (size_t i = 0; i < init.size(); ++i)
+      params.emplace(model.parameters()[i].name, std::move(init[i]));
+  }
+  if (start >= *steps)
+    return fail("ponder: the checkpoint is at step " + std::to_string(start) +
+                ", nothing to do for --steps " + std::to_string(*steps));
+  auto trainer = Trainer::create(
+      model, std::move(params), std::move(m), std::move(v), start,
+      resumed ? o->flags["--resume"] : std::string("the initial weights"));
+  if (!trainer)
+    return fail(trainer.getStatus().message());
+
+  std::ofstream metrics;
+  std::string metricsPath = withExtension(out, ".csv");
+  if (Status st = openMetrics(metricsPath, start, metrics); !st)
+    return fail(st.message());
+  std::map<std::string, std::string> metadata = settings;
+  metadata["model"] = text;
+  metadata["steps"] = std::to_string(*steps);
+
+  bool terminal = isatty(fileno(stderr));
+  int64_t logEvery = std::max<int64_t>(1, *steps / 20);
+  TaskBatch held = heldOutBatch(**task, uint64_t(*seed), 0, 256);
+  auto began = std::chrono::steady_clock::now();
+  double lastAccuracy = -1, loss = 0;
+  int64_t tokens = 0;
+  for (int64_t s = start + 1; s <= *steps; ++s) {
+    TaskBatch b = trainBatch(**task, uint64_t(*seed), s - 1, *batch);
+    double rate = scheduledLearningRate(*lr, s, warmup, *steps);
+    auto r = (*trainer)->train({&b.ids, &b.lengths, &b.targetWeight, nullptr},
+                               rate, *decay);
+    if (!r)
+      return fail("ponder: step " + std::to_string(s) + ": " +
+                  r.getStatus().message());
+    if (!std::isfinite(r->loss))
+      return fail("ponder: step " + std::to_string(s) +
+                  ": the loss is not finite; the last checkpoint is kept");
+    loss = r->loss;
+    tokens += r->tokens;
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began)
+            .count();
+    double rate_ = elapsed > 0 ? double(tokens) / elapsed : 0.0;
+    std::string accuracy;
+    if ((*evalEvery > 0 && s % *evalEvery == 0) || s == *steps) {
+      auto acc = (*trainer)->accuracy(held.ids, held.lengths, held.scored);
+      if (!acc)
+        return fail("ponder: held-out evaluation: " +
+                    acc.getStatus().message());
+      lastAccuracy = *acc;
+      char buffer[32];
+      std::snprintf(buffer, sizeof(buffer), "%.4f", *acc);
+      accuracy = buffer;
+    }
+    char row[256];
+    std::snprintf(row, sizeof(row),
+                  "%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,"
+                  "%.1f,",
+                  static_cast<long long>(s), r->loss, r->ce, r->ponder,
+                  r->policy, r->gradNorm, rate, r->meanDepth, rate_);
+    metrics << row << accuracy << "\n";
+    metrics.flush();
+    if ((*saveEvery > 0 && s % *saveEvery == 0) || s == *steps) {
+      if (Status st = (*trainer)->save(out, metadata); !st)
+        return fail(st.message());
+    }
+    double eta =
+        (s > start) ? elapsed / double(s - start) * double(*steps - s) : 0.0;
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "step %lld/%lld  loss %.4f  %.0f tok/s  depth %.2f  ETA %s",
+                  static_cast<long long>(s), static_cast<long long>(*steps),
+                  r->loss, rate_, r->meanDepth, duration(eta).c_str());
+    std::string shown = line;
+    if (lastAccuracy >= 0) {
+      char acc[48];
+      std::snprintf(acc, sizeof(acc), "  held-out %.1f%%",
+                    100.0 * lastAccuracy);
+      shown += acc;
+    }
+    if (terminal) {
+      int width = 24, filled = int(width * s / *steps);
+      std::fprintf(
+          stderr, "\r[%s%s] %s\033[K", std::string(size_t(filled), '=').c_str(),
+          std::string(size_t(width - filled), ' ').c_str(), shown.c_str());
+    } else if (s % logEvery == 0 || s == *steps || !accuracy.empty()) {
+      std::fprintf(stderr, "%s\n", shown.c_str());
+    }
+  }
+  if (terminal)
+    std::fprintf(stderr, "\n");
+  std::printf("trained to step %lld: loss %.4f, held-out accuracy %.1f%%; "
+              "checkpoint %s, metrics %s\n",
+              static_cast<long long>(*steps), loss, 100.0 * lastAccuracy,
+              out.c_str(), metricsPath.c_str());
+  return 0;
+}
+
 // ponder bench MODEL.toml [--batch B] [--length T] [--iters N]: the time of
 // one @forward over B x T tokens with contract-initialised weights.
 int bench(int argc, char **argv) {
@@ -621,6 +867,8 @@ int main(int argc, char **argv) {
     return run(argc, argv);
   if (command == "generate")
     return generate(argc, argv);
+  if (command == "train")
+    return train(argc, argv);
   if (command == "bench")
     return argc > 2 && std::string(argv[2]) == "generate"
                ? benchGenerate(argc, argv)

@@ -1,0 +1,196 @@
+//===- Trainer.cpp - Training a compiled model ----------------------------===//
+
+#include "runtime/Trainer.h"
+
+#include "runtime/Safetensors.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace ponder {
+
+namespace {
+
+constexpr const char *kMomentPrefix[2] = {"adam.m.", "adam.v."};
+
+Tensor scalarF32(double value) {
+  Tensor t(DType::F32, {});
+  t.data<float>()[0] = float(value);
+  return t;
+}
+
+} // namespace
+
+double scheduledLearningRate(double peak, int64_t step, int64_t warmup,
+                             int64_t total) {
+  if (warmup > 0 && step <= warmup)
+    return peak * double(step) / double(warmup);
+  if (total <= warmup)
+    return peak;
+  double progress = double(step - warmup) / double(total - warmup);
+  progress = std::min(1.0, std::max(0.0, progress));
+  double floor = 0.1 * peak;
+  return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
+StatusOr<std::unique_ptr<Trainer>> Trainer::create(
+    const Artifact &artifact, std::map<std::string, Tensor> parameters,
+    std::map<std::string, Tensor> m, std::map<std::string, Tensor> v,
+    int64_t step, const std::string &source) {
+  if (!artifact.entry("train_step") || !artifact.entry("forward"))
+    return Status::error("the artifact has no train_step entry point; "
+                         "recompile the model with this version of ponderc");
+  std::map<std::string, const Tensor *> view;
+  for (const auto &[name, t] : parameters)
+    view[name] = &t;
+  if (Status s = artifact.checkWeights(view, source); !s)
+    return s;
+  std::unique_ptr<Trainer> trainer(new Trainer(artifact));
+  for (const ValueSpec &p : artifact.parameters()) {
+    for (auto *moments : {&m, &v}) {
+      auto it = moments->find(p.name);
+      bool isM = moments == &m;
+      if (it == moments->end()) {
+        moments->emplace(p.name, Tensor(DType::F32, p.shape));
+      } else if (it->second.dtype() != DType::F32 ||
+                 it->second.shape() != p.shape) {
+        return Status::error(source + ": " + kMomentPrefix[isM ? 0 : 1] +
+                             p.name + " does not have the parameter's shape");
+      }
+    }
+  }
+  trainer->params = std::move(parameters);
+  trainer->moments1 = std::move(m);
+  trainer->moments2 = std::move(v);
+  trainer->completed = step;
+  return trainer;
+}
+
+StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
+                                     double weightDecay) {
+  const EntryPoint &entry = *artifact.entry("train_step");
+  std::map<std::string, const Tensor *> values;
+  for (const auto &[name, t] : params)
+    values[name] = &t;
+  for (const auto &[name, t] : moments1)
+    values[kMomentPrefix[0] + name] = &t;
+  for (const auto &[name, t] : moments2)
+    values[kMomentPrefix[1] + name] = &t;
+  const std::vector<int64_t> &shape = batch.ids->shape();
+  Tensor zeros(DType::F32, shape), lrT = scalarF32(lr),
+                                   decayT = scalarF32(weightDecay);
+  Tensor stepT(DType::I32, {});
+  stepT.data<int32_t>()[0] = int32_t(completed + 1);
+  values["ids"] = batch.ids;
+  values["lengths"] = batch.lengths;
+  values["target_weight"] = batch.targetWeight;
+  values["advantage"] = batch.advantage ? batch.advantage : &zeros;
+  values["learning_rate"] = &lrT;
+  values["step"] = &stepT;
+  values["weight_decay"] = &decayT;
+  auto out = artifact.call(entry, values);
+  if (!out)
+    return out.getStatus();
+  for (auto &[name, t] : params)
+    t = std::move(out->at(name));
+  for (auto &[name, t] : moments1)
+    t = std::move(out->at(kMomentPrefix[0] + name));
+  for (auto &[name, t] : moments2)
+    t = std::move(out->at(kMomentPrefix[1] + name));
+  ++completed;
+
+  StepMetrics metrics;
+  auto scalar = [&](const char *name) {
+    return double(out->at(name).data<float>()[0]);
+  };
+  metrics.loss = scalar("loss");
+  metrics.ce = scalar("loss.ce");
+  metrics.ponder = scalar("loss.ponder");
+  metrics.policy = scalar("loss.policy");
+  metrics.gradNorm = scalar("grad_norm");
+  const Tensor &steps = out->at("steps");
+  int64_t depth = 0;
+  for (int64_t r = 0; r < shape[0]; ++r)
+    for (int64_t p = 0; p < batch.lengths->data<int32_t>()[r]; ++p) {
+      depth += steps.data<int32_t>()[r * shape[1] + p];
+      ++metrics.tokens;
+    }
+  metrics.meanDepth = metrics.tokens ? double(depth) / metrics.tokens : 0.0;
+  return metrics;
+}
+
+StatusOr<double> Trainer::accuracy(const Tensor &ids, const Tensor &lengths,
+                                   const Tensor &scored) const {
+  std::map<std::string, const Tensor *> values;
+  for (const auto &[name, t] : params)
+    values[name] = &t;
+  values["ids"] = &ids;
+  values["lengths"] = &lengths;
+  auto out = artifact.call(*artifact.entry("forward"), values);
+  if (!out)
+    return out.getStatus();
+  const Tensor &logits = out->at("logits");
+  int64_t b = ids.shape()[0], t = ids.shape()[1];
+  int64_t vocab = logits.shape()[2], verbal = artifact.verbalVocab();
+  int64_t correct = 0;
+  for (int64_t r = 0; r < b; ++r) {
+    bool right = true;
+    for (int64_t p = 1; p < lengths.data<int32_t>()[r]; ++p) {
+      if (!scored.data<int32_t>()[r * t + p])
+        continue;
+      const float *z = logits.data<float>() + (r * t + p - 1) * vocab;
+      int64_t best = 0;
+      for (int64_t v = 1; v < verbal; ++v)
+        if (z[v] > z[best])
+          best = v;
+      right &= best == ids.data<int32_t>()[r * t + p];
+    }
+    correct += right;
+  }
+  return b ? double(correct) / double(b) : 0.0;
+}
+
+Status Trainer::save(const std::string &path,
+                     std::map<std::string, std::string> metadata) const {
+  std::vector<std::pair<std::string, const Tensor *>> named;
+  for (const ValueSpec &p : artifact.parameters())
+    named.emplace_back(p.name, &params.at(p.name));
+  std::vector<std::string> names;
+  names.reserve(2 * params.size());
+  for (int which = 0; which < 2; ++which)
+    for (const ValueSpec &p : artifact.parameters()) {
+      const auto &moments = which == 0 ? moments1 : moments2;
+      names.push_back(kMomentPrefix[which] + p.name);
+      named.emplace_back(names.back(), &moments.at(p.name));
+    }
+  metadata["step"] = std::to_string(completed);
+  return writeSafetensors(path, named, metadata);
+}
+
+StatusOr<Checkpoint> loadCheckpoint(const std::string &path) {
+  StatusOr<SafetensorsFile> file = readSafetensors(path);
+  if (!file)
+    return file.getStatus();
+  Checkpoint c;
+  c.metadata = file->metadata;
+  for (auto &[name, t] : file->tensors) {
+    if (name.rfind(kMomentPrefix[0], 0) == 0)
+      c.m.emplace(name.substr(std::strlen(kMomentPrefix[0])), std::move(t));
+    else if (name.rfind(kMomentPrefix[1], 0) == 0)
+      c.v.emplace(name.substr(std::strlen(kMomentPrefix[1])), std::move(t));
+    else
+      c.parameters.emplace(name, std::move(t));
+  }
+  auto it = c.metadata.find("step");
+  if (it != c.metadata.end()) {
+    char *end = nullptr;
+    long long step = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || step < 0)
+      return Status::error(path + ": __metadata__ step '" + it->second +
+                           "' is not a non-negative integer");
+    c.step = step;
+  }
+  return c;
+}
+
+} // namespace ponder

@@ -1,0 +1,90 @@
+//===- Trainer.h - Training a compiled model --------------------*- C++ -*-===//
+//
+// Drives an artifact's @train_step (gradient, clipping and AdamW fused in
+// one compiled call, MODEL.md §7) over batches, with the learning-rate
+// schedule, held-out accuracy through @forward, and checkpoints in the
+// format of MODEL.md §8 (parameters, adam.m.NAME, adam.v.NAME; the model
+// TOML and the step in __metadata__). `ponder train` and trainers that link
+// libponder share it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_RUNTIME_TRAINER_H
+#define PONDER_RUNTIME_TRAINER_H
+
+#include "runtime/Artifact.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace ponder {
+
+/// Linear warm-up over `warmup` steps to `peak`, then cosine decay to
+/// peak / 10 at step `total` (MODEL.md §7; the floor is our choice,
+/// docs/training.md). `step` is 1-based.
+double scheduledLearningRate(double peak, int64_t step, int64_t warmup,
+                             int64_t total);
+
+/// A batch for one step: ids [B, T] I32, lengths [B] I32, target_weight and
+/// advantage [B, T] F32 (advantage may be empty: zeros).
+struct TrainBatch {
+  const Tensor *ids = nullptr, *lengths = nullptr;
+  const Tensor *targetWeight = nullptr, *advantage = nullptr;
+};
+
+struct StepMetrics {
+  double loss = 0, ce = 0, ponder = 0, policy = 0, gradNorm = 0;
+  double meanDepth = 0; // mean N over valid positions
+  int64_t tokens = 0;   // valid positions in the batch
+};
+
+class Trainer {
+public:
+  /// A trainer over `parameters` (checked against the artifact), with Adam
+  /// moments `m` and `v` (zeros when empty) after `step` completed steps.
+  static StatusOr<std::unique_ptr<Trainer>>
+  create(const Artifact &artifact, std::map<std::string, Tensor> parameters,
+         std::map<std::string, Tensor> m, std::map<std::string, Tensor> v,
+         int64_t step, const std::string &source);
+
+  /// One optimiser step at learning rate `lr`; step() grows by one.
+  StatusOr<StepMetrics> train(const TrainBatch &batch, double lr,
+                              double weightDecay);
+
+  /// The fraction of rows of `ids` whose every position with `scored` = 1
+  /// is predicted by the argmax over verbal logits of the position before
+  /// (teacher forcing), through @forward.
+  StatusOr<double> accuracy(const Tensor &ids, const Tensor &lengths,
+                            const Tensor &scored) const;
+
+  /// Writes parameters, moments and `metadata` (plus "step") atomically.
+  Status save(const std::string &path,
+              std::map<std::string, std::string> metadata) const;
+
+  int64_t step() const { return completed; }
+  const std::map<std::string, Tensor> &parameters() const { return params; }
+
+private:
+  Trainer(const Artifact &artifact) : artifact(artifact) {}
+
+  const Artifact &artifact;
+  std::map<std::string, Tensor> params, moments1, moments2;
+  int64_t completed = 0;
+};
+
+/// A checkpoint read back: parameters, moments (empty for plain weights from
+/// `ponder init`), the step and the metadata.
+struct Checkpoint {
+  std::map<std::string, Tensor> parameters, m, v;
+  int64_t step = 0;
+  std::map<std::string, std::string> metadata;
+};
+
+/// Reads `path`; names that are neither parameters nor adam.m./adam.v. are
+/// errors, as is a step that is not a non-negative integer.
+StatusOr<Checkpoint> loadCheckpoint(const std::string &path);
+
+} // namespace ponder
+
+#endif // PONDER_RUNTIME_TRAINER_H
