@@ -2,10 +2,10 @@
 # The main job: builds Ponder, compiles every example model through each stage
 # (ponder dialect, linalg, LLVM IR, object), then initialises the parity model
 # with `ponder init` (which compiles it into a cached artifact), runs it on a
-# batch with `ponder run`, generates with it (and with the addition model,
-# thoughts shown) through the key/value cache with `ponder generate`, and
-# times the 256-wide model with `ponder bench` (forward and generation).
-# Training lands with a later issue: the weights here are freshly initialised.
+# batch with `ponder run`, trains the addition model on one-digit sums with
+# `ponder train` (checkpoint and metrics CSV), generates from that checkpoint
+# through the key/value cache with `ponder generate`, and times the 256-wide
+# model with `ponder bench` (forward and generation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -55,14 +55,22 @@ for name, entry in json.loads(data[8:8 + n]).items():
 PY
 
 echo
-echo "== ponder generate (untrained weights: the text is not meaningful yet)"
-echo "   parity, greedy, prompt '0110|':"
+echo "== ponder train: one-digit addition, 300 steps (checkpoint + metrics CSV)"
+rm -f "$out/addition.safetensors" "$out/addition.csv"
+build/bin/ponder train examples/models/addition.toml --task addition:1 --steps 300 \
+  --batch 32 --lr 0.005 --eval-every 100 --out "$out/addition.safetensors"
+echo "   metrics: $(wc -l < "$out/addition.csv") lines in $out/addition.csv"
+
+echo
+echo "== ponder generate from the checkpoint (greedy; thoughts shown if any)"
+for prompt in '3+4=' '8+9=' '0+6='; do
+  printf '   %s -> ' "$prompt"
+  build/bin/ponder generate examples/models/addition.toml --weights "$out/addition.safetensors" \
+    --vocab addition --prompt "$prompt" --max-new 4 --show-thoughts 2>/dev/null
+done
+echo "   parity (untrained weights), temperature 1:"
 build/bin/ponder generate examples/models/parity.toml --weights "$out/parity.safetensors" \
-  --vocab parity --prompt '0110|' --max-new 12
-build/bin/ponder init examples/models/addition.toml --seed 1 -o "$out/addition.safetensors"
-echo "   addition, temperature 1, thoughts shown, prompt '12+34=':"
-build/bin/ponder generate examples/models/addition.toml --weights "$out/addition.safetensors" \
-  --vocab addition --prompt '12+34=' --temperature 1 --seed 3 --max-new 16 --show-thoughts
+  --vocab parity --prompt '0110|' --max-new 8 --temperature 1 --seed 3
 
 echo
 echo "== ponder bench examples/models/wide256.toml (CPU, naive loops for now)"

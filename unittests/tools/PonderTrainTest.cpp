@@ -1,0 +1,174 @@
+//===- PonderTrainTest.cpp - `ponder train` end to end --------------------===//
+//
+// A run killed mid-way and resumed from its last checkpoint follows exactly
+// the loss trajectory of an uninterrupted run; checkpoints have MODEL.md §8's
+// names and metadata and feed `ponder generate`; bad options are one line.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Safetensors.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace ponder;
+
+namespace {
+
+constexpr const char *kModel = "[model]\nverbal_vocab = 6\nthink_vocab = 0\n"
+                               "d_model = 16\nn_heads = 2\nd_ff = 32\n"
+                               "max_seq = 12\n\n[depth]\nhalting = \"act\"\n"
+                               "max_steps = 4\nact_epsilon = 0.05\n";
+
+std::string slurp(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// The CSV's rows as "step,loss,..." without the timing column.
+std::vector<std::string> trajectory(const std::string &csv) {
+  std::vector<std::string> rows;
+  std::stringstream in(slurp(csv));
+  std::string line;
+  std::getline(in, line); // header
+  while (std::getline(in, line)) {
+    // step,loss,ce,ponder,policy,grad_norm,lr,depth,tokens_per_s,accuracy
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');)
+      cells.push_back(cell);
+    cells.resize(10);
+    cells[8].clear(); // tokens/s depends on the machine's load
+    std::string kept;
+    for (const std::string &c : cells)
+      kept += c + ",";
+    rows.push_back(kept);
+  }
+  return rows;
+}
+
+class PonderTrain : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = ::testing::TempDir() + "/ponder_train";
+    ASSERT_EQ(std::system(
+                  ("rm -rf " + dir + " && mkdir -p " + dir + "/cache").c_str()),
+              0);
+    setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+    model = dir + "/model.toml";
+    std::ofstream(model) << kModel;
+  }
+  int ponder(const std::string &args) {
+    return std::system((std::string(PONDER_PATH) + " " + args + " > " + dir +
+                        "/out.txt 2> " + dir + "/err.txt")
+                           .c_str());
+  }
+  std::string dir, model;
+};
+
+TEST_F(PonderTrain, KillAndResumeFollowsTheSameTrajectory) {
+  std::string common = "train " + model +
+                       " --task parity:6 --steps 60 --batch 8 --lr 0.01 "
+                       "--eval-every 20 --save-every 5 --seed 3";
+  ASSERT_EQ(ponder(common + " --out " + dir + "/full.safetensors"), 0)
+      << slurp(dir + "/err.txt");
+  std::vector<std::string> full = trajectory(dir + "/full.csv");
+  ASSERT_EQ(full.size(), 60u);
+
+  // Start the same run, kill it once a checkpoint exists, then resume.
+  std::string cut = dir + "/cut.safetensors";
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string args = common + " --out " + cut;
+    execl(
+        "/bin/sh", "sh", "-c",
+        ("exec " + std::string(PONDER_PATH) + " " + args + " > /dev/null 2>&1")
+            .c_str(),
+        static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 2000 && !std::ifstream(cut).good(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(std::ifstream(cut).good());
+  auto checkpoint = readSafetensors(cut);
+  ASSERT_TRUE(checkpoint) << checkpoint.getStatus().message();
+  int64_t step = std::stoll(checkpoint->metadata.at("step"));
+  ASSERT_GE(step, 5);
+  if (step < 60) {
+    ASSERT_EQ(ponder("train " + model +
+                     " --steps 60 --eval-every 20 "
+                     "--save-every 5 --resume " +
+                     cut),
+              0)
+        << slurp(dir + "/err.txt");
+  }
+  EXPECT_EQ(trajectory(dir + "/cut.csv"), full);
+
+  // The checkpoint: parameters, adam moments, the model and the step.
+  auto final = readSafetensors(cut);
+  ASSERT_TRUE(final);
+  EXPECT_EQ(final->metadata.at("step"), "60");
+  EXPECT_EQ(final->metadata.at("model"), kModel);
+  EXPECT_EQ(final->metadata.at("task"), "parity:6");
+  EXPECT_TRUE(final->find("block.ffn.up.weight"));
+  EXPECT_TRUE(final->find("adam.m.block.ffn.up.weight"));
+  EXPECT_TRUE(final->find("adam.v.halt.bias"));
+  // It generates.
+  EXPECT_EQ(ponder("generate " + model + " --weights " + cut +
+                   " --vocab parity --prompt 010|"),
+            0)
+      << slurp(dir + "/err.txt");
+}
+
+TEST_F(PonderTrain, BadOptionsAreOneLine) {
+  auto failure = [&](const std::string &args) {
+    EXPECT_NE(ponder(args), 0) << args;
+    return slurp(dir + "/err.txt");
+  };
+  std::string t = "train " + model;
+  EXPECT_EQ(failure(t + " --steps 5 --out " + dir + "/x.safetensors"),
+            "ponder: missing option '--task'\n");
+  EXPECT_EQ(failure(t + " --task parity --steps 5"),
+            "ponder: missing option '--out'\n");
+  EXPECT_EQ(failure(t + " --task sorting --steps 5 --out " + dir + "/x"),
+            "ponder: unknown task 'sorting' (parity[:BITS], addition[:DIGITS], "
+            "reverse[:LENGTH], oracle-mix, text:FILE)\n");
+  EXPECT_EQ(failure(t + " --task addition --steps 5 --out " + dir + "/x"),
+            "ponder: task 'addition' needs 16 verbal ids, the model has "
+            "verbal_vocab = 6\n");
+  EXPECT_EQ(failure(t + " --task parity --steps 0 --out " + dir + "/x"),
+            "ponder: --steps: expected an integer >= 1, got '0'\n");
+  EXPECT_EQ(failure(t + " --task parity --steps 5 --lr -1 --out " + dir + "/x"),
+            "ponder: --lr: expected a number >= 0, got '-1'\n");
+  ASSERT_EQ(ponder(t + " --task parity:4 --steps 2 --batch 2 --out " + dir +
+                   "/r.safetensors"),
+            0)
+      << slurp(dir + "/err.txt");
+  EXPECT_EQ(
+      failure(t + " --steps 4 --batch 3 --resume " + dir + "/r.safetensors"),
+      "ponder: --batch 3 differs from the resumed run's 2\n");
+  EXPECT_EQ(failure(t + " --steps 2 --resume " + dir + "/r.safetensors"),
+            "ponder: the checkpoint is at step 2, nothing to do for --steps "
+            "2\n");
+  std::string other = kModel;
+  other.replace(other.find("d_ff = 32"), 9, "d_ff = 24");
+  std::ofstream(dir + "/other.toml") << other;
+  EXPECT_NE(failure("train " + dir + "/other.toml --steps 4 --resume " + dir +
+                    "/r.safetensors")
+                .find("the checkpoint is of another model description"),
+            std::string::npos);
+}
+
+} // namespace
