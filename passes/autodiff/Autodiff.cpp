@@ -194,7 +194,7 @@ void tapeLoops(func::FuncOp func) {
 }
 
 /// Builds `@NAME_grad` from `@NAME` (see the pass description).
-FailureOr<func::FuncOp> buildGradient(func::FuncOp f) {
+FailureOr<func::FuncOp> buildGradient(func::FuncOp f, GradientOp use) {
   ModuleOp module = f->getParentOfType<ModuleOp>();
   OpBuilder b(module.getContext());
   b.setInsertionPointAfter(f);
@@ -204,10 +204,16 @@ FailureOr<func::FuncOp> buildGradient(func::FuncOp f) {
 
   Block &entry = fn.getBody().front();
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
-  if (ret.getNumOperands() == 0 ||
-      cast<RankedTensorType>(ret.getOperand(0).getType()).getRank() != 0)
-    return f.emitOpError() << "can only be differentiated when its first "
-                              "result is a scalar loss (tensor<f32>)";
+  auto loss = ret.getNumOperands()
+                  ? dyn_cast<RankedTensorType>(ret.getOperand(0).getType())
+                  : RankedTensorType();
+  if (!loss || loss.getRank() != 0 || !loss.getElementType().isF32()) {
+    fn.erase();
+    return use.emitOpError()
+           << "@" << f.getSymName()
+           << " can only be differentiated when its first result is a scalar "
+              "loss (tensor<f32>)";
+  }
   b.setInsertionPoint(ret);
   Location loc = fn.getLoc();
   Cotangents grads;
@@ -259,7 +265,7 @@ struct AutodiffPass : mlir::ponder::impl::AutodiffBase<AutodiffPass> {
       func::FuncOp &fn = built[use.getCallee()];
       if (!fn) {
         auto callee = module.lookupSymbol<func::FuncOp>(use.getCalleeAttr());
-        FailureOr<func::FuncOp> grad = buildGradient(callee);
+        FailureOr<func::FuncOp> grad = buildGradient(callee, use);
         if (failed(grad))
           return signalPassFailure();
         fn = *grad;
