@@ -95,24 +95,25 @@ protected:
 // <bos> b1 .. bN | p <eos>
 class Parity : public SymbolTask {
 public:
-  explicit Parity(int64_t bits)
-      : SymbolTask("parity:" + std::to_string(bits),
-                   *Vocabulary::task("parity")),
-        bits(bits) {}
+  /// Strings of `minBits` .. `bits` bits, the length uniform.
+  Parity(std::string spec, int64_t minBits, int64_t bits)
+      : SymbolTask(std::move(spec), *Vocabulary::task("parity")),
+        minBits(minBits), bits(bits) {}
   int64_t maxLength() const override { return bits + 4; }
 
 private:
   std::pair<std::string, std::string> draw(Stream &s) const override {
+    int64_t length = minBits + int64_t(s.below(uint64_t(bits - minBits + 1)));
     std::string prompt;
     int parity = 0;
-    for (int64_t i = 0; i < bits; ++i) {
+    for (int64_t i = 0; i < length; ++i) {
       int bit = int(s.below(2));
       parity ^= bit;
       prompt += char('0' + bit);
     }
     return {prompt + "|", std::string(1, char('0' + parity))};
   }
-  int64_t bits;
+  int64_t minBits, bits;
 };
 
 // <bos> a + b = c <eos>, a and b with D digits, c with D + 1.
@@ -261,14 +262,24 @@ Task::create(const std::string &spec, int64_t verbalVocab, int64_t maxSeq) {
   size_t colon = spec.find(':');
   std::string kind = spec.substr(0, colon);
   std::unique_ptr<Task> task;
-  if (kind == "parity" || kind == "addition" || kind == "reverse") {
+  size_t dash = spec.find('-', colon == std::string::npos ? 0 : colon);
+  if (kind == "parity" && colon != std::string::npos &&
+      dash != std::string::npos) {
+    // parity:M-N: lengths from M to N bits.
+    StatusOr<int64_t> low = option(spec.substr(0, dash), colon, 1, 64);
+    StatusOr<int64_t> high = option(spec, dash, 1, 64);
+    if (!low || !high || *low > *high)
+      return Status::error("task '" + spec +
+                           "': expected parity:M-N with 1 <= M <= N <= 64");
+    task = std::make_unique<Parity>(spec, *low, *high);
+  } else if (kind == "parity" || kind == "addition" || kind == "reverse") {
     int64_t fallback = kind == "parity" ? 8 : kind == "addition" ? 2 : 6;
     int64_t max = kind == "addition" ? 9 : 64;
     StatusOr<int64_t> n = option(spec, colon, fallback, max);
     if (!n)
       return n.getStatus();
     if (kind == "parity")
-      task = std::make_unique<Parity>(*n);
+      task = std::make_unique<Parity>("parity:" + std::to_string(*n), *n, *n);
     else if (kind == "addition")
       task = std::make_unique<Addition>(*n);
     else

@@ -4,10 +4,10 @@
 // the loss and held-out accuracy.
 //
 //   trainer MODEL.so TASK STEPS
+#include "runtime/Trainer.h"
 #include "runtime/Artifact.h"
 #include "runtime/Init.h"
 #include "runtime/Tasks.h"
-#include "runtime/Trainer.h"
 
 #include <cstdio>
 #include <cstdlib>

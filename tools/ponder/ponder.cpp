@@ -8,6 +8,7 @@
 //   ponder train MODEL.toml --task TASK --steps K [--batch B] [--lr X]
 //       [--weight-decay W] [--warmup N] [--seed S] [--out CKPT]
 //       [--resume CKPT] [--eval-every K] [--save-every K]
+//   ponder eval MODEL.toml --weights W --task TASK [--examples N] [--seed S]
 //   ponder bench MODEL.toml [--batch B] [--length T] [--iters N]
 //   ponder bench generate MODEL.toml [--prompt-length P] [--new N]
 //
@@ -629,6 +630,45 @@ int train(int argc, char **argv) {
   return 0;
 }
 
+// ponder eval MODEL.toml --weights W --task TASK [--examples N] [--seed S]:
+// held-out accuracy (teacher forced, every scored token right) of a
+// checkpoint or plain weights on a task.
+int evaluate(int argc, char **argv) {
+  StatusOr<Options> o = parseOptions(argc, argv, {"--weights", "--task"},
+                                     {"--examples", "--seed"});
+  if (!o)
+    return fail(o.getStatus().message());
+  StatusOr<int64_t> examples = integerOption(*o, "--examples", 512, 1);
+  StatusOr<int64_t> seed = integerOption(*o, "--seed", 0, 0);
+  if (!examples || !seed)
+    return fail(
+        (!examples ? examples.getStatus() : seed.getStatus()).message());
+  std::string text;
+  auto artifact = loadModel(o->model, text);
+  if (!artifact)
+    return fail(artifact.getStatus());
+  const Artifact &model = **artifact;
+  auto task =
+      Task::create(o->flags["--task"], model.verbalVocab(), model.maxSeq());
+  if (!task)
+    return fail("ponder: " + task.getStatus().message());
+  StatusOr<Checkpoint> c = loadCheckpoint(o->flags["--weights"]);
+  if (!c)
+    return fail(c.getStatus().message());
+  auto trainer = Trainer::create(model, std::move(c->parameters), {}, {}, 0,
+                                 o->flags["--weights"]);
+  if (!trainer)
+    return fail(trainer.getStatus().message());
+  TaskBatch held = heldOutBatch(**task, uint64_t(*seed), 0, *examples);
+  auto accuracy = (*trainer)->accuracy(held.ids, held.lengths, held.scored);
+  if (!accuracy)
+    return fail(accuracy.getStatus().message());
+  std::printf("%s: held-out accuracy %.2f%% over %lld examples\n",
+              o->flags["--task"].c_str(), 100.0 * *accuracy,
+              static_cast<long long>(*examples));
+  return 0;
+}
+
 // ponder bench MODEL.toml [--batch B] [--length T] [--iters N]: the time of
 // one @forward over B x T tokens with contract-initialised weights.
 int bench(int argc, char **argv) {
@@ -869,6 +909,8 @@ int main(int argc, char **argv) {
     return generate(argc, argv);
   if (command == "train")
     return train(argc, argv);
+  if (command == "eval")
+    return evaluate(argc, argv);
   if (command == "bench")
     return argc > 2 && std::string(argv[2]) == "generate"
                ? benchGenerate(argc, argv)

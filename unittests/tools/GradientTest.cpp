@@ -29,13 +29,15 @@ struct Case {
   reference::Halting halting;
   const char *name;
   double haltBias;
+  double referenceMix = 0; // > 0: soft targets from reference logits
 };
 
 class PonderGradients : public ::testing::TestWithParam<Case> {};
 
 TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
   const Case &c = GetParam();
-  std::string dir = ::testing::TempDir() + "/ponder_grad_" + c.name;
+  std::string id = std::string(c.name) + (c.referenceMix > 0 ? "_ref" : "");
+  std::string dir = ::testing::TempDir() + "/ponder_grad_" + id;
   ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
   setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
 
@@ -53,6 +55,8 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
   config.priorLambda = 0.3;
   config.klBeta = 0.02;
   config.smoothing = 0.1;
+  config.referenceMix = c.referenceMix;
+  config.referenceTemperature = 1.5;
   config.policyWeight = 0.7;
   std::ofstream(dir + "/model.toml")
       << "[model]\nverbal_vocab = 9\nthink_vocab = 4\nd_model = 8\n"
@@ -60,7 +64,9 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
       << c.name
       << "\"\nmax_steps = 4\nact_epsilon = 0.05\nponder_cost = 0.03\n"
          "prior_lambda = 0.3\nkl_beta = 0.02\n\n[loss]\nsmoothing = 0.1\n"
-         "policy_weight = 0.7\n";
+         "policy_weight = 0.7\nreference_temperature = 1.5\n"
+         "reference_mix = "
+      << c.referenceMix << "\n";
 
   reference::Weights weights =
       reference::randomWeights(config, 17, /*scale=*/0.3, c.haltBias);
@@ -97,13 +103,20 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
     batch.advantage[i] = advantage.data<float>()[i] =
         0.5f * float(i % 3) - 0.4f;
   }
-  ASSERT_TRUE(writeSafetensors(dir + "/batch.safetensors",
-                               {{"ids", &idsT},
-                                {"lengths", &lengths},
-                                {"target_weight", &weight},
-                                {"advantage", &advantage}},
-                               {})
-                  .isOk());
+  std::vector<std::pair<std::string, const Tensor *>> inputs = {
+      {"ids", &idsT},
+      {"lengths", &lengths},
+      {"target_weight", &weight},
+      {"advantage", &advantage}};
+  Tensor reference(DType::F32, {b, t, 13});
+  if (c.referenceMix > 0) {
+    batch.referenceLogits.resize(b * t * 13);
+    for (int64_t i = 0; i < b * t * 13; ++i)
+      batch.referenceLogits[i] = reference.data<float>()[i] =
+          float((i * 37) % 11) * 0.3f - 1.5f;
+    inputs.push_back({"reference_logits", &reference});
+  }
+  ASSERT_TRUE(writeSafetensors(dir + "/batch.safetensors", inputs, {}).isOk());
   std::string command =
       std::string(PONDER_PATH) + " run " + dir + "/model.toml --weights " +
       dir + "/w.safetensors --batch " + dir + "/batch.safetensors --dump " +
@@ -143,8 +156,14 @@ INSTANTIATE_TEST_SUITE_P(
     AllModes, PonderGradients,
     ::testing::Values(Case{reference::Halting::Fixed, "fixed", 1.0},
                       Case{reference::Halting::Act, "act", -0.3},
-                      Case{reference::Halting::PonderNet, "pondernet", 0.0}),
-    [](const auto &info) { return std::string(info.param.name); });
+                      Case{reference::Halting::PonderNet, "pondernet", 0.0},
+                      Case{reference::Halting::Act, "act", -0.3, 0.25},
+                      Case{reference::Halting::PonderNet, "pondernet", 0.0,
+                           0.25}),
+    [](const auto &info) {
+      return std::string(info.param.name) +
+             (info.param.referenceMix > 0 ? "_reference" : "");
+    });
 
 } // namespace
 
