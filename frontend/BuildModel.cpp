@@ -279,6 +279,9 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
   (*module)->setAttr("ponder.max_seq", b.getI64IntegerAttr(desc.model.maxSeq));
   (*module)->setAttr("ponder.max_think",
                      b.getI64IntegerAttr(desc.think.maxThink));
+  // ponder-autodiff reads how the halting loops' backward gets its states.
+  if (desc.depth.backward == Backward::Recompute)
+    (*module)->setAttr("ponder.recompute_states", b.getUnitAttr());
 
   const int64_t dyn = ShapedType::kDynamic;
   int64_t v = mb.getVocab().getSize();

@@ -291,6 +291,8 @@ void readDepth(Section &s, ModelDescription::Depth &d) {
   s.real("ponder_cost", d.ponderCost, Optional, atLeast(0));
   s.real("prior_lambda", d.priorLambda, Optional, interval('(', 0, 1, ']'));
   s.real("kl_beta", d.klBeta, Optional, atLeast(0));
+  s.oneOf<Backward>("backward", d.backward, Optional,
+                    {Backward::Tape, Backward::Recompute}, stringifyBackward);
 }
 
 void readLoss(Section &s, ModelDescription::Loss &l) {
@@ -328,6 +330,10 @@ StringRef ponder::stringifyHalting(Halting h) {
     return "pondernet";
   }
   llvm_unreachable("unknown halting mode");
+}
+
+StringRef ponder::stringifyBackward(Backward b) {
+  return b == Backward::Tape ? "tape" : "recompute";
 }
 
 StringRef ponder::stringifyReward(Reward r) {

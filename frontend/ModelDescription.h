@@ -19,9 +19,14 @@ namespace ponder {
 
 enum class Halting { Fixed, Act, PonderNet };
 enum class Reward { FirstVerbalLogprob, FirstVerbalCorrect };
+/// How the halting loop's backward pass gets each step's state: from a tape
+/// stored by the forward pass, or recomputed from the input (less memory,
+/// O(N_max^2) block applications).
+enum class Backward { Tape, Recompute };
 
 /// Returns "fixed", "act" or "pondernet".
 llvm::StringRef stringifyHalting(Halting h);
+llvm::StringRef stringifyBackward(Backward b);
 /// Returns "first_verbal_logprob" or "first_verbal_correct".
 llvm::StringRef stringifyReward(Reward r);
 
@@ -47,6 +52,7 @@ struct ModelDescription {
     double ponderCost = 0.01; // tau
     double priorLambda = 0.2;
     double klBeta = 0.01;
+    Backward backward = Backward::Tape;
   } depth;
 
   struct Loss {

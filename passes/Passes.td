@@ -38,8 +38,16 @@ def Autodiff : Pass<"ponder-autodiff", "ModuleOp"> {
     gains a tape of its per-step states and is differentiated by a
     `ponder.halting_loop_grad` whose region is the reverse sweep of the
     loop's body, recomputed from the taped state (so only the states are
-    stored, not every intermediate of every step).
+    stored, not every intermediate of every step). With `recompute-states`
+    (or the module attribute `ponder.recompute_states`, set by a model
+    description's `[depth] backward = "recompute"`) there is no tape: the
+    loop's VJP recomputes each step's state from the loop's input.
   }];
+  let options = [
+    Option<"recomputeStates", "recompute-states", "bool", "false",
+           "Recompute halting-loop states in the backward pass instead of "
+           "taping them">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",

@@ -65,6 +65,8 @@ private:
 
 class ReverseSweep {
 public:
+  explicit ReverseSweep(bool recompute) : recompute(recompute) {}
+
   /// Visits `ops` backwards, emitting each one's VJP at `b`.
   LogicalResult run(OpBuilder &b, ArrayRef<Operation *> ops,
                     Cotangents &grads) {
@@ -105,9 +107,10 @@ private:
                                   ArrayRef<Value> resultGrads,
                                   Cotangents &grads) {
     Location loc = loop.getLoc();
-    if (loop.getKvCache() || !loop.getTape())
-      return loop.emitOpError() << "only a taped halting loop without "
-                                   "kv_cache can be differentiated";
+    if (loop.getKvCache() || loop.getTape() == recompute)
+      return loop.emitOpError()
+             << "only a halting loop without kv_cache, taped unless its "
+                "states are recomputed, can be differentiated";
     auto orZeros = [&](Value g, Value like) {
       return g ? g : zerosLike(b, loc, like);
     };
@@ -130,11 +133,18 @@ private:
                    loop.getHaltBias().getType()};
     auto grad = HaltingLoopGradOp::create(
         b, loc, loop.getInit().getType(), haltTypes,
-        ValueRange(captured).getTypes(), loop.getLengths(),
-        loop.getHaltWeight(), loop.getHaltBias(), loop.getTapeStates(),
-        loop.getSteps(), loop.getRemainder(), loop.getProbs(), stateGrad,
-        remainderGrad, probsGrad, loop.getModeAttr(), loop.getMaxStepsAttr(),
+        ValueRange(captured).getTypes(), loop.getInit(), loop.getLengths(),
+        loop.getHaltWeight(), loop.getHaltBias(),
+        recompute ? Value() : loop.getTapeStates(), loop.getSteps(),
+        loop.getRemainder(), loop.getProbs(), stateGrad, remainderGrad,
+        probsGrad, loop.getModeAttr(), loop.getMaxStepsAttr(),
         loop.getEpsilonAttr());
+    if (recompute) {
+      // forward(%s, %n): the body, to recompute the states.
+      OpBuilder::InsertionGuard guard(b);
+      b.cloneRegionBefore(loop.getBody(), grad.getForward(),
+                          grad.getForward().end());
+    }
 
     // backward(%s, %n, %df): recompute Block(s, n), then sweep it.
     {
@@ -170,6 +180,8 @@ private:
       grads.add(b, loc, v, g);
     return success();
   }
+
+  bool recompute;
 };
 
 /// Rebuilds every halting loop of `func` with a tape of its states.
@@ -194,13 +206,15 @@ void tapeLoops(func::FuncOp func) {
 }
 
 /// Builds `@NAME_grad` from `@NAME` (see the pass description).
-FailureOr<func::FuncOp> buildGradient(func::FuncOp f, GradientOp use) {
+FailureOr<func::FuncOp> buildGradient(func::FuncOp f, GradientOp use,
+                                      bool recompute) {
   ModuleOp module = f->getParentOfType<ModuleOp>();
   OpBuilder b(module.getContext());
   b.setInsertionPointAfter(f);
   auto fn = cast<func::FuncOp>(b.clone(*f));
   fn.setSymName((f.getSymName() + "_grad").str());
-  tapeLoops(fn);
+  if (!recompute)
+    tapeLoops(fn);
 
   Block &entry = fn.getBody().front();
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
@@ -226,7 +240,7 @@ FailureOr<func::FuncOp> buildGradient(func::FuncOp f, GradientOp use) {
   for (Operation &op : entry.without_terminator())
     ops.push_back(&op);
   // The sweep appends before the return; visit only the forward ops.
-  ReverseSweep sweep;
+  ReverseSweep sweep(recompute);
   if (failed(sweep.run(b, ops, grads)))
     return failure();
 
@@ -256,6 +270,8 @@ FailureOr<func::FuncOp> buildGradient(func::FuncOp f, GradientOp use) {
 }
 
 struct AutodiffPass : mlir::ponder::impl::AutodiffBase<AutodiffPass> {
+  using AutodiffBase::AutodiffBase;
+
   void runOnOperation() final {
     ModuleOp module = getOperation();
     SmallVector<GradientOp> uses;
@@ -265,7 +281,9 @@ struct AutodiffPass : mlir::ponder::impl::AutodiffBase<AutodiffPass> {
       func::FuncOp &fn = built[use.getCallee()];
       if (!fn) {
         auto callee = module.lookupSymbol<func::FuncOp>(use.getCalleeAttr());
-        FailureOr<func::FuncOp> grad = buildGradient(callee, use);
+        bool recompute =
+            recomputeStates || module->hasAttr("ponder.recompute_states");
+        FailureOr<func::FuncOp> grad = buildGradient(callee, use, recompute);
         if (failed(grad))
           return signalPassFailure();
         fn = *grad;

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 using namespace mlir;
@@ -476,6 +477,53 @@ Value dotLast(OpBuilder &b, Location l, Value x, Value y) {
 struct HaltingLoopGradLowering : OpConversionPattern<HaltingLoopGradOp> {
   using OpConversionPattern::OpConversionPattern;
 
+  /// Without a tape: (s_{count-1}, s_count) recomputed from `init` by
+  /// `count` applications of the op's forward region. As in the forward
+  /// pass, an ACT position moves on only at steps j < N (its halting step,
+  /// known from `steps`); fixed depth and PonderNet update every position.
+  static std::pair<Value, Value> recomputeStates(OpBuilder &b, Location l,
+                                                 HaltingLoopGradOp op,
+                                                 Value init, Value steps,
+                                                 Value valid, Value count) {
+    MLIRContext *ctx = b.getContext();
+    Block &forward = op.getForward().front();
+    bool act = op.getMode() == HaltingMode::Act;
+    Value zero = arith::ConstantIndexOp::create(b, l, 0);
+    Value one = arith::ConstantIndexOp::create(b, l, 1);
+    auto loop = scf::ForOp::create(
+        b, l, zero, count, one, ValueRange{init, init},
+        [&](OpBuilder &nb, Location nl, Value j, ValueRange carried) {
+          IRMapping map;
+          map.map(forward.getArgument(0), carried[1]);
+          map.map(forward.getArgument(1), j);
+          for (Operation &o : forward.without_terminator())
+            nb.clone(o, map);
+          Value f = map.lookupOrDefault(
+              cast<YieldOp>(forward.getTerminator()).getValues()[0]);
+          Value next = f;
+          if (act) {
+            Value jI32 = arith::IndexCastOp::create(nb, nl, nb.getI32Type(), j);
+            AffineMap all3 = dims(ctx, 3, {0, 1, 2}),
+                      bt3 = dims(ctx, 3, {0, 1});
+            next = generic(
+                nb, nl,
+                tensor::EmptyOp::create(
+                    nb, nl, tensor::getMixedSizes(nb, nl, f), nb.getF32Type()),
+                {f, carried[1], steps, valid}, {all3, all3, bt3, bt3, all3},
+                loops(3),
+                [&](OpBuilder &ib, Location il, ValueRange a) -> Value {
+                  Value ran = arith::AndIOp::create(
+                      ib, il, a[3],
+                      arith::CmpIOp::create(ib, il, arith::CmpIPredicate::slt,
+                                            jI32, a[2]));
+                  return arith::SelectOp::create(ib, il, ran, a[0], a[1]);
+                });
+          }
+          scf::YieldOp::create(nb, nl, ValueRange{carried[1], next});
+        });
+    return {loop.getResult(0), loop.getResult(1)};
+  }
+
   // iter_args of the scf.for.
   enum : unsigned { kCarry, kHaltW, kHaltB, kRest, kFirstCaptured };
 
@@ -489,8 +537,7 @@ struct HaltingLoopGradLowering : OpConversionPattern<HaltingLoopGradOp> {
     Value tape = adaptor.getTape(), steps = adaptor.getSteps();
     Value dy = adaptor.getStateGrad();
     Value w = adaptor.getHaltWeight(), bias = adaptor.getHaltBias();
-    Value state = extractStep(rewriter, loc, tape,
-                              arith::ConstantIndexOp::create(rewriter, loc, 0));
+    Value state = adaptor.getInit();
     SmallVector<OpFoldResult> bt = {sizeOf(rewriter, loc, state, 0),
                                     sizeOf(rewriter, loc, state, 1)};
     SmallVector<OpFoldResult> btd = tensor::getMixedSizes(rewriter, loc, state);
@@ -519,9 +566,12 @@ struct HaltingLoopGradLowering : OpConversionPattern<HaltingLoopGradOp> {
     // ACT: dp at each position's last step, dy . s_final + dprobs[N - 1].
     Value dpLast;
     if (mode == HaltingMode::Act) {
-      Value final =
-          extractStep(rewriter, loc, tape,
-                      arith::ConstantIndexOp::create(rewriter, loc, maxSteps));
+      Value final = tape ? extractStep(rewriter, loc, tape,
+                                       arith::ConstantIndexOp::create(
+                                           rewriter, loc, maxSteps))
+                         : recomputeStates(rewriter, loc, op, state, steps,
+                                           valid, executed)
+                               .second;
       Value probsGrad = adaptor.getProbsGrad();
       dpLast = generic(
           rewriter, loc,
@@ -577,8 +627,14 @@ struct HaltingLoopGradLowering : OpConversionPattern<HaltingLoopGradOp> {
           Value n = arith::SubIOp::create(
               b, l, arith::SubIOp::create(b, l, executed, one), k);
           Value nPlusOne = arith::AddIOp::create(b, l, n, one);
-          Value s0 = extractStep(b, l, tape, n);
-          Value s1 = extractStep(b, l, tape, nPlusOne);
+          Value s0, s1;
+          if (tape) {
+            s0 = extractStep(b, l, tape, n);
+            s1 = extractStep(b, l, tape, nPlusOne);
+          } else {
+            std::tie(s0, s1) =
+                recomputeStates(b, l, op, state, steps, valid, nPlusOne);
+          }
           SmallVector<Value> next(args.begin(), args.end());
           Value df;
           Value pass; // the part of dL/ds_{n+1} that skips the block

@@ -114,6 +114,7 @@ TEST(ModelDescription, ParsesFullDescription) {
   EXPECT_DOUBLE_EQ(d.depth.ponderCost, 0.02);
   EXPECT_DOUBLE_EQ(d.depth.priorLambda, 0.3);
   EXPECT_DOUBLE_EQ(d.depth.klBeta, 0.04);
+  EXPECT_EQ(d.depth.backward, Backward::Tape); // the default
 
   EXPECT_DOUBLE_EQ(d.loss.smoothing, 0.1);
   EXPECT_DOUBLE_EQ(d.loss.referenceMix, 0.25);
@@ -282,6 +283,9 @@ TEST(ModelDescription, OutOfRange) {
   EXPECT_EQ(errorWith("halting = \"pondernet\"", "halting = \"actt\""),
             "m.toml:11: key 'depth.halting': expected one of \"fixed\", "
             "\"act\", \"pondernet\", got \"actt\"");
+  EXPECT_EQ(errorWith("kl_beta = 0.04", "kl_beta = 0.04\nbackward = \"store\""),
+            "m.toml:17: key 'depth.backward': expected one of \"tape\", "
+            "\"recompute\", got \"store\"");
   EXPECT_EQ(errorWith("act_epsilon = 0.05", "act_epsilon = 1.0"),
             "m.toml:13: key 'depth.act_epsilon': expected float in [0, 1), "
             "got 1");

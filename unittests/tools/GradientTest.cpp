@@ -30,13 +30,15 @@ struct Case {
   const char *name;
   double haltBias;
   double referenceMix = 0; // > 0: soft targets from reference logits
+  bool recompute = false;  // [depth] backward = "recompute": no tape
 };
 
 class PonderGradients : public ::testing::TestWithParam<Case> {};
 
 TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
   const Case &c = GetParam();
-  std::string id = std::string(c.name) + (c.referenceMix > 0 ? "_ref" : "");
+  std::string id = std::string(c.name) + (c.referenceMix > 0 ? "_ref" : "") +
+                   (c.recompute ? "_recompute" : "");
   std::string dir = ::testing::TempDir() + "/ponder_grad_" + id;
   ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
   setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
@@ -63,7 +65,9 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
          "n_heads = 2\nd_ff = 12\nmax_seq = 8\n\n[depth]\nhalting = \""
       << c.name
       << "\"\nmax_steps = 4\nact_epsilon = 0.05\nponder_cost = 0.03\n"
-         "prior_lambda = 0.3\nkl_beta = 0.02\n\n[loss]\nsmoothing = 0.1\n"
+         "prior_lambda = 0.3\nkl_beta = 0.02\n"
+      << (c.recompute ? "backward = \"recompute\"\n" : "")
+      << "\n[loss]\nsmoothing = 0.1\n"
          "policy_weight = 0.7\nreference_temperature = 1.5\n"
          "reference_mix = "
       << c.referenceMix << "\n";
@@ -154,15 +158,19 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllModes, PonderGradients,
-    ::testing::Values(Case{reference::Halting::Fixed, "fixed", 1.0},
-                      Case{reference::Halting::Act, "act", -0.3},
-                      Case{reference::Halting::PonderNet, "pondernet", 0.0},
-                      Case{reference::Halting::Act, "act", -0.3, 0.25},
-                      Case{reference::Halting::PonderNet, "pondernet", 0.0,
-                           0.25}),
+    ::testing::Values(
+        Case{reference::Halting::Fixed, "fixed", 1.0},
+        Case{reference::Halting::Act, "act", -0.3},
+        Case{reference::Halting::PonderNet, "pondernet", 0.0},
+        Case{reference::Halting::Act, "act", -0.3, 0.25},
+        Case{reference::Halting::PonderNet, "pondernet", 0.0, 0.25},
+        Case{reference::Halting::Fixed, "fixed", 1.0, 0, true},
+        Case{reference::Halting::Act, "act", -0.3, 0, true},
+        Case{reference::Halting::PonderNet, "pondernet", 0.0, 0, true}),
     [](const auto &info) {
       return std::string(info.param.name) +
-             (info.param.referenceMix > 0 ? "_reference" : "");
+             (info.param.referenceMix > 0 ? "_reference" : "") +
+             (info.param.recompute ? "_recompute" : "");
     });
 
 } // namespace

@@ -219,9 +219,13 @@ def Ponder_HaltingLoopGradOp : Ponder_Op<"halting_loop_grad", [
   let summary = "Reverse pass of a halting loop over its tape of states";
   let description = [{
     The gradients of a `ponder.halting_loop` of the same `mode`, given its
-    `tape` (`[max_steps + 1, B, T, d]`: the state before each step, then the
-    final state), `steps`, `remainder` and `probs`, and the cotangents of its
-    `state`, `remainder` and `probs` results. The halting decisions are
+    `init`, `steps`, `remainder` and `probs`, and the cotangents of its
+    `state`, `remainder` and `probs` results. Each step's state comes from
+    the loop's `tape` (`[max_steps + 1, B, T, d]`: the state before each
+    step, then the final state) or, without one, is recomputed from `init`
+    by the `forward` region (the loop's body, `Block(s, n)`), the halting
+    decisions being known from `steps`: no tape is stored, at the price of
+    O(max_steps^2) block applications. The halting decisions are
     constants: ACT's gradient reaches the halting probabilities through `p`
     and `R` only, and a position that halted receives no gradient from the
     steps after it halted, except through the keys and values other
@@ -234,10 +238,10 @@ def Ponder_HaltingLoopGradOp : Ponder_Op<"halting_loop_grad", [
     op sums those over the steps and returns them after `init_grad` and the
     halting weights' gradients.
   }];
-  let arguments = (ins Ponder_IdTensor:$lengths,
+  let arguments = (ins Ponder_FloatTensor:$init, Ponder_IdTensor:$lengths,
                    Optional<Ponder_FloatTensor>:$halt_weight,
                    Optional<Ponder_FloatTensor>:$halt_bias,
-                   Ponder_FloatTensor:$tape, Ponder_IdTensor:$steps,
+                   Optional<Ponder_FloatTensor>:$tape, Ponder_IdTensor:$steps,
                    Ponder_FloatTensor:$remainder, Ponder_FloatTensor:$probs,
                    Ponder_FloatTensor:$state_grad,
                    Ponder_FloatTensor:$remainder_grad,
@@ -248,19 +252,21 @@ def Ponder_HaltingLoopGradOp : Ponder_Op<"halting_loop_grad", [
   let results = (outs Ponder_FloatTensor:$init_grad,
                  Variadic<Ponder_FloatTensor>:$halt_grads,
                  Variadic<Ponder_FloatTensor>:$captured_grads);
-  let regions = (region SizedRegion<1>:$backward);
+  let regions = (region SizedRegion<1>:$backward, AnyRegion:$forward);
   let assemblyFormat = [{
     $mode `max_steps` $max_steps (`epsilon` $epsilon^)?
+    `init` `(` $init `:` type($init) `)`
     `lengths` `(` $lengths `:` type($lengths) `)`
     (`halt` `(` $halt_weight^ `,` $halt_bias `:` type($halt_weight) `,`
       type($halt_bias) `)`)?
-    `tape` `(` $tape `:` type($tape) `)`
+    (`tape` `(` $tape^ `:` type($tape) `)`)?
     `steps` `(` $steps `:` type($steps) `)`
     `remainder` `(` $remainder `,` $remainder_grad `:` type($remainder) `)`
     `probs` `(` $probs `,` $probs_grad `:` type($probs) `)`
     `state_grad` `(` $state_grad `:` type($state_grad) `)`
     attr-dict-with-keyword `->` type($init_grad) (`,` type($halt_grads)^)?
     (`captured` type($captured_grads)^)? $backward
+    (`forward` $forward^)?
   }];
   let hasRegionVerifier = 1;
 }

@@ -760,6 +760,21 @@ LogicalResult HaltingLoopGradOp::verifyRegions() {
                    getCapturedGrads().getTypes()))
     return emitOpError() << "'captured' results must have the types of the "
                             "backward region's yields after the first";
+  if (static_cast<bool>(getTape()) == !getForward().empty())
+    return emitOpError() << "needs either a tape or a forward region that "
+                            "recomputes the states, not both";
+  if (!getForward().empty()) {
+    Block &forward = getForward().front();
+    auto yield = dyn_cast<YieldOp>(forward.getTerminator());
+    if (forward.getNumArguments() != 2 ||
+        forward.getArgument(0).getType() != state ||
+        !forward.getArgument(1).getType().isIndex() || !yield ||
+        yield.getValues().size() != 1 ||
+        yield.getValues()[0].getType() != state)
+      return emitOpError() << "forward region must map (state, step) to the "
+                              "next state, "
+                           << state;
+  }
   return success();
 }
 
