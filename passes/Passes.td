@@ -56,6 +56,17 @@ def Autodiff : Pass<"ponder-autodiff", "ModuleOp"> {
   ];
 }
 
+def FastMath : Pass<"ponder-fast-math", "ModuleOp"> {
+  let summary = "Allow reassociation and contraction in linalg.generic bodies";
+  let description = [{
+    Sets `fastmath<reassoc,contract>` on the float arithmetic inside every
+    `linalg.generic`, so that LLVM vectorises reductions and forms FMAs
+    (docs/performance.md). The order of floating-point sums changes; the
+    results stay within the contract's tolerances.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def ExpandStridedCopies : Pass<"ponder-expand-strided-copies", "ModuleOp"> {
   let summary = "Rewrite memref.copy between non-identity layouts as linalg.copy";
   let description = [{

@@ -25,6 +25,7 @@ using namespace mlir;
 void mlir::ponder::buildLowerToLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createAutodiff());
   pm.addPass(createConvertPonderToLinalg());
+  pm.addPass(createFastMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

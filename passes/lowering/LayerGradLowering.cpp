@@ -68,23 +68,25 @@ struct LinearGradLowering : OpConversionPattern<LinearGradOp> {
     Value dy = adaptor.getResultGrad(), x = adaptor.getInput();
     Value w = adaptor.getWeight();
     unsigned r = op.getInput().getType().getRank();
-    // Loops: the leading dims, i, then o (reduced).
+    // The loop order puts a contiguous, unreduced dimension innermost (as
+    // linalg-to-loops keeps it): rank-1 updates that vectorise.
+    // dx loops: the leading dims, o (reduced), then i.
+    SmallVector<IteratorType> dxLoops = loops(r - 1);
+    dxLoops.append({IteratorType::reduction, IteratorType::parallel});
+    SmallVector<unsigned> outDims = leadingThen(r - 1, {r});
     Value dx =
         generic(rewriter, l, zerosLike(rewriter, l, x), {dy, w},
-                {dims(ctx, r + 1, leadingThen(r - 1, {r})),
-                 dims(ctx, r + 1, {r, r - 1}), dims(ctx, r + 1, iota(r))},
-                loops(r, 1), multiplyAdd);
-    // Loops: o, i, then the leading dims (reduced).
-    SmallVector<unsigned> dyDims, xDims;
-    for (unsigned i = 0; i + 1 < r; ++i)
-      dyDims.push_back(2 + i);
-    xDims = dyDims;
-    dyDims.push_back(0);
-    xDims.push_back(1);
+                {dims(ctx, r + 1, leadingThen(r - 1, {r - 1})),
+                 dims(ctx, r + 1, {r - 1, r}), dims(ctx, r + 1, outDims)},
+                dxLoops, multiplyAdd);
+    // dw loops: the leading dims (reduced), o, then i.
+    SmallVector<IteratorType> dwLoops(r - 1, IteratorType::reduction);
+    dwLoops.append(2, IteratorType::parallel);
     Value dw = generic(rewriter, l, zerosLike(rewriter, l, w), {dy, x},
-                       {dims(ctx, r + 1, dyDims), dims(ctx, r + 1, xDims),
-                        dims(ctx, r + 1, {0, 1})},
-                       loops(2, r - 1), multiplyAdd);
+                       {dims(ctx, r + 1, leadingThen(r - 1, {r - 1})),
+                        dims(ctx, r + 1, leadingThen(r - 1, {r})),
+                        dims(ctx, r + 1, {r - 1, r})},
+                       dwLoops, multiplyAdd);
     rewriter.replaceOp(op, {dx, dw});
     return success();
   }

@@ -262,6 +262,14 @@ struct SelectStepLowering : OpConversionPattern<SelectStepOp> {
   }
 };
 
+/// Five loops whose fourth is reduced: the reduced key (or query) index
+/// outside the head channel e, which stays innermost and contiguous.
+SmallVector<IteratorType> reductionFourth() {
+  SmallVector<IteratorType> types = loops(3);
+  types.append({IteratorType::reduction, IteratorType::parallel});
+  return types;
+}
+
 /// [B, T, d] -> [B, T, H, E].
 Value splitHeads(OpBuilder &b, Location loc, Value v, int64_t heads) {
   auto type = cast<RankedTensorType>(v.getType());
@@ -370,7 +378,7 @@ Value buildAttention(OpBuilder &rewriter, Location loc, RankedTensorType type,
   auto [e, rowSum] = attentionWeights(
       rewriter, loc, q, splitHeads(rewriter, loc, key, heads), start, lengths);
   // out[b, i, h, e] = sum_j e[b, h, i, j] / rowSum[b, h, i] * v[b, j, h, e];
-  // loops b i h e j.
+  // loops b i h j e: e innermost, contiguous in v and out.
   Value heads4 = generic(
       rewriter, loc,
       filled(rewriter, loc,
@@ -378,9 +386,9 @@ Value buildAttention(OpBuilder &rewriter, Location loc, RankedTensorType type,
               rewriter.getIndexAttr(heads), rewriter.getIndexAttr(headDim)},
              0.0),
       {e, rowSum, v},
-      {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 2, 1}),
-       dims(ctx, 5, {0, 4, 2, 3}), dims(ctx, 5, {0, 1, 2, 3})},
-      loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+      {dims(ctx, 5, {0, 2, 1, 3}), dims(ctx, 5, {0, 2, 1}),
+       dims(ctx, 5, {0, 3, 2, 4}), dims(ctx, 5, {0, 1, 2, 4})},
+      reductionFourth(), [](OpBuilder &b, Location l, ValueRange a) -> Value {
         Value w = arith::DivFOp::create(b, l, a[0], a[1]);
         return arith::AddFOp::create(b, l, a[3],
                                      arith::MulFOp::create(b, l, w, a[2]));
@@ -424,12 +432,12 @@ struct AttentionGradLowering : OpConversionPattern<AttentionGradOp> {
                       [](OpBuilder &b, Location l, ValueRange a) -> Value {
                         return arith::DivFOp::create(b, l, a[0], a[1]);
                       });
-    // dV[b, j, h, e] = sum_i P[b, h, i, j] dO[b, i, h, e]; loops b j h e i.
+    // dV[b, j, h, e] = sum_i P[b, h, i, j] dO[b, i, h, e]; loops b j h i e.
     Value dV = generic(
         rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {p, dOut},
-        {dims(ctx, 5, {0, 2, 4, 1}), dims(ctx, 5, {0, 4, 2, 3}),
-         dims(ctx, 5, {0, 1, 2, 3})},
-        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+        {dims(ctx, 5, {0, 2, 3, 1}), dims(ctx, 5, {0, 3, 2, 4}),
+         dims(ctx, 5, {0, 1, 2, 4})},
+        reductionFourth(), [](OpBuilder &b, Location l, ValueRange a) -> Value {
           return arith::AddFOp::create(b, l, a[2],
                                        arith::MulFOp::create(b, l, a[0], a[1]));
         });
@@ -463,21 +471,21 @@ struct AttentionGradLowering : OpConversionPattern<AttentionGradOp> {
                   return arith::MulFOp::create(
                       b, l, scale, arith::MulFOp::create(b, l, a[0], diff));
                 });
-    // dQ[b, i, h, e] = sum_j dS[b, h, i, j] K[b, j, h, e]; loops b i h e j.
+    // dQ[b, i, h, e] = sum_j dS[b, h, i, j] K[b, j, h, e]; loops b i h j e.
     Value dQ = generic(
         rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {dS, k},
-        {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 4, 2, 3}),
-         dims(ctx, 5, {0, 1, 2, 3})},
-        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+        {dims(ctx, 5, {0, 2, 1, 3}), dims(ctx, 5, {0, 3, 2, 4}),
+         dims(ctx, 5, {0, 1, 2, 4})},
+        reductionFourth(), [](OpBuilder &b, Location l, ValueRange a) -> Value {
           return arith::AddFOp::create(b, l, a[2],
                                        arith::MulFOp::create(b, l, a[0], a[1]));
         });
-    // dK[b, j, h, e] = sum_i dS[b, h, i, j] Q[b, i, h, e]; loops b j h e i.
+    // dK[b, j, h, e] = sum_i dS[b, h, i, j] Q[b, i, h, e]; loops b j h i e.
     Value dK = generic(
         rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {dS, q},
-        {dims(ctx, 5, {0, 2, 4, 1}), dims(ctx, 5, {0, 4, 2, 3}),
-         dims(ctx, 5, {0, 1, 2, 3})},
-        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+        {dims(ctx, 5, {0, 2, 3, 1}), dims(ctx, 5, {0, 3, 2, 4}),
+         dims(ctx, 5, {0, 1, 2, 4})},
+        reductionFourth(), [](OpBuilder &b, Location l, ValueRange a) -> Value {
           return arith::AddFOp::create(b, l, a[2],
                                        arith::MulFOp::create(b, l, a[0], a[1]));
         });

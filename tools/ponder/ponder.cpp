@@ -11,6 +11,7 @@
 //   ponder eval MODEL.toml --weights W --task TASK [--examples N] [--seed S]
 //   ponder bench MODEL.toml [--batch B] [--length T] [--iters N]
 //   ponder bench generate MODEL.toml [--prompt-length P] [--new N]
+//   ponder bench train MODEL.toml [--batch B] [--seq T] [--iters N]
 //
 // Models are compiled once by ponderc (found next to this binary, or
 // $PONDERC) into an artifact cached under $PONDER_CACHE_DIR (default
@@ -38,6 +39,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -734,6 +736,101 @@ int bench(int argc, char **argv) {
   return 0;
 }
 
+/// The model FLOPs of one forward token at sequence length T and mean depth
+/// `depth` (docs/performance.md): per block step 8 d^2 (q, k, v, o) +
+/// 4 d d_ff (the FFN) + 2 d (T + 1) (causal scores and values, averaged over
+/// positions), plus 2 d V for the unembedding. Norms, GELU and halting are
+/// left out.
+double forwardFlopsPerToken(const Artifact &model, int64_t t, double depth) {
+  double d = 0, ff = 0;
+  for (const ValueSpec &p : model.parameters()) {
+    if (p.name == "embed.token")
+      d = double(p.shape[1]);
+    if (p.name == "block.ffn.up.weight")
+      ff = double(p.shape[0]);
+  }
+  double block = 8 * d * d + 4 * d * ff + 2 * d * double(t + 1);
+  return depth * block + 2 * d * double(model.vocabSize());
+}
+
+/// Peak resident memory of this process in MiB.
+double peakMemoryMiB() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0; // ru_maxrss is in KiB on Linux
+}
+
+// ponder bench train MODEL.toml [--batch B] [--seq T] [--iters N]
+// [--threads N]: the median time of one @train_step (gradient, clipping,
+// AdamW) on B x T tokens with contract-initialised weights.
+int benchTrain(int argc, char **argv) {
+  StatusOr<Options> o = parseOptions(
+      argc, argv, {}, {"--batch", "--seq", "--iters", "--threads"}, {}, 3);
+  if (!o)
+    return fail(o.getStatus().message());
+  std::string text;
+  auto artifact = loadModel(o->model, text);
+  if (!artifact)
+    return fail(artifact.getStatus());
+  const Artifact &model = **artifact;
+  StatusOr<int64_t> b = integerOption(*o, "--batch", 16, 1);
+  StatusOr<int64_t> t = integerOption(*o, "--seq", model.maxSeq(), 2);
+  StatusOr<int64_t> iters = integerOption(*o, "--iters", 5, 1);
+  StatusOr<int64_t> threads = integerOption(*o, "--threads", 1, 1);
+  for (const auto *v : {&b, &t, &iters, &threads})
+    if (!*v)
+      return fail(v->getStatus().message());
+  if (*t > model.maxSeq())
+    return fail("ponder: --seq: at most max_seq = " +
+                std::to_string(model.maxSeq()));
+  if (*threads != 1)
+    return fail("ponder: --threads: the CPU backend runs on one thread for "
+                "now");
+  std::map<std::string, Tensor> params;
+  std::vector<Tensor> init = initialParameters(model, /*seed=*/0);
+  for (size_t i = 0; i < init.size(); ++i)
+    params.emplace(model.parameters()[i].name, std::move(init[i]));
+  auto trainer = Trainer::create(model, std::move(params), {}, {}, 0, "init");
+  if (!trainer)
+    return fail(trainer.getStatus().message());
+  Tensor ids(DType::I32, {*b, *t}), lengths(DType::I32, {*b});
+  Tensor weight(DType::F32, {*b, *t});
+  for (int64_t i = 0; i < *b * *t; ++i) {
+    ids.data<int32_t>()[i] = int32_t((i * 7919) % model.verbalVocab());
+    weight.data<float>()[i] = 1.0f;
+  }
+  for (int64_t r = 0; r < *b; ++r)
+    lengths.data<int32_t>()[r] = int32_t(*t);
+  std::vector<double> times;
+  double depth = 0;
+  for (int64_t i = 0; i <= *iters; ++i) { // the first call warms up
+    auto begin = std::chrono::steady_clock::now();
+    auto r = (*trainer)->train({&ids, &lengths, &weight, nullptr}, 1e-4, 0.0);
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - begin)
+                    .count();
+    if (!r)
+      return fail(r.getStatus().message());
+    if (i > 0) {
+      times.push_back(ms);
+      depth = r->meanDepth;
+    }
+  }
+  std::sort(times.begin(), times.end());
+  double median = times[times.size() / 2];
+  double tokens = double(*b * *t);
+  // Training: forward + backward = 3 forward FLOPs (the block's recomputation
+  // in the backward pass is not counted: effective, not executed, FLOPs).
+  double flops = 3 * tokens * forwardFlopsPerToken(model, *t, depth);
+  std::printf("train  batch %lld  seq %lld  threads 1  median %.2f ms/step  "
+              "%.0f tokens/s  %.2f GFLOP/s  mean depth %.2f  peak %.0f MiB  "
+              "(%lld iters)\n",
+              static_cast<long long>(*b), static_cast<long long>(*t), median,
+              tokens / (median / 1000.0), flops / (median / 1000.0) / 1e9,
+              depth, peakMemoryMiB(), static_cast<long long>(*iters));
+  return 0;
+}
+
 // ponder generate MODEL.toml --weights W [--prompt TEXT | --prompt-ids IDS]
 // ...: cached decoding (docs/decoding.md); text to stdout as it is produced,
 // a one-line summary to stderr.
@@ -914,6 +1011,8 @@ int main(int argc, char **argv) {
   if (command == "bench")
     return argc > 2 && std::string(argv[2]) == "generate"
                ? benchGenerate(argc, argv)
+           : argc > 2 && std::string(argv[2]) == "train"
+               ? benchTrain(argc, argv)
                : bench(argc, argv);
   return fail("usage: ponder init MODEL.toml --seed S -o W.safetensors | "
               "ponder run MODEL.toml --weights W --batch IN --dump OUT | "
