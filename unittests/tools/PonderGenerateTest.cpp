@@ -205,6 +205,24 @@ TEST_F(PonderGenerate, BadInputIsOneLine) {
                       "directory");
 }
 
+TEST_F(PonderGenerate, BenchTrainPrintsStepTimeAndRates) {
+  ASSERT_EQ(
+      ponder("bench train " + model + " --batch 2 --seq 6 --iters 2", out, err),
+      0)
+      << slurp(err);
+  std::string line = slurp(out);
+  EXPECT_EQ(line.rfind("train  batch 2  seq 6  threads 1  median ", 0), 0u)
+      << line;
+  for (const char *field :
+       {" ms/step  ", " tokens/s  ", " GFLOP/s  ", "  mean depth ", "  peak "})
+    EXPECT_NE(line.find(field), std::string::npos) << field << " in " << line;
+  expectFailure("bench train " + model + " --seq 11",
+                "ponder: --seq: at most max_seq = 10");
+  expectFailure("bench train " + model + " --threads 2",
+                "ponder: --threads: the CPU backend runs on one thread for "
+                "now");
+}
+
 TEST_F(PonderGenerate, BenchPrintsTokensPerSecond) {
   ASSERT_EQ(ponder("bench generate " + model + " --prompt-length 3 --new 5",
                    out, err),
