@@ -60,11 +60,14 @@ def FastMath : Pass<"ponder-fast-math", "ModuleOp"> {
   let summary = "Allow reassociation and contraction in linalg.generic bodies";
   let description = [{
     Sets `fastmath<reassoc,contract>` on the float arithmetic inside every
-    `linalg.generic`, so that LLVM vectorises reductions and forms FMAs
-    (docs/performance.md). The order of floating-point sums changes; the
-    results stay within the contract's tolerances.
+    `linalg.generic`, so that LLVM vectorises reductions and forms FMAs, and
+    replaces `math.tanh` and `math.exp` by polynomial approximations that
+    vectorise (docs/performance.md). The order of floating-point sums
+    changes; the results stay within the contract's tolerances.
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def ExpandStridedCopies : Pass<"ponder-expand-strided-copies", "ModuleOp"> {

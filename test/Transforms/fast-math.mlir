@@ -22,3 +22,14 @@ func.func @dot(%x: tensor<8xf32>, %y: tensor<8xf32>, %s: f32) -> (tensor<f32>, f
   } -> tensor<f32>
   return %r, %outside : tensor<f32>, f32
 }
+
+// tanh and exp become polynomial approximations that vectorise.
+// CHECK-LABEL: func.func @transcendental
+// CHECK-NOT: math.tanh
+// CHECK-NOT: math.exp
+// CHECK: return
+func.func @transcendental(%x: f32) -> (f32, f32) {
+  %t = math.tanh %x : f32
+  %e = math.exp %x : f32
+  return %t, %e : f32, f32
+}
