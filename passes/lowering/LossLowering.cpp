@@ -135,6 +135,23 @@ Value total(OpBuilder &b, Location l, Value x) {
   return tensor::ExtractOp::create(b, l, sum, ValueRange{});
 }
 
+/// log g_n of the geometric(lambda) prior truncated to `steps` steps and
+/// renormalised (MODEL.md §5), as an f32 constant [steps].
+Value logGeometricPrior(OpBuilder &b, Location l, int64_t steps,
+                        double lambda) {
+  SmallVector<double> g(steps);
+  double z = 0;
+  for (int64_t i = 0; i < steps; ++i)
+    z += g[i] = lambda * std::pow(1 - lambda, double(i));
+  SmallVector<float> logG;
+  for (double gi : g)
+    logG.push_back(static_cast<float>(std::log(gi / z)));
+  return arith::ConstantOp::create(
+      b, l,
+      DenseElementsAttr::get(RankedTensorType::get({steps}, b.getF32Type()),
+                             ArrayRef(logG)));
+}
+
 /// numerator / max(1, denominator) as a 0-d tensor.
 Value normalised(OpBuilder &b, Location l, Value numerator, Value denominator) {
   Value d = arith::MaximumFOp::create(b, l, denominator, f32(b, l, 1.0));
@@ -402,16 +419,8 @@ struct PonderCostLowering : OpConversionPattern<PonderCostOp> {
       // log g_n of the truncated, renormalised geometric prior.
       auto probsType = cast<RankedTensorType>(adaptor.getProbs().getType());
       int64_t n = probsType.getDimSize(0);
-      double lambda = op.getPriorLambda()->convertToDouble(), z = 0;
-      SmallVector<double> g(n);
-      for (int64_t i = 0; i < n; ++i)
-        z += g[i] = lambda * std::pow(1 - lambda, double(i));
-      SmallVector<float> logG;
-      for (double gi : g)
-        logG.push_back(static_cast<float>(std::log(gi / z)));
-      auto priorType = RankedTensorType::get({n}, f32Type);
-      Value prior = arith::ConstantOp::create(
-          rewriter, l, DenseElementsAttr::get(priorType, ArrayRef(logG)));
+      Value prior = logGeometricPrior(rewriter, l, n,
+                                      op.getPriorLambda()->convertToDouble());
       // KL = sum_n p_n (log p_n - log g_n), with 0 log 0 = 0.
       perPosition = generic(
           rewriter, l, filled(rewriter, l, bt, 0.0),
@@ -756,17 +765,8 @@ struct PonderCostGradLowering : OpConversionPattern<PonderCostGradOp> {
     }
     auto probsType = cast<RankedTensorType>(probs.getType());
     int64_t n = probsType.getDimSize(0);
-    double lambda = op.getPriorLambda()->convertToDouble(), z = 0;
-    SmallVector<double> g(n);
-    for (int64_t i = 0; i < n; ++i)
-      z += g[i] = lambda * std::pow(1 - lambda, double(i));
-    SmallVector<float> logG;
-    for (double gi : g)
-      logG.push_back(static_cast<float>(std::log(gi / z)));
-    Value prior = arith::ConstantOp::create(
-        rewriter, l,
-        DenseElementsAttr::get(
-            RankedTensorType::get({n}, rewriter.getF32Type()), ArrayRef(logG)));
+    Value prior = logGeometricPrior(rewriter, l, n,
+                                    op.getPriorLambda()->convertToDouble());
     Value dp = generic(
         rewriter, l,
         tensor::EmptyOp::create(rewriter, l,
