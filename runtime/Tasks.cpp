@@ -5,9 +5,12 @@
 #include "runtime/Hash.h"
 #include "runtime/Json.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 
 namespace ponder {
 
@@ -15,7 +18,8 @@ Task::~Task() = default;
 
 namespace {
 
-/// The random stream of one example.
+/// The random stream of one example: splitmix64 from a hash of
+/// (seed, split, index), so any example can be drawn without the others.
 class Stream {
 public:
   Stream(uint64_t seed, Split split, uint64_t index)
@@ -23,29 +27,31 @@ public:
                     (split == Split::Train ? ":train:" : ":heldout:") +
                     std::to_string(index))) {}
   uint64_t next() { return splitmix64(state); }
-  /// Uniform in [0, n).
+  /// Uniform in [0, n); the modulo bias is negligible for n far below 2^64.
   uint64_t below(uint64_t n) { return next() % n; }
+  /// Uniform in [0, 1), 53 bits.
   double uniform() { return double(next() >> 11) * 0x1.0p-53; }
 
 private:
   uint64_t state;
 };
 
-/// Problems whose mixed hash is 0 mod 10 are held out, the rest train.
-/// FNV-1a's low bits alone would track the parity of the symbols' low bits
-/// (every step multiplies by an odd prime), so a parity task's held-out
-/// split would hold one answer only; splitmix64 mixes every bit.
-bool inSplit(const std::string &problem, Split split) {
+/// Problems (prompts) whose mixed hash is 0 mod 10 are held out. FNV-1a's
+/// low bits alone would track the parity of the symbols' low bits (every
+/// step multiplies by an odd prime), so a parity task's held-out split
+/// would hold one answer only; splitmix64 mixes every bit.
+bool isHeldOut(const std::string &problem) {
   uint64_t state = fnv1a(problem);
-  return (splitmix64(state) % 10 == 0) == (split == Split::HeldOut);
+  return splitmix64(state) % 10 == 0;
 }
 
-/// A symbol vocabulary's id of `symbol`.
+/// A vocabulary's id of `symbol`, or -1 when it is not one symbol.
 int32_t idOf(const Vocabulary &v, const std::string &symbol) {
   std::vector<int32_t> ids;
   std::string error;
-  v.encode(symbol, ids, error);
-  return ids.size() == 1 ? ids[0] : -1;
+  if (!v.encode(symbol, ids, error) || ids.size() != 1)
+    return -1;
+  return ids[0];
 }
 
 /// Builds examples token by token.
@@ -58,47 +64,99 @@ struct Builder {
   }
 };
 
-/// A task whose examples are prompt | answer over a symbol vocabulary,
-/// drawn by rejection until the problem falls in the split.
+/// Whether k < base^length, without overflowing.
+bool belowPower(uint64_t k, uint64_t base, int64_t length) {
+  uint64_t limit = 1;
+  for (int64_t i = 0; i < length; ++i) {
+    if (limit > k / base) // limit * base > k, and it only grows
+      return true;
+    limit *= base;
+  }
+  return k < limit;
+}
+
+/// `value` in base `base` with exactly `width` digits, most significant
+/// first, each digit d written as `zero + d`.
+std::string digits(uint64_t value, uint64_t base, int64_t width, char zero) {
+  std::string s(size_t(width), zero);
+  for (int64_t i = width - 1; i >= 0; --i, value /= base)
+    s[size_t(i)] = char(zero + value % base);
+  return s;
+}
+
+/// A task whose examples are `<bos> prompt answer <eos>` over a symbol
+/// vocabulary of one-character symbols, drawn by rejection until the prompt
+/// falls in the split.
 class SymbolTask : public Task {
 public:
-  SymbolTask(std::string name, Vocabulary vocab)
-      : taskName(std::move(name)), vocab(std::move(vocab)) {}
+  SymbolTask(std::string name, std::string_view vocabName)
+      : taskName(std::move(name)), vocab(*Vocabulary::task(vocabName)) {
+    for (int c = 0; c < 256; ++c)
+      ids[size_t(c)] = idOf(vocab, std::string(1, char(c)));
+  }
   std::string name() const override { return taskName; }
   const Vocabulary &vocabulary() const override { return vocab; }
 
   Example example(Split split, uint64_t seed, uint64_t index) const override {
     Stream stream(seed, split, index);
+    // Ends: create() checked that both splits hold a problem, and draw()
+    // gives every problem a positive probability.
     for (;;) {
       auto [prompt, answer] = draw(stream);
-      if (!inSplit(prompt, split))
+      if (isHeldOut(prompt) != (split == Split::HeldOut))
         continue;
       Builder b;
       b.add(vocab.bos(), 0, false);
       for (char c : prompt)
-        b.add(idOf(vocab, std::string(1, c)), 0, false);
+        b.add(ids[static_cast<unsigned char>(c)], 0, false);
       for (char c : answer)
-        b.add(idOf(vocab, std::string(1, c)), 1, true);
+        b.add(ids[static_cast<unsigned char>(c)], 1, true);
       b.add(vocab.eos(), 1, true);
       return b.e;
     }
   }
 
-protected:
-  /// The prompt (ending with its separator) and the answer, as symbols.
-  virtual std::pair<std::string, std::string> draw(Stream &s) const = 0;
+  /// An error when one split holds no problem at all (parity:2, reverse:1),
+  /// where example() could never draw one.
+  Status checkSplits(const std::string &spec) const {
+    bool seen[2] = {false, false};
+    uint64_t count = 0;
+    // Stops after a few dozen prompts unless the problem space is tiny.
+    for (; !(seen[0] && seen[1]); ++count) {
+      std::optional<std::string> p = prompt(count);
+      if (!p)
+        break;
+      seen[isHeldOut(*p)] = true;
+    }
+    if (seen[0] && seen[1])
+      return Status::ok();
+    return Status::error("task '" + spec + "': its " + std::to_string(count) +
+                         " problems all fall in the " +
+                         (seen[0]
+                              ? "train split, none is left to hold out"
+                              : "held-out split, none is left to train on") +
+                         "; use longer ones");
+  }
 
+protected:
+  /// Draws a prompt (ending with its separator) and its answer.
+  virtual std::pair<std::string, std::string> draw(Stream &s) const = 0;
+  /// Prompt number k of an enumeration of every prompt draw() can make;
+  /// nullopt past the last.
+  virtual std::optional<std::string> prompt(uint64_t k) const = 0;
+
+private:
   std::string taskName;
   Vocabulary vocab;
+  std::array<int32_t, 256> ids; // id of each one-character symbol
 };
 
-// <bos> b1 .. bN | p <eos>
+// <bos> b1 .. bN | p <eos>, p the XOR of the bits; N uniform in
+// [minBits, bits] (one value for parity:N).
 class Parity : public SymbolTask {
 public:
-  /// Strings of `minBits` .. `bits` bits, the length uniform.
-  Parity(std::string spec, int64_t minBits, int64_t bits)
-      : SymbolTask(std::move(spec), *Vocabulary::task("parity")),
-        minBits(minBits), bits(bits) {}
+  Parity(std::string name, int64_t minBits, int64_t bits)
+      : SymbolTask(std::move(name), "parity"), minBits(minBits), bits(bits) {}
   int64_t maxLength() const override { return bits + 4; }
 
 private:
@@ -113,40 +171,52 @@ private:
     }
     return {prompt + "|", std::string(1, char('0' + parity))};
   }
+  std::optional<std::string> prompt(uint64_t k) const override {
+    for (int64_t length = minBits; length <= bits; ++length) {
+      if (belowPower(k, 2, length))
+        return digits(k, 2, length, '0') + "|";
+      k -= uint64_t(1) << length; // length < 64 here, as k >= 2^length
+    }
+    return std::nullopt;
+  }
   int64_t minBits, bits;
 };
 
-// <bos> a + b = c <eos>, a and b with D digits, c with D + 1.
+// <bos> a + b = c <eos>, a and b with D digits, c = a + b with D + 1, most
+// significant first.
 class Addition : public SymbolTask {
 public:
-  explicit Addition(int64_t digits)
-      : SymbolTask("addition:" + std::to_string(digits),
-                   *Vocabulary::task("addition")),
-        digits(digits) {}
-  int64_t maxLength() const override { return 3 * digits + 5; }
+  explicit Addition(int64_t digitCount)
+      : SymbolTask("addition:" + std::to_string(digitCount), "addition"),
+        digitCount(digitCount) {
+    for (int64_t i = 0; i < digitCount; ++i)
+      limit *= 10;
+  }
+  int64_t maxLength() const override { return 3 * digitCount + 5; }
 
 private:
-  static std::string padded(uint64_t value, int64_t width) {
-    std::string s = std::to_string(value);
-    return std::string(size_t(width) - s.size(), '0') + s;
+  std::string problem(uint64_t a, uint64_t b) const {
+    return digits(a, 10, digitCount, '0') + "+" +
+           digits(b, 10, digitCount, '0') + "=";
   }
   std::pair<std::string, std::string> draw(Stream &s) const override {
-    uint64_t limit = 1;
-    for (int64_t i = 0; i < digits; ++i)
-      limit *= 10;
     uint64_t a = s.below(limit), b = s.below(limit);
-    return {padded(a, digits) + "+" + padded(b, digits) + "=",
-            padded(a + b, digits + 1)};
+    return {problem(a, b), digits(a + b, 10, digitCount + 1, '0')};
   }
-  int64_t digits;
+  std::optional<std::string> prompt(uint64_t k) const override {
+    if (k / limit >= limit) // limit^2 <= 10^18 fits
+      return std::nullopt;
+    return problem(k / limit, k % limit);
+  }
+  int64_t digitCount;
+  uint64_t limit = 1; // 10^D
 };
 
-// <bos> s | reverse(s) <eos> over the letters a..h.
+// <bos> s | reverse(s) <eos>, s of N letters from a..h.
 class Reverse : public SymbolTask {
 public:
   explicit Reverse(int64_t length)
-      : SymbolTask("reverse:" + std::to_string(length),
-                   *Vocabulary::task("reverse")),
+      : SymbolTask("reverse:" + std::to_string(length), "reverse"),
         length(length) {}
   int64_t maxLength() const override { return 2 * length + 3; }
 
@@ -157,167 +227,229 @@ private:
       text += char('a' + s.below(8));
     return {text + "|", std::string(text.rbegin(), text.rend())};
   }
+  std::optional<std::string> prompt(uint64_t k) const override {
+    if (!belowPower(k, 8, length))
+      return std::nullopt;
+    return digits(k, 8, length, 'a') + "|";
+  }
   int64_t length;
 };
 
-// <bos> c1 x1 c2 x2 ... c12 x12 <eos>: c_i is a coin with P(1) = 3/4 (the
-// irreducible part), x_i = c_i XOR c_{i-1} (x_1 = c_1) is computable.
+// <bos> then kBlocks blocks `f c x y`, then <eos>:
+//   f: a fair coin, c: a coin with P(1) = kBias (the irreducible tokens);
+//   x = f XOR c, y = f (a copy of the token 3 back) (computable).
+// Held-out examples are fresh draws, not a disjoint set: conditioning on a
+// hash would change the distribution that optimalLoss() describes.
 class OracleMix : public Task {
 public:
-  static constexpr int kPairs = 12;
-  static constexpr double kOne = 0.75;
+  static constexpr int kBlocks = 6;
+  static constexpr double kBias = 0.75;
 
   OracleMix() : vocab(*Vocabulary::task("oracle-mix")) {}
   std::string name() const override { return "oracle-mix"; }
   const Vocabulary &vocabulary() const override { return vocab; }
-  int64_t maxLength() const override { return 2 * kPairs + 2; }
+  int64_t maxLength() const override { return 4 * kBlocks + 2; }
 
   Example example(Split split, uint64_t seed, uint64_t index) const override {
     Stream stream(seed, split, index);
-    for (;;) {
-      std::string coins;
-      for (int i = 0; i < kPairs; ++i)
-        coins += stream.uniform() < kOne ? '1' : '0';
-      if (!inSplit(coins, split))
-        continue;
-      Builder b;
-      b.add(vocab.bos(), 0, false);
-      int previous = 0;
-      for (char c : coins) {
-        int coin = c - '0';
-        b.add(coin, 1, false); // ids 0 and 1 are the symbols "0" and "1"
-        b.add(coin ^ previous, 1, true);
-        previous = coin;
-      }
-      b.add(vocab.eos(), 1, true);
-      return b.e;
+    Builder b;
+    b.add(vocab.bos(), 0, false);
+    // Ids 0 and 1 are the symbols "0" and "1". Every token is a target;
+    // only the computable ones are scored.
+    for (int i = 0; i < kBlocks; ++i) {
+      int f = int(stream.below(2));
+      int c = stream.uniform() < kBias ? 1 : 0;
+      b.add(f, 1, false);
+      b.add(c, 1, false);
+      b.add(f ^ c, 1, true);
+      b.add(f, 1, true);
     }
+    b.add(vocab.eos(), 1, true);
+    return b.e;
   }
 
-  /// Only the coins cost anything: kPairs H(3/4) nats over 2 kPairs + 1
-  /// targets.
+  /// The Bayes-optimal predictor puts all its verbal mass on the computable
+  /// tokens and <eos>, and the generator's probabilities on the coins: it
+  /// pays ln 2 + H(kBias) nats a block over 4 kBlocks + 1 targets.
   std::optional<double> optimalLoss() const override {
-    double h = -(kOne * std::log(kOne) + (1 - kOne) * std::log(1 - kOne));
-    return kPairs * h / (2 * kPairs + 1);
+    double h = -(kBias * std::log(kBias) + (1 - kBias) * std::log(1 - kBias));
+    return kBlocks * (std::log(2.0) + h) / (4 * kBlocks + 1);
   }
 
 private:
   Vocabulary vocab;
 };
 
-// Byte-level language modelling: windows of the file after <bos>; the last
-// 10% of the file is held out.
+// Byte-level language modelling: `<bos>` then a window of the file. Train
+// windows start anywhere in the first 90%; held-out windows tile the last
+// 10%, so an evaluation of all of them reads each held-out byte once.
 class Text : public Task {
 public:
   Text(std::string path, std::string bytes, int64_t window)
-      : path(std::move(path)), bytes(std::move(bytes)), window(window),
+      : path(std::move(path)), bytes(std::move(bytes)), window(size_t(window)),
         vocab(Vocabulary::bytes()) {
     split = this->bytes.size() - this->bytes.size() / 10;
   }
   std::string name() const override { return "text:" + path; }
   const Vocabulary &vocabulary() const override { return vocab; }
-  int64_t maxLength() const override { return window + 1; }
+  int64_t maxLength() const override { return int64_t(window) + 1; }
 
   Example example(Split which, uint64_t seed, uint64_t index) const override {
-    Stream stream(seed, which, index);
-    size_t begin = which == Split::Train ? 0 : split;
-    size_t end = which == Split::Train ? split : bytes.size();
-    size_t length = std::min<size_t>(size_t(window), end - begin);
-    size_t offset = begin + stream.below(end - begin - length + 1);
+    size_t offset;
+    if (which == Split::Train) {
+      Stream stream(seed, which, index);
+      offset = stream.below(split - window + 1);
+    } else {
+      offset = split + (index % ((bytes.size() - split) / window)) * window;
+    }
     Builder b;
     b.add(vocab.bos(), 0, false);
-    for (size_t i = 0; i < length; ++i)
+    for (size_t i = 0; i < window; ++i)
       b.add(static_cast<unsigned char>(bytes[offset + i]), 1, true);
     return b.e;
   }
 
-  size_t heldOutBytes() const { return bytes.size() - split; }
-
 private:
   std::string path, bytes;
-  int64_t window;
-  size_t split = 0;
+  size_t window;
+  size_t split = 0; // the first held-out byte
   Vocabulary vocab;
 };
 
-/// The integer after "name:" in `spec`, or `fallback` without one.
-StatusOr<int64_t> option(const std::string &spec, size_t colon,
-                         int64_t fallback, int64_t max) {
-  if (colon == std::string::npos)
-    return fallback;
-  std::string text = spec.substr(colon + 1);
-  char *end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v < 1 || v > max)
+/// The integer `text` (the part of `spec` after ':'), in [1, max].
+StatusOr<int64_t> parseCount(const std::string &spec, const std::string &text,
+                             int64_t max) {
+  int64_t value = 0;
+  bool ok = !text.empty();
+  for (char c : text) {
+    ok = ok && c >= '0' && c <= '9' && value <= max;
+    value = ok ? value * 10 + (c - '0') : value;
+  }
+  if (!ok || value < 1 || value > max)
     return Status::error("task '" + spec + "': expected an integer in [1, " +
                          std::to_string(max) + "] after ':', got '" + text +
                          "'");
-  return static_cast<int64_t>(v);
+  return value;
+}
+
+constexpr int64_t kMaxLength = 1024; // parity bits, reverse letters
+constexpr int64_t kMaxDigits = 9;    // (10^D)^2 problems fit a uint64_t
+
+StatusOr<std::unique_ptr<Task>>
+createText(const std::string &spec, const std::string &path, int64_t maxSeq) {
+  if (path.empty())
+    return Status::error("task '" + spec + "': expected text:FILE");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec)
+    return Status::error(path + ": no such text file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in || std::filesystem::is_directory(path, ec))
+    return Status::error(path + ": cannot read the text file");
+  std::string bytes{std::istreambuf_iterator<char>(in),
+                    std::istreambuf_iterator<char>()};
+  if (in.bad())
+    return Status::error(path + ": cannot read the text file");
+  if (bytes.empty())
+    return Status::error(path + ": empty text file");
+  // Line by line, to name the line: '\n' never occurs inside a multi-byte
+  // UTF-8 sequence.
+  int64_t line = 1;
+  for (size_t at = 0; at < bytes.size(); ++line) {
+    size_t end = std::min(bytes.find('\n', at), bytes.size());
+    if (!json::isValidUtf8(std::string_view(bytes).substr(at, end - at)))
+      return Status::error(path + ":" + std::to_string(line) +
+                           ": not UTF-8 text");
+    at = end + 1;
+  }
+  if (maxSeq < 2)
+    return Status::error("task '" + spec +
+                         "': needs max_seq >= 2 for <bos> and one byte, the "
+                         "model has max_seq = " +
+                         std::to_string(maxSeq));
+  int64_t window = maxSeq - 1;
+  if (int64_t(bytes.size()) / 10 < window)
+    return Status::error(
+        path + ": " + std::to_string(bytes.size()) +
+        " bytes is too short; windows of " + std::to_string(window) +
+        " bytes (max_seq - 1) need at least " + std::to_string(10 * window) +
+        " so that the held-out last 10% holds one");
+  return std::unique_ptr<Task>(
+      std::make_unique<Text>(path, std::move(bytes), window));
+}
+
+StatusOr<std::unique_ptr<Task>> createTask(const std::string &spec,
+                                           int64_t maxSeq) {
+  size_t colon = spec.find(':');
+  std::string kind = spec.substr(0, colon);
+  bool hasOption = colon != std::string::npos;
+  std::string option = hasOption ? spec.substr(colon + 1) : "";
+
+  if (kind == "text") {
+    if (!hasOption)
+      return Status::error("task '" + spec + "': expected text:FILE");
+    return createText(spec, option, maxSeq);
+  }
+  if (kind == "oracle-mix") {
+    if (hasOption)
+      return Status::error("task '" + spec + "': oracle-mix takes no option");
+    return std::unique_ptr<Task>(std::make_unique<OracleMix>());
+  }
+
+  std::unique_ptr<SymbolTask> task;
+  if (kind == "parity" && option.find('-') != std::string::npos) {
+    // parity:M-N: lengths from M to N bits, a curriculum (docs/tasks.md).
+    size_t dash = option.find('-');
+    StatusOr<int64_t> low =
+        parseCount(spec, option.substr(0, dash), kMaxLength);
+    StatusOr<int64_t> high =
+        parseCount(spec, option.substr(dash + 1), kMaxLength);
+    if (!low || !high || *low > *high)
+      return Status::error("task '" + spec +
+                           "': expected parity:M-N with 1 <= M <= N <= " +
+                           std::to_string(kMaxLength));
+    task = std::make_unique<Parity>(spec, *low, *high);
+  } else if (kind == "parity" || kind == "addition" || kind == "reverse") {
+    int64_t n = kind == "parity" ? 8 : kind == "addition" ? 2 : 6;
+    if (hasOption) {
+      StatusOr<int64_t> parsed = parseCount(
+          spec, option, kind == "addition" ? kMaxDigits : kMaxLength);
+      if (!parsed)
+        return parsed.getStatus();
+      n = *parsed;
+    }
+    if (kind == "parity")
+      task = std::make_unique<Parity>("parity:" + std::to_string(n), n, n);
+    else if (kind == "addition")
+      task = std::make_unique<Addition>(n);
+    else
+      task = std::make_unique<Reverse>(n);
+  } else {
+    return Status::error("unknown task '" + spec +
+                         "' (parity[:BITS], addition[:DIGITS], "
+                         "reverse[:LENGTH], oracle-mix, text:FILE)");
+  }
+  if (Status st = task->checkSplits(spec); !st)
+    return st;
+  return std::unique_ptr<Task>(std::move(task));
 }
 
 } // namespace
 
 StatusOr<std::unique_ptr<Task>>
 Task::create(const std::string &spec, int64_t verbalVocab, int64_t maxSeq) {
-  size_t colon = spec.find(':');
-  std::string kind = spec.substr(0, colon);
-  std::unique_ptr<Task> task;
-  size_t dash = spec.find('-', colon == std::string::npos ? 0 : colon);
-  if (kind == "parity" && colon != std::string::npos &&
-      dash != std::string::npos) {
-    // parity:M-N: lengths from M to N bits.
-    StatusOr<int64_t> low = option(spec.substr(0, dash), colon, 1, 64);
-    StatusOr<int64_t> high = option(spec, dash, 1, 64);
-    if (!low || !high || *low > *high)
-      return Status::error("task '" + spec +
-                           "': expected parity:M-N with 1 <= M <= N <= 64");
-    task = std::make_unique<Parity>(spec, *low, *high);
-  } else if (kind == "parity" || kind == "addition" || kind == "reverse") {
-    int64_t fallback = kind == "parity" ? 8 : kind == "addition" ? 2 : 6;
-    int64_t max = kind == "addition" ? 9 : 64;
-    StatusOr<int64_t> n = option(spec, colon, fallback, max);
-    if (!n)
-      return n.getStatus();
-    if (kind == "parity")
-      task = std::make_unique<Parity>("parity:" + std::to_string(*n), *n, *n);
-    else if (kind == "addition")
-      task = std::make_unique<Addition>(*n);
-    else
-      task = std::make_unique<Reverse>(*n);
-  } else if (kind == "oracle-mix" && colon == std::string::npos) {
-    task = std::make_unique<OracleMix>();
-  } else if (kind == "text" && colon != std::string::npos) {
-    std::string path = spec.substr(colon + 1);
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-      return Status::error(path + ": cannot read the text file");
-    std::stringstream s;
-    s << in.rdbuf();
-    std::string bytes = s.str();
-    if (!json::isValidUtf8(bytes))
-      return Status::error(path + ": not UTF-8 text");
-    int64_t window = maxSeq - 1;
-    if (int64_t(bytes.size()) / 10 < window || window < 1)
-      return Status::error(path + ": " + std::to_string(bytes.size()) +
-                           " bytes; text needs at least 10 windows of " +
-                           std::to_string(std::max<int64_t>(window, 1)) +
-                           " bytes (max_seq - 1) so that the held-out 10% "
-                           "holds one");
-    task = std::make_unique<Text>(path, std::move(bytes), window);
-  } else {
-    return Status::error("unknown task '" + spec +
-                         "' (parity[:BITS], addition[:DIGITS], "
-                         "reverse[:LENGTH], oracle-mix, text:FILE)");
-  }
-  if (task->vocabulary().size() > verbalVocab)
+  StatusOr<std::unique_ptr<Task>> task = createTask(spec, maxSeq);
+  if (!task)
+    return task;
+  int64_t vocabSize = (*task)->vocabulary().size();
+  if (vocabSize > verbalVocab)
     return Status::error("task '" + spec + "' needs " +
-                         std::to_string(task->vocabulary().size()) +
+                         std::to_string(vocabSize) +
                          " verbal ids, the model has verbal_vocab = " +
                          std::to_string(verbalVocab));
-  if (task->maxLength() > maxSeq)
+  if ((*task)->maxLength() > maxSeq)
     return Status::error(
         "task '" + spec + "': examples need " +
-        std::to_string(task->maxLength()) +
+        std::to_string((*task)->maxLength()) +
         " positions, the model has max_seq = " + std::to_string(maxSeq));
   return task;
 }
@@ -329,15 +461,18 @@ TaskBatch makeTaskBatch(const Task &task,
     t = std::max<int64_t>(t, int64_t(e.ids.size()));
   TaskBatch batch{Tensor(DType::I32, {b, t}), Tensor(DType::I32, {b}),
                   Tensor(DType::F32, {b, t}), Tensor(DType::I32, {b, t})};
+  // Padding influences nothing (MODEL.md §1); <pad> keeps dumps readable.
   int32_t pad = std::max<int32_t>(0, idOf(task.vocabulary(), "<pad>"));
   for (int64_t r = 0; r < b; ++r) {
     const Example &e = examples[size_t(r)];
-    batch.lengths.data<int32_t>()[r] = int32_t(e.ids.size());
+    int64_t length = int64_t(e.ids.size());
+    batch.lengths.data<int32_t>()[r] = int32_t(length);
     for (int64_t p = 0; p < t; ++p) {
-      bool in = p < int64_t(e.ids.size());
-      batch.ids.data<int32_t>()[r * t + p] = in ? e.ids[p] : pad;
-      batch.targetWeight.data<float>()[r * t + p] = in ? e.targetWeight[p] : 0;
-      batch.scored.data<int32_t>()[r * t + p] = in ? e.scored[p] : 0;
+      bool in = p < length;
+      batch.ids.data<int32_t>()[r * t + p] = in ? e.ids[size_t(p)] : pad;
+      batch.targetWeight.data<float>()[r * t + p] =
+          in ? e.targetWeight[size_t(p)] : 0.0f;
+      batch.scored.data<int32_t>()[r * t + p] = in ? e.scored[size_t(p)] : 0;
     }
   }
   return batch;

@@ -2,9 +2,9 @@
 //
 // The synthetic tasks and byte-level text that `ponder train --task` reads
 // (docs/tasks.md). Every example is a pure function of (seed, split, index),
-// and the train and held-out splits are disjoint sets of problems, so a
-// resumed run sees the same data and held-out accuracy measures
-// generalisation.
+// so a resumed run sees the same data; the train and held-out splits of
+// parity, addition and reverse are disjoint sets of problems, so held-out
+// accuracy measures generalisation rather than memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +15,7 @@
 #include "runtime/Tensor.h"
 #include "runtime/Vocabulary.h"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,16 +25,20 @@ namespace ponder {
 
 enum class Split { Train, HeldOut };
 
-/// One example: verbal ids from <bos> (to <eos> except for text), the loss
-/// weight of each token as a target (MODEL.md §5 target_weight: 0 on prompt
-/// tokens) and the tokens that count toward accuracy.
+/// One example: verbal ids (from the vocabulary's <bos>; to its <eos> except
+/// for text), the loss weight of each token as a target (MODEL.md §5
+/// target_weight: 0 on prompt tokens, 1 on the answer and the final <eos>)
+/// and which tokens count toward accuracy (`scored`, 1/0).
 struct Example {
   std::vector<int32_t> ids;
-  std::vector<float> targetWeight;
-  std::vector<uint8_t> scored;
+  std::vector<float> targetWeight; // same length as ids
+  std::vector<uint8_t> scored;     // same length as ids
 };
 
-/// A padded batch in the layout of MODEL.md §8, plus `scored` [B, T] I32.
+/// A padded batch in the layout of MODEL.md §8: ids [B, T] I32 (padding =
+/// the vocabulary's <pad> id, or 0 if it has none), lengths [B] I32,
+/// target_weight [B, T] F32 (0 on padding), scored [B, T] I32 (0/1).
+/// T = the longest example.
 struct TaskBatch {
   Tensor ids, lengths, targetWeight, scored;
 };
@@ -41,29 +46,37 @@ struct TaskBatch {
 class Task {
 public:
   virtual ~Task();
-  /// "parity[:BITS]" (8), "addition[:DIGITS]" (2), "reverse[:LENGTH]" (6),
-  /// "oracle-mix", "text:FILE". The vocabulary must fit `verbalVocab` and
-  /// the longest example `maxSeq`.
+
+  /// "parity[:BITS]" (8), "parity:M-N" (M to N bits), "addition[:DIGITS]"
+  /// (2), "reverse[:LENGTH]" (6), "oracle-mix", "text:FILE". Checks that the
+  /// task's vocabulary fits `verbalVocab` ids and its longest example
+  /// `maxSeq` positions; errors are one line naming the problem.
   static StatusOr<std::unique_ptr<Task>>
   create(const std::string &spec, int64_t verbalVocab, int64_t maxSeq);
 
+  /// The canonical spec ("parity:8" for "parity"; "text:FILE").
   virtual std::string name() const = 0;
   virtual const Vocabulary &vocabulary() const = 0;
+  /// Example number `index` of `split`, a pure function of
+  /// (seed, split, index).
   virtual Example example(Split split, uint64_t seed, uint64_t index) const = 0;
-  /// The Bayes-optimal expected cross-entropy per target token, when known.
+  /// The Bayes-optimal expected cross-entropy per target token (verbal
+  /// log-probs, MODEL.md §5), when the task knows it (oracle-mix).
   virtual std::optional<double> optimalLoss() const { return std::nullopt; }
   /// The most positions an example takes.
   virtual int64_t maxLength() const = 0;
 };
 
-/// Pads `examples` into a batch (padding id: <pad>, or 0).
-TaskBatch makeTaskBatch(const Task &task, const std::vector<Example> &examples);
-/// Training step `step`'s batch: examples step * batchSize + i of Train.
+/// The batch of training step `step`: examples (seed, Train,
+/// step * batchSize + i). Deterministic in (seed, step), so a resumed run
+/// sees the same data order.
 TaskBatch trainBatch(const Task &task, uint64_t seed, int64_t step,
                      int64_t batchSize);
-/// Held-out examples [first, first + count).
+/// Held-out examples [first, first + count) as one batch.
 TaskBatch heldOutBatch(const Task &task, uint64_t seed, int64_t first,
                        int64_t count);
+/// Pads `examples` into a batch.
+TaskBatch makeTaskBatch(const Task &task, const std::vector<Example> &examples);
 
 } // namespace ponder
 

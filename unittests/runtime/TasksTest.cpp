@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
+#include <unistd.h>
 
 using namespace ponder;
 
@@ -20,68 +23,179 @@ std::unique_ptr<Task> make(const std::string &spec, int64_t vocab = 258,
   return task ? std::move(*task) : nullptr;
 }
 
-std::string symbols(const Task &task, const Example &e) {
-  return task.vocabulary().decode(e.ids, 1000, false);
+/// The error of creating `spec`, which must fail.
+std::string errorOf(const std::string &spec, int64_t vocab = 258,
+                    int64_t maxSeq = 128) {
+  auto task = Task::create(spec, vocab, maxSeq);
+  EXPECT_FALSE(task) << spec << " was accepted";
+  return task ? std::string() : task.getStatus().message();
+}
+
+int32_t id(const Task &task, const std::string &symbol) {
+  std::vector<int32_t> ids;
+  std::string error;
+  EXPECT_TRUE(task.vocabulary().encode(symbol, ids, error)) << error;
+  EXPECT_EQ(ids.size(), 1u) << symbol;
+  return ids.empty() ? -1 : ids[0];
+}
+
+/// The prompt of a symbol task's example as text: up to its separator.
+std::string promptOf(const Task &task, const Example &e) {
+  std::string text = task.vocabulary().decode(e.ids, 1000, false);
+  return text.substr(0, text.find_first_of("|=") + 1);
+}
+
+/// Checks what every example of a symbol task shares: lengths agree, ids
+/// are in the vocabulary, <bos> first and <eos> last, the first
+/// `promptLength` tokens have weight 0 and are not scored, the rest have
+/// weight 1 and are scored.
+void expectWellFormed(const Task &task, const Example &e, size_t promptLength) {
+  ASSERT_EQ(e.targetWeight.size(), e.ids.size());
+  ASSERT_EQ(e.scored.size(), e.ids.size());
+  ASSERT_GT(e.ids.size(), promptLength);
+  for (int32_t i : e.ids) {
+    EXPECT_GE(i, 0);
+    EXPECT_LT(i, task.vocabulary().size());
+  }
+  EXPECT_EQ(e.ids.front(), task.vocabulary().bos());
+  EXPECT_EQ(e.ids.back(), task.vocabulary().eos());
+  for (size_t p = 0; p < e.ids.size(); ++p) {
+    bool answer = p >= promptLength;
+    EXPECT_EQ(e.targetWeight[p], answer ? 1.0f : 0.0f) << "position " << p;
+    EXPECT_EQ(e.scored[p], answer ? 1 : 0) << "position " << p;
+  }
 }
 
 TEST(Tasks, ParityExamplesAreCorrect) {
   auto task = make("parity:8");
-  for (uint64_t i = 0; i < 200; ++i) {
-    Example e = task->example(Split::Train, 3, i);
-    ASSERT_EQ(e.ids.size(), 12u);
-    std::string text = symbols(*task, e);
-    ASSERT_EQ(text.substr(0, 5), "<bos>");
+  EXPECT_EQ(task->name(), "parity:8");
+  EXPECT_EQ(task->maxLength(), 12);
+  int32_t zero = id(*task, "0"), one = id(*task, "1"), bar = id(*task, "|");
+  for (Split split : {Split::Train, Split::HeldOut}) {
+    for (uint64_t i = 0; i < 300; ++i) {
+      Example e = task->example(split, 3, i);
+      ASSERT_EQ(e.ids.size(), 12u);
+      expectWellFormed(*task, e, 10); // <bos> 8 bits |
+      int parity = 0;
+      for (size_t p = 1; p <= 8; ++p) {
+        ASSERT_TRUE(e.ids[p] == zero || e.ids[p] == one);
+        parity ^= e.ids[p] == one;
+      }
+      EXPECT_EQ(e.ids[9], bar);
+      EXPECT_EQ(e.ids[10], parity ? one : zero);
+    }
+  }
+}
+
+TEST(Tasks, ParityCurriculumVariesTheLength) {
+  auto task = make("parity:2-5");
+  EXPECT_EQ(task->name(), "parity:2-5");
+  EXPECT_EQ(task->maxLength(), 9);
+  int32_t one = id(*task, "1");
+  std::set<size_t> lengths;
+  for (uint64_t i = 0; i < 300; ++i) {
+    Example e = task->example(Split::Train, 0, i);
+    size_t bits = e.ids.size() - 4;
+    lengths.insert(bits);
+    expectWellFormed(*task, e, bits + 2);
     int parity = 0;
-    for (int b = 0; b < 8; ++b)
-      parity ^= text[5 + b] - '0';
-    EXPECT_EQ(text.substr(13), "|" + std::to_string(parity) + "<eos>");
-    // Only the answer and <eos> are targets; only they are scored.
-    for (size_t p = 0; p < e.ids.size(); ++p) {
-      EXPECT_EQ(e.targetWeight[p], p >= 10 ? 1.0f : 0.0f);
-      EXPECT_EQ(e.scored[p], p >= 10 ? 1 : 0);
+    for (size_t p = 1; p <= bits; ++p)
+      parity ^= e.ids[p] == one;
+    EXPECT_EQ(e.ids[bits + 2] == one, parity == 1);
+  }
+  EXPECT_EQ(lengths, (std::set<size_t>{2, 3, 4, 5}));
+}
+
+TEST(Tasks, AdditionExamplesAreCorrect) {
+  auto task = make("addition:3");
+  EXPECT_EQ(task->maxLength(), 14);
+  int32_t plus = id(*task, "+"), equals = id(*task, "=");
+  // Digits are ids 0..9 (Vocabulary::task("addition")).
+  auto number = [](const Example &e, size_t from, size_t count) {
+    int64_t n = 0;
+    for (size_t p = from; p < from + count; ++p) {
+      EXPECT_LT(e.ids[p], 10) << "position " << p;
+      n = n * 10 + e.ids[p];
+    }
+    return n;
+  };
+  std::set<int64_t> firstOperands;
+  for (Split split : {Split::Train, Split::HeldOut}) {
+    for (uint64_t i = 0; i < 300; ++i) {
+      Example e = task->example(split, 1, i);
+      ASSERT_EQ(e.ids.size(), 14u);  // <bos> aaa + bbb = cccc <eos>
+      expectWellFormed(*task, e, 9); // the prompt ends with '='
+      EXPECT_EQ(e.ids[4], plus);
+      EXPECT_EQ(e.ids[8], equals);
+      int64_t a = number(e, 1, 3), b = number(e, 5, 3);
+      EXPECT_EQ(number(e, 9, 4), a + b);
+      firstOperands.insert(a);
+    }
+  }
+  EXPECT_GT(firstOperands.size(), 200u); // leading zeros included
+  EXPECT_LT(*firstOperands.begin(), 100);
+}
+
+TEST(Tasks, ReverseExamplesAreCorrect) {
+  auto task = make("reverse:5");
+  EXPECT_EQ(task->maxLength(), 13);
+  int32_t bar = id(*task, "|");
+  for (Split split : {Split::Train, Split::HeldOut}) {
+    for (uint64_t i = 0; i < 300; ++i) {
+      Example e = task->example(split, 1, i);
+      ASSERT_EQ(e.ids.size(), 13u);
+      expectWellFormed(*task, e, 7); // <bos> 5 letters |
+      EXPECT_EQ(e.ids[6], bar);
+      for (size_t k = 0; k < 5; ++k) {
+        EXPECT_LT(e.ids[1 + k], 8); // letters a..h are ids 0..7
+        EXPECT_EQ(e.ids[7 + k], e.ids[5 - k]);
+      }
     }
   }
 }
 
-TEST(Tasks, AdditionAndReverseExamplesAreCorrect) {
-  auto add = make("addition:3");
-  for (uint64_t i = 0; i < 100; ++i) {
-    std::string t = symbols(*add, add->example(Split::Train, 1, i));
-    int a = std::stoi(t.substr(5, 3)), b = std::stoi(t.substr(9, 3));
-    EXPECT_EQ(t.substr(8, 1), "+");
-    EXPECT_EQ(t.substr(12, 1), "=");
-    EXPECT_EQ(std::stoi(t.substr(13, 4)), a + b) << t;
-    EXPECT_EQ(t.substr(17), "<eos>");
-  }
-  auto rev = make("reverse:5");
-  for (uint64_t i = 0; i < 100; ++i) {
-    std::string t = symbols(*rev, rev->example(Split::HeldOut, 1, i));
-    std::string s = t.substr(5, 5);
-    EXPECT_EQ(t.substr(10), "|" + std::string(s.rbegin(), s.rend()) + "<eos>");
-  }
-}
-
-TEST(Tasks, ExamplesAreDeterministicAndSplitsDisjoint) {
-  for (const char *spec : {"parity:8", "addition:2", "reverse:4"}) {
+TEST(Tasks, ExamplesAreAPureFunctionOfSeedSplitIndex) {
+  for (const char *spec :
+       {"parity:8", "parity:1-8", "addition:2", "reverse:4", "oracle-mix"}) {
     auto task = make(spec);
-    EXPECT_EQ(task->example(Split::Train, 7, 42).ids,
-              task->example(Split::Train, 7, 42).ids);
-    std::set<std::string> train, held;
-    for (uint64_t i = 0; i < 2000; ++i) {
-      std::string t = symbols(*task, task->example(Split::Train, 7, i));
-      train.insert(t.substr(0, t.find_first_of("|=")));
-      t = symbols(*task, task->example(Split::HeldOut, 7, i));
-      held.insert(t.substr(0, t.find_first_of("|=")));
+    auto again = make(spec);
+    std::set<std::vector<int32_t>> distinct;
+    for (uint64_t i = 0; i < 100; ++i) {
+      Example e = task->example(Split::Train, 7, i);
+      Example f = again->example(Split::Train, 7, i);
+      EXPECT_EQ(e.ids, f.ids) << spec;
+      EXPECT_EQ(e.targetWeight, f.targetWeight) << spec;
+      EXPECT_EQ(e.scored, f.scored) << spec;
+      distinct.insert(e.ids);
     }
-    EXPECT_GT(train.size(), 10u) << spec;
-    EXPECT_GT(held.size(), 5u) << spec;
+    EXPECT_GT(distinct.size(), 60u) << spec;
+    // Another seed, another split: other examples.
+    int same = 0;
+    for (uint64_t i = 0; i < 100; ++i)
+      same += task->example(Split::Train, 8, i).ids ==
+              task->example(Split::Train, 7, i).ids;
+    EXPECT_LT(same, 30) << spec;
+  }
+}
+
+TEST(Tasks, TrainAndHeldOutProblemsAreDisjoint) {
+  for (const char *spec :
+       {"parity:8", "parity:1-8", "addition:2", "reverse:4"}) {
+    auto task = make(spec);
+    std::set<std::string> train, held;
+    for (uint64_t i = 0; i < 3000; ++i) {
+      train.insert(promptOf(*task, task->example(Split::Train, 7, i)));
+      held.insert(promptOf(*task, task->example(Split::HeldOut, 7, i)));
+    }
+    EXPECT_GT(train.size(), 200u) << spec;
+    EXPECT_GT(held.size(), 20u) << spec;
     for (const std::string &h : held)
       EXPECT_FALSE(train.count(h)) << spec << ": " << h << " in both splits";
   }
 }
 
-// Both parities appear among the held-out parity examples (a plain FNV-1a
-// split would put only one of them there).
+// Both answers appear among held-out parity examples (a plain FNV-1a split
+// would put only one of them there).
 TEST(Tasks, HeldOutParityHasBothAnswers) {
   auto task = make("parity:8");
   std::set<int32_t> answers;
@@ -90,87 +204,261 @@ TEST(Tasks, HeldOutParityHasBothAnswers) {
   EXPECT_EQ(answers.size(), 2u);
 }
 
-TEST(Tasks, BatchesArePaddedAndFollowTheStep) {
+// Tiny problem spaces may leave a split empty, where drawing by rejection
+// would never end; create() says so instead.
+TEST(Tasks, TinyProblemSpacesWithAnEmptySplitAreErrors) {
+  EXPECT_EQ(errorOf("parity:2"),
+            "task 'parity:2': its 4 problems all fall in the train split, "
+            "none is left to hold out; use longer ones");
+  EXPECT_EQ(errorOf("reverse:1"),
+            "task 'reverse:1': its 8 problems all fall in the train split, "
+            "none is left to hold out; use longer ones");
+  // parity:3 holds one of its 8 strings out, and draws it.
+  auto task = make("parity:3");
+  EXPECT_EQ(task->example(Split::HeldOut, 0, 0).ids,
+            task->example(Split::HeldOut, 5, 9).ids);
+  EXPECT_EQ(errorOf("parity:1-2"),
+            "task 'parity:1-2': its 6 problems all fall in the train split, "
+            "none is left to hold out; use longer ones");
+  EXPECT_TRUE(make("parity:1-3")); // 14 problems, one held out
+  EXPECT_TRUE(make("addition:1"));
+}
+
+TEST(Tasks, TrainBatchesFollowTheStep) {
   auto task = make("addition:2");
   TaskBatch a = trainBatch(*task, 5, 3, 4), b = trainBatch(*task, 5, 3, 4);
-  TaskBatch c = trainBatch(*task, 5, 4, 4);
+  TaskBatch c = trainBatch(*task, 5, 4, 4), d = trainBatch(*task, 6, 3, 4);
   ASSERT_EQ(a.ids.shape(), (std::vector<int64_t>{4, 11}));
+  ASSERT_EQ(a.lengths.shape(), (std::vector<int64_t>{4}));
+  ASSERT_EQ(a.targetWeight.shape(), (std::vector<int64_t>{4, 11}));
+  ASSERT_EQ(a.scored.shape(), (std::vector<int64_t>{4, 11}));
+  EXPECT_EQ(a.targetWeight.dtype(), DType::F32);
+  EXPECT_EQ(a.scored.dtype(), DType::I32);
   EXPECT_EQ(0, std::memcmp(a.ids.bytes(), b.ids.bytes(), a.ids.byteSize()));
   EXPECT_NE(0, std::memcmp(a.ids.bytes(), c.ids.bytes(), a.ids.byteSize()));
-  for (int64_t r = 0; r < 4; ++r)
+  EXPECT_NE(0, std::memcmp(a.ids.bytes(), d.ids.bytes(), a.ids.byteSize()));
+  // Row i of step 3 is train example 3 * 4 + i.
+  for (int64_t r = 0; r < 4; ++r) {
+    Example e = task->example(Split::Train, 5, uint64_t(12 + r));
     EXPECT_EQ(a.lengths.data<int32_t>()[r], 11);
-  TaskBatch text = heldOutBatch(*make("parity:4"), 0, 0, 3);
-  EXPECT_EQ(text.scored.data<int32_t>()[6], 1);
+    for (int64_t p = 0; p < 11; ++p) {
+      EXPECT_EQ(a.ids.data<int32_t>()[r * 11 + p], e.ids[size_t(p)]);
+      EXPECT_EQ(a.targetWeight.data<float>()[r * 11 + p],
+                e.targetWeight[size_t(p)]);
+      EXPECT_EQ(a.scored.data<int32_t>()[r * 11 + p], e.scored[size_t(p)]);
+    }
+  }
+  TaskBatch held = heldOutBatch(*task, 5, 2, 3);
+  ASSERT_EQ(held.ids.shape(), (std::vector<int64_t>{3, 11}));
+  for (int64_t r = 0; r < 3; ++r) {
+    Example e = task->example(Split::HeldOut, 5, uint64_t(2 + r));
+    EXPECT_EQ(0, std::memcmp(held.ids.data<int32_t>() + r * 11, e.ids.data(),
+                             11 * sizeof(int32_t)));
+  }
+}
+
+TEST(Tasks, BatchesArePaddedToTheLongestExample) {
+  auto task = make("parity:1-6");
+  std::vector<Example> examples;
+  for (uint64_t i = 0; i < 20; ++i)
+    examples.push_back(task->example(Split::Train, 0, i));
+  size_t longest = 0;
+  for (const Example &e : examples)
+    longest = std::max(longest, e.ids.size());
+  TaskBatch batch = makeTaskBatch(*task, examples);
+  int64_t b = int64_t(examples.size()), t = int64_t(longest);
+  ASSERT_EQ(batch.ids.shape(), (std::vector<int64_t>{b, t}));
+  int32_t pad = id(*task, "<pad>");
+  bool padded = false;
+  for (int64_t r = 0; r < b; ++r) {
+    const Example &e = examples[size_t(r)];
+    EXPECT_EQ(batch.lengths.data<int32_t>()[r], int32_t(e.ids.size()));
+    for (int64_t p = int64_t(e.ids.size()); p < t; ++p) {
+      padded = true;
+      EXPECT_EQ(batch.ids.data<int32_t>()[r * t + p], pad);
+      EXPECT_EQ(batch.targetWeight.data<float>()[r * t + p], 0.0f);
+      EXPECT_EQ(batch.scored.data<int32_t>()[r * t + p], 0);
+    }
+  }
+  EXPECT_TRUE(padded);
+}
+
+TEST(Tasks, OracleMixExamplesFollowTheGenerator) {
+  auto task = make("oracle-mix");
+  EXPECT_EQ(task->vocabulary().size(), 5);
+  EXPECT_EQ(task->maxLength(), 26);
+  for (uint64_t i = 0; i < 200; ++i) {
+    Example e = task->example(Split::HeldOut, 4, i);
+    ASSERT_EQ(e.ids.size(), 26u);
+    EXPECT_EQ(e.ids.front(), task->vocabulary().bos());
+    EXPECT_EQ(e.ids.back(), task->vocabulary().eos());
+    EXPECT_EQ(e.targetWeight[0], 0.0f);
+    for (size_t p = 1; p < 26; ++p)
+      EXPECT_EQ(e.targetWeight[p], 1.0f);
+    // Blocks f c x y: the coins are not scored; x = f XOR c and y = f are.
+    for (size_t block = 0; block < 6; ++block) {
+      const int32_t *t = &e.ids[1 + 4 * block];
+      const uint8_t *s = &e.scored[1 + 4 * block];
+      ASSERT_TRUE((t[0] == 0 || t[0] == 1) && (t[1] == 0 || t[1] == 1));
+      EXPECT_EQ(t[2], t[0] ^ t[1]);
+      EXPECT_EQ(t[3], t[0]);
+      EXPECT_EQ(std::vector<uint8_t>(s, s + 4),
+                (std::vector<uint8_t>{0, 0, 1, 1}));
+    }
+    EXPECT_EQ(e.scored.back(), 1);
+  }
 }
 
 TEST(Tasks, OracleMixKnowsItsOptimalLoss) {
   auto task = make("oracle-mix");
   ASSERT_TRUE(task->optimalLoss());
-  // Monte Carlo: the Bayes predictor's CE over the generator's own draws.
+  // By hand: 6 blocks of ln 2 + H(3/4) nats over 25 targets.
+  double h = -(0.75 * std::log(0.75) + 0.25 * std::log(0.25));
+  EXPECT_NEAR(*task->optimalLoss(), 6 * (std::log(2.0) + h) / 25, 1e-12);
+  EXPECT_NEAR(*task->optimalLoss(), 0.301316, 1e-6);
+  // Monte Carlo: the generator's own probabilities on its draws.
   double total = 0;
-  int64_t targets = 0;
-  for (uint64_t i = 0; i < 4000; ++i) {
+  int64_t targets = 0, ones = 0;
+  for (uint64_t i = 0; i < 5000; ++i) {
     Example e = task->example(Split::Train, 2, i);
     for (size_t p = 1; p < e.ids.size(); ++p) {
-      if (e.targetWeight[p] == 0)
-        continue;
-      ++targets;
-      if (!e.scored[p]) // a coin: -log P(observed)
+      targets += e.targetWeight[p] != 0;
+      if (p == e.ids.size() - 1)
+        continue;           // <eos> always comes after 6 blocks
+      if ((p - 1) % 4 == 0) // the fair coin
+        total -= std::log(0.5);
+      if ((p - 1) % 4 == 1) { // the biased coin
         total -= std::log(e.ids[p] == 1 ? 0.75 : 0.25);
+        ones += e.ids[p] == 1;
+      }
     }
   }
-  EXPECT_NEAR(total / double(targets), *task->optimalLoss(), 0.01);
+  EXPECT_NEAR(double(ones) / (5000 * 6), 0.75, 0.01);
+  EXPECT_NEAR(total / double(targets), *task->optimalLoss(), 0.003);
   EXPECT_GT(*task->optimalLoss(), 0.0);
 }
 
-TEST(Tasks, TextWindowsComeFromTheFile) {
-  std::string path = ::testing::TempDir() + "/tasks_text.txt";
-  std::string content;
-  for (int i = 0; i < 400; ++i)
-    content += "line " + std::to_string(i) + "\n";
-  std::ofstream(path) << content;
-  auto task = make("text:" + path, 258, 17);
-  Example e = task->example(Split::Train, 0, 9);
-  ASSERT_EQ(e.ids.size(), 17u);
-  EXPECT_EQ(e.ids[0], 256);
-  std::string window(e.ids.begin() + 1, e.ids.end());
-  size_t at = content.find(window);
-  ASSERT_NE(at, std::string::npos);
-  EXPECT_LT(at + window.size(), content.size() - content.size() / 10 + 1);
-  Example h = task->example(Split::HeldOut, 0, 9);
-  std::string heldWindow(h.ids.begin() + 1, h.ids.end());
-  EXPECT_GE(content.find(heldWindow), content.size() - content.size() / 10);
+TEST(Tasks, OnlyOracleMixKnowsItsOptimalLoss) {
+  for (const char *spec : {"parity", "addition", "reverse"})
+    EXPECT_FALSE(make(spec)->optimalLoss()) << spec;
 }
 
 TEST(Tasks, BadSpecsAreOneLine) {
-  auto error = [](const std::string &spec, int64_t vocab, int64_t maxSeq) {
-    auto t = Task::create(spec, vocab, maxSeq);
-    EXPECT_FALSE(t) << spec;
-    return t ? std::string() : t.getStatus().message();
-  };
-  EXPECT_EQ(error("sorting", 258, 64),
+  EXPECT_EQ(errorOf("sorting"),
             "unknown task 'sorting' (parity[:BITS], addition[:DIGITS], "
             "reverse[:LENGTH], oracle-mix, text:FILE)");
-  EXPECT_EQ(error("parity:x", 258, 64),
-            "task 'parity:x': expected an integer in [1, 64] after ':', got "
-            "'x'");
-  EXPECT_EQ(error("parity:0", 258, 64),
-            "task 'parity:0': expected an integer in [1, 64] after ':', got "
-            "'0'");
-  EXPECT_EQ(error("addition:2", 10, 64),
+  EXPECT_EQ(errorOf("parity:x"),
+            "task 'parity:x': expected an integer in [1, 1024] after ':', "
+            "got 'x'");
+  EXPECT_EQ(errorOf("parity:0"),
+            "task 'parity:0': expected an integer in [1, 1024] after ':', "
+            "got '0'");
+  EXPECT_EQ(errorOf("parity:"),
+            "task 'parity:': expected an integer in [1, 1024] after ':', "
+            "got ''");
+  EXPECT_EQ(errorOf("reverse:+6"),
+            "task 'reverse:+6': expected an integer in [1, 1024] after ':', "
+            "got '+6'");
+  EXPECT_EQ(errorOf("addition:10"),
+            "task 'addition:10': expected an integer in [1, 9] after ':', "
+            "got '10'");
+  EXPECT_EQ(errorOf("parity:5-2"),
+            "task 'parity:5-2': expected parity:M-N with 1 <= M <= N <= 1024");
+  EXPECT_EQ(errorOf("oracle-mix:3"),
+            "task 'oracle-mix:3': oracle-mix takes no option");
+  EXPECT_EQ(errorOf("text"), "task 'text': expected text:FILE");
+  EXPECT_EQ(errorOf("text:"), "task 'text:': expected text:FILE");
+  EXPECT_EQ(errorOf("addition:2", 10, 64),
             "task 'addition:2' needs 16 verbal ids, the model has "
             "verbal_vocab = 10");
-  EXPECT_EQ(error("parity:40", 6, 32),
+  EXPECT_EQ(errorOf("addition", 6, 64),
+            "task 'addition' needs 16 verbal ids, the model has "
+            "verbal_vocab = 6");
+  EXPECT_EQ(errorOf("parity:40", 6, 32),
             "task 'parity:40': examples need 44 positions, the model has "
             "max_seq = 32");
-  std::string missing = ::testing::TempDir() + "/no_such_text.txt";
-  EXPECT_EQ(error("text:" + missing, 258, 64),
-            missing + ": cannot read the text file");
-  std::string small = ::testing::TempDir() + "/small_text.txt";
-  std::ofstream(small) << "tiny";
-  EXPECT_EQ(error("text:" + small, 258, 64),
-            small + ": 4 bytes; text needs at least 10 windows of 63 bytes "
-                    "(max_seq - 1) so that the held-out 10% holds one");
+  EXPECT_EQ(errorOf("oracle-mix", 5, 20),
+            "task 'oracle-mix': examples need 26 positions, the model has "
+            "max_seq = 20");
+}
+
+/// Text tasks, each test with a fresh directory for its files.
+class TaskText : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "/ponder-tasks-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir = pattern;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  /// Writes `content` to the file `name` and returns its path.
+  std::string write(const std::string &name, const std::string &content) {
+    std::string path = dir + "/" + name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  }
+  std::string dir;
+};
+
+TEST_F(TaskText, WindowsComeFromTheirPartOfTheFile) {
+  std::string content;
+  for (int i = 0; content.size() < 1000; ++i)
+    content += "line " + std::to_string(i) + " \xc3\xa9\n"; // "é"
+  std::string path = write("text.txt", content);
+  auto task = make("text:" + path, 258, 17);
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->name(), "text:" + path);
+  EXPECT_EQ(task->vocabulary().size(), 258);
+  EXPECT_EQ(task->maxLength(), 17);
+  size_t split = content.size() - content.size() / 10;
+  std::set<size_t> trainOffsets;
+  for (uint64_t i = 0; i < 200; ++i) {
+    Example e = task->example(Split::Train, 0, i);
+    ASSERT_EQ(e.ids.size(), 17u);
+    EXPECT_EQ(e.ids[0], 256); // <bos>; no <eos>: windows cut the text
+    EXPECT_EQ(e.targetWeight[0], 0.0f);
+    EXPECT_EQ(e.scored[0], 0);
+    for (size_t p = 1; p < 17; ++p) {
+      EXPECT_EQ(e.targetWeight[p], 1.0f);
+      EXPECT_EQ(e.scored[p], 1);
+    }
+    std::string window(e.ids.begin() + 1, e.ids.end());
+    size_t at = content.find(window);
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_LE(at + 16, split) << "a train window crosses the split";
+    trainOffsets.insert(at);
+  }
+  EXPECT_GT(trainOffsets.size(), 100u);
+  // Held-out windows tile the last 10%: 100 bytes hold 6 windows of 16.
+  size_t heldOutBytes = content.size() - split;
+  ASSERT_EQ(heldOutBytes / 16, 6u);
+  for (uint64_t i = 0; i < 12; ++i) {
+    Example e = task->example(Split::HeldOut, 3, i);
+    std::string window(e.ids.begin() + 1, e.ids.end());
+    EXPECT_EQ(window, content.substr(split + (i % 6) * 16, 16)) << i;
+  }
+}
+
+TEST_F(TaskText, BadFilesAreOneLine) {
+  std::string missing = dir + "/missing.txt";
+  EXPECT_EQ(errorOf("text:" + missing), missing + ": no such text file");
+  EXPECT_EQ(errorOf("text:" + dir), dir + ": cannot read the text file");
+  std::string empty = write("empty.txt", "");
+  EXPECT_EQ(errorOf("text:" + empty), empty + ": empty text file");
+  std::string latin1 = write("latin1.txt", "caf\xc3\xa9\nna\xefve\n");
+  EXPECT_EQ(errorOf("text:" + latin1), latin1 + ":2: not UTF-8 text");
+  std::string tiny = write("tiny.txt", "tiny");
+  EXPECT_EQ(errorOf("text:" + tiny, 258, 64),
+            tiny + ": 4 bytes is too short; windows of 63 bytes (max_seq - 1) "
+                   "need at least 630 so that the held-out last 10% holds one");
+  std::string text = write("text.txt", std::string(700, 'a'));
+  EXPECT_EQ(errorOf("text:" + text, 16, 64),
+            "task 'text:" + text +
+                "' needs 258 verbal ids, the model has verbal_vocab = 16");
+  EXPECT_TRUE(make("text:" + text, 258, 64));
 }
 
 } // namespace

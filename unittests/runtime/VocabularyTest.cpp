@@ -46,6 +46,32 @@ TEST(Vocabulary, ThinkTokensShownOnlyWhenAsked) {
   EXPECT_EQ(v.decode(ids, 16, /*showThoughts=*/true), "1<t0><t3>2");
 }
 
+// Checkpoints and examples/models/*.toml depend on these ids: they never
+// change.
+TEST(Vocabulary, TaskVocabulariesKeepTheirIds) {
+  auto symbolsOf = [](std::string_view name) {
+    Vocabulary v = *Vocabulary::task(name);
+    std::vector<std::string> symbols;
+    for (int32_t id = 0; id < v.size(); ++id)
+      symbols.push_back(v.decode({id}, v.size(), false));
+    return symbols;
+  };
+  using Symbols = std::vector<std::string>;
+  EXPECT_EQ(symbolsOf("parity"),
+            (Symbols{"0", "1", "<bos>", "<eos>", "|", "<pad>"}));
+  EXPECT_EQ(symbolsOf("addition"),
+            (Symbols{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=",
+                     "<bos>", "<eos>", "<pad>", "|"}));
+  EXPECT_EQ(symbolsOf("reverse"),
+            (Symbols{"a", "b", "c", "d", "e", "f", "g", "h", "<bos>", "<eos>",
+                     "|", "<pad>"}));
+  EXPECT_EQ(symbolsOf("oracle-mix"),
+            (Symbols{"0", "1", "<bos>", "<eos>", "<pad>"}));
+  Vocabulary parity = *Vocabulary::task("parity");
+  EXPECT_EQ(parity.bos(), 2);
+  EXPECT_EQ(parity.eos(), 3);
+}
+
 TEST(Vocabulary, UnknownTaskIsNullopt) {
   EXPECT_FALSE(Vocabulary::task("sorting").has_value());
 }

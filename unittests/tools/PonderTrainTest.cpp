@@ -189,7 +189,7 @@ TEST(PonderTrainParity, LearnsEightBitParity) {
   std::string model =
       std::string(PONDER_SOURCE_DIR) + "/examples/models/parity.toml";
   std::string train = ponder + " train " + model +
-                      " --task parity:1-8 --steps 1500 --batch 64 --lr 0.003 "
+                      " --task parity:1-8 --steps 2500 --batch 64 --lr 0.003 "
                       "--seed 0 --out " +
                       dir + "/p.safetensors > " + dir + "/train.txt 2>&1";
   ASSERT_EQ(std::system(train.c_str()), 0) << slurp(dir + "/train.txt");
