@@ -70,6 +70,40 @@ def FastMath : Pass<"ponder-fast-math", "ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def VectorizeContractions
+    : Pass<"ponder-vectorize-contractions", "ModuleOp"> {
+  let summary = "Register-tiled vector kernels for f32 contractions on buffers";
+  let description = [{
+    Rewrites every f32 `linalg.generic` on buffers that is a contraction
+    (a multiply-add body over projected permutations) into scf loops around
+    a register-tiled vector micro-kernel. When the output and one operand
+    are contiguous along the same output dimension, a `rows` x
+    (`vectors` x `lanes`) tile of the output stays in registers while the
+    reduction walks, each step a broadcast times `vectors` vectors (outer
+    products, as in a BLAS micro-kernel). When both operands are contiguous
+    along the same reduced dimension (`y = x W^T`, attention scores), a
+    `dot-rows` x `dot-cols` tile of lane-wise partial sums is reduced once
+    at the end. Ragged edges run one row at a time and with masked vectors.
+    Other contractions are left for `convert-linalg-to-loops`. Sums in the
+    dot-product shape are reassociated (as `ponder-fast-math` allows).
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "16", "f32 lanes per vector">,
+    Option<"rows", "rows", "int64_t", "8",
+           "Output rows per outer-product tile">,
+    Option<"vectors", "vectors", "int64_t", "2",
+           "Vectors per row of an outer-product tile">,
+    Option<"dotRows", "dot-rows", "int64_t", "4",
+           "Output rows per dot-product tile">,
+    Option<"dotCols", "dot-cols", "int64_t", "4",
+           "Output columns per dot-product tile">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def ExpandStridedCopies : Pass<"ponder-expand-strided-copies", "ModuleOp"> {
   let summary = "Rewrite memref.copy between non-identity layouts as linalg.copy";
   let description = [{

@@ -17,6 +17,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -175,9 +176,11 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
     codegen.run(*llvmModule);
   }
 
-  // Link next to the output, then rename: never a half-written artifact.
+  // Link next to the output, then rename: never a half-written artifact,
+  // and concurrent compilations to one cache entry do not share a file.
   library.path = outputPath;
-  library.path += ".partial";
+  library.path +=
+      ".partial." + std::to_string(llvm::sys::Process::getProcessId());
   // The C compiler driver knows the system's library paths; libm provides
   // expf/tanhf/logf for the math the kernels call.
   std::string linker = PONDER_LINKER;

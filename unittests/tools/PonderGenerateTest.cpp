@@ -59,9 +59,13 @@ std::string slurp(const std::string &path) {
 class PonderGenerate : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir = ::testing::TempDir() + "/ponder_generate";
-    ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
-    setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+    // One directory per test (ctest runs them in parallel); one shared
+    // compile cache, which ponder writes atomically.
+    dir = ::testing::TempDir() + "/ponder_generate_" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+    setenv("PONDER_CACHE_DIR", (::testing::TempDir() + "/ponder_cache").c_str(),
+           1);
     model = dir + "/model.toml";
     std::ofstream(model) << kModel;
     out = dir + "/out.txt";

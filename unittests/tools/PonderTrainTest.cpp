@@ -60,11 +60,14 @@ std::vector<std::string> trajectory(const std::string &csv) {
 class PonderTrain : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir = ::testing::TempDir() + "/ponder_train";
-    ASSERT_EQ(std::system(
-                  ("rm -rf " + dir + " && mkdir -p " + dir + "/cache").c_str()),
+    // One directory per test (ctest runs them in parallel); one shared
+    // compile cache, which ponder writes atomically.
+    dir = ::testing::TempDir() + "/ponder_train_" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()),
               0);
-    setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+    setenv("PONDER_CACHE_DIR", (::testing::TempDir() + "/ponder_cache").c_str(),
+           1);
     model = dir + "/model.toml";
     std::ofstream(model) << kModel;
   }
@@ -181,10 +184,9 @@ namespace {
 // A fixed seed and a step budget, not a wall-clock limit.
 TEST(PonderTrainParity, LearnsEightBitParity) {
   std::string dir = ::testing::TempDir() + "/ponder_train_parity";
-  ASSERT_EQ(
-      std::system(("rm -rf " + dir + " && mkdir -p " + dir + "/cache").c_str()),
-      0);
-  setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  setenv("PONDER_CACHE_DIR", (::testing::TempDir() + "/ponder_cache").c_str(),
+         1);
   std::string ponder = PONDER_PATH;
   std::string model =
       std::string(PONDER_SOURCE_DIR) + "/examples/models/parity.toml";

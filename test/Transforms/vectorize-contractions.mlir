@@ -1,0 +1,92 @@
+// ponder-vectorize-contractions: the tile structure of each kernel shape,
+// and the contractions it leaves to linalg-to-loops.
+// RUN: ponder-opt %s --ponder-vectorize-contractions | FileCheck %s
+
+// y = x W^T: both operands contiguous along k. 4 x 4 tiles of 16-lane
+// partial sums over k, a masked tail over k, then one horizontal sum per
+// output.
+// CHECK-LABEL: func.func @dot_product
+// CHECK: scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %c4
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %c4
+// CHECK: scf.for {{.*}} step %c16{{.*}} iter_args
+// CHECK-COUNT-16: vector.fma
+// CHECK: scf.for {{.*}} step %c16{{.*}} iter_args
+// CHECK: vector.create_mask
+// CHECK: vector.maskedload
+// CHECK: vector.reduction <add>, {{.*}} fastmath<reassoc>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @dot_product(%x: memref<?x64xf32>, %w: memref<32x64xf32>, %y: memref<?x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x64xf32>, memref<32x64xf32>) outs(%y : memref<?x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// dx = dy W: the output and W contiguous along n. 8 rows x 2 vectors of C
+// loaded once, 16 broadcast-FMAs per step of k, stored once.
+// CHECK-LABEL: func.func @outer_product
+// CHECK: scf.for %{{.*}} step %c8
+// CHECK: scf.for %{{.*}} step %c32
+// CHECK-COUNT-16: vector.load %arg2
+// CHECK: scf.for {{.*}} iter_args
+// CHECK-COUNT-2: vector.load %arg1
+// CHECK: memref.load %arg0
+// CHECK-NEXT: vector.broadcast
+// CHECK-NEXT: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-16: vector.store
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @outer_product(%dy: memref<?x32xf32>, %w: memref<32x64xf32>, %dx: memref<?x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, k, n) -> (m, k)>, affine_map<(m, k, n) -> (k, n)>, affine_map<(m, k, n) -> (m, n)>],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%dy, %w : memref<?x32xf32>, memref<32x64xf32>) outs(%dx : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// Left alone: a row-wise dot product (no column dimension), an operand
+// whose innermost stride is not 1, and a body that is not a multiply-add.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: vector.
+// CHECK: return
+func.func @left_alone(%a: memref<?x64xf32>, %b: memref<?x64xf32>, %r: memref<?xf32>,
+                      %s: memref<8x32xf32, strided<[1, 8]>>, %w: memref<32x64xf32>, %y: memref<8x64xf32>,
+                      %s2: memref<8x64xf32, strided<[1, 8]>>, %y2: memref<8x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, k) -> (m, k)>, affine_map<(m, k) -> (m, k)>, affine_map<(m, k) -> (m)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a, %b : memref<?x64xf32>, memref<?x64xf32>) outs(%r : memref<?xf32>) {
+  ^bb0(%x: f32, %z: f32, %acc: f32):
+    %p = arith.mulf %x, %z : f32
+    %t = arith.addf %acc, %p : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%s2, %w : memref<8x64xf32, strided<[1, 8]>>, memref<32x64xf32>) outs(%y2 : memref<8x32xf32>) {
+  ^bb0(%x: f32, %z: f32, %acc: f32):
+    %p = arith.mulf %x, %z : f32
+    %t = arith.addf %acc, %p : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, k, n) -> (m, k)>, affine_map<(m, k, n) -> (k, n)>, affine_map<(m, k, n) -> (m, n)>],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%s, %w : memref<8x32xf32, strided<[1, 8]>>, memref<32x64xf32>) outs(%y : memref<8x64xf32>) {
+  ^bb0(%x: f32, %z: f32, %acc: f32):
+    %p = arith.mulf %x, %z : f32
+    %t = arith.maximumf %acc, %p : f32
+    linalg.yield %t : f32
+  }
+  return
+}
