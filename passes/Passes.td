@@ -104,6 +104,28 @@ def VectorizeContractions
                            "::mlir::vector::VectorDialect"];
 }
 
+def ParallelizeOuterLoops
+    : Pass<"ponder-parallelize-outer-loops", "ModuleOp"> {
+  let summary = "Run the outermost parallel loop of each linalg op on threads";
+  let description = [{
+    Tiles the first loop of every `linalg.generic` on buffers whose first
+    iterator is parallel by one, as an `scf.parallel` around the rest of
+    the op (a slice along the first dimension). The inner loops stay
+    sequential, so that LLVM vectorises the innermost one after
+    `convert-linalg-to-loops`; `convert-scf-to-openmp` then runs the outer
+    loop on OpenMP threads. Iterations write disjoint slices: results do not
+    depend on the number of threads. Ops with a static iteration space below
+    `minimum-points` points stay sequential.
+  }];
+  let options = [
+    Option<"minimumPoints", "minimum-points", "int64_t", "4096",
+           "Smallest static iteration space worth a parallel loop">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def ExpandStridedCopies : Pass<"ponder-expand-strided-copies", "ModuleOp"> {
   let summary = "Rewrite memref.copy between non-identity layouts as linalg.copy";
   let description = [{

@@ -59,6 +59,18 @@ Artifact::~Artifact() {
     dlclose(handle);
 }
 
+int64_t Artifact::threads() const {
+  // libomp is a dependency of the artifact: dlsym searches it too.
+  auto get = reinterpret_cast<int (*)()>(dlsym(handle, "omp_get_max_threads"));
+  return get ? get() : 1;
+}
+
+void Artifact::setThreads(int64_t n) const {
+  if (auto set =
+          reinterpret_cast<void (*)(int)>(dlsym(handle, "omp_set_num_threads")))
+    set(int(n));
+}
+
 StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
   std::unique_ptr<Artifact> a(new Artifact());
   a->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -51,6 +51,12 @@ public:
   int64_t maxThink() const { return maxThinkRun; }
   const std::string &modelHash() const { return hash; }
 
+  /// The number of threads the compiled code runs its parallel loops on
+  /// (OpenMP; by default one per core, or OMP_NUM_THREADS). Results do not
+  /// depend on it.
+  int64_t threads() const;
+  void setThreads(int64_t n) const;
+
   /// Checks that `weights` has every parameter with the descriptor's dtype
   /// and shape (one error line naming the first mismatch).
   Status checkWeights(const std::map<std::string, const Tensor *> &weights,

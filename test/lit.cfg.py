@@ -12,7 +12,7 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ponder_obj_root, "test")
 
-for lib in ["mlir_c_runner_utils", "mlir_runner_utils"]:
+for lib in ["mlir_c_runner_utils", "mlir_runner_utils", "omp"]:
     config.substitutions.append(
         ("%" + lib, os.path.join(config.llvm_lib_dir, "lib" + lib + ".so")))
 config.substitutions.append(("%examples", os.path.join(config.ponder_src_root, "examples")))

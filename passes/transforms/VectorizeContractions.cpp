@@ -38,8 +38,8 @@ struct Contraction {
   AffineMap aMap, bMap, cMap;
   /// Loop sizes, one per loop dimension.
   SmallVector<Value> sizes;
-  /// The register-tiled row dimension (of A and C), if any.
-  std::optional<unsigned> m;
+  /// The register-tiled row dimension (of A and C).
+  unsigned m;
   /// The register-tiled column dimension (of B and C).
   unsigned n;
   /// The innermost reduction dimension.
@@ -119,10 +119,10 @@ std::optional<Shape> match(linalg::GenericOp op, OpBuilder &b, Contraction &c) {
   } else {
     return std::nullopt;
   }
-  c.m = lastIn(c.cMap, mDims);
+  c.m = *lastIn(c.cMap, mDims);
 
   for (unsigned d = 0; d < op.getNumLoops(); ++d) {
-    if (d == c.n || d == c.k || (c.m && d == *c.m))
+    if (d == c.n || d == c.k || d == c.m)
       continue;
     if (llvm::is_contained(dims->k, d))
       c.outerK.push_back(d);
@@ -145,31 +145,27 @@ public:
   }
 
   void outerProduct(int64_t rows, int64_t vectors) {
-    forOuter([&] {
-      forRows(rows, [&](Value m0, int64_t mr) {
-        Value n = c.sizes[c.n];
-        Value step = index(lanes * vectors);
-        Value main = roundDown(n, step);
-        forLoop(index(0), main, step, [&](Value n0) {
-          outerProductTile(m0, mr, n0, vectors, nullptr);
-        });
-        forLoop(main, n, index(lanes), [&](Value n0) {
-          outerProductTile(m0, mr, n0, 1, maskFrom(n0, n));
-        });
+    forTiles(rows, [&](Value m0, int64_t mr) {
+      Value n = c.sizes[c.n];
+      Value step = index(lanes * vectors);
+      Value main = roundDown(n, step);
+      forLoop(index(0), main, step, [&](Value n0) {
+        outerProductTile(m0, mr, n0, vectors, nullptr);
+      });
+      forLoop(main, n, index(lanes), [&](Value n0) {
+        outerProductTile(m0, mr, n0, 1, maskFrom(n0, n));
       });
     });
   }
 
   void dotProduct(int64_t rows, int64_t cols) {
-    forOuter([&] {
-      forRows(rows, [&](Value m0, int64_t mr) {
-        Value n = c.sizes[c.n];
-        Value main = roundDown(n, index(cols));
-        forLoop(index(0), main, index(cols),
-                [&](Value n0) { dotProductTile(m0, mr, n0, cols); });
-        forLoop(main, n, index(1),
-                [&](Value n0) { dotProductTile(m0, mr, n0, 1); });
-      });
+    forTiles(rows, [&](Value m0, int64_t mr) {
+      Value n = c.sizes[c.n];
+      Value main = roundDown(n, index(cols));
+      forLoop(index(0), main, index(cols),
+              [&](Value n0) { dotProductTile(m0, mr, n0, cols); });
+      forLoop(main, n, index(1),
+              [&](Value n0) { dotProductTile(m0, mr, n0, 1); });
     });
   }
 
@@ -195,39 +191,41 @@ private:
     body(loop.getInductionVar());
   }
 
-  /// Loops over the dimensions outside the tile.
-  void forOuter(function_ref<void()> body) {
+  /// One parallel loop over the dimensions outside the tile and the tiles
+  /// of `rows` rows: a full tile runs `body(m0, rows)`, the last, partial
+  /// one runs its rows one at a time. Tiles write disjoint outputs, so the
+  /// result does not depend on the number of threads.
+  void forTiles(int64_t rows, function_ref<void(Value, int64_t)> body) {
     SmallVector<Value> lbs, ubs, steps;
     for (unsigned d : c.outer) {
       lbs.push_back(index(0));
       ubs.push_back(c.sizes[d]);
       steps.push_back(index(1));
     }
+    Value m = c.sizes[c.m];
+    lbs.push_back(index(0));
+    ubs.push_back(b.createOrFold<arith::CeilDivUIOp>(loc, m, index(rows)));
+    steps.push_back(index(1));
     OpBuilder::InsertionGuard guard(b);
-    scf::buildLoopNest(b, loc, lbs, ubs, steps,
-                       [&](OpBuilder &nb, Location, ValueRange iv) {
-                         for (auto [d, v] : llvm::zip(c.outer, iv))
-                           ivs[d] = v;
-                         body();
-                       });
-  }
-
-  /// Full tiles of `rows` rows, then the remaining rows one at a time.
-  void forRows(int64_t rows, function_ref<void(Value, int64_t)> body) {
-    if (!c.m) {
-      body(index(0), 1);
-      return;
-    }
-    Value m = c.sizes[*c.m];
-    Value main = roundDown(m, index(rows));
-    forLoop(index(0), main, index(rows), [&](Value m0) { body(m0, rows); });
-    forLoop(main, m, index(1), [&](Value m0) { body(m0, 1); });
+    scf::ParallelOp::create(
+        b, loc, lbs, ubs, steps, [&](OpBuilder &, Location, ValueRange iv) {
+          for (auto [d, v] : llvm::zip(c.outer, iv))
+            ivs[d] = v;
+          Value m0 = arith::MulIOp::create(b, loc, iv.back(), index(rows));
+          Value end = arith::AddIOp::create(b, loc, m0, index(rows));
+          Value full =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, end, m);
+          auto ifOp = scf::IfOp::create(b, loc, full, /*withElse=*/true);
+          b.setInsertionPointToStart(ifOp.thenBlock());
+          body(m0, rows);
+          b.setInsertionPointToStart(ifOp.elseBlock());
+          forLoop(m0, m, index(1), [&](Value row) { body(row, 1); });
+        });
   }
 
   /// Sets the row index to m0 + i.
   void setRow(Value m0, int64_t i) {
-    if (c.m)
-      ivs[*c.m] = i ? arith::AddIOp::create(b, loc, m0, index(i)) : m0;
+    ivs[c.m] = i ? arith::AddIOp::create(b, loc, m0, index(i)) : m0;
   }
 
   SmallVector<Value> at(AffineMap map) {

@@ -1,13 +1,14 @@
 // Runs contractions of every shape ponder-vectorize-contractions handles,
 // with ragged sizes (rows, columns and the reduction not multiples of the
 // tile), and checks the results equal plain linalg-to-loops exactly: the
-// inputs are small integers, so every order of summation is exact.
+// inputs are small integers, so every order of summation is exact. The
+// kernels' tiles run on two OpenMP threads.
 // RUN: ponder-opt %s --ponder-vectorize-contractions --convert-linalg-to-loops \
-// RUN:   --convert-scf-to-cf --expand-strided-metadata --lower-affine \
-// RUN:   --convert-vector-to-llvm --finalize-memref-to-llvm --convert-to-llvm \
-// RUN:   --reconcile-unrealized-casts | \
-// RUN: mlir-runner -e main -entry-point-result=void \
-// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils | \
+// RUN:   --convert-scf-to-openmp --canonicalize --convert-scf-to-cf --expand-strided-metadata \
+// RUN:   --lower-affine --convert-vector-to-llvm --finalize-memref-to-llvm \
+// RUN:   --convert-openmp-to-llvm --convert-to-llvm --reconcile-unrealized-casts | \
+// RUN: env OMP_NUM_THREADS=2 mlir-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%omp | \
 // RUN:   sed "s/base@ = 0x[0-9a-f]*//" > %t.kernels
 // RUN: ponder-opt %s --convert-linalg-to-loops \
 // RUN:   --convert-scf-to-cf --expand-strided-metadata --lower-affine \

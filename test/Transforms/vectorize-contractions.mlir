@@ -2,12 +2,14 @@
 // and the contractions it leaves to linalg-to-loops.
 // RUN: ponder-opt %s --ponder-vectorize-contractions | FileCheck %s
 
-// y = x W^T: both operands contiguous along k. 4 x 4 tiles of 16-lane
-// partial sums over k, a masked tail over k, then one horizontal sum per
-// output.
+// y = x W^T: both operands contiguous along k. Tiles of 4 rows in
+// parallel (the last one row by row), 4 x 4 tiles of 16-lane partial sums
+// over k, a masked tail over k, then one horizontal sum per output.
 // CHECK-LABEL: func.func @dot_product
-// CHECK: scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %c4
-// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %c4
+// CHECK: %[[TILES:.*]] = arith.ceildivui %{{.*}}, %c4
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[TILES]])
+// CHECK: scf.if
+// CHECK: scf.for {{.*}} step %c4
 // CHECK: scf.for {{.*}} step %c16{{.*}} iter_args
 // CHECK-COUNT-16: vector.fma
 // CHECK: scf.for {{.*}} step %c16{{.*}} iter_args
@@ -31,7 +33,8 @@ func.func @dot_product(%x: memref<?x64xf32>, %w: memref<32x64xf32>, %y: memref<?
 // dx = dy W: the output and W contiguous along n. 8 rows x 2 vectors of C
 // loaded once, 16 broadcast-FMAs per step of k, stored once.
 // CHECK-LABEL: func.func @outer_product
-// CHECK: scf.for %{{.*}} step %c8
+// CHECK: arith.ceildivui %{{.*}}, %c8
+// CHECK: scf.parallel
 // CHECK: scf.for %{{.*}} step %c32
 // CHECK-COUNT-16: vector.load %arg2
 // CHECK: scf.for {{.*}} iter_args

@@ -93,7 +93,8 @@ StatusOr<Options> parseOptions(int argc, char **argv,
       o.flags[arg] = "";
       continue;
     }
-    if (!among(required, arg) && !among(optional, arg))
+    // Every command that runs the model takes --threads (see loadModel).
+    if (!among(required, arg) && !among(optional, arg) && arg != "--threads")
       return Status::error("ponder: unknown option '" + arg + "'");
     if (i + 1 >= argc)
       return Status::error("ponder: option '" + arg + "' needs a value");
@@ -169,18 +170,6 @@ StatusOr<std::string> compile(const std::string &model,
   return artifact;
 }
 
-StatusOr<std::unique_ptr<Artifact>> loadModel(const std::string &model,
-                                              std::string &text) {
-  StatusOr<std::string> t = readFile(model);
-  if (!t)
-    return t.getStatus();
-  text = *t;
-  StatusOr<std::string> path = compile(model, text);
-  if (!path)
-    return path.getStatus();
-  return Artifact::load(*path);
-}
-
 /// The integer value of option `name` (or `fallback`), at least `min`.
 StatusOr<int64_t> integerOption(const Options &o, const std::string &name,
                                 int64_t fallback, int64_t min) {
@@ -193,6 +182,27 @@ StatusOr<int64_t> integerOption(const Options &o, const std::string &name,
     return Status::error("ponder: " + name + ": expected an integer >= " +
                          std::to_string(min) + ", got '" + it->second + "'");
   return static_cast<int64_t>(v);
+}
+
+/// Compiles (or finds in the cache) and loads the model of `o`, running
+/// on `--threads N` threads when given.
+StatusOr<std::unique_ptr<Artifact>> loadModel(const Options &o,
+                                              std::string &text) {
+  StatusOr<std::string> t = readFile(o.model);
+  if (!t)
+    return t.getStatus();
+  text = *t;
+  StatusOr<std::string> path = compile(o.model, text);
+  if (!path)
+    return path.getStatus();
+  StatusOr<std::unique_ptr<Artifact>> artifact = Artifact::load(*path);
+  if (artifact && o.has("--threads")) {
+    StatusOr<int64_t> n = integerOption(o, "--threads", 1, 1);
+    if (!n)
+      return n.getStatus();
+    (*artifact)->setThreads(*n);
+  }
+  return artifact;
 }
 
 /// The model's parameters initialised as MODEL.md §3 from `seed`, in
@@ -295,7 +305,7 @@ int init(int argc, char **argv) {
   if (!seed)
     return fail(seed.getStatus().message());
   std::string text;
-  auto artifact = loadModel(o->model, text);
+  auto artifact = loadModel(*o, text);
   if (!artifact)
     return fail(artifact.getStatus());
   const std::vector<ValueSpec> &specs = (*artifact)->parameters();
@@ -314,7 +324,7 @@ int run(int argc, char **argv) {
   if (!o)
     return fail(o.getStatus().message());
   std::string text;
-  auto artifact = loadModel(o->model, text);
+  auto artifact = loadModel(*o, text);
   if (!artifact)
     return fail(artifact.getStatus());
   const Artifact &model = **artifact;
@@ -446,7 +456,7 @@ int train(int argc, char **argv) {
   if (!o)
     return fail(o.getStatus().message());
   std::string text;
-  auto artifact = loadModel(o->model, text);
+  auto artifact = loadModel(*o, text);
   if (!artifact)
     return fail(artifact.getStatus());
   const Artifact &model = **artifact;
@@ -646,7 +656,7 @@ int evaluate(int argc, char **argv) {
     return fail(
         (!examples ? examples.getStatus() : seed.getStatus()).message());
   std::string text;
-  auto artifact = loadModel(o->model, text);
+  auto artifact = loadModel(*o, text);
   if (!artifact)
     return fail(artifact.getStatus());
   const Artifact &model = **artifact;
@@ -679,7 +689,7 @@ int bench(int argc, char **argv) {
   if (!o)
     return fail(o.getStatus().message());
   std::string text;
-  auto artifact = loadModel(o->model, text);
+  auto artifact = loadModel(*o, text);
   if (!artifact)
     return fail(artifact.getStatus());
   const Artifact &model = **artifact;
@@ -728,9 +738,10 @@ int bench(int argc, char **argv) {
                   std::chrono::steady_clock::now() - start)
                   .count() /
               double(*iters);
-  std::printf("forward  batch %lld  length %lld  %.3f ms/iter  %.0f "
-              "tokens/s  mean depth %.2f steps  (%lld iters)\n",
-              static_cast<long long>(*b), static_cast<long long>(*t), ms,
+  std::printf("forward  batch %lld  length %lld  threads %lld  %.3f "
+              "ms/iter  %.0f tokens/s  mean depth %.2f steps  (%lld iters)\n",
+              static_cast<long long>(*b), static_cast<long long>(*t),
+              static_cast<long long>(model.threads()), ms,
               double(*b * *t) / (ms / 1000.0), meanSteps,
               static_cast<long long>(*iters));
   return 0;
@@ -764,28 +775,24 @@ double peakMemoryMiB() {
 // [--threads N]: the median time of one @train_step (gradient, clipping,
 // AdamW) on B x T tokens with contract-initialised weights.
 int benchTrain(int argc, char **argv) {
-  StatusOr<Options> o = parseOptions(
-      argc, argv, {}, {"--batch", "--seq", "--iters", "--threads"}, {}, 3);
+  StatusOr<Options> o =
+      parseOptions(argc, argv, {}, {"--batch", "--seq", "--iters"}, {}, 3);
   if (!o)
     return fail(o.getStatus().message());
   std::string text;
-  auto artifact = loadModel(o->model, text);
+  auto artifact = loadModel(*o, text);
   if (!artifact)
     return fail(artifact.getStatus());
   const Artifact &model = **artifact;
   StatusOr<int64_t> b = integerOption(*o, "--batch", 16, 1);
   StatusOr<int64_t> t = integerOption(*o, "--seq", model.maxSeq(), 2);
   StatusOr<int64_t> iters = integerOption(*o, "--iters", 5, 1);
-  StatusOr<int64_t> threads = integerOption(*o, "--threads", 1, 1);
-  for (const auto *v : {&b, &t, &iters, &threads})
+  for (const auto *v : {&b, &t, &iters})
     if (!*v)
       return fail(v->getStatus().message());
   if (*t > model.maxSeq())
     return fail("ponder: --seq: at most max_seq = " +
                 std::to_string(model.maxSeq()));
-  if (*threads != 1)
-    return fail("ponder: --threads: the CPU backend runs on one thread for "
-                "now");
   std::map<std::string, Tensor> params;
   std::vector<Tensor> init = initialParameters(model, /*seed=*/0);
   for (size_t i = 0; i < init.size(); ++i)
@@ -822,10 +829,11 @@ int benchTrain(int argc, char **argv) {
   // Training: forward + backward = 3 forward FLOPs (the block's recomputation
   // in the backward pass is not counted: effective, not executed, FLOPs).
   double flops = 3 * tokens * forwardFlopsPerToken(model, *t, depth);
-  std::printf("train  batch %lld  seq %lld  threads 1  median %.2f ms/step  "
-              "%.0f tokens/s  %.2f GFLOP/s  mean depth %.2f  peak %.0f MiB  "
-              "(%lld iters)\n",
-              static_cast<long long>(*b), static_cast<long long>(*t), median,
+  std::printf("train  batch %lld  seq %lld  threads %lld  median %.2f "
+              "ms/step  %.0f tokens/s  %.2f GFLOP/s  mean depth %.2f  peak "
+              "%.0f MiB  (%lld iters)\n",
+              static_cast<long long>(*b), static_cast<long long>(*t),
+              static_cast<long long>(model.threads()), median,
               tokens / (median / 1000.0), flops / (median / 1000.0) / 1e9,
               depth, peakMemoryMiB(), static_cast<long long>(*iters));
   return 0;
@@ -852,7 +860,7 @@ int generate(int argc, char **argv) {
                          : temperature.getStatus())
                     .message());
   std::string text;
-  auto artifact = loadModel(o->model, text);
+  auto artifact = loadModel(*o, text);
   if (!artifact)
     return fail(artifact.getStatus());
   const Artifact &model = **artifact;
@@ -948,7 +956,7 @@ int benchGenerate(int argc, char **argv) {
   if (!o)
     return fail(o.getStatus().message());
   std::string text;
-  auto artifact = loadModel(o->model, text);
+  auto artifact = loadModel(*o, text);
   if (!artifact)
     return fail(artifact.getStatus());
   const Artifact &model = **artifact;
@@ -983,10 +991,12 @@ int benchGenerate(int argc, char **argv) {
     for (int32_t s : g->decodedSteps)
       depth += s;
     size_t decoded = g->decodedSteps.size();
-    std::printf("generate  batch 1  prompt %lld  prefill %.3f ms  decode %zu "
-                "tokens  %.3f ms/token  %.1f tokens/s  mean depth %.2f "
-                "steps\n",
-                static_cast<long long>(*p), g->prefillSeconds * 1e3, decoded,
+    std::printf("generate  batch 1  prompt %lld  threads %lld  prefill %.3f "
+                "ms  decode %zu tokens  %.3f ms/token  %.1f tokens/s  mean "
+                "depth %.2f steps\n",
+                static_cast<long long>(*p),
+                static_cast<long long>(model.threads()),
+                g->prefillSeconds * 1e3, decoded,
                 g->decodeSeconds * 1e3 / double(decoded),
                 double(decoded) / g->decodeSeconds,
                 decoded ? depth / double(decoded) : 0.0);
@@ -1018,5 +1028,6 @@ int main(int argc, char **argv) {
               "ponder run MODEL.toml --weights W --batch IN --dump OUT | "
               "ponder generate MODEL.toml --weights W --prompt TEXT "
               "[--max-new N] [--temperature T] [--show-thoughts] | "
-              "ponder bench [generate] MODEL.toml");
+              "ponder bench [generate|train] MODEL.toml "
+              "(every command takes --threads N)");
 }

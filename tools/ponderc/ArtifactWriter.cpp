@@ -190,9 +190,12 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
     error = "cannot create a temporary file: " + ec.message();
     return false;
   }
-  llvm::SmallVector<StringRef> args = {linker, "-shared",    "-fuse-ld=lld",
-                                       "-o",   library.path, object.path,
-                                       "-lm"};
+  // libomp runs the parallel loops; the artifact finds it through its rpath.
+  std::string ompDir = std::string("-L") + PONDER_LIBOMP_DIR;
+  std::string ompRpath = std::string("-Wl,-rpath,") + PONDER_LIBOMP_DIR;
+  llvm::SmallVector<StringRef> args = {
+      linker,      "-shared", "-fuse-ld=lld", "-o",     library.path,
+      object.path, ompDir,    "-lomp",        ompRpath, "-lm"};
   std::optional<StringRef> redirects[] = {std::nullopt, log.path.str(),
                                           log.path.str()};
   std::string message;

@@ -105,7 +105,8 @@ std::unique_ptr<JitModel> JitModel::compile(const ModelDescription &desc,
     return nullptr;
   }
   mlir::ExecutionEngineOptions options;
-  llvm::SmallVector<llvm::StringRef> libraries = {PONDER_MLIR_C_RUNNER_UTILS};
+  llvm::SmallVector<llvm::StringRef> libraries = {PONDER_MLIR_C_RUNNER_UTILS,
+                                                  PONDER_LIBOMP};
   options.sharedLibPaths = libraries;
   auto engine = mlir::ExecutionEngine::create(*module, options);
   if (!engine) {

@@ -88,7 +88,8 @@ private:
     mlir::ponder::buildLinalgToLLVMPipeline(pm);
     ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
     mlir::ExecutionEngineOptions options;
-    llvm::SmallVector<llvm::StringRef> libraries = {PONDER_MLIR_C_RUNNER_UTILS};
+    llvm::SmallVector<llvm::StringRef> libraries = {PONDER_MLIR_C_RUNNER_UTILS,
+                                                    PONDER_LIBOMP};
     options.sharedLibPaths = libraries;
     auto engine = mlir::ExecutionEngine::create(*module, options);
     ASSERT_TRUE(static_cast<bool>(engine));

@@ -210,21 +210,21 @@ TEST_F(PonderGenerate, BadInputIsOneLine) {
 }
 
 TEST_F(PonderGenerate, BenchTrainPrintsStepTimeAndRates) {
-  ASSERT_EQ(
-      ponder("bench train " + model + " --batch 2 --seq 6 --iters 2", out, err),
-      0)
+  ASSERT_EQ(ponder("bench train " + model +
+                       " --batch 2 --seq 6 --iters 2 --threads 2",
+                   out, err),
+            0)
       << slurp(err);
   std::string line = slurp(out);
-  EXPECT_EQ(line.rfind("train  batch 2  seq 6  threads 1  median ", 0), 0u)
+  EXPECT_EQ(line.rfind("train  batch 2  seq 6  threads 2  median ", 0), 0u)
       << line;
   for (const char *field :
        {" ms/step  ", " tokens/s  ", " GFLOP/s  ", "  mean depth ", "  peak "})
     EXPECT_NE(line.find(field), std::string::npos) << field << " in " << line;
   expectFailure("bench train " + model + " --seq 11",
                 "ponder: --seq: at most max_seq = 10");
-  expectFailure("bench train " + model + " --threads 2",
-                "ponder: --threads: the CPU backend runs on one thread for "
-                "now");
+  expectFailure("bench train " + model + " --threads 0",
+                "ponder: --threads: expected an integer >= 1, got '0'");
 }
 
 TEST_F(PonderGenerate, BenchPrintsTokensPerSecond) {
@@ -233,7 +233,7 @@ TEST_F(PonderGenerate, BenchPrintsTokensPerSecond) {
             0)
       << slurp(err);
   std::string line = slurp(out);
-  EXPECT_EQ(line.rfind("generate  batch 1  prompt 3  prefill ", 0), 0u) << line;
+  EXPECT_EQ(line.rfind("generate  batch 1  prompt 3  threads ", 0), 0u) << line;
   EXPECT_NE(line.find("decode 5 tokens"), std::string::npos) << line;
   EXPECT_NE(line.find("tokens/s  mean depth"), std::string::npos) << line;
   expectFailure("bench generate " + model + " --prompt-length 6 --new 5",

@@ -71,6 +71,21 @@ TEST_P(PonderRun, MatchesTheReference) {
             0);
   auto out = readSafetensors(dir + "/out.safetensors");
   ASSERT_TRUE(out) << out.getStatus().message();
+  // Parallel loops write disjoint outputs: one thread and two give the same
+  // bits, gradients included.
+  std::string dumps[2];
+  for (int threads : {1, 2}) {
+    std::string path = dir + "/grad" + std::to_string(threads);
+    ASSERT_EQ(ponder("run " + model + " --weights " + dir +
+                     "/w.safetensors --batch " + dir + "/batch.safetensors " +
+                     "--grad --threads " + std::to_string(threads) +
+                     " --dump " + path),
+              0);
+    std::ifstream in(path, std::ios::binary);
+    dumps[threads - 1].assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_FALSE(dumps[0].empty());
+  EXPECT_EQ(dumps[0], dumps[1]);
   auto weights = readSafetensors(dir + "/w.safetensors");
   ASSERT_TRUE(weights);
   EXPECT_EQ(weights->metadata.at("model"), modelText(halting));
@@ -170,7 +185,7 @@ TEST(PonderBench, PrintsTimingAndChecksOptions) {
   std::ifstream in(log);
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line.rfind("forward  batch 2  length 5  ", 0), 0u) << line;
+  EXPECT_EQ(line.rfind("forward  batch 2  length 5  threads ", 0), 0u) << line;
   EXPECT_NE(line.find("tokens/s  mean depth"), std::string::npos) << line;
   EXPECT_EQ(failureLine("bench " + dir + "/m.toml --length 11", log),
             "ponder: --length: at most max_seq = 10");

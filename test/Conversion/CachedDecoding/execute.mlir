@@ -4,7 +4,7 @@
 // after an early exit come from the frozen state (docs/decoding.md).
 // RUN: ponder-opt %s --ponder-lower-to-llvm | \
 // RUN: mlir-runner -e main -entry-point-result=void \
-// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils | FileCheck %s
+// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%omp | FileCheck %s
 
 func.func private @printMemrefF32(memref<*xf32>)
 

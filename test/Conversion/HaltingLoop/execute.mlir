@@ -5,7 +5,7 @@
 // step 1. Row 0 has length 1: position 1 is padding.
 // RUN: ponder-opt %s --ponder-lower-to-llvm | \
 // RUN: mlir-runner -e main -entry-point-result=void \
-// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils | FileCheck %s
+// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%omp | FileCheck %s
 
 func.func private @printMemrefF32(memref<*xf32>)
 func.func private @printMemrefI32(memref<*xi32>)

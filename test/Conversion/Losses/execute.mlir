@@ -4,7 +4,7 @@
 // lse_all = log(e + e^2 + e^5) = 5.065884.
 // RUN: ponder-opt %s --ponder-lower-to-llvm | \
 // RUN: mlir-runner -e main -entry-point-result=void \
-// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils | FileCheck %s
+// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%omp | FileCheck %s
 
 func.func @main() {
   %z = arith.constant dense<[[[1.0, 2.0, 5.0], [0.0, 0.0, 0.0]]]> : tensor<1x2x3xf32>

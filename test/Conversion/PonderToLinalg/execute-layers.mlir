@@ -2,7 +2,7 @@
 // values computed by hand from MODEL.md §4.
 // RUN: ponder-opt %s --ponder-lower-to-llvm | \
 // RUN: mlir-runner -e main -entry-point-result=void \
-// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils | FileCheck %s
+// RUN:   -shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%omp | FileCheck %s
 
 func.func private @printMemrefF32(memref<*xf32>)
 

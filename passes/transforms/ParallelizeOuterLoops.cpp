@@ -1,0 +1,67 @@
+//===- ParallelizeOuterLoops.cpp - Threads over the outermost loop --------===//
+//
+// Tiles the outermost loop of every linalg.generic on buffers whose first
+// iterator is parallel by one, as an scf.parallel: each iteration runs the
+// rest of the op (a slice along the first dimension, usually one sequence
+// of the batch). The inner loops stay sequential scf.for loops that LLVM
+// vectorises; convert-scf-to-openmp then runs the outer loop on threads.
+// Iterations write disjoint slices, so results do not depend on the thread
+// count.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::ponder {
+#define GEN_PASS_DEF_PARALLELIZEOUTERLOOPS
+#include "passes/Passes.h.inc"
+} // namespace mlir::ponder
+
+using namespace mlir;
+
+namespace {
+
+/// Whether `op` has too little work to be worth a parallel region: a static
+/// iteration space below `minimum` points.
+bool tooSmall(linalg::GenericOp op, int64_t minimum) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t points = 1;
+  for (int64_t r : ranges) {
+    if (ShapedType::isDynamic(r))
+      return false;
+    points *= r;
+  }
+  return points < minimum;
+}
+
+struct ParallelizeOuterLoopsPass
+    : mlir::ponder::impl::ParallelizeOuterLoopsBase<ParallelizeOuterLoopsPass> {
+  using ParallelizeOuterLoopsBase::ParallelizeOuterLoopsBase;
+
+  void runOnOperation() final {
+    SmallVector<linalg::GenericOp> ops;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (op.hasPureBufferSemantics() && op.getNumLoops() > 0 &&
+          op.getIteratorTypesArray().front() == utils::IteratorType::parallel &&
+          !tooSmall(op, minimumPoints))
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : ops) {
+      SmallVector<int64_t> sizes(op.getNumLoops(), 0);
+      sizes.front() = 1;
+      linalg::LinalgTilingOptions options;
+      options.setTileSizes(sizes).setLoopType(
+          linalg::LinalgTilingLoopType::ParallelLoops);
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::tileLinalgOp(rewriter, op, options)))
+        return signalPassFailure();
+      rewriter.eraseOp(op);
+    }
+  }
+};
+
+} // namespace
