@@ -13,6 +13,7 @@ the ponder cost, global-norm clipping and AdamW.
 """
 import argparse
 import math
+import os
 import re
 import statistics
 import subprocess
@@ -24,8 +25,24 @@ try:
 except ImportError:  # Python 3.11 is Debian 12's; keep a fallback anyway.
     tomllib = None
 
-import torch
-import torch.nn.functional as F
+
+def _threads_from_argv():
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return "1"
+
+
+# OpenBLAS sizes its own thread pool when it loads, from the environment:
+# without this, PyTorch's BLAS calls would use every core whatever
+# torch.set_num_threads says.
+os.environ["OPENBLAS_NUM_THREADS"] = _threads_from_argv()
+os.environ["OMP_NUM_THREADS"] = _threads_from_argv()
+
+import torch  # noqa: E402  (after the environment above)
+import torch.nn.functional as F  # noqa: E402
 
 
 def read_model(path):
