@@ -172,6 +172,22 @@ public:
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
+  Value zeros() {
+    return arith::ConstantOp::create(
+        b, loc, vectorType,
+        DenseElementsAttr::get(vectorType, b.getF32FloatAttr(0.0f)));
+  }
+
+  /// Appends the bounds of full loops (0 to size, step 1) over `dims`.
+  void appendLoops(ArrayRef<unsigned> dims, SmallVectorImpl<Value> &lbs,
+                   SmallVectorImpl<Value> &ubs, SmallVectorImpl<Value> &steps) {
+    for (unsigned d : dims) {
+      lbs.push_back(index(0));
+      ubs.push_back(c.sizes[d]);
+      steps.push_back(index(1));
+    }
+  }
+
   Value roundDown(Value size, Value step) {
     Value rem = b.createOrFold<arith::RemUIOp>(loc, size, step);
     return b.createOrFold<arith::SubIOp>(loc, size, rem);
@@ -197,11 +213,7 @@ private:
   /// result does not depend on the number of threads.
   void forTiles(int64_t rows, function_ref<void(Value, int64_t)> body) {
     SmallVector<Value> lbs, ubs, steps;
-    for (unsigned d : c.outer) {
-      lbs.push_back(index(0));
-      ubs.push_back(c.sizes[d]);
-      steps.push_back(index(1));
-    }
+    appendLoops(c.outer, lbs, ubs, steps);
     Value m = c.sizes[c.m];
     lbs.push_back(index(0));
     ubs.push_back(b.createOrFold<arith::CeilDivUIOp>(loc, m, index(rows)));
@@ -238,11 +250,8 @@ private:
   Value load(Value memref, AffineMap map, Value mask) {
     if (!mask)
       return vector::LoadOp::create(b, loc, vectorType, memref, at(map));
-    Value zero = arith::ConstantOp::create(
-        b, loc, vectorType,
-        DenseElementsAttr::get(vectorType, b.getF32FloatAttr(0.0f)));
     return vector::MaskedLoadOp::create(b, loc, vectorType, memref, at(map),
-                                        mask, zero);
+                                        mask, zeros());
   }
 
   void store(Value value, Value memref, AffineMap map, Value mask) {
@@ -258,11 +267,7 @@ private:
   reduce(ValueRange acc, Value lb, Value ub, Value stepSize,
          function_ref<SmallVector<Value>(Value, ValueRange)> step) {
     SmallVector<Value> lbs, ubs, steps;
-    for (unsigned d : c.outerK) {
-      lbs.push_back(index(0));
-      ubs.push_back(c.sizes[d]);
-      steps.push_back(index(1));
-    }
+    appendLoops(c.outerK, lbs, ubs, steps);
     lbs.push_back(lb);
     ubs.push_back(ub);
     steps.push_back(stepSize);
@@ -324,10 +329,7 @@ private:
     auto column = [&](int64_t j) {
       ivs[c.n] = j ? arith::AddIOp::create(b, loc, n0, index(j)) : n0;
     };
-    Value zero = arith::ConstantOp::create(
-        b, loc, vectorType,
-        DenseElementsAttr::get(vectorType, b.getF32FloatAttr(0.0f)));
-    SmallVector<Value> acc(rows * cols, zero);
+    SmallVector<Value> acc(rows * cols, zeros());
     auto step = [&](Value k, ValueRange carried, Value mask) {
       ivs[c.k] = k;
       SmallVector<Value> as, bs, next;
@@ -383,6 +385,13 @@ struct VectorizeContractionsPass
   using VectorizeContractionsBase::VectorizeContractionsBase;
 
   void runOnOperation() final {
+    for (int64_t option : {int64_t(lanes), int64_t(rows), int64_t(vectors),
+                           int64_t(dotRows), int64_t(dotCols)})
+      if (option < 1) {
+        getOperation()->emitError(
+            "ponder-vectorize-contractions: tile sizes and lanes must be >= 1");
+        return signalPassFailure();
+      }
     SmallVector<linalg::GenericOp> ops;
     getOperation()->walk([&](linalg::GenericOp op) { ops.push_back(op); });
     for (linalg::GenericOp op : ops) {

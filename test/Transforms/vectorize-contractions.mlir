@@ -93,3 +93,8 @@ func.func @left_alone(%a: memref<?x64xf32>, %b: memref<?x64xf32>, %r: memref<?xf
   }
   return
 }
+
+// A tile size below 1 is one error, not a crash.
+// RUN: not ponder-opt %s --ponder-vectorize-contractions=rows=0 2>&1 | \
+// RUN:   FileCheck %s --check-prefix=BAD
+// BAD: error: ponder-vectorize-contractions: tile sizes and lanes must be >= 1

@@ -188,6 +188,10 @@ StatusOr<int64_t> integerOption(const Options &o, const std::string &name,
 /// on `--threads N` threads when given.
 StatusOr<std::unique_ptr<Artifact>> loadModel(const Options &o,
                                               std::string &text) {
+  // Checked before compiling: a bad value fails at once.
+  StatusOr<int64_t> threads = integerOption(o, "--threads", 0, 1);
+  if (!threads)
+    return threads.getStatus();
   StatusOr<std::string> t = readFile(o.model);
   if (!t)
     return t.getStatus();
@@ -196,12 +200,8 @@ StatusOr<std::unique_ptr<Artifact>> loadModel(const Options &o,
   if (!path)
     return path.getStatus();
   StatusOr<std::unique_ptr<Artifact>> artifact = Artifact::load(*path);
-  if (artifact && o.has("--threads")) {
-    StatusOr<int64_t> n = integerOption(o, "--threads", 1, 1);
-    if (!n)
-      return n.getStatus();
-    (*artifact)->setThreads(*n);
-  }
+  if (artifact && o.has("--threads"))
+    (*artifact)->setThreads(*threads);
   return artifact;
 }
 
