@@ -279,6 +279,10 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
   (*module)->setAttr("ponder.max_seq", b.getI64IntegerAttr(desc.model.maxSeq));
   (*module)->setAttr("ponder.max_think",
                      b.getI64IntegerAttr(desc.think.maxThink));
+  (*module)->setAttr("ponder.rollouts",
+                     b.getI64IntegerAttr(desc.think.rollouts));
+  (*module)->setAttr("ponder.think_reward",
+                     b.getStringAttr(stringifyReward(desc.think.reward)));
   // ponder-autodiff reads how the halting loops' backward gets its states.
   if (desc.depth.backward == Backward::Recompute)
     (*module)->setAttr("ponder.recompute_states", b.getUnitAttr());

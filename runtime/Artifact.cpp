@@ -95,6 +95,10 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
     a->maxSequence = m->asInteger();
   if (const json::Value *m = d->find("max_think"); m && m->isInteger())
     a->maxThinkRun = m->asInteger();
+  if (const json::Value *r = d->find("rollouts"); r && r->isInteger())
+    a->rolloutCount = r->asInteger();
+  if (const json::Value *r = d->find("think_reward"); r && r->isString())
+    a->reward = r->asString();
   if (const json::Value *v = d->find("vocab"); v && v->isObject()) {
     if (const json::Value *x = v->find("verbal"); x && x->isInteger())
       a->verbal = x->asInteger();

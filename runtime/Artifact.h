@@ -49,6 +49,10 @@ public:
   int64_t maxSeq() const { return maxSequence; }
   /// The longest run of think tokens generation allows ([think] max_think).
   int64_t maxThink() const { return maxThinkRun; }
+  /// [think] rollouts (G) and reward ("first_verbal_logprob" or
+  /// "first_verbal_correct"), the defaults of rollout training (MODEL.md §6).
+  int64_t rollouts() const { return rolloutCount; }
+  const std::string &thinkReward() const { return reward; }
   const std::string &modelHash() const { return hash; }
 
   /// The number of threads the compiled code runs its parallel loops on
@@ -75,7 +79,8 @@ private:
   std::vector<ValueSpec> params;
   std::vector<EntryPoint> entries;
   int64_t verbal = 0, think = 0, maxSequence = 0, maxThinkRun = 0;
-  std::string hash;
+  int64_t rolloutCount = 4;
+  std::string hash, reward = "first_verbal_logprob";
 };
 
 } // namespace ponder

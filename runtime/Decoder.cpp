@@ -2,6 +2,7 @@
 
 #include "runtime/Decoder.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace ponder {
@@ -81,12 +82,18 @@ StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
   if (t < 1 || int64_t(lengths.size()) != b)
     return Status::error("expected at least one new token and one length per "
                          "row");
+  if (std::all_of(lengths.begin(), lengths.end(),
+                  [](int32_t n) { return n == 0; }))
+    return Status::error("every row has length 0: nothing to append");
+  if (t > artifact.maxSeq())
+    return Status::error(std::to_string(t) + " new tokens exceed max_seq = " +
+                         std::to_string(artifact.maxSeq()));
   for (int64_t r = 0; r < b; ++r) {
-    if (lengths[r] < 1 || lengths[r] > t)
+    if (lengths[r] < 0 || lengths[r] > t)
       return Status::error("lengths[" + std::to_string(r) +
                            "] = " + std::to_string(lengths[r]) +
-                           " is outside [1, " + std::to_string(t) + "]");
-    if (cached[r] + t > artifact.maxSeq())
+                           " is outside [0, " + std::to_string(t) + "]");
+    if (lengths[r] > 0 && cached[r] + t > artifact.maxSeq())
       return Status::error(
           "row " + std::to_string(r) + " is full: " +
           std::to_string(cached[r]) + " cached + " + std::to_string(t) +
@@ -103,7 +110,13 @@ StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
 
   Tensor lengthTensor(DType::I32, {b}), start(DType::I32, {b});
   std::memcpy(lengthTensor.bytes(), lengths.data(), b * sizeof(int32_t));
-  std::memcpy(start.bytes(), cached.data(), b * sizeof(int32_t));
+  // A row that does not grow writes nothing; its start only has to keep the
+  // padding positions' embeddings inside max_seq.
+  for (int64_t r = 0; r < b; ++r)
+    start.data<int32_t>()[r] =
+        lengths[r] > 0
+            ? cached[r]
+            : int32_t(std::min<int64_t>(cached[r], artifact.maxSeq() - t));
   std::map<std::string, const Tensor *> args = values;
   args["ids"] = &ids;
   args["lengths"] = &lengthTensor;

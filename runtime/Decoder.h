@@ -35,8 +35,10 @@ public:
          const std::string &weightsSource);
 
   /// Appends the first `lengths[b]` tokens of row b of `ids` ([B, T] i32) and
-  /// returns their outputs. Ids must be in [0, V), lengths in [1, T], and
-  /// every row must have room: positions()[b] + T <= max_seq.
+  /// returns their outputs. Ids must be in [0, V), lengths in [0, T] with at
+  /// least one positive, and every row that grows must have room:
+  /// positions()[b] + T <= max_seq. A row of length 0 is left as it is (its
+  /// outputs are padding), so rows can advance at their own pace.
   StatusOr<DecodeOutputs> append(const Tensor &ids,
                                  const std::vector<int32_t> &lengths);
 
@@ -46,6 +48,7 @@ public:
   /// The number of tokens cached in each row.
   const std::vector<int32_t> &positions() const { return cached; }
   int64_t batch() const { return int64_t(cached.size()); }
+  const Artifact &model() const { return artifact; }
   /// The most tokens a row holds (the model's max_seq).
   int64_t maxSeq() const { return artifact.maxSeq(); }
   /// Empties every row.

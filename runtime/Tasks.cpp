@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <numeric>
 
 namespace ponder {
 
@@ -235,6 +236,82 @@ private:
   int64_t length;
 };
 
+// <bos> a * b = c <eos>, a and b with D digits, c = a * b with 2D, most
+// significant first.
+class Multiplication : public SymbolTask {
+public:
+  explicit Multiplication(int64_t digitCount)
+      : SymbolTask("multiplication:" + std::to_string(digitCount),
+                   "multiplication"),
+        digitCount(digitCount) {
+    for (int64_t i = 0; i < digitCount; ++i)
+      limit *= 10;
+  }
+  int64_t maxLength() const override { return 4 * digitCount + 4; }
+
+private:
+  std::string problem(uint64_t a, uint64_t b) const {
+    return digits(a, 10, digitCount, '0') + "*" +
+           digits(b, 10, digitCount, '0') + "=";
+  }
+  std::pair<std::string, std::string> draw(Stream &s) const override {
+    uint64_t a = s.below(limit), b = s.below(limit);
+    return {problem(a, b), digits(a * b, 10, 2 * digitCount, '0')};
+  }
+  std::optional<std::string> prompt(uint64_t k) const override {
+    if (k / limit >= limit) // limit^2 <= 10^8
+      return std::nullopt;
+    return problem(k / limit, k % limit);
+  }
+  int64_t digitCount;
+  uint64_t limit = 1; // 10^D
+};
+
+// <bos> g1 .. gK = r <eos>: K elements of S_N, each one letter (the N!
+// permutations of 0..N-1 in lexicographic order of their one-line notation
+// are a, b, ...), and r their composition in one-line notation (N digits),
+// g1 applied first: r[i] = gK(...g2(g1(i))).
+class Permutations : public SymbolTask {
+public:
+  Permutations(int64_t n, int64_t count)
+      : SymbolTask("permutations:" + std::to_string(n) + ":" +
+                       std::to_string(count),
+                   "permutations"),
+        n(n), count(count) {
+    std::vector<int> p(static_cast<size_t>(n));
+    std::iota(p.begin(), p.end(), 0);
+    do
+      elements.push_back(p);
+    while (std::next_permutation(p.begin(), p.end()));
+  }
+  int64_t maxLength() const override { return count + n + 3; }
+
+private:
+  std::pair<std::string, std::string> draw(Stream &s) const override {
+    // image[i]: where the permutations drawn so far send i.
+    std::vector<int> image(static_cast<size_t>(n));
+    std::iota(image.begin(), image.end(), 0);
+    std::string prompt;
+    for (int64_t k = 0; k < count; ++k) {
+      uint64_t g = s.below(elements.size());
+      prompt += char('a' + g);
+      for (int &x : image)
+        x = elements[g][size_t(x)];
+    }
+    std::string answer;
+    for (int x : image)
+      answer += char('0' + x);
+    return {prompt + "=", answer};
+  }
+  std::optional<std::string> prompt(uint64_t k) const override {
+    if (!belowPower(k, elements.size(), count))
+      return std::nullopt;
+    return digits(k, elements.size(), count, 'a') + "=";
+  }
+  int64_t n, count;
+  std::vector<std::vector<int>> elements; // one-line notation, lexicographic
+};
+
 // <bos> then kBlocks blocks `f c x y`, then <eos>:
 //   f: a fair coin, c: a coin with P(1) = kBias (the irreducible tokens);
 //   x = f XOR c, y = f (a copy of the token 3 back) (computable).
@@ -274,6 +351,18 @@ public:
   std::optional<double> optimalLoss() const override {
     double h = -(kBias * std::log(kBias) + (1 - kBias) * std::log(1 - kBias));
     return kBlocks * (std::log(2.0) + h) / (4 * kBlocks + 1);
+  }
+
+  /// Block i's coins sit at positions 4i + 1 (f) and 4i + 2 (c).
+  std::vector<double> knownDistribution(const Example &example,
+                                        int64_t position) const override {
+    if (position < 1 || position > 4 * kBlocks || (position - 1) % 4 > 1)
+      return {};
+    std::vector<double> p(size_t(vocab.size()), 0.0);
+    double one = (position - 1) % 4 == 0 ? 0.5 : kBias;
+    p[0] = 1 - one;
+    p[1] = one;
+    return p;
   }
 
 private:
@@ -316,24 +405,29 @@ private:
   Vocabulary vocab;
 };
 
-/// The integer `text` (the part of `spec` after ':'), in [1, max].
+/// The integer `text` (a part of `spec`), in [min, max]; `where` names the
+/// part in the error.
 StatusOr<int64_t> parseCount(const std::string &spec, const std::string &text,
-                             int64_t max) {
+                             int64_t min, int64_t max,
+                             const std::string &where = "after ':'") {
   int64_t value = 0;
   bool ok = !text.empty();
   for (char c : text) {
     ok = ok && c >= '0' && c <= '9' && value <= max;
     value = ok ? value * 10 + (c - '0') : value;
   }
-  if (!ok || value < 1 || value > max)
-    return Status::error("task '" + spec + "': expected an integer in [1, " +
-                         std::to_string(max) + "] after ':', got '" + text +
-                         "'");
+  if (!ok || value < min || value > max)
+    return Status::error("task '" + spec + "': expected an integer in [" +
+                         std::to_string(min) + ", " + std::to_string(max) +
+                         "] " + where + ", got '" + text + "'");
   return value;
 }
 
-constexpr int64_t kMaxLength = 1024; // parity bits, reverse letters
-constexpr int64_t kMaxDigits = 9;    // (10^D)^2 problems fit a uint64_t
+constexpr int64_t kMaxLength = 1024;    // parity bits, reverse letters
+constexpr int64_t kMaxDigits = 9;       // (10^D)^2 problems fit a uint64_t
+constexpr int64_t kMaxFactorDigits = 4; // multiplication
+constexpr int64_t kMinElements = 2, kMaxElements = 4; // permutations: S_N
+constexpr int64_t kMaxPermutations = 64;              // permutations: K
 
 StatusOr<std::unique_ptr<Task>>
 createText(const std::string &spec, const std::string &path, int64_t maxSeq) {
@@ -400,9 +494,9 @@ StatusOr<std::unique_ptr<Task>> createTask(const std::string &spec,
     // parity:M-N: lengths from M to N bits, a curriculum (docs/tasks.md).
     size_t dash = option.find('-');
     StatusOr<int64_t> low =
-        parseCount(spec, option.substr(0, dash), kMaxLength);
+        parseCount(spec, option.substr(0, dash), 1, kMaxLength);
     StatusOr<int64_t> high =
-        parseCount(spec, option.substr(dash + 1), kMaxLength);
+        parseCount(spec, option.substr(dash + 1), 1, kMaxLength);
     if (!low || !high || *low > *high)
       return Status::error("task '" + spec +
                            "': expected parity:M-N with 1 <= M <= N <= " +
@@ -412,7 +506,7 @@ StatusOr<std::unique_ptr<Task>> createTask(const std::string &spec,
     int64_t n = kind == "parity" ? 8 : kind == "addition" ? 2 : 6;
     if (hasOption) {
       StatusOr<int64_t> parsed = parseCount(
-          spec, option, kind == "addition" ? kMaxDigits : kMaxLength);
+          spec, option, 1, kind == "addition" ? kMaxDigits : kMaxLength);
       if (!parsed)
         return parsed.getStatus();
       n = *parsed;
@@ -423,10 +517,41 @@ StatusOr<std::unique_ptr<Task>> createTask(const std::string &spec,
       task = std::make_unique<Addition>(n);
     else
       task = std::make_unique<Reverse>(n);
+  } else if (kind == "multiplication") {
+    int64_t d = 2;
+    if (hasOption) {
+      StatusOr<int64_t> parsed = parseCount(spec, option, 1, kMaxFactorDigits);
+      if (!parsed)
+        return parsed.getStatus();
+      d = *parsed;
+    }
+    task = std::make_unique<Multiplication>(d);
+  } else if (kind == "permutations") {
+    // permutations[:N[:K]]: K elements of S_N.
+    int64_t n = 3, k = 6;
+    if (hasOption) {
+      size_t second = option.find(':');
+      StatusOr<int64_t> parsedN =
+          parseCount(spec, option.substr(0, second), kMinElements, kMaxElements,
+                     "for N (permutations:N:K)");
+      if (!parsedN)
+        return parsedN.getStatus();
+      n = *parsedN;
+      if (second != std::string::npos) {
+        StatusOr<int64_t> parsedK =
+            parseCount(spec, option.substr(second + 1), 1, kMaxPermutations,
+                       "for K (permutations:N:K)");
+        if (!parsedK)
+          return parsedK.getStatus();
+        k = *parsedK;
+      }
+    }
+    task = std::make_unique<Permutations>(n, k);
   } else {
     return Status::error("unknown task '" + spec +
                          "' (parity[:BITS], addition[:DIGITS], "
-                         "reverse[:LENGTH], oracle-mix, text:FILE)");
+                         "multiplication[:DIGITS], reverse[:LENGTH], "
+                         "permutations[:N[:K]], oracle-mix, text:FILE)");
   }
   if (Status st = task->checkSplits(spec); !st)
     return st;

@@ -48,9 +48,11 @@ public:
   virtual ~Task();
 
   /// "parity[:BITS]" (8), "parity:M-N" (M to N bits), "addition[:DIGITS]"
-  /// (2), "reverse[:LENGTH]" (6), "oracle-mix", "text:FILE". Checks that the
-  /// task's vocabulary fits `verbalVocab` ids and its longest example
-  /// `maxSeq` positions; errors are one line naming the problem.
+  /// (2), "multiplication[:DIGITS]" (2, at most 4), "reverse[:LENGTH]" (6),
+  /// "permutations[:N[:K]]" (K = 6 elements of S_N, N = 3; 2 <= N <= 4,
+  /// K <= 64), "oracle-mix", "text:FILE". Checks that the task's vocabulary
+  /// fits `verbalVocab` ids and its longest example `maxSeq` positions;
+  /// errors are one line naming the problem.
   static StatusOr<std::unique_ptr<Task>>
   create(const std::string &spec, int64_t verbalVocab, int64_t maxSeq);
 
@@ -63,6 +65,13 @@ public:
   /// The Bayes-optimal expected cross-entropy per target token (verbal
   /// log-probs, MODEL.md §5), when the task knows it (oracle-mix).
   virtual std::optional<double> optimalLoss() const { return std::nullopt; }
+  /// The true distribution over verbal ids of token `position` of `example`
+  /// given the tokens before it, at positions where the task knows it and it
+  /// is not one-hot (oracle-mix's coins); empty elsewhere.
+  virtual std::vector<double> knownDistribution(const Example &example,
+                                                int64_t position) const {
+    return {};
+  }
   /// The most positions an example takes.
   virtual int64_t maxLength() const = 0;
 };

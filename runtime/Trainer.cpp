@@ -1,9 +1,9 @@
 //===- Trainer.cpp - Training a compiled model ----------------------------===//
 
 #include "runtime/Trainer.h"
-
 #include "runtime/Safetensors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -66,9 +66,76 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::create(
   return trainer;
 }
 
+namespace {
+
+bool takesReference(const EntryPoint &entry) {
+  return std::any_of(
+      entry.arguments.begin(), entry.arguments.end(),
+      [](const ValueSpec &a) { return a.name == "reference_logits"; });
+}
+
+} // namespace
+
+Status Trainer::setReference(const Artifact &model,
+                             std::map<std::string, Tensor> weights,
+                             const std::string &source) {
+  if (!takesReference(*artifact.entry("train_step")))
+    return Status::error("a reference model is only used by models with "
+                         "[loss] reference_mix > 0");
+  if (!model.entry("forward"))
+    return Status::error(source + ": the reference artifact has no forward "
+                                  "entry point");
+  if (model.verbalVocab() != artifact.verbalVocab())
+    return Status::error(source + ": the reference model has verbal_vocab = " +
+                         std::to_string(model.verbalVocab()) + ", this model " +
+                         std::to_string(artifact.verbalVocab()));
+  std::map<std::string, const Tensor *> view;
+  for (const auto &[name, t] : weights)
+    view[name] = &t;
+  if (Status s = model.checkWeights(view, source); !s)
+    return s;
+  reference = &model;
+  referenceParams = std::move(weights);
+  return Status::ok();
+}
+
+StatusOr<Tensor> Trainer::referenceLogits(const TrainBatch &batch) const {
+  std::map<std::string, const Tensor *> values;
+  for (const auto &[name, t] : referenceParams)
+    values[name] = &t;
+  values["ids"] = batch.ids;
+  values["lengths"] = batch.lengths;
+  auto out = reference->call(*reference->entry("forward"), values);
+  if (!out)
+    return out.getStatus();
+  Tensor &logits = out->at("logits");
+  int64_t v = artifact.vocabSize(), refV = reference->vocabSize();
+  if (refV == v)
+    return std::move(logits);
+  // Only the verbal columns are read (the soft targets are a softmax over
+  // verbal ids); the think columns may differ between the models.
+  int64_t rows = batch.ids->numel(), verbal = artifact.verbalVocab();
+  Tensor copied(DType::F32, {batch.ids->shape()[0], batch.ids->shape()[1], v});
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy_n(logits.data<float>() + r * refV, verbal,
+                copied.data<float>() + r * v);
+  return copied;
+}
+
 StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
                                      double weightDecay) {
   const EntryPoint &entry = *artifact.entry("train_step");
+  Tensor softTargets;
+  if (takesReference(entry)) {
+    if (!reference)
+      return Status::error("the model has [loss] reference_mix > 0 and "
+                           "needs a reference model (ponder train "
+                           "--reference CKPT)");
+    StatusOr<Tensor> logits = referenceLogits(batch);
+    if (!logits)
+      return logits.getStatus();
+    softTargets = std::move(*logits);
+  }
   std::map<std::string, const Tensor *> values;
   for (const auto &[name, t] : params)
     values[name] = &t;
@@ -85,6 +152,8 @@ StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
   values["lengths"] = batch.lengths;
   values["target_weight"] = batch.targetWeight;
   values["advantage"] = batch.advantage ? batch.advantage : &zeros;
+  if (reference)
+    values["reference_logits"] = &softTargets;
   values["learning_rate"] = &lrT;
   values["step"] = &stepT;
   values["weight_decay"] = &decayT;

@@ -48,6 +48,14 @@ public:
          std::map<std::string, Tensor> m, std::map<std::string, Tensor> v,
          int64_t step, const std::string &source);
 
+  /// Makes each step compute MODEL.md §5's soft targets with the @forward
+  /// of `reference` (a frozen model with the same verbal vocabulary; it and
+  /// this trainer's artifact must outlive the trainer) on `weights`. Models
+  /// with [loss] reference_mix > 0 need one; others reject it.
+  Status setReference(const Artifact &reference,
+                      std::map<std::string, Tensor> weights,
+                      const std::string &source);
+
   /// One optimiser step at learning rate `lr`; step() grows by one.
   StatusOr<StepMetrics> train(const TrainBatch &batch, double lr,
                               double weightDecay);
@@ -68,8 +76,13 @@ public:
 private:
   Trainer(const Artifact &artifact) : artifact(artifact) {}
 
+  /// The reference model's logits over `batch`, as the train step's
+  /// reference_logits [B, T, V] (verbal columns; think columns unused).
+  StatusOr<Tensor> referenceLogits(const TrainBatch &batch) const;
+
   const Artifact &artifact;
-  std::map<std::string, Tensor> params, moments1, moments2;
+  const Artifact *reference = nullptr;
+  std::map<std::string, Tensor> params, moments1, moments2, referenceParams;
   int64_t completed = 0;
 };
 

@@ -42,6 +42,19 @@ std::optional<Vocabulary> Vocabulary::task(std::string_view name) {
                     "|", "<pad>"});
   if (name == "oracle-mix")
     return symbols({"0", "1", "<bos>", "<eos>", "<pad>"});
+  if (name == "multiplication")
+    return symbols({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "=",
+                    "<bos>", "<eos>", "<pad>"});
+  if (name == "permutations") {
+    // Digits 0..3 (one-line notation), then the elements of S_N as letters
+    // a..x (docs/tasks.md).
+    std::vector<std::string> table = {"0", "1", "2", "3"};
+    for (char c = 'a'; c <= 'x'; ++c)
+      table.push_back(std::string(1, c));
+    for (const char *s : {"=", "<bos>", "<eos>", "<pad>"})
+      table.push_back(s);
+    return symbols(std::move(table));
+  }
   return std::nullopt;
 }
 

@@ -9,6 +9,7 @@ packages=(
   cmake ninja-build python3
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-format-22 libomp-22-dev libtomlplusplus-dev libgtest-dev
+  gnuplot-nox
 )
 
 missing=()

@@ -7,8 +7,10 @@
 //       [--show-thoughts] [--print-ids]
 //   ponder train MODEL.toml --task TASK --steps K [--batch B] [--lr X]
 //       [--weight-decay W] [--warmup N] [--seed S] [--out CKPT]
-//       [--resume CKPT] [--eval-every K] [--save-every K]
+//       [--resume CKPT] [--eval-every K] [--save-every K] [--think]
+//       [--reference CKPT [--reference-model REF.toml]]
 //   ponder eval MODEL.toml --weights W --task TASK [--examples N] [--seed S]
+//       [--think] [--csv FILE] [--plot FILE.png] [--metrics TRAIN.csv]
 //   ponder bench MODEL.toml [--batch B] [--length T] [--iters N]
 //   ponder bench generate MODEL.toml [--prompt-length P] [--new N]
 //   ponder bench train MODEL.toml [--batch B] [--seq T] [--iters N]
@@ -22,15 +24,19 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
+#include "runtime/Evaluation.h"
 #include "runtime/Generate.h"
 #include "runtime/Hash.h"
 #include "runtime/Init.h"
+#include "runtime/Plot.h"
+#include "runtime/Rollouts.h"
 #include "runtime/Safetensors.h"
 #include "runtime/Tasks.h"
 #include "runtime/Trainer.h"
 #include "runtime/Vocabulary.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -427,13 +433,14 @@ Status openMetrics(const std::string &path, int64_t resumeStep,
                    std::ofstream &out) {
   const char *header = "step,loss,loss_ce,loss_ponder,loss_policy,grad_norm,"
                        "learning_rate,mean_depth,tokens_per_s,"
-                       "heldout_accuracy";
+                       "heldout_accuracy,reward,advantage_std,"
+                       "think_per_verbal";
   std::vector<std::string> kept;
   if (resumeStep > 0) {
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line))
-      if (line != header && !line.empty() &&
+      if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0])) &&
           std::strtoll(line.c_str(), nullptr, 10) <= resumeStep)
         kept.push_back(line);
   }
@@ -447,12 +454,32 @@ Status openMetrics(const std::string &path, int64_t resumeStep,
   return Status::ok();
 }
 
+/// Held-out exact-match accuracy: teacher-forced argmax through @forward,
+/// or with `think` a greedy thinking walk (runtime/Evaluation.h).
+StatusOr<double> heldOutAccuracy(const Artifact &model, const Trainer &trainer,
+                                 const TaskBatch &held, bool think) {
+  if (!think)
+    return trainer.accuracy(held.ids, held.lengths, held.scored);
+  std::map<std::string, const Tensor *> view;
+  for (const auto &[name, t] : trainer.parameters())
+    view[name] = &t;
+  EvaluateOptions options;
+  options.maxThink = model.maxThink();
+  auto e = evaluate(model, view, held.ids, held.lengths, held.targetWeight,
+                    held.scored, options, "the trained weights");
+  if (!e)
+    return e.getStatus();
+  return e->accuracy();
+}
+
 // ponder train: see the file comment and docs/training.md.
 int train(int argc, char **argv) {
-  StatusOr<Options> o = parseOptions(
-      argc, argv, {"--steps"},
-      {"--task", "--batch", "--lr", "--weight-decay", "--warmup", "--seed",
-       "--out", "--resume", "--eval-every", "--save-every"});
+  StatusOr<Options> o =
+      parseOptions(argc, argv, {"--steps"},
+                   {"--task", "--batch", "--lr", "--weight-decay", "--warmup",
+                    "--seed", "--out", "--resume", "--eval-every",
+                    "--save-every", "--reference", "--reference-model"},
+                   {"--think"});
   if (!o)
     return fail(o.getStatus().message());
   std::string text;
@@ -480,9 +507,10 @@ int train(int argc, char **argv) {
     settings = resumed->metadata;
   }
   const std::vector<std::pair<std::string, std::string>> defaults = {
-      {"task", ""},     {"batch", "32"},
-      {"lr", "0.003"},  {"weight_decay", "0.1"},
-      {"warmup", "-1"}, {"seed", "0"}};
+      {"task", ""},      {"batch", "32"},
+      {"lr", "0.003"},   {"weight_decay", "0.1"},
+      {"warmup", "-1"},  {"seed", "0"},
+      {"reference", ""}, {"reference_model", ""}};
   for (const auto &[key, fallback] : defaults) {
     std::string flag = "--" + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
@@ -497,9 +525,18 @@ int train(int argc, char **argv) {
   }
   if (settings["task"].empty())
     return fail("ponder: missing option '--task'");
+  // --think is a switch: a resumed run keeps the checkpoint's choice.
+  std::string thinkFlag = o->has("--think") ? "1" : "0";
+  if (resumed && o->has("--think") && settings["think"] != "1")
+    return fail("ponder: --think differs from the resumed run's choice");
+  if (!resumed)
+    settings["think"] = thinkFlag;
+  bool think = settings["think"] == "1";
   Options numeric;
   numeric.model = o->model;
   for (const auto &[key, value] : settings) {
+    if (key == "think" || key.rfind("reference", 0) == 0)
+      continue;
     std::string flag = "--" + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
     numeric.flags[flag] = value;
@@ -556,6 +593,53 @@ int train(int argc, char **argv) {
   if (!trainer)
     return fail(trainer.getStatus().message());
 
+  // A frozen reference model for soft targets (MODEL.md §5): the same
+  // description unless --reference-model names another.
+  std::unique_ptr<Artifact> referenceModel;
+  if (!settings["reference"].empty()) {
+    Options ref;
+    ref.model = settings["reference_model"].empty()
+                    ? o->model
+                    : settings["reference_model"];
+    if (o->has("--threads"))
+      ref.flags["--threads"] = o->flags["--threads"];
+    std::string refText;
+    auto loaded = loadModel(ref, refText);
+    if (!loaded)
+      return fail(loaded.getStatus());
+    referenceModel = std::move(*loaded);
+    StatusOr<Checkpoint> c = loadCheckpoint(settings["reference"]);
+    if (!c)
+      return fail(c.getStatus().message());
+    if (Status st = (*trainer)->setReference(
+            *referenceModel, std::move(c->parameters), settings["reference"]);
+        !st)
+      return fail("ponder: --reference: " + st.message());
+  }
+
+  // Rollouts (MODEL.md §6) decode with the trainer's own parameters, which
+  // every step updates in place.
+  std::unique_ptr<Decoder> decoder;
+  RolloutOptions rolloutOptions;
+  if (think) {
+    if (model.vocabSize() == model.verbalVocab() || model.maxThink() == 0)
+      return fail("ponder: --think: " + o->model +
+                  " has no think tokens to sample (think_vocab or max_think "
+                  "is 0)");
+    StatusOr<ThinkReward> reward = parseThinkReward(model.thinkReward());
+    if (!reward)
+      return fail("ponder: " + reward.getStatus().message());
+    rolloutOptions = {model.rollouts(), model.maxThink(), *reward, 0};
+    std::map<std::string, const Tensor *> view;
+    for (const auto &[name, t] : (*trainer)->parameters())
+      view[name] = &t;
+    auto d = Decoder::create(model, view, *batch * model.rollouts(),
+                             "the trained weights");
+    if (!d)
+      return fail(d.getStatus().message());
+    decoder = std::move(*d);
+  }
+
   std::ofstream metrics;
   std::string metricsPath = withExtension(out, ".csv");
   if (Status st = openMetrics(metricsPath, start, metrics); !st)
@@ -573,8 +657,22 @@ int train(int argc, char **argv) {
   for (int64_t s = start + 1; s <= *steps; ++s) {
     TaskBatch b = trainBatch(**task, uint64_t(*seed), s - 1, *batch);
     double rate = scheduledLearningRate(*lr, s, warmup, *steps);
-    auto r = (*trainer)->train({&b.ids, &b.lengths, &b.targetWeight, nullptr},
-                               rate, *decay);
+    TrainBatch step{&b.ids, &b.lengths, &b.targetWeight, nullptr};
+    RolloutBatch rolled;
+    if (think) {
+      decoder->reset();
+      rolloutOptions.seed =
+          fnv1a("rollouts:" + settings["seed"] + ":" + std::to_string(s));
+      StatusOr<RolloutBatch> r =
+          rollout(*decoder, b.ids, b.lengths, b.targetWeight, rolloutOptions);
+      if (!r)
+        return fail("ponder: step " + std::to_string(s) +
+                    ": rollouts: " + r.getStatus().message());
+      rolled = std::move(*r);
+      step = {&rolled.ids, &rolled.lengths, &rolled.targetWeight,
+              &rolled.advantage};
+    }
+    auto r = (*trainer)->train(step, rate, *decay);
     if (!r)
       return fail("ponder: step " + std::to_string(s) + ": " +
                   r.getStatus().message());
@@ -589,7 +687,7 @@ int train(int argc, char **argv) {
     double rate_ = elapsed > 0 ? double(tokens) / elapsed : 0.0;
     std::string accuracy;
     if ((*evalEvery > 0 && s % *evalEvery == 0) || s == *steps) {
-      auto acc = (*trainer)->accuracy(held.ids, held.lengths, held.scored);
+      auto acc = heldOutAccuracy(model, **trainer, held, think);
       if (!acc)
         return fail("ponder: held-out evaluation: " +
                     acc.getStatus().message());
@@ -604,7 +702,17 @@ int train(int argc, char **argv) {
                   "%.1f,",
                   static_cast<long long>(s), r->loss, r->ce, r->ponder,
                   r->policy, r->gradNorm, rate, r->meanDepth, rate_);
-    metrics << row << accuracy << "\n";
+    metrics << row << accuracy;
+    if (think) {
+      const RolloutStats &t = rolled.stats;
+      std::snprintf(row, sizeof(row), ",%.6g,%.6g,%.6g", t.meanReward,
+                    t.advantageStd,
+                    t.spans ? double(t.thinkTokens) / double(t.spans) : 0.0);
+      metrics << row;
+    } else {
+      metrics << ",,,";
+    }
+    metrics << "\n";
     metrics.flush();
     if ((*saveEvery > 0 && s % *saveEvery == 0) || s == *steps) {
       if (Status st = (*trainer)->save(out, metadata); !st)
@@ -618,6 +726,14 @@ int train(int argc, char **argv) {
                   static_cast<long long>(s), static_cast<long long>(*steps),
                   r->loss, rate_, r->meanDepth, duration(eta).c_str());
     std::string shown = line;
+    if (think) {
+      char extra[96];
+      const RolloutStats &t = rolled.stats;
+      std::snprintf(extra, sizeof(extra), "  reward %.3f  think/verbal %.2f",
+                    t.meanReward,
+                    t.spans ? double(t.thinkTokens) / double(t.spans) : 0.0);
+      shown += extra;
+    }
     if (lastAccuracy >= 0) {
       char acc[48];
       std::snprintf(acc, sizeof(acc), "  held-out %.1f%%",
@@ -642,12 +758,59 @@ int train(int argc, char **argv) {
   return 0;
 }
 
-// ponder eval MODEL.toml --weights W --task TASK [--examples N] [--seed S]:
-// held-out accuracy (teacher forced, every scored token right) of a
-// checkpoint or plain weights on a task.
+/// Writes the per-position table of `e` as CSV (header in docs/evaluation.md)
+/// atomically.
+Status writePositionsCsv(const std::string &path, const Evaluation &e,
+                         const Vocabulary *vocab, int64_t verbalVocab) {
+  std::string partial = path + ".partial";
+  {
+    std::ofstream out(partial, std::ios::trunc);
+    if (!out)
+      return Status::error(path + ": cannot write the CSV file");
+    out << "position,token,scored,count,think_tokens,depth,think_depth,"
+           "accuracy,nll\n";
+    for (size_t p = 0; p < e.positions.size(); ++p) {
+      const PositionStats &s = e.positions[p];
+      if (s.count == 0)
+        continue;
+      std::string token = std::to_string(p);
+      if (s.token >= 0)
+        token = vocab ? vocab->decode({s.token}, verbalVocab, true)
+                      : std::to_string(s.token);
+      char row[256];
+      std::snprintf(row, sizeof(row), "%zu,%s,%lld,%lld,%.6g,%.6g,", p,
+                    token.c_str(), static_cast<long long>(s.scored),
+                    static_cast<long long>(s.count),
+                    s.targets ? double(s.thinkTokens) / double(s.targets) : 0.0,
+                    s.depth / double(s.count));
+      out << row;
+      if (s.thinkTokens > 0)
+        out << s.thinkDepth / double(s.thinkTokens);
+      out << ",";
+      if (s.scored > 0)
+        out << double(s.correct) / double(s.scored);
+      out << ",";
+      if (s.targets > 0)
+        out << s.nll / double(s.targets);
+      out << "\n";
+    }
+    if (!out.flush())
+      return Status::error(path + ": cannot write the CSV file");
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0)
+    return Status::error(path + ": cannot write the CSV file");
+  return Status::ok();
+}
+
+// ponder eval MODEL.toml --weights W --task TASK [--examples N] [--seed S]
+// [--think] [--csv FILE] [--plot FILE.png] [--metrics TRAIN.csv]: held-out
+// exact-match accuracy, verbal NLL, thinking and depth of a checkpoint or
+// plain weights on a task, per position and per example length
+// (docs/evaluation.md).
 int evaluate(int argc, char **argv) {
-  StatusOr<Options> o = parseOptions(argc, argv, {"--weights", "--task"},
-                                     {"--examples", "--seed"});
+  StatusOr<Options> o = parseOptions(
+      argc, argv, {"--weights", "--task"},
+      {"--examples", "--seed", "--csv", "--plot", "--metrics"}, {"--think"});
   if (!o)
     return fail(o.getStatus().message());
   StatusOr<int64_t> examples = integerOption(*o, "--examples", 512, 1);
@@ -660,24 +823,122 @@ int evaluate(int argc, char **argv) {
   if (!artifact)
     return fail(artifact.getStatus());
   const Artifact &model = **artifact;
+  bool think = o->has("--think");
+  if (think &&
+      (model.vocabSize() == model.verbalVocab() || model.maxThink() == 0))
+    return fail("ponder: --think: " + o->model +
+                " has no think tokens (think_vocab or max_think is 0)");
   auto task =
       Task::create(o->flags["--task"], model.verbalVocab(), model.maxSeq());
   if (!task)
     return fail("ponder: " + task.getStatus().message());
-  StatusOr<Checkpoint> c = loadCheckpoint(o->flags["--weights"]);
+  // A checkpoint also holds Adam moments; only the parameters are read.
+  std::string weightsPath = o->flags["--weights"];
+  StatusOr<Checkpoint> c = loadCheckpoint(weightsPath);
   if (!c)
     return fail(c.getStatus().message());
-  auto trainer = Trainer::create(model, std::move(c->parameters), {}, {}, 0,
-                                 o->flags["--weights"]);
-  if (!trainer)
-    return fail(trainer.getStatus().message());
-  TaskBatch held = heldOutBatch(**task, uint64_t(*seed), 0, *examples);
-  auto accuracy = (*trainer)->accuracy(held.ids, held.lengths, held.scored);
-  if (!accuracy)
-    return fail(accuracy.getStatus().message());
-  std::printf("%s: held-out accuracy %.2f%% over %lld examples\n",
-              o->flags["--task"].c_str(), 100.0 * *accuracy,
-              static_cast<long long>(*examples));
+  std::map<std::string, const Tensor *> values;
+  for (const auto &[name, t] : c->parameters)
+    values[name] = &t;
+
+  std::vector<Example> heldExamples;
+  for (int64_t i = 0; i < *examples; ++i)
+    heldExamples.push_back(
+        (*task)->example(Split::HeldOut, uint64_t(*seed), uint64_t(i)));
+  TaskBatch held = makeTaskBatch(**task, heldExamples);
+  EvaluateOptions options;
+  options.maxThink = think ? model.maxThink() : 0;
+  options.known = [&](int64_t index, int64_t position) {
+    return (*task)->knownDistribution(heldExamples[size_t(index)], position);
+  };
+  auto e =
+      ::ponder::evaluate(model, values, held.ids, held.lengths,
+                         held.targetWeight, held.scored, options, weightsPath);
+  if (!e)
+    return fail("ponder: " + e.getStatus().message());
+
+  const Vocabulary &vocab = (*task)->vocabulary();
+  std::printf("%s: held-out accuracy %.2f%% over %lld examples (%s)\n",
+              o->flags["--task"].c_str(), 100.0 * e->accuracy(),
+              static_cast<long long>(e->examples),
+              think ? "greedy, thinking" : "greedy, no thinking");
+  std::printf("verbal NLL %.4f nats per target token; %.3f think tokens per "
+              "verbal token; mean depth %.3f steps per token\n",
+              e->meanNll(), e->thinkPerVerbal(), e->meanDepth());
+  if (e->known > 0)
+    std::printf("KL(true || model) %.5f nats per target with a known "
+                "distribution (%lld of them)\n",
+                e->kl / double(e->known), static_cast<long long>(e->known));
+  std::printf("\n%8s %7s %9s %7s %11s %9s %8s%s\n", "position", "token",
+              "think/tok", "depth", "think depth", "accuracy", "nll",
+              e->known ? "       kl" : "");
+  for (size_t p = 0; p < e->positions.size(); ++p) {
+    const PositionStats &s = e->positions[p];
+    if (s.count == 0)
+      continue;
+    std::string token =
+        s.token >= 0 ? vocab.decode({s.token}, model.verbalVocab(), true) : "*";
+    std::printf("%8zu %7s", p, token.c_str());
+    if (s.targets)
+      std::printf(" %9.3f", double(s.thinkTokens) / double(s.targets));
+    else
+      std::printf(" %9s", "-");
+    std::printf(" %7.3f", s.depth / double(s.count));
+    if (s.thinkTokens)
+      std::printf(" %11.3f", s.thinkDepth / double(s.thinkTokens));
+    else
+      std::printf(" %11s", "-");
+    if (s.scored)
+      std::printf(" %8.2f%%", 100.0 * s.correct / double(s.scored));
+    else
+      std::printf(" %9s", "-");
+    if (s.targets)
+      std::printf(" %8.4f", s.nll / double(s.targets));
+    else
+      std::printf(" %8s", "-");
+    if (s.known)
+      std::printf(" %8.5f", s.kl / double(s.known));
+    std::printf("\n");
+  }
+  if (e->lengths.size() > 1) {
+    std::printf("\n%8s %7s %9s %11s %15s %9s\n", "length", "count", "accuracy",
+                "mean depth", "deciding depth", "think/tok");
+    for (const LengthStats &l : e->lengths)
+      std::printf("%8lld %7lld %8.2f%% %11.3f %15.3f %9.3f\n",
+                  static_cast<long long>(l.length),
+                  static_cast<long long>(l.count),
+                  100.0 * l.exact / double(l.count),
+                  l.depth / double(l.count * l.length),
+                  l.targets ? l.targetDepth / double(l.targets) : 0.0,
+                  l.targets ? double(l.thinkTokens) / double(l.targets) : 0.0);
+  }
+
+  if (o->has("--plot") && !o->has("--csv"))
+    o->flags["--csv"] = withExtension(o->flags["--plot"], ".csv");
+  if (o->has("--csv")) {
+    if (Status st = writePositionsCsv(o->flags["--csv"], *e, &vocab,
+                                      model.verbalVocab());
+        !st)
+      return fail("ponder: " + st.message());
+    std::printf("\nper-position table: %s\n", o->flags["--csv"].c_str());
+  }
+  if (o->has("--plot")) {
+    std::string metricsPath = o->has("--metrics")
+                                  ? o->flags["--metrics"]
+                                  : withExtension(weightsPath, ".csv");
+    struct stat st;
+    if (o->has("--metrics") && stat(metricsPath.c_str(), &st) != 0)
+      return fail("ponder: --metrics: " + metricsPath + ": no such file");
+    if (stat(metricsPath.c_str(), &st) != 0)
+      metricsPath.clear();
+    std::string title = o->flags["--task"] + ", " + weightsPath +
+                        (think ? ", thinking" : ", no thinking");
+    if (Status s = plotEvaluation(o->flags["--csv"], metricsPath,
+                                  o->flags["--plot"], title);
+        !s)
+      return fail("ponder: " + s.message());
+    std::printf("plot: %s\n", o->flags["--plot"].c_str());
+  }
   return 0;
 }
 

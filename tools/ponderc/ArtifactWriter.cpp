@@ -100,6 +100,10 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash) {
     descriptor["max_seq"] = maxSeq.getInt();
   if (auto maxThink = module->getAttrOfType<IntegerAttr>("ponder.max_think"))
     descriptor["max_think"] = maxThink.getInt();
+  if (auto rollouts = module->getAttrOfType<IntegerAttr>("ponder.rollouts"))
+    descriptor["rollouts"] = rollouts.getInt();
+  if (auto reward = module->getAttrOfType<StringAttr>("ponder.think_reward"))
+    descriptor["think_reward"] = reward.getValue();
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::json::Value(std::move(descriptor));

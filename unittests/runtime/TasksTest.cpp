@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -154,9 +155,141 @@ TEST(Tasks, ReverseExamplesAreCorrect) {
   }
 }
 
+TEST(Tasks, MultiplicationExamplesAreCorrect) {
+  auto task = make("multiplication:3");
+  EXPECT_EQ(task->name(), "multiplication:3");
+  EXPECT_EQ(task->maxLength(), 16);
+  EXPECT_EQ(task->vocabulary().size(), 15);
+  int32_t times = id(*task, "*"), equals = id(*task, "=");
+  // Digits are ids 0..9 (Vocabulary::task("multiplication")).
+  auto number = [](const Example &e, size_t from, size_t count) {
+    int64_t n = 0;
+    for (size_t p = from; p < from + count; ++p) {
+      EXPECT_LT(e.ids[p], 10) << "position " << p;
+      n = n * 10 + e.ids[p];
+    }
+    return n;
+  };
+  std::set<int64_t> firstOperands;
+  bool shortProduct = false;
+  for (Split split : {Split::Train, Split::HeldOut}) {
+    for (uint64_t i = 0; i < 300; ++i) {
+      Example e = task->example(split, 1, i);
+      ASSERT_EQ(e.ids.size(), 16u);  // <bos> aaa * bbb = cccccc <eos>
+      expectWellFormed(*task, e, 9); // the prompt ends with '='
+      EXPECT_EQ(e.ids[4], times);
+      EXPECT_EQ(e.ids[8], equals);
+      int64_t a = number(e, 1, 3), b = number(e, 5, 3);
+      EXPECT_EQ(number(e, 9, 6), a * b);
+      firstOperands.insert(a);
+      shortProduct = shortProduct || a * b < 100000;
+    }
+  }
+  EXPECT_GT(firstOperands.size(), 200u); // leading zeros included
+  EXPECT_LT(*firstOperands.begin(), 100);
+  EXPECT_TRUE(shortProduct); // the product too has leading zeros
+  // The default has two digits; four is the most, with 8-digit products.
+  EXPECT_EQ(make("multiplication")->name(), "multiplication:2");
+  EXPECT_EQ(make("multiplication")->maxLength(), 12);
+  auto four = make("multiplication:4");
+  EXPECT_EQ(four->maxLength(), 20);
+  for (uint64_t i = 0; i < 50; ++i) {
+    Example e = four->example(Split::Train, 2, i);
+    ASSERT_EQ(e.ids.size(), 20u);
+    expectWellFormed(*four, e, 11);
+    EXPECT_EQ(number(e, 11, 8), number(e, 1, 4) * number(e, 6, 4));
+  }
+}
+
+/// The composition of permutations in one-line notation, applying the
+/// first one first: result[i] = pK(...p2(p1(i))).
+std::string compose(const std::vector<std::string> &ps, size_t n) {
+  std::string result;
+  for (size_t i = 0; i < n; ++i) {
+    size_t x = i;
+    for (const std::string &p : ps)
+      x = size_t(p[x] - '0');
+    result += char('0' + x);
+  }
+  return result;
+}
+
+TEST(Tasks, PermutationsComposeInOrder) {
+  // b = 021 then d = 120: 0 -> 0 -> 1, 1 -> 2 -> 0, 2 -> 1 -> 2.
+  EXPECT_EQ(compose({"021", "120"}, 3), "102");
+  // The other order would give 0 -> 1 -> 2, 1 -> 2 -> 1, 2 -> 0 -> 0.
+  EXPECT_EQ(compose({"120", "021"}, 3), "210");
+}
+
+TEST(Tasks, PermutationsExamplesAreCorrect) {
+  // The letters of S_3 in lexicographic order of the one-line notation.
+  const std::vector<std::string> s3 = {"012", "021", "102",
+                                       "120", "201", "210"};
+  auto task = make("permutations:3:5");
+  EXPECT_EQ(task->name(), "permutations:3:5");
+  EXPECT_EQ(task->maxLength(), 11);
+  EXPECT_EQ(task->vocabulary().size(), 32);
+  int32_t equals = id(*task, "=");
+  std::set<int32_t> letters;
+  std::set<std::string> answers;
+  for (Split split : {Split::Train, Split::HeldOut}) {
+    for (uint64_t i = 0; i < 300; ++i) {
+      Example e = task->example(split, 1, i);
+      ASSERT_EQ(e.ids.size(), 11u); // <bos> 5 letters = 3 digits <eos>
+      expectWellFormed(*task, e, 7);
+      EXPECT_EQ(e.ids[6], equals);
+      std::string text = task->vocabulary().decode(e.ids, 1000, false);
+      ASSERT_EQ(text.substr(0, 5), "<bos>");
+      std::vector<std::string> ps;
+      for (size_t p = 1; p <= 5; ++p) {
+        ASSERT_GE(e.ids[p], id(*task, "a"));
+        ASSERT_LE(e.ids[p], id(*task, "f")); // 6 letters for S_3
+        letters.insert(e.ids[p]);
+        ps.push_back(s3[size_t(text[4 + p] - 'a')]);
+      }
+      std::string answer = text.substr(11, 3);
+      EXPECT_EQ(answer, compose(ps, 3)) << text;
+      for (size_t p = 7; p < 10; ++p)
+        EXPECT_LT(e.ids[p], 3); // digits 0..2 are ids 0..2
+      answers.insert(answer);
+    }
+  }
+  EXPECT_EQ(letters.size(), 6u);
+  EXPECT_EQ(answers.size(), 6u);
+
+  // S_4: 24 letters a..x, in lexicographic order of the one-line notation.
+  std::vector<std::string> s4;
+  std::string p = "0123";
+  do
+    s4.push_back(p);
+  while (std::next_permutation(p.begin(), p.end()));
+  ASSERT_EQ(s4.size(), 24u);
+  auto four = make("permutations:4:64", 32, 71);
+  EXPECT_EQ(four->maxLength(), 71);
+  std::set<char> seen;
+  for (uint64_t i = 0; i < 40; ++i) {
+    Example e = four->example(Split::HeldOut, 3, i);
+    ASSERT_EQ(e.ids.size(), 71u);
+    expectWellFormed(*four, e, 66);
+    std::string text = four->vocabulary().decode(e.ids, 1000, false);
+    std::vector<std::string> ps;
+    for (size_t k = 0; k < 64; ++k) {
+      char c = text[5 + k];
+      ASSERT_TRUE(c >= 'a' && c <= 'x') << text;
+      seen.insert(c);
+      ps.push_back(s4[size_t(c - 'a')]);
+    }
+    EXPECT_EQ(text.substr(5 + 64), "=" + compose(ps, 4) + "<eos>");
+  }
+  EXPECT_EQ(seen.size(), 24u);
+  EXPECT_EQ(make("permutations")->name(), "permutations:3:6");
+  EXPECT_EQ(make("permutations:2")->name(), "permutations:2:6");
+}
+
 TEST(Tasks, ExamplesAreAPureFunctionOfSeedSplitIndex) {
   for (const char *spec :
-       {"parity:8", "parity:1-8", "addition:2", "reverse:4", "oracle-mix"}) {
+       {"parity:8", "parity:1-8", "addition:2", "reverse:4", "oracle-mix",
+        "multiplication:2", "permutations:3:6"}) {
     auto task = make(spec);
     auto again = make(spec);
     std::set<std::vector<int32_t>> distinct;
@@ -179,8 +312,8 @@ TEST(Tasks, ExamplesAreAPureFunctionOfSeedSplitIndex) {
 }
 
 TEST(Tasks, TrainAndHeldOutProblemsAreDisjoint) {
-  for (const char *spec :
-       {"parity:8", "parity:1-8", "addition:2", "reverse:4"}) {
+  for (const char *spec : {"parity:8", "parity:1-8", "addition:2", "reverse:4",
+                           "multiplication:2", "permutations:3:6"}) {
     auto task = make(spec);
     std::set<std::string> train, held;
     for (uint64_t i = 0; i < 3000; ++i) {
@@ -222,6 +355,12 @@ TEST(Tasks, TinyProblemSpacesWithAnEmptySplitAreErrors) {
             "none is left to hold out; use longer ones");
   EXPECT_TRUE(make("parity:1-3")); // 14 problems, one held out
   EXPECT_TRUE(make("addition:1"));
+  // Two elements of S_2 (letters a, b) three times over: 8 prompts.
+  EXPECT_EQ(errorOf("permutations:2:3"),
+            "task 'permutations:2:3': its 8 problems all fall in the train "
+            "split, none is left to hold out; use longer ones");
+  EXPECT_TRUE(make("permutations:2:5"));
+  EXPECT_TRUE(make("permutations:3:1")); // 6 problems, one held out
 }
 
 TEST(Tasks, TrainBatchesFollowTheStep) {
@@ -339,14 +478,16 @@ TEST(Tasks, OracleMixKnowsItsOptimalLoss) {
 }
 
 TEST(Tasks, OnlyOracleMixKnowsItsOptimalLoss) {
-  for (const char *spec : {"parity", "addition", "reverse"})
+  for (const char *spec :
+       {"parity", "addition", "reverse", "multiplication", "permutations"})
     EXPECT_FALSE(make(spec)->optimalLoss()) << spec;
 }
 
 TEST(Tasks, BadSpecsAreOneLine) {
   EXPECT_EQ(errorOf("sorting"),
             "unknown task 'sorting' (parity[:BITS], addition[:DIGITS], "
-            "reverse[:LENGTH], oracle-mix, text:FILE)");
+            "multiplication[:DIGITS], reverse[:LENGTH], permutations[:N[:K]], "
+            "oracle-mix, text:FILE)");
   EXPECT_EQ(errorOf("parity:x"),
             "task 'parity:x': expected an integer in [1, 1024] after ':', "
             "got 'x'");
@@ -380,6 +521,52 @@ TEST(Tasks, BadSpecsAreOneLine) {
   EXPECT_EQ(errorOf("oracle-mix", 5, 20),
             "task 'oracle-mix': examples need 26 positions, the model has "
             "max_seq = 20");
+}
+
+TEST(Tasks, BadMultiplicationAndPermutationsSpecsAreOneLine) {
+  EXPECT_EQ(errorOf("multiplication:0"),
+            "task 'multiplication:0': expected an integer in [1, 4] after "
+            "':', got '0'");
+  EXPECT_EQ(errorOf("multiplication:5"),
+            "task 'multiplication:5': expected an integer in [1, 4] after "
+            "':', got '5'");
+  EXPECT_EQ(errorOf("permutations:5"),
+            "task 'permutations:5': expected an integer in [2, 4] for N "
+            "(permutations:N:K), got '5'");
+  EXPECT_EQ(errorOf("permutations:1"),
+            "task 'permutations:1': expected an integer in [2, 4] for N "
+            "(permutations:N:K), got '1'");
+  EXPECT_EQ(errorOf("permutations:x"),
+            "task 'permutations:x': expected an integer in [2, 4] for N "
+            "(permutations:N:K), got 'x'");
+  EXPECT_EQ(errorOf("permutations:3:0"),
+            "task 'permutations:3:0': expected an integer in [1, 64] for K "
+            "(permutations:N:K), got '0'");
+  EXPECT_EQ(errorOf("permutations:3:65"),
+            "task 'permutations:3:65': expected an integer in [1, 64] for K "
+            "(permutations:N:K), got '65'");
+  EXPECT_EQ(errorOf("permutations:3:"),
+            "task 'permutations:3:': expected an integer in [1, 64] for K "
+            "(permutations:N:K), got ''");
+  EXPECT_EQ(errorOf("permutations:3:4:5"),
+            "task 'permutations:3:4:5': expected an integer in [1, 64] for K "
+            "(permutations:N:K), got '4:5'");
+  // The vocabularies and the longest examples must fit the model.
+  EXPECT_EQ(errorOf("multiplication", 14, 64),
+            "task 'multiplication' needs 15 verbal ids, the model has "
+            "verbal_vocab = 14");
+  EXPECT_EQ(errorOf("multiplication:4", 15, 19),
+            "task 'multiplication:4': examples need 20 positions, the model "
+            "has max_seq = 19");
+  EXPECT_TRUE(make("multiplication:4", 15, 20));
+  EXPECT_EQ(errorOf("permutations", 31, 64),
+            "task 'permutations' needs 32 verbal ids, the model has "
+            "verbal_vocab = 31");
+  EXPECT_EQ(errorOf("permutations:4:64", 32, 70),
+            "task 'permutations:4:64': examples need 71 positions, the model "
+            "has max_seq = 70");
+  EXPECT_TRUE(make("permutations", 32, 12)); // 6 + 3 + 3
+  EXPECT_TRUE(make("multiplication:1"));     // 100 problems, both splits
 }
 
 /// Text tasks, each test with a fresh directory for its files.

@@ -67,6 +67,17 @@ TEST(Vocabulary, TaskVocabulariesKeepTheirIds) {
                      "|", "<pad>"}));
   EXPECT_EQ(symbolsOf("oracle-mix"),
             (Symbols{"0", "1", "<bos>", "<eos>", "<pad>"}));
+  EXPECT_EQ(symbolsOf("multiplication"),
+            (Symbols{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "=",
+                     "<bos>", "<eos>", "<pad>"}));
+  EXPECT_EQ(
+      symbolsOf("permutations"),
+      (Symbols{"0", "1", "2", "3", "a", "b", "c", "d",     "e",     "f",    "g",
+               "h", "i", "j", "k", "l", "m", "n", "o",     "p",     "q",    "r",
+               "s", "t", "u", "v", "w", "x", "=", "<bos>", "<eos>", "<pad>"}));
+  Vocabulary permutations = *Vocabulary::task("permutations");
+  EXPECT_EQ(permutations.bos(), 29);
+  EXPECT_EQ(permutations.eos(), 30);
   Vocabulary parity = *Vocabulary::task("parity");
   EXPECT_EQ(parity.bos(), 2);
   EXPECT_EQ(parity.eos(), 3);

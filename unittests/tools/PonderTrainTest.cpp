@@ -147,7 +147,8 @@ TEST_F(PonderTrain, BadOptionsAreOneLine) {
             "ponder: missing option '--out'\n");
   EXPECT_EQ(failure(t + " --task sorting --steps 5 --out " + dir + "/x"),
             "ponder: unknown task 'sorting' (parity[:BITS], addition[:DIGITS], "
-            "reverse[:LENGTH], oracle-mix, text:FILE)\n");
+            "multiplication[:DIGITS], reverse[:LENGTH], permutations[:N[:K]], "
+            "oracle-mix, text:FILE)\n");
   EXPECT_EQ(failure(t + " --task addition --steps 5 --out " + dir + "/x"),
             "ponder: task 'addition' needs 16 verbal ids, the model has "
             "verbal_vocab = 6\n");

@@ -1,0 +1,35 @@
+//===- Plot.h - Evaluation and training plots with gnuplot ------*- C++ -*-===//
+//
+// `ponder eval --plot`: one PNG from the evaluation's per-position CSV and,
+// when given, the training run's metrics CSV (docs/training.md). The CSVs
+// are read here, so that empty fields, columns that older files lack and
+// series without a single value are handled in one place; gnuplot (found on
+// PATH; Debian gnuplot-nox) only draws the numbers it is handed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_RUNTIME_PLOT_H
+#define PONDER_RUNTIME_PLOT_H
+
+#include "runtime/Status.h"
+
+#include <string>
+
+namespace ponder {
+
+/// Renders `pngPath` with gnuplot from the evaluation's per-position CSV
+/// and, when `metricsCsv` is non-empty, a training run's metrics CSV.
+///
+/// The top panel shows, per position (x tic labels: the tokens), the mean
+/// halting depth as bars (left axis) and the think tokens per example
+/// (right axis); the bottom panel, drawn when `metricsCsv` names a file that
+/// exists and has values, the loss (left axis) and the held-out accuracy and
+/// reward (right axis) against the step. The PNG is written atomically
+/// (`pngPath + ".partial"`, then a rename): on error there is no PNG.
+Status plotEvaluation(const std::string &positionsCsv,
+                      const std::string &metricsCsv, const std::string &pngPath,
+                      const std::string &title);
+
+} // namespace ponder
+
+#endif // PONDER_RUNTIME_PLOT_H

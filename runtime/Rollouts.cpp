@@ -1,0 +1,284 @@
+//===- Rollouts.cpp - Thinking walks over verbal data ---------------------===//
+
+#include "runtime/Rollouts.h"
+#include "runtime/Hash.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+namespace ponder {
+
+namespace {
+
+/// What a row of a walk does next.
+struct RowState {
+  int64_t next = 0;     // the example's next token to place
+  int64_t thinkRun = 0; // think tokens since the last verbal one
+  std::vector<int32_t> pendingIds, pendingSource;
+  Span open;
+};
+
+/// Queues the example's tokens from `state.next` up to (not including) the
+/// next one a span opens before.
+void queueCopies(RowState &state, const int32_t *ids, int64_t length,
+                 const std::function<bool(int64_t)> &opens) {
+  do {
+    state.pendingIds.push_back(ids[state.next]);
+    state.pendingSource.push_back(int32_t(state.next));
+    ++state.next;
+  } while (state.next < length && !opens(state.next));
+}
+
+double verbalLogSumExp(const float *z, int64_t verbal) {
+  float top = *std::max_element(z, z + verbal);
+  double sum = 0;
+  for (int64_t v = 0; v < verbal; ++v)
+    sum += std::exp(double(z[v]) - top);
+  return top + std::log(sum);
+}
+
+Status checkBatch(const Tensor &ids, const Tensor &lengths,
+                  const Tensor &perPosition, const char *name) {
+  if (ids.dtype() != DType::I32 || ids.rank() != 2)
+    return Status::error("expected ids I32 [B, T]");
+  int64_t b = ids.shape()[0], t = ids.shape()[1];
+  if (lengths.dtype() != DType::I32 || lengths.shape() != std::vector{b})
+    return Status::error("expected lengths I32 [" + std::to_string(b) + "]");
+  if (perPosition.shape() != ids.shape() ||
+      (perPosition.dtype() != DType::F32 && perPosition.dtype() != DType::I32))
+    return Status::error(std::string("expected ") + name +
+                         " F32 or I32 with the shape of ids");
+  for (int64_t r = 0; r < b; ++r)
+    if (lengths.data<int32_t>()[r] < 1 || lengths.data<int32_t>()[r] > t)
+      return Status::error("lengths[" + std::to_string(r) +
+                           "] = " + std::to_string(lengths.data<int32_t>()[r]) +
+                           " is outside [1, " + std::to_string(t) + "]");
+  return Status::ok();
+}
+
+} // namespace
+
+StatusOr<std::vector<WalkRow>> walk(Decoder &decoder, const Tensor &ids,
+                                    const Tensor &lengths, const Tensor &opens,
+                                    const WalkOptions &options) {
+  if (Status s = checkBatch(ids, lengths, opens, "span openings"); !s)
+    return s;
+  const Artifact &model = decoder.model();
+  int64_t examples = ids.shape()[0], t = ids.shape()[1];
+  int64_t g = options.rowsPerExample, rows = examples * g;
+  if (g < 1 || decoder.batch() != rows)
+    return Status::error("the walk needs a decoder of " + std::to_string(rows) +
+                         " rows, got " + std::to_string(decoder.batch()));
+  if (std::any_of(decoder.positions().begin(), decoder.positions().end(),
+                  [](int32_t n) { return n != 0; }))
+    return Status::error("the walk needs an empty decoder");
+  for (int64_t e = 0; e < examples; ++e)
+    if (lengths.data<int32_t>()[e] > model.maxSeq())
+      return Status::error(
+          "example " + std::to_string(e) + " has " +
+          std::to_string(lengths.data<int32_t>()[e]) +
+          " tokens, more than max_seq = " + std::to_string(model.maxSeq()));
+
+  int64_t verbal = model.verbalVocab(), vocab = model.vocabSize();
+  SamplingOptions sampling{verbal, options.temperature, options.maxThink};
+  std::vector<WalkRow> result(static_cast<size_t>(rows));
+  std::vector<RowState> state(static_cast<size_t>(rows));
+  std::vector<Sampler> samplers;
+  samplers.reserve(size_t(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    uint64_t mixed = options.seed ^ (0x9e3779b97f4a7c15ull * uint64_t(r + 1));
+    samplers.emplace_back(splitmix64(mixed));
+  }
+  auto exampleIds = [&](int64_t r) {
+    return ids.data<int32_t>() + (r / g) * t;
+  };
+  auto opensAt = [&](int64_t r) {
+    int64_t e = r / g;
+    return std::function<bool(int64_t)>([&, e](int64_t p) {
+      return opens.dtype() == DType::F32
+                 ? opens.data<float>()[e * t + p] != 0
+                 : opens.data<int32_t>()[e * t + p] != 0;
+    });
+  };
+  for (int64_t r = 0; r < rows; ++r)
+    queueCopies(state[r], exampleIds(r), lengths.data<int32_t>()[r / g],
+                opensAt(r));
+
+  for (;;) {
+    size_t width = 0;
+    for (const RowState &s : state)
+      width = std::max(width, s.pendingIds.size());
+    if (width == 0)
+      break;
+    Tensor chunk(DType::I32, {rows, int64_t(width)});
+    std::vector<int32_t> counts(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::vector<int32_t> &p = state[r].pendingIds;
+      std::copy(p.begin(), p.end(), chunk.data<int32_t>() + r * width);
+      counts[r] = int32_t(p.size());
+    }
+    StatusOr<DecodeOutputs> out = decoder.append(chunk, counts);
+    if (!out)
+      return out.getStatus();
+
+    for (int64_t r = 0; r < rows; ++r) {
+      RowState &s = state[r];
+      if (counts[r] == 0)
+        continue;
+      WalkRow &row = result[r];
+      for (int32_t i = 0; i < counts[r]; ++i) {
+        int32_t depth = out->steps.data<int32_t>()[r * width + i];
+        row.ids.push_back(s.pendingIds[i]);
+        row.source.push_back(s.pendingSource[i]);
+        row.depth.push_back(depth);
+        if (s.pendingSource[i] < 0)
+          s.open.thinkDepth += depth;
+      }
+      s.pendingIds.clear();
+      s.pendingSource.clear();
+      int64_t length = lengths.data<int32_t>()[r / g];
+      if (s.next == length)
+        continue; // every token placed and decoded
+      const float *z = out->logits.data<float>() +
+                       (r * int64_t(width) + counts[r] - 1) * vocab;
+      // A think token must leave room for the rest of the example.
+      bool room =
+          int64_t(row.ids.size()) + 1 + (length - s.next) <= model.maxSeq();
+      int64_t run = room ? s.thinkRun : std::numeric_limits<int64_t>::max();
+      int32_t chosen = samplers[r].sample(z, vocab, sampling, run);
+      if (chosen >= verbal) {
+        ++s.open.thinkTokens;
+        ++s.thinkRun;
+        s.pendingIds.push_back(chosen);
+        s.pendingSource.push_back(-1);
+        continue;
+      }
+      int32_t truth = exampleIds(r)[s.next];
+      s.open.position = int32_t(s.next);
+      s.open.chosen = chosen;
+      double normaliser = verbalLogSumExp(z, verbal);
+      s.open.logProb = double(z[truth]) - normaliser;
+      if (options.keepLogProbs)
+        for (int64_t v = 0; v < verbal; ++v)
+          s.open.verbalLogProbs.push_back(float(double(z[v]) - normaliser));
+      s.open.correct = chosen == truth;
+      row.spans.push_back(s.open);
+      s.open = Span();
+      s.thinkRun = 0;
+      queueCopies(s, exampleIds(r), length, opensAt(r));
+    }
+  }
+  return result;
+}
+
+std::vector<double> leaveOneOutAdvantages(const std::vector<double> &rewards,
+                                          int64_t rollouts) {
+  size_t spans = rewards.size() / size_t(rollouts);
+  std::vector<double> advantages(rewards.size());
+  for (size_t k = 0; k < spans; ++k) {
+    double total = 0;
+    for (int64_t g = 0; g < rollouts; ++g)
+      total += rewards[size_t(g) * spans + k];
+    for (int64_t g = 0; g < rollouts; ++g) {
+      double r = rewards[size_t(g) * spans + k];
+      advantages[size_t(g) * spans + k] =
+          r - (total - r) / double(rollouts - 1);
+    }
+  }
+  return advantages;
+}
+
+StatusOr<ThinkReward> parseThinkReward(const std::string &name) {
+  if (name == "first_verbal_logprob")
+    return ThinkReward::FirstVerbalLogprob;
+  if (name == "first_verbal_correct")
+    return ThinkReward::FirstVerbalCorrect;
+  return Status::error("unknown think reward '" + name +
+                       "'; expected first_verbal_logprob or "
+                       "first_verbal_correct");
+}
+
+StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
+                               const Tensor &lengths,
+                               const Tensor &targetWeight,
+                               const RolloutOptions &options) {
+  if (options.rollouts < 2)
+    return Status::error("rollouts need G >= 2 for the leave-one-out "
+                         "baseline, got " +
+                         std::to_string(options.rollouts));
+  if (targetWeight.dtype() != DType::F32)
+    return Status::error("expected target_weight F32");
+  WalkOptions walkOptions{options.rollouts, 1.0, options.maxThink,
+                          options.seed};
+  auto rows = walk(decoder, ids, lengths, targetWeight, walkOptions);
+  if (!rows)
+    return rows.getStatus();
+
+  int64_t g = options.rollouts, count = int64_t(rows->size());
+  int64_t t = ids.shape()[1], width = 1;
+  for (const WalkRow &row : *rows)
+    width = std::max(width, int64_t(row.ids.size()));
+  RolloutBatch batch;
+  batch.ids = Tensor(DType::I32, {count, width});
+  batch.lengths = Tensor(DType::I32, {count});
+  batch.targetWeight = Tensor(DType::F32, {count, width});
+  batch.advantage = Tensor(DType::F32, {count, width});
+  RolloutStats &stats = batch.stats;
+  double rewardSum = 0, squareSum = 0;
+  int64_t spread = 0;
+  for (int64_t e = 0; e < count / g; ++e) {
+    size_t spans = (*rows)[e * g].spans.size();
+    std::vector<double> rewards;
+    for (int64_t i = 0; i < g; ++i)
+      for (const Span &s : (*rows)[e * g + i].spans)
+        rewards.push_back(options.reward == ThinkReward::FirstVerbalLogprob
+                              ? s.logProb
+                              : double(s.correct));
+    std::vector<double> advantages = leaveOneOutAdvantages(rewards, g);
+    for (size_t k = 0; k < spans; ++k) {
+      bool differs = false;
+      for (int64_t i = 1; i < g; ++i)
+        differs |= rewards[i * spans + k] != rewards[k];
+      spread += differs;
+    }
+    for (int64_t i = 0; i < g; ++i) {
+      int64_t r = e * g + i;
+      const WalkRow &row = (*rows)[r];
+      batch.lengths.data<int32_t>()[r] = int32_t(row.ids.size());
+      size_t span = 0;
+      for (size_t p = 0; p < row.ids.size(); ++p) {
+        int64_t at = r * width + int64_t(p);
+        batch.ids.data<int32_t>()[at] = row.ids[p];
+        int32_t source = row.source[p];
+        if (source >= 0)
+          batch.targetWeight.data<float>()[at] =
+              targetWeight.data<float>()[e * t + source];
+        // Think tokens and the copied token that closes their span carry
+        // the span's advantage.
+        if (span < row.spans.size() &&
+            (source < 0 || source == row.spans[span].position)) {
+          batch.advantage.data<float>()[at] =
+              float(advantages[size_t(i) * spans + span]);
+          span += source >= 0;
+        }
+      }
+      for (const Span &s : row.spans)
+        stats.thinkTokens += s.thinkTokens;
+    }
+    for (size_t k = 0; k < rewards.size(); ++k) {
+      rewardSum += rewards[k];
+      squareSum += advantages[k] * advantages[k];
+    }
+    stats.spans += int64_t(rewards.size());
+  }
+  if (stats.spans > 0) {
+    stats.meanReward = rewardSum / double(stats.spans);
+    stats.advantageStd = std::sqrt(squareSum / double(stats.spans));
+    stats.spreadFraction = double(spread) * double(g) / double(stats.spans);
+  }
+  return batch;
+}
+
+} // namespace ponder

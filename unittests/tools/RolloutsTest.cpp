@@ -1,0 +1,339 @@
+//===- RolloutsTest.cpp - Thinking walks, rollouts and their loss ---------===//
+//
+// MODEL.md §5-6 through a compiled model: leave-one-out advantages on
+// hand-computed cases; walks never exceed max_think think tokens in a row
+// nor max_seq; rollouts are a pure function of the seed and their batch
+// puts each span's advantage on its think tokens and closing verbal token;
+// the cross-entropy term's gradient reaches no think-token logit; and a
+// short `ponder train --think` run raises the mean reward.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Rollouts.h"
+#include "runtime/Evaluation.h"
+#include "runtime/Init.h"
+#include "runtime/Tasks.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+using namespace ponder;
+
+namespace {
+
+constexpr int64_t kVerbal = 6, kThink = 3, kMaxThink = 2, kMaxSeq = 16;
+
+/// Compiles a small parity model with think tokens (`halting` depth) once.
+const Artifact &model(const std::string &halting = "act") {
+  static std::map<std::string, std::unique_ptr<Artifact>> compiled;
+  std::unique_ptr<Artifact> &slot = compiled[halting];
+  if (!slot) {
+    std::string dir = ::testing::TempDir() + "/rollouts_" + halting;
+    EXPECT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+    std::ofstream(dir + "/model.toml")
+        << "[model]\nverbal_vocab = " << kVerbal << "\nthink_vocab = " << kThink
+        << "\nd_model = 16\nn_heads = 2\nd_ff = 32\nmax_seq = " << kMaxSeq
+        << "\n[depth]\nhalting = \"" << halting
+        << "\"\nmax_steps = 3\n[think]\nmax_think = " << kMaxThink
+        << "\nrollouts = 3\n";
+    std::string command = std::string(PONDERC_PATH) + " " + dir +
+                          "/model.toml --emit=artifact -o " + dir + "/model.so";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    auto a = Artifact::load(dir + "/model.so");
+    EXPECT_TRUE(a) << a.getStatus().message();
+    slot = std::move(*a);
+  }
+  return *slot;
+}
+
+/// Contract-initialised weights, with the think logits raised so that
+/// sampling at temperature 1 thinks often.
+struct Weights {
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, const Tensor *> view;
+
+  explicit Weights(const Artifact &a, uint64_t seed = 1) {
+    for (const ValueSpec &p : a.parameters()) {
+      Tensor t(DType::F32, p.shape);
+      initParameter(p.name, seed, t.data<float>(), t.numel());
+      view[p.name] = &tensors.emplace(p.name, std::move(t)).first->second;
+    }
+    // out_norm makes |y| ~ sqrt(d); a shared direction in the think rows
+    // of unembed lifts every think logit together.
+    Tensor &unembed = tensors.at("unembed.weight");
+    int64_t d = unembed.shape()[1];
+    for (int64_t v = kVerbal; v < kVerbal + kThink; ++v)
+      for (int64_t i = 0; i < d; ++i)
+        unembed.data<float>()[v * d + i] += 0.3f;
+  }
+};
+
+TaskBatch parityBatch(int64_t count) {
+  auto task = Task::create("parity:6", kVerbal, kMaxSeq);
+  EXPECT_TRUE(task) << task.getStatus().message();
+  return trainBatch(**task, 7, 0, count);
+}
+
+TEST(Rollouts, LeaveOneOutAdvantagesByHand) {
+  // G = 3 rollouts of 2 spans: rows are rollouts.
+  std::vector<double> rewards = {1.0, -2.0, //
+                                 4.0, 0.0,  //
+                                 7.0, 2.0};
+  std::vector<double> a = leaveOneOutAdvantages(rewards, 3);
+  std::vector<double> expected = {1.0 - 5.5, -2.0 - 1.0, //
+                                  4.0 - 4.0, 0.0 - 0.0,  //
+                                  7.0 - 2.5, 2.0 + 1.0};
+  ASSERT_EQ(a.size(), expected.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_DOUBLE_EQ(a[i], expected[i]) << i;
+  // G = 2: each is the difference with the other; equal rewards give 0.
+  EXPECT_EQ(leaveOneOutAdvantages({0.5, 0.25}, 2),
+            (std::vector<double>{0.25, -0.25}));
+  EXPECT_EQ(leaveOneOutAdvantages({3.0, 3.0}, 2),
+            (std::vector<double>{0.0, 0.0}));
+}
+
+TEST(Rollouts, SamplerMasksThinkIdsAfterMaxThink) {
+  // Think logits far above the verbal ones: below max_think they win.
+  std::vector<float> z = {0, 1, 0, 0, 0, 0, 50, 60, 50};
+  SamplingOptions greedy{kVerbal, 0.0, kMaxThink};
+  Sampler s(3);
+  EXPECT_EQ(s.sample(z.data(), int64_t(z.size()), greedy, 0), 7);
+  EXPECT_EQ(s.sample(z.data(), int64_t(z.size()), greedy, kMaxThink - 1), 7);
+  EXPECT_EQ(s.sample(z.data(), int64_t(z.size()), greedy, kMaxThink), 1);
+  SamplingOptions sampled{kVerbal, 1.0, kMaxThink};
+  for (int i = 0; i < 200; ++i)
+    EXPECT_LT(s.sample(z.data(), int64_t(z.size()), sampled, kMaxThink),
+              kVerbal);
+}
+
+TEST(Rollouts, WalkKeepsThinkRunsAndRowsWithinLimits) {
+  const Artifact &a = model();
+  Weights w(a);
+  TaskBatch b = parityBatch(8);
+  auto decoder = Decoder::create(a, w.view, 8 * 3, "test");
+  ASSERT_TRUE(decoder) << decoder.getStatus().message();
+  auto rows = walk(**decoder, b.ids, b.lengths, b.targetWeight,
+                   {3, 1.0, kMaxThink, 11});
+  ASSERT_TRUE(rows) << rows.getStatus().message();
+  int64_t thinks = 0;
+  for (size_t r = 0; r < rows->size(); ++r) {
+    const WalkRow &row = (*rows)[r];
+    int64_t e = int64_t(r) / 3, length = b.lengths.data<int32_t>()[e];
+    EXPECT_LE(int64_t(row.ids.size()), kMaxSeq);
+    // The copied tokens are the example, in order.
+    std::vector<int32_t> copied;
+    int64_t run = 0;
+    for (size_t p = 0; p < row.ids.size(); ++p) {
+      if (row.source[p] < 0) {
+        EXPECT_GE(row.ids[p], kVerbal);
+        EXPECT_LE(++run, kMaxThink);
+        ++thinks;
+        continue;
+      }
+      run = 0;
+      EXPECT_EQ(row.source[p], int32_t(copied.size()));
+      copied.push_back(row.ids[p]);
+      EXPECT_GE(row.depth[p], 1);
+    }
+    EXPECT_EQ(copied,
+              std::vector<int32_t>(b.ids.data<int32_t>() + e * b.ids.shape()[1],
+                                   b.ids.data<int32_t>() +
+                                       e * b.ids.shape()[1] + length));
+    // One span per answer token (the parity bit and <eos>).
+    ASSERT_EQ(row.spans.size(), 2u);
+    EXPECT_EQ(row.spans[1].position, length - 1);
+    for (const Span &s : row.spans) {
+      EXPECT_LE(s.logProb, 0.0);
+      EXPECT_EQ(s.correct, s.chosen == copied[s.position]);
+    }
+  }
+  EXPECT_GT(thinks, 0) << "the raised think logits should make rows think";
+}
+
+TEST(Rollouts, DeterministicForASeedAndAdvantagesOnSpans) {
+  const Artifact &a = model();
+  Weights w(a);
+  TaskBatch b = parityBatch(4);
+  RolloutOptions options{3, kMaxThink, ThinkReward::FirstVerbalLogprob, 5};
+  auto run = [&](uint64_t seed) {
+    auto decoder = Decoder::create(a, w.view, 4 * 3, "test");
+    EXPECT_TRUE(decoder);
+    RolloutOptions o = options;
+    o.seed = seed;
+    auto r = rollout(**decoder, b.ids, b.lengths, b.targetWeight, o);
+    EXPECT_TRUE(r) << r.getStatus().message();
+    return std::move(*r);
+  };
+  RolloutBatch first = run(5), again = run(5), other = run(6);
+  auto same = [](const Tensor &x, const Tensor &y) {
+    return x.shape() == y.shape() &&
+           std::memcmp(x.bytes(), y.bytes(), x.byteSize()) == 0;
+  };
+  EXPECT_TRUE(same(first.ids, again.ids));
+  EXPECT_TRUE(same(first.advantage, again.advantage));
+  EXPECT_FALSE(same(first.ids, other.ids));
+
+  // Recompute every advantage from a walk with the same seed.
+  auto decoder = Decoder::create(a, w.view, 4 * 3, "test");
+  auto rows =
+      walk(**decoder, b.ids, b.lengths, b.targetWeight, {3, 1.0, kMaxThink, 5});
+  ASSERT_TRUE(rows);
+  int64_t width = first.ids.shape()[1];
+  for (int64_t e = 0; e < 4; ++e) {
+    std::vector<double> rewards;
+    for (int64_t g = 0; g < 3; ++g)
+      for (const Span &s : (*rows)[e * 3 + g].spans)
+        rewards.push_back(s.logProb);
+    std::vector<double> adv = leaveOneOutAdvantages(rewards, 3);
+    for (int64_t g = 0; g < 3; ++g) {
+      const WalkRow &row = (*rows)[e * 3 + g];
+      int64_t r = e * 3 + g;
+      ASSERT_EQ(first.lengths.data<int32_t>()[r], int32_t(row.ids.size()));
+      size_t span = 0;
+      for (size_t p = 0; p < row.ids.size(); ++p) {
+        float got = first.advantage.data<float>()[r * width + int64_t(p)];
+        float weight = first.targetWeight.data<float>()[r * width + int64_t(p)];
+        bool inSpan =
+            row.source[p] < 0 || (span < row.spans.size() &&
+                                  row.source[p] == row.spans[span].position);
+        if (inSpan) {
+          EXPECT_FLOAT_EQ(got, float(adv[size_t(g) * 2 + span]));
+          span += row.source[p] >= 0;
+        } else {
+          EXPECT_EQ(got, 0.0f);
+        }
+        if (row.source[p] < 0)
+          EXPECT_EQ(weight, 0.0f);
+        else
+          EXPECT_EQ(weight,
+                    b.targetWeight
+                        .data<float>()[e * b.ids.shape()[1] + row.source[p]]);
+      }
+      EXPECT_EQ(span, row.spans.size());
+    }
+  }
+  EXPECT_GT(first.stats.thinkTokens, 0);
+  EXPECT_EQ(first.stats.spans, 4 * 3 * 2);
+}
+
+TEST(Rollouts, GreedyEvaluationWithoutThinkingIsTeacherForcedArgmax) {
+  const Artifact &a = model();
+  Weights w(a, 4);
+  TaskBatch b = parityBatch(16);
+  EvaluateOptions options;
+  options.chunk = 5; // several decoders, one of a different size
+  auto e = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight, b.scored,
+                    options, "test");
+  ASSERT_TRUE(e) << e.getStatus().message();
+  EXPECT_EQ(e->thinkTokens, 0);
+  EXPECT_EQ(e->examples, 16);
+  // The same count from @forward's logits.
+  std::map<std::string, const Tensor *> values = w.view;
+  values["ids"] = &b.ids;
+  values["lengths"] = &b.lengths;
+  auto out = a.call(*a.entry("forward"), values);
+  ASSERT_TRUE(out);
+  int64_t t = b.ids.shape()[1], v = a.vocabSize(), exact = 0;
+  for (int64_t r = 0; r < 16; ++r) {
+    bool right = true;
+    for (int64_t p = 1; p < b.lengths.data<int32_t>()[r]; ++p) {
+      if (!b.scored.data<int32_t>()[r * t + p])
+        continue;
+      const float *z = out->at("logits").data<float>() + (r * t + p - 1) * v;
+      right &= std::max_element(z, z + kVerbal) - z ==
+               b.ids.data<int32_t>()[r * t + p];
+    }
+    exact += right;
+  }
+  EXPECT_EQ(e->exact, exact);
+  options.maxThink = kMaxThink;
+  auto thinking = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight,
+                           b.scored, options, "test");
+  ASSERT_TRUE(thinking);
+  EXPECT_GT(thinking->thinkTokens, 0);
+}
+
+TEST(Rollouts, CrossEntropyGradientNeverReachesThinkLogits) {
+  // Fixed depth: L = L_ce exactly (no ponder term; advantage 0), so the
+  // unembedding rows of think ids get gradient only through their logits.
+  const Artifact &a = model("fixed");
+  Weights w(a);
+  Tensor ids(DType::I32, {2, 6}), lengths(DType::I32, {2}),
+      weight(DType::F32, {2, 6}), advantage(DType::F32, {2, 6});
+  int32_t rows[2][6] = {{2, 1, 6, 0, 7, 3}, {2, 8, 6, 1, 1, 3}};
+  std::copy(&rows[0][0], &rows[0][0] + 12, ids.data<int32_t>());
+  lengths.data<int32_t>()[0] = 6;
+  lengths.data<int32_t>()[1] = 5;
+  std::fill(weight.data<float>(), weight.data<float>() + 12, 1.0f);
+  std::map<std::string, const Tensor *> values = w.view;
+  values["ids"] = &ids;
+  values["lengths"] = &lengths;
+  values["target_weight"] = &weight;
+  values["advantage"] = &advantage;
+  auto out = a.call(*a.entry("grad"), values);
+  ASSERT_TRUE(out) << out.getStatus().message();
+  const Tensor &g = out->at("grad.unembed.weight");
+  int64_t d = g.shape()[1];
+  double verbalNorm = 0;
+  for (int64_t v = 0; v < kVerbal + kThink; ++v)
+    for (int64_t i = 0; i < d; ++i) {
+      float x = g.data<float>()[v * d + i];
+      if (v >= kVerbal)
+        EXPECT_EQ(x, 0.0f) << "think id " << v;
+      else
+        verbalNorm += double(x) * x;
+    }
+  EXPECT_GT(verbalNorm, 0.0);
+}
+
+std::string slurp(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(Rollouts, ThinkTrainingRaisesTheMeanReward) {
+  std::string dir = ::testing::TempDir() + "/rollouts_train";
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  std::ofstream(dir + "/model.toml")
+      << "[model]\nverbal_vocab = 6\nthink_vocab = 4\nd_model = 32\n"
+         "n_heads = 2\nd_ff = 64\nmax_seq = 24\n[depth]\nhalting = \"act\"\n"
+         "max_steps = 2\n[think]\nmax_think = 4\nrollouts = 4\n";
+  std::string train = std::string(PONDER_PATH) + " train " + dir +
+                      "/model.toml --task parity:3 --think --steps 80 "
+                      "--batch 16 --lr 0.01 --out " +
+                      dir + "/ckpt.safetensors > " + dir + "/train.txt 2>&1";
+  ASSERT_EQ(std::system(train.c_str()), 0) << slurp(dir + "/train.txt");
+  std::ifstream csv(dir + "/ckpt.csv");
+  std::string line;
+  std::getline(csv, line);
+  ASSERT_NE(line.find(",reward,"), std::string::npos) << line;
+  std::vector<double> rewards;
+  while (std::getline(csv, line)) {
+    std::vector<std::string> fields;
+    std::stringstream s(line);
+    std::string f;
+    while (std::getline(s, f, ','))
+      fields.push_back(f);
+    ASSERT_GE(fields.size(), 11u) << line;
+    rewards.push_back(std::stod(fields[10]));
+  }
+  ASSERT_EQ(rewards.size(), 80u);
+  auto mean = [&](size_t first) {
+    double sum = 0;
+    for (size_t i = first; i < first + 10; ++i)
+      sum += rewards[i];
+    return sum / 10;
+  };
+  EXPECT_GT(mean(70), mean(0) + 0.1)
+      << "first steps " << mean(0) << ", last steps " << mean(70);
+}
+
+} // namespace
