@@ -264,13 +264,14 @@ StatusOr<Vocabulary> chooseVocabulary(const Options &o, const Artifact &model) {
     return Status::error(
         "ponder: " + o.model +
         " has verbal_vocab = " + std::to_string(model.verbalVocab()) +
-        ", too small for bytes (258); choose --vocab parity or addition, or "
+        ", too small for bytes (258); choose --vocab with a task's name, or "
         "use --prompt-ids and --print-ids");
   std::optional<Vocabulary> v =
       name == "bytes" ? Vocabulary::bytes() : Vocabulary::task(name);
   if (!v)
     return Status::error("ponder: --vocab: unknown vocabulary '" + name +
-                         "' (bytes, parity or addition)");
+                         "' (bytes, parity, addition, multiplication, reverse, "
+                         "permutations or oracle-mix)");
   if (v->size() > model.verbalVocab())
     return Status::error(
         "ponder: --vocab " + name + " has " + std::to_string(v->size()) +
@@ -914,7 +915,7 @@ int evaluate(int argc, char **argv) {
   }
 
   if (o->has("--plot") && !o->has("--csv"))
-    o->flags["--csv"] = withExtension(o->flags["--plot"], ".csv");
+    o->flags["--csv"] = withExtension(o->flags["--plot"], ".positions.csv");
   if (o->has("--csv")) {
     if (Status st = writePositionsCsv(o->flags["--csv"], *e, &vocab,
                                       model.verbalVocab());

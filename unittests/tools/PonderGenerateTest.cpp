@@ -182,11 +182,12 @@ TEST_F(PonderGenerate, BadInputIsOneLine) {
   expectFailure(g + " --prompt hi",
                 "ponder: " + model +
                     " has verbal_vocab = 9, too small for bytes (258); choose "
-                    "--vocab parity or addition, or use --prompt-ids and "
+                    "--vocab with a task's name, or use --prompt-ids and "
                     "--print-ids");
   expectFailure(g + " --prompt 01 --vocab klingon",
-                "ponder: --vocab: unknown vocabulary 'klingon' (bytes, parity "
-                "or addition)");
+                "ponder: --vocab: unknown vocabulary 'klingon' (bytes, parity, "
+                "addition, multiplication, reverse, permutations or "
+                "oracle-mix)");
   expectFailure(g + " --prompt 01 --vocab addition",
                 "ponder: --vocab addition has 16 ids, more than " + model +
                     "'s verbal_vocab = 9");

@@ -334,6 +334,28 @@ TEST(Rollouts, ThinkTrainingRaisesTheMeanReward) {
   };
   EXPECT_GT(mean(70), mean(0) + 0.1)
       << "first steps " << mean(0) << ", last steps " << mean(70);
+
+  // ponder eval --think on the checkpoint: the report, the per-position
+  // CSV and the plot, with the training curves from ckpt.csv (kept intact).
+  std::string eval = std::string(PONDER_PATH) + " eval " + dir +
+                     "/model.toml --weights " + dir +
+                     "/ckpt.safetensors --task parity:3 --think --examples 64 "
+                     "--plot " +
+                     dir + "/eval.png > " + dir + "/eval.txt 2>&1";
+  ASSERT_EQ(std::system(eval.c_str()), 0) << slurp(dir + "/eval.txt");
+  std::string report = slurp(dir + "/eval.txt");
+  EXPECT_NE(report.find("parity:3: held-out accuracy "), std::string::npos)
+      << report;
+  EXPECT_NE(report.find("(greedy, thinking)"), std::string::npos) << report;
+  EXPECT_NE(report.find("think tokens per verbal token"), std::string::npos);
+  std::string positions = slurp(dir + "/eval.positions.csv");
+  EXPECT_EQ(positions.rfind("position,token,scored,count,think_tokens,depth,"
+                            "think_depth,accuracy,nll\n0,<bos>,0,64,",
+                            0),
+            0u)
+      << positions;
+  EXPECT_EQ(slurp(dir + "/eval.png").rfind("\x89PNG", 0), 0u);
+  EXPECT_EQ(slurp(dir + "/ckpt.csv").rfind("step,loss,", 0), 0u);
 }
 
 } // namespace
