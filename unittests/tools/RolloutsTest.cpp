@@ -12,6 +12,7 @@
 #include "runtime/Rollouts.h"
 #include "runtime/Evaluation.h"
 #include "runtime/Init.h"
+#include "runtime/Safetensors.h"
 #include "runtime/Tasks.h"
 
 #include <gtest/gtest.h>
@@ -290,6 +291,51 @@ TEST(Rollouts, CrossEntropyGradientNeverReachesThinkLogits) {
         verbalNorm += double(x) * x;
     }
   EXPECT_GT(verbalNorm, 0.0);
+}
+
+std::string slurp(const std::string &path);
+
+TEST(Rollouts, GenerateShowsThoughtsOnlyWhenAsked) {
+  // With the raised think logits greedy decoding thinks now and then;
+  // --show-thoughts prints each think token as <tK>, in its place.
+  const Artifact &a = model();
+  Weights w(a);
+  std::string dir = ::testing::TempDir() + "/rollouts_act";
+  std::vector<std::pair<std::string, const Tensor *>> named;
+  for (const auto &[name, t] : w.tensors)
+    named.emplace_back(name, &t);
+  ASSERT_TRUE(writeSafetensors(dir + "/w.safetensors", named, {}));
+  auto generate = [&](const std::string &flags) {
+    std::string command = std::string(PONDER_PATH) + " generate " + dir +
+                          "/model.toml --weights " + dir +
+                          "/w.safetensors --vocab parity --prompt 01 "
+                          "--max-new 9 " +
+                          flags + " > " + dir + "/out.txt 2>/dev/null";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    return slurp(dir + "/out.txt");
+  };
+  std::string shown = generate("--show-thoughts");
+  std::string hidden = generate("");
+  std::stringstream ids(generate("--print-ids"));
+  int thoughts = 0;
+  for (int id; ids >> id;)
+    thoughts += id >= kVerbal;
+  ASSERT_GT(thoughts, 0) << "the raised think logits should make it think";
+  // Shown: every think token as <tK> in its place; hidden: none of them.
+  std::string stripped;
+  int marks = 0;
+  for (size_t at = 0; at < shown.size(); ++at) {
+    if (shown.compare(at, 2, "<t") == 0 && at + 3 < shown.size() &&
+        shown[at + 3] == '>') {
+      EXPECT_LT(shown[at + 2] - '0', kThink) << shown;
+      ++marks;
+      at += 3;
+      continue;
+    }
+    stripped += shown[at];
+  }
+  EXPECT_EQ(marks, thoughts) << shown;
+  EXPECT_EQ(stripped, hidden) << shown;
 }
 
 std::string slurp(const std::string &path) {
