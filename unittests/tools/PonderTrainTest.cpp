@@ -173,6 +173,43 @@ TEST_F(PonderTrain, BadOptionsAreOneLine) {
                     "/r.safetensors")
                 .find("the checkpoint is of another model description"),
             std::string::npos);
+
+  // Thinking and reference targets need a model that has them.
+  EXPECT_EQ(
+      failure(t + " --task parity:4 --steps 2 --think --out " + dir + "/x"),
+      "ponder: --think: " + model +
+          " has no think tokens to sample (think_vocab or max_think is "
+          "0)\n");
+  EXPECT_EQ(failure(t + " --task parity:4 --steps 2 --reference " + dir +
+                    "/r.safetensors --out " + dir + "/x"),
+            "ponder: --reference: a reference model is only used by models "
+            "with [loss] reference_mix > 0\n");
+  EXPECT_EQ(failure("eval " + model + " --weights " + dir +
+                    "/r.safetensors --task parity:4 --think"),
+            "ponder: --think: " + model +
+                " has no think tokens (think_vocab or max_think is 0)\n");
+  std::string mixed = kModel + std::string("[loss]\nreference_mix = 0.5\n");
+  std::ofstream(dir + "/mixed.toml") << mixed;
+  EXPECT_EQ(failure("train " + dir +
+                    "/mixed.toml --task parity:4 --steps 2 "
+                    "--out " +
+                    dir + "/x"),
+            "ponder: step 1: the model has [loss] reference_mix > 0 and needs "
+            "a reference model (ponder train --reference CKPT)\n");
+  EXPECT_EQ(failure("train " + dir +
+                    "/mixed.toml --task parity:4 --steps 2 "
+                    "--reference " +
+                    dir + "/missing.safetensors --out " + dir + "/x"),
+            dir + "/missing.safetensors: cannot open: No such file or "
+                  "directory\n");
+  // A reference of the same description trains.
+  EXPECT_EQ(ponder("train " + dir +
+                   "/mixed.toml --task parity:4 --steps 2 "
+                   "--batch 2 --reference " +
+                   dir + "/r.safetensors --reference-model " + model +
+                   " --out " + dir + "/m.safetensors"),
+            0)
+      << slurp(dir + "/err.txt");
 }
 
 } // namespace
