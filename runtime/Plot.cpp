@@ -263,7 +263,7 @@ StatusOr<Positions> readPositions(const std::string &path) {
 
 /// The series of the metrics CSV that the bottom panel draws.
 struct Metrics {
-  std::vector<double> step, loss, heldout, reward;
+  std::vector<double> step, loss, heldout, reward, thinking;
 };
 
 StatusOr<Metrics> readMetrics(const std::string &path) {
@@ -279,7 +279,8 @@ StatusOr<Metrics> readMetrics(const std::string &path) {
   } columns[] = {{"step", &m.step},
                  {"loss", &m.loss},
                  {"heldout_accuracy", &m.heldout},
-                 {"reward", &m.reward}};
+                 {"reward", &m.reward},
+                 {"think_per_verbal", &m.thinking}};
   for (const Column &c : columns) {
     StatusOr<std::vector<double>> v = numbers(*table, c.name);
     if (!v)
@@ -305,6 +306,7 @@ constexpr const char *kLightBlue = "#99bbdd";
 constexpr const char *kRed = "#ee6677";
 constexpr const char *kGreen = "#228833";
 constexpr const char *kPurple = "#aa3377";
+constexpr const char *kOrange = "#cc7711";
 
 /// Settings both panels share; the left and right margins are fixed so that
 /// the two panels' axes line up.
@@ -411,7 +413,7 @@ std::string positionsPanel(const Positions &p) {
 /// The training panel, or "" when the metrics have nothing to draw.
 std::string metricsPanel(const Metrics &m, const std::string &path) {
   bool loss = anyValue(m.loss), heldout = anyValue(m.heldout),
-       reward = anyValue(m.reward);
+       reward = anyValue(m.reward), thinking = anyValue(m.thinking);
   if (!loss && !heldout && !reward)
     return "";
   std::string s = "reset\n";
@@ -419,7 +421,8 @@ std::string metricsPanel(const Metrics &m, const std::string &path) {
   s += "set key title " + quote("Training (" + baseName(path) + ")") +
        " font ',12'\n";
   s += "set xlabel 'step'\n";
-  s += "set ylabel 'loss'\n";
+  s += std::string("set ylabel '") +
+       (thinking ? "loss / think tokens per verbal" : "loss") + "'\n";
   s += "set y2label " +
        quote(heldout && reward ? "held-out accuracy / reward"
              : heldout         ? "held-out accuracy"
@@ -436,11 +439,15 @@ std::string metricsPanel(const Metrics &m, const std::string &path) {
   s += dataBlock("$loss", m.step, m.loss);
   s += dataBlock("$heldout", m.step, m.heldout);
   s += dataBlock("$reward", m.step, m.reward);
+  s += dataBlock("$thinking", m.step, m.thinking);
 
   std::vector<std::string> plots;
   if (loss)
     plots.push_back("$loss using 1:2 with lines lw 1.5 lc rgb '" +
                     std::string(kBlue) + "' title 'loss'");
+  if (thinking)
+    plots.push_back("$thinking using 1:2 with lines lw 1.5 dt 2 lc rgb '" +
+                    std::string(kOrange) + "' title 'think tokens per verbal'");
   if (reward)
     plots.push_back("$reward using 1:2 axes x1y2 with lines lw 1.5 lc rgb '" +
                     std::string(kPurple) + "' title 'reward'");
