@@ -264,8 +264,14 @@ StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
           span += source >= 0;
         }
       }
-      for (const Span &s : row.spans)
+      for (size_t k = 0; k < spans; ++k) {
+        const Span &s = row.spans[k];
         stats.thinkTokens += s.thinkTokens;
+        if (s.thinkTokens > 0) {
+          ++stats.thinkingSpans;
+          stats.thinkingAdvantage += advantages[size_t(i) * spans + k];
+        }
+      }
     }
     for (size_t k = 0; k < rewards.size(); ++k) {
       rewardSum += rewards[k];
@@ -278,6 +284,8 @@ StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
     stats.advantageStd = std::sqrt(squareSum / double(stats.spans));
     stats.spreadFraction = double(spread) * double(g) / double(stats.spans);
   }
+  if (stats.thinkingSpans > 0)
+    stats.thinkingAdvantage /= double(stats.thinkingSpans);
   return batch;
 }
 

@@ -81,6 +81,10 @@ struct RolloutStats {
   /// The fraction of spans whose reward differs across an example's
   /// rollouts: where the leave-one-out baseline leaves a signal.
   double spreadFraction = 0;
+  /// The spans that thought (at least one think token) and their mean
+  /// advantage: positive when thinking beat the other rollouts.
+  int64_t thinkingSpans = 0;
+  double thinkingAdvantage = 0;
 };
 
 /// The rollout sequences as a training batch (MODEL.md §8 layout; row

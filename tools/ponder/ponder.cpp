@@ -435,7 +435,7 @@ Status openMetrics(const std::string &path, int64_t resumeStep,
   const char *header = "step,loss,loss_ce,loss_ponder,loss_policy,grad_norm,"
                        "learning_rate,mean_depth,tokens_per_s,"
                        "heldout_accuracy,reward,advantage_std,"
-                       "think_per_verbal";
+                       "think_per_verbal,think_advantage";
   std::vector<std::string> kept;
   if (resumeStep > 0) {
     std::ifstream in(path);
@@ -706,12 +706,16 @@ int train(int argc, char **argv) {
     metrics << row << accuracy;
     if (think) {
       const RolloutStats &t = rolled.stats;
-      std::snprintf(row, sizeof(row), ",%.6g,%.6g,%.6g", t.meanReward,
+      std::snprintf(row, sizeof(row), ",%.6g,%.6g,%.6g,", t.meanReward,
                     t.advantageStd,
                     t.spans ? double(t.thinkTokens) / double(t.spans) : 0.0);
       metrics << row;
+      if (t.thinkingSpans > 0) {
+        std::snprintf(row, sizeof(row), "%.6g", t.thinkingAdvantage);
+        metrics << row;
+      }
     } else {
-      metrics << ",,,";
+      metrics << ",,,,";
     }
     metrics << "\n";
     metrics.flush();

@@ -185,7 +185,8 @@ TEST(Rollouts, DeterministicForASeedAndAdvantagesOnSpans) {
   auto rows =
       walk(**decoder, b.ids, b.lengths, b.targetWeight, {3, 1.0, kMaxThink, 5});
   ASSERT_TRUE(rows);
-  int64_t width = first.ids.shape()[1];
+  int64_t width = first.ids.shape()[1], thinkingSpans = 0;
+  double thinkingAdvantage = 0;
   for (int64_t e = 0; e < 4; ++e) {
     std::vector<double> rewards;
     for (int64_t g = 0; g < 3; ++g)
@@ -195,6 +196,11 @@ TEST(Rollouts, DeterministicForASeedAndAdvantagesOnSpans) {
     for (int64_t g = 0; g < 3; ++g) {
       const WalkRow &row = (*rows)[e * 3 + g];
       int64_t r = e * 3 + g;
+      for (size_t k = 0; k < row.spans.size(); ++k)
+        if (row.spans[k].thinkTokens > 0) {
+          ++thinkingSpans;
+          thinkingAdvantage += adv[size_t(g) * 2 + k];
+        }
       ASSERT_EQ(first.lengths.data<int32_t>()[r], int32_t(row.ids.size()));
       size_t span = 0;
       for (size_t p = 0; p < row.ids.size(); ++p) {
@@ -221,6 +227,10 @@ TEST(Rollouts, DeterministicForASeedAndAdvantagesOnSpans) {
   }
   EXPECT_GT(first.stats.thinkTokens, 0);
   EXPECT_EQ(first.stats.spans, 4 * 3 * 2);
+  ASSERT_GT(thinkingSpans, 0);
+  EXPECT_EQ(first.stats.thinkingSpans, thinkingSpans);
+  EXPECT_NEAR(first.stats.thinkingAdvantage,
+              thinkingAdvantage / double(thinkingSpans), 1e-12);
 }
 
 TEST(Rollouts, GreedyEvaluationWithoutThinkingIsTeacherForcedArgmax) {
