@@ -239,6 +239,61 @@ TEST_P(DecoderModes, RowsOfDifferentLengthsDecodeIndependently) {
   }
 }
 
+// Rows advance at their own pace (rollouts): a row of length 0 is left as it
+// is, even when it is too full for the call's width, and its next tokens
+// still match the full forward.
+TEST_P(DecoderModes, RowsOfLengthZeroWait) {
+  reference::Config config = configFor(GetParam());
+  const Artifact *artifact = compileModel(config);
+  ASSERT_TRUE(artifact);
+  reference::Weights refWeights =
+      reference::randomWeights(config, 6, 0.4, -0.5);
+  Weights weights(config, refWeights);
+  auto decoder = Decoder::create(*artifact, weights.values, 2, "weights");
+  ASSERT_TRUE(decoder);
+  // Row 0 nearly full (kMaxSeq - 1 tokens), row 1 empty.
+  std::vector<std::vector<int32_t>> rows(2);
+  for (int64_t i = 0; i < kMaxSeq - 1; ++i)
+    rows[0].push_back(int32_t((i * 7 + 2) % kV));
+  Tensor first(DType::I32, {2, kMaxSeq - 1});
+  std::copy(rows[0].begin(), rows[0].end(), first.data<int32_t>());
+  ASSERT_TRUE((*decoder)->append(first, {int32_t(kMaxSeq - 1), 0}));
+  EXPECT_EQ((*decoder)->positions(), (std::vector<int32_t>{kMaxSeq - 1, 0}));
+  // Three tokens for row 1 only: wider than row 0's room.
+  rows[1] = {3, 9, 12};
+  Tensor second(DType::I32, {2, 3});
+  std::copy(rows[1].begin(), rows[1].end(), second.data<int32_t>() + 3);
+  auto out = (*decoder)->append(second, {0, 3});
+  ASSERT_TRUE(out) << out.getStatus().message();
+  for (int64_t p = 0; p < 3; ++p)
+    expectMatchesFullForward(config, refWeights, *artifact, weights, rows[1], p,
+                             out->logits.data<float>() + (3 + p) * kV,
+                             out->steps.data<int32_t>()[3 + p]);
+  // Row 0's last token, row 1 waiting; then both at once.
+  rows[0].push_back(5);
+  out = (*decoder)->append(Tensor::zeros(DType::I32, {2, 1}), {0, 0});
+  EXPECT_FALSE(out);
+  EXPECT_EQ(out.getStatus().message(),
+            "every row has length 0: nothing to append");
+  Tensor third(DType::I32, {2, 1});
+  third.data<int32_t>()[0] = 5;
+  out = (*decoder)->append(third, {1, 0});
+  ASSERT_TRUE(out) << out.getStatus().message();
+  expectMatchesFullForward(config, refWeights, *artifact, weights, rows[0],
+                           kMaxSeq - 1, out->logits.data<float>(),
+                           out->steps.data<int32_t>()[0]);
+  EXPECT_EQ((*decoder)->positions(), (std::vector<int32_t>{kMaxSeq, 3}));
+  rows[1].push_back(4);
+  out = (*decoder)->append(std::vector<int32_t>{0, 4});
+  EXPECT_FALSE(out) << "row 0 is full";
+  third.data<int32_t>()[1] = 4;
+  out = (*decoder)->append(third, {0, 1});
+  ASSERT_TRUE(out) << out.getStatus().message();
+  expectMatchesFullForward(config, refWeights, *artifact, weights, rows[1], 3,
+                           out->logits.data<float>() + kV,
+                           out->steps.data<int32_t>()[1]);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModes, DecoderModes,
                          ::testing::Values(reference::Halting::Fixed,
                                            reference::Halting::Act,
