@@ -183,33 +183,45 @@ private:
   int64_t minBits, bits;
 };
 
-// <bos> a + b = c <eos>, a and b with D digits, c = a + b with D + 1, most
-// significant first.
-class Addition : public SymbolTask {
+// <bos> a OP b = c <eos>: a and b with D digits (leading zeros), c = a OP b
+// with a fixed width, most significant digit first. Addition: `+`, D + 1
+// digits; multiplication: `*`, 2D digits.
+class Arithmetic : public SymbolTask {
 public:
-  explicit Addition(int64_t digitCount)
-      : SymbolTask("addition:" + std::to_string(digitCount), "addition"),
-        digitCount(digitCount) {
+  enum class Op { Add, Multiply };
+  Arithmetic(Op op, int64_t digitCount)
+      : SymbolTask(std::string(vocabName(op)) + ":" +
+                       std::to_string(digitCount),
+                   vocabName(op)),
+        op(op), digitCount(digitCount),
+        answerDigits(op == Op::Add ? digitCount + 1 : 2 * digitCount) {
     for (int64_t i = 0; i < digitCount; ++i)
       limit *= 10;
   }
-  int64_t maxLength() const override { return 3 * digitCount + 5; }
+  int64_t maxLength() const override {
+    return 2 * digitCount + answerDigits + 4;
+  }
 
 private:
+  static const char *vocabName(Op op) {
+    return op == Op::Add ? "addition" : "multiplication";
+  }
   std::string problem(uint64_t a, uint64_t b) const {
-    return digits(a, 10, digitCount, '0') + "+" +
+    return digits(a, 10, digitCount, '0') + (op == Op::Add ? "+" : "*") +
            digits(b, 10, digitCount, '0') + "=";
   }
   std::pair<std::string, std::string> draw(Stream &s) const override {
     uint64_t a = s.below(limit), b = s.below(limit);
-    return {problem(a, b), digits(a + b, 10, digitCount + 1, '0')};
+    return {problem(a, b),
+            digits(op == Op::Add ? a + b : a * b, 10, answerDigits, '0')};
   }
   std::optional<std::string> prompt(uint64_t k) const override {
     if (k / limit >= limit) // limit^2 <= 10^18 fits
       return std::nullopt;
     return problem(k / limit, k % limit);
   }
-  int64_t digitCount;
+  Op op;
+  int64_t digitCount, answerDigits;
   uint64_t limit = 1; // 10^D
 };
 
@@ -234,37 +246,6 @@ private:
     return digits(k, 8, length, 'a') + "|";
   }
   int64_t length;
-};
-
-// <bos> a * b = c <eos>, a and b with D digits, c = a * b with 2D, most
-// significant first.
-class Multiplication : public SymbolTask {
-public:
-  explicit Multiplication(int64_t digitCount)
-      : SymbolTask("multiplication:" + std::to_string(digitCount),
-                   "multiplication"),
-        digitCount(digitCount) {
-    for (int64_t i = 0; i < digitCount; ++i)
-      limit *= 10;
-  }
-  int64_t maxLength() const override { return 4 * digitCount + 4; }
-
-private:
-  std::string problem(uint64_t a, uint64_t b) const {
-    return digits(a, 10, digitCount, '0') + "*" +
-           digits(b, 10, digitCount, '0') + "=";
-  }
-  std::pair<std::string, std::string> draw(Stream &s) const override {
-    uint64_t a = s.below(limit), b = s.below(limit);
-    return {problem(a, b), digits(a * b, 10, 2 * digitCount, '0')};
-  }
-  std::optional<std::string> prompt(uint64_t k) const override {
-    if (k / limit >= limit) // limit^2 <= 10^8
-      return std::nullopt;
-    return problem(k / limit, k % limit);
-  }
-  int64_t digitCount;
-  uint64_t limit = 1; // 10^D
 };
 
 // <bos> g1 .. gK = r <eos>: K elements of S_N, each one letter (the N!
@@ -514,7 +495,7 @@ StatusOr<std::unique_ptr<Task>> createTask(const std::string &spec,
     if (kind == "parity")
       task = std::make_unique<Parity>("parity:" + std::to_string(n), n, n);
     else if (kind == "addition")
-      task = std::make_unique<Addition>(n);
+      task = std::make_unique<Arithmetic>(Arithmetic::Op::Add, n);
     else
       task = std::make_unique<Reverse>(n);
   } else if (kind == "multiplication") {
@@ -525,7 +506,7 @@ StatusOr<std::unique_ptr<Task>> createTask(const std::string &spec,
         return parsed.getStatus();
       d = *parsed;
     }
-    task = std::make_unique<Multiplication>(d);
+    task = std::make_unique<Arithmetic>(Arithmetic::Op::Multiply, d);
   } else if (kind == "permutations") {
     // permutations[:N[:K]]: K elements of S_N.
     int64_t n = 3, k = 6;

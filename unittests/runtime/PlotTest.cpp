@@ -9,6 +9,8 @@
 
 #include "runtime/Plot.h"
 
+#include "unittests/runtime/TempDirTest.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,19 +61,8 @@ bool gnuplotInstalled() {
   return false;
 }
 
-class PlotTest : public ::testing::Test {
+class PlotTest : public TempDirTest {
 protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/ponder-plot-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
-  std::string path(const std::string &name) const { return dir + "/" + name; }
-
   std::string write(const std::string &name, const std::string &text) {
     std::ofstream(path(name), std::ios::binary) << text;
     return path(name);
@@ -108,8 +99,6 @@ protected:
     EXPECT_GT(bytes.size(), 10000u);
     EXPECT_LT(bytes.size(), 4000000u);
   }
-
-  std::string dir;
 };
 
 TEST_F(PlotTest, RendersPositionsAndMetricsWithEmptyFields) {

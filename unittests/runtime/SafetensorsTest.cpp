@@ -7,6 +7,8 @@
 
 #include "runtime/Safetensors.h"
 
+#include "unittests/runtime/TempDirTest.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -47,27 +49,14 @@ bool exists(const std::string &path) {
 }
 
 /// Each test gets a fresh directory, so tests can run in parallel.
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public TempDirTest {
 protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/ponder-safetensors-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
-  std::string path(const std::string &name) const { return dir + "/" + name; }
-
   /// The error of reading `file`, which must fail.
   static std::string errorOf(const std::string &file) {
     auto read = readSafetensors(file);
     EXPECT_FALSE(read) << file << " was accepted";
     return read ? "" : read.getStatus().message();
   }
-
-  std::string dir;
 };
 
 TEST_F(SafetensorsTest, RoundTripsEveryDTypeScalarsAndMetadata) {

@@ -107,19 +107,22 @@ TEST(Tasks, ParityCurriculumVariesTheLength) {
   EXPECT_EQ(lengths, (std::set<size_t>{2, 3, 4, 5}));
 }
 
+/// The number written by digits ids[from, from + count), digits being ids
+/// 0..9 (the addition and multiplication vocabularies).
+int64_t number(const Example &e, size_t from, size_t count) {
+  int64_t n = 0;
+  for (size_t p = from; p < from + count; ++p) {
+    EXPECT_LT(e.ids[p], 10) << "position " << p;
+    n = n * 10 + e.ids[p];
+  }
+  return n;
+}
+
 TEST(Tasks, AdditionExamplesAreCorrect) {
   auto task = make("addition:3");
   EXPECT_EQ(task->maxLength(), 14);
   int32_t plus = id(*task, "+"), equals = id(*task, "=");
   // Digits are ids 0..9 (Vocabulary::task("addition")).
-  auto number = [](const Example &e, size_t from, size_t count) {
-    int64_t n = 0;
-    for (size_t p = from; p < from + count; ++p) {
-      EXPECT_LT(e.ids[p], 10) << "position " << p;
-      n = n * 10 + e.ids[p];
-    }
-    return n;
-  };
   std::set<int64_t> firstOperands;
   for (Split split : {Split::Train, Split::HeldOut}) {
     for (uint64_t i = 0; i < 300; ++i) {
@@ -162,14 +165,6 @@ TEST(Tasks, MultiplicationExamplesAreCorrect) {
   EXPECT_EQ(task->vocabulary().size(), 15);
   int32_t times = id(*task, "*"), equals = id(*task, "=");
   // Digits are ids 0..9 (Vocabulary::task("multiplication")).
-  auto number = [](const Example &e, size_t from, size_t count) {
-    int64_t n = 0;
-    for (size_t p = from; p < from + count; ++p) {
-      EXPECT_LT(e.ids[p], 10) << "position " << p;
-      n = n * 10 + e.ids[p];
-    }
-    return n;
-  };
   std::set<int64_t> firstOperands;
   bool shortProduct = false;
   for (Split split : {Split::Train, Split::HeldOut}) {
