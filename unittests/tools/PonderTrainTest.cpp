@@ -42,12 +42,13 @@ std::vector<std::string> trajectory(const std::string &csv) {
   std::string line;
   std::getline(in, line); // header
   while (std::getline(in, line)) {
-    // step,loss,ce,ponder,policy,grad_norm,lr,depth,tokens_per_s,accuracy
+    // step,loss,ce,ponder,policy,grad_norm,lr,depth,tokens_per_s,accuracy,
+    // reward,advantage_std,think_per_verbal,think_advantage
     std::vector<std::string> cells;
     std::stringstream row(line);
     for (std::string cell; std::getline(row, cell, ',');)
       cells.push_back(cell);
-    cells.resize(10);
+    cells.resize(14);
     cells[8].clear(); // tokens/s depends on the machine's load
     std::string kept;
     for (const std::string &c : cells)
@@ -133,6 +134,47 @@ TEST_F(PonderTrain, KillAndResumeFollowsTheSameTrajectory) {
                    " --vocab parity --prompt 010|"),
             0)
       << slurp(dir + "/err.txt");
+}
+
+// Rollouts are drawn from (seed, step): a --think run killed after a
+// checkpoint and resumed repeats the uninterrupted one, rewards and
+// advantages included.
+TEST_F(PonderTrain, ThinkingRunResumesOnTheSameTrajectory) {
+  std::string thinking = kModel;
+  thinking.replace(thinking.find("think_vocab = 0"), 15, "think_vocab = 3");
+  thinking += "[think]\nmax_think = 2\nrollouts = 3\n";
+  std::ofstream(dir + "/think.toml") << thinking;
+  std::string common = "train " + dir +
+                       "/think.toml --task parity:4 --think --steps 40 "
+                       "--batch 4 --lr 0.01 --save-every 4 --seed 2";
+  ASSERT_EQ(ponder(common + " --out " + dir + "/full.safetensors"), 0)
+      << slurp(dir + "/err.txt");
+  std::vector<std::string> full = trajectory(dir + "/full.csv");
+  ASSERT_EQ(full.size(), 40u);
+  for (const std::string &row : full) // reward and the rest on every row
+    EXPECT_EQ(row.find(",,,,,"), std::string::npos) << row;
+
+  std::string cut = dir + "/cut.safetensors";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c",
+          ("exec " + std::string(PONDER_PATH) + " " + common + " --out " + cut +
+           " > /dev/null 2>&1")
+              .c_str(),
+          static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 2000 && !std::ifstream(cut).good(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  auto checkpoint = readSafetensors(cut);
+  ASSERT_TRUE(checkpoint) << checkpoint.getStatus().message();
+  if (std::stoll(checkpoint->metadata.at("step")) < 40)
+    ASSERT_EQ(ponder("train " + dir + "/think.toml --steps 40 --resume " + cut),
+              0)
+        << slurp(dir + "/err.txt");
+  EXPECT_EQ(trajectory(dir + "/cut.csv"), full);
 }
 
 TEST_F(PonderTrain, BadOptionsAreOneLine) {
