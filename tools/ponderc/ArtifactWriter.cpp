@@ -8,6 +8,8 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
@@ -20,8 +22,10 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
 using namespace mlir;
 
@@ -46,6 +50,39 @@ struct TemporaryFile {
       llvm::sys::fs::remove(path);
   }
 };
+
+/// The module is optimised and compiled in this many partitions, on up to
+/// as many threads. A fixed count keeps the code independent of the cores.
+constexpr unsigned kPartitions = 4;
+
+/// Optimises (O3) the bitcode module `bitcode` in its own context and
+/// writes it as an object file to `object`; "" or the error.
+std::string compilePartition(llvm::StringRef bitcode,
+                             llvm::orc::JITTargetMachineBuilder builder,
+                             TemporaryFile &object) {
+  llvm::LLVMContext context;
+  auto module = llvm::parseBitcodeFile(
+      llvm::MemoryBufferRef(bitcode, "partition"), context);
+  if (!module)
+    return llvm::toString(module.takeError());
+  auto machine = builder.createTargetMachine();
+  if (!machine)
+    return llvm::toString(machine.takeError());
+  if (llvm::Error err = makeOptimizingTransformer(
+          /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(module->get()))
+    return llvm::toString(std::move(err));
+  int fd;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+          "ponder-artifact", "o", fd, object.path))
+    return "cannot create a temporary object file: " + ec.message();
+  llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+  llvm::legacy::PassManager codegen;
+  if ((*machine)->addPassesToEmitFile(codegen, os, nullptr,
+                                      llvm::CodeGenFileType::ObjectFile))
+    return "the target cannot emit object files";
+  codegen.run(**module);
+  return "";
+}
 
 } // namespace
 
@@ -156,32 +193,39 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
             ir.getInt32(kArtifactAbiVersion));
   addGetter("ponder_artifact_descriptor", ir.getPtrTy(), text);
 
-  if (llvm::Error err = makeOptimizingTransformer(
-          /*optLevel=*/3, /*sizeLevel=*/0, &tm)(llvmModule.get())) {
-    error = llvm::toString(std::move(err));
-    return false;
-  }
-
-  TemporaryFile object, library;
-  int fd;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-          "ponder-artifact", "o", fd, object.path)) {
-    error = "cannot create a temporary object file: " + ec.message();
-    return false;
-  }
+  // Functions (entry points and their outlined parallel bodies) are split
+  // into partitions that are optimised and compiled on threads, each in its
+  // own LLVMContext, then linked together.
+  std::vector<llvm::SmallVector<char, 0>> partitions;
+  llvm::SplitModule(
+      *llvmModule, kPartitions,
+      [&](std::unique_ptr<llvm::Module> part) {
+        partitions.emplace_back();
+        llvm::raw_svector_ostream os(partitions.back());
+        llvm::WriteBitcodeToFile(*part, os);
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  std::vector<TemporaryFile> objects(partitions.size());
+  std::vector<std::string> errors(partitions.size());
   {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    llvm::legacy::PassManager codegen;
-    if (tm.addPassesToEmitFile(codegen, os, nullptr,
-                               llvm::CodeGenFileType::ObjectFile)) {
-      error = "the target cannot emit object files";
+    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(kPartitions));
+    for (size_t i = 0; i < partitions.size(); ++i)
+      pool.async([&, i] {
+        errors[i] = compilePartition(
+            llvm::StringRef(partitions[i].data(), partitions[i].size()),
+            *builder, objects[i]);
+      });
+    pool.wait();
+  }
+  for (const std::string &e : errors)
+    if (!e.empty()) {
+      error = e;
       return false;
     }
-    codegen.run(*llvmModule);
-  }
 
   // Link next to the output, then rename: never a half-written artifact,
   // and concurrent compilations to one cache entry do not share a file.
+  TemporaryFile library;
   library.path = outputPath;
   library.path +=
       ".partial." + std::to_string(llvm::sys::Process::getProcessId());
@@ -197,9 +241,11 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
   // libomp runs the parallel loops; the artifact finds it through its rpath.
   std::string ompDir = std::string("-L") + PONDER_LIBOMP_DIR;
   std::string ompRpath = std::string("-Wl,-rpath,") + PONDER_LIBOMP_DIR;
-  llvm::SmallVector<StringRef> args = {
-      linker,      "-shared", "-fuse-ld=lld", "-o",     library.path,
-      object.path, ompDir,    "-lomp",        ompRpath, "-lm"};
+  llvm::SmallVector<StringRef> args = {linker, "-shared", "-fuse-ld=lld", "-o",
+                                       library.path};
+  for (const TemporaryFile &object : objects)
+    args.push_back(object.path);
+  args.append({ompDir, "-lomp", ompRpath, "-lm"});
   std::optional<StringRef> redirects[] = {std::nullopt, log.path.str(),
                                           log.path.str()};
   std::string message;
