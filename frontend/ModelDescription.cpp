@@ -16,7 +16,17 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+// toml++ 3.3 turns its internal assertions into optimiser assumptions when
+// NDEBUG is set, and malformed text can break them (fuzz/ found several):
+// undefined behaviour in a release build. With NDEBUG unset and TOML_ASSERT
+// a no-op they are neither checked nor assumed, and toml++ reports such
+// text through its ordinary errors. (Its "unreachable" character classes
+// are kept away by withoutComments below.)
+#pragma push_macro("NDEBUG")
+#undef NDEBUG
+#define TOML_ASSERT(expr) static_assert(true)
 #include <toml++/toml.h>
+#pragma pop_macro("NDEBUG")
 
 #include <algorithm>
 #include <charconv>
@@ -358,6 +368,75 @@ double ModelDescription::ponderWeight() const {
   llvm_unreachable("unknown halting mode");
 }
 
+namespace {
+
+/// Writes `text` to `plain` with every comment's text removed (each line
+/// and its `#` kept, so line numbers hold), or returns the line and reason
+/// of text refused before toml++ sees it. toml++ 3.3 has assumptions that
+/// malformed text breaks (fuzz/ found them): that a table header's `[` is
+/// followed by a key, and character classes that reach "unreachable" code
+/// for most characters outside ASCII (U+00A7 among them), which are
+/// undefined behaviour in a release build. So: no NUL byte (never in TOML),
+/// no multi-line string (which would hide where comments are; a description
+/// needs none), no byte outside ASCII except in comments, which toml++ then
+/// never reads, and no table header without a key.
+std::optional<std::pair<unsigned, std::string>>
+withoutComments(StringRef text, std::string &plain) {
+  plain.clear();
+  plain.reserve(text.size());
+  unsigned number = 0;
+  for (StringRef rest = text; !rest.empty();) {
+    auto [line, next] = rest.split('\n');
+    bool lastLine = next.data() == nullptr || rest.size() == line.size();
+    rest = next;
+    ++number;
+    if (line.contains("\"\"\"") || line.contains("'''"))
+      return std::pair(number, std::string("not valid here: a multi-line "
+                                           "string (model descriptions use "
+                                           "none)"));
+    char quote = 0;
+    size_t end = 0;
+    for (; end < line.size(); ++end) {
+      char c = line[end];
+      if (c == '\0')
+        return std::pair(number, std::string("not valid TOML: a NUL byte "
+                                             "(not a text file?)"));
+      if (quote == '"' && c == '\\') {
+        ++end; // the escaped character
+        continue;
+      }
+      if (quote ? c == quote : c == '"' || c == '\'')
+        quote = quote ? 0 : c;
+      else if (!quote && c == '#')
+        break;
+      if (static_cast<unsigned char>(c) >= 0x80)
+        return std::pair(number, std::string("not valid here: a byte outside "
+                                             "ASCII (model descriptions are "
+                                             "ASCII outside comments)"));
+    }
+    if (end < line.size() && line.drop_front(end).contains('\0'))
+      return std::pair(number, std::string("not valid TOML: a NUL byte (not "
+                                           "a text file?)"));
+    StringRef kept = line.take_front(std::min(end + 1, line.size()));
+    StringRef header = kept.ltrim(" \t");
+    if (header.consume_front("[")) {
+      header.consume_front("[");
+      header = header.ltrim(" \t");
+      char first = header.empty() ? '\n' : header.front();
+      if (!(first == ']' || llvm::isAlnum(first) || first == '_' ||
+            first == '-' || first == '"' || first == '\''))
+        return std::pair(number, std::string("not valid TOML: a table header "
+                                             "needs a key after '['"));
+    }
+    plain += kept;
+    if (!lastLine)
+      plain += '\n';
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 ParsedDescription ponder::parseModelDescription(StringRef text,
                                                 StringRef fileName) {
   ParsedDescription result;
@@ -366,14 +445,24 @@ ParsedDescription ponder::parseModelDescription(StringRef text,
     return result;
   };
 
+  std::string plain;
+  if (std::optional<std::pair<unsigned, std::string>> refused =
+          withoutComments(text, plain))
+    return failAt(refused->first, refused->second);
   toml::parse_result parsed =
-      toml::parse(std::string_view(text.data(), text.size()),
+      toml::parse(std::string_view(plain),
                   std::string_view(fileName.data(), fileName.size()));
-  if (!parsed)
+  if (!parsed) {
+    // toml++ quotes the character it saw, which may be a newline: the
+    // error stays one line with control characters escaped.
+    std::string description;
+    llvm::raw_string_ostream os(description);
+    llvm::printEscapedString(StringRef(parsed.error().description().data(),
+                                       parsed.error().description().size()),
+                             os);
     return failAt(std::max(1u, unsigned(parsed.error().source().begin.line)),
-                  "not valid TOML: " +
-                      StringRef(parsed.error().description().data(),
-                                parsed.error().description().size()));
+                  "not valid TOML: " + description);
+  }
   const toml::table &root = parsed.table();
 
   // The shape of the file first: only the four sections, each a table.

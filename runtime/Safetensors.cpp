@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <string_view>
@@ -50,8 +51,21 @@ private:
   int fd;
 };
 
+/// `path: what` on one line: control characters (from names and fields in
+/// the file, quoted in `what`) are written as \xNN.
 Status fileError(const std::string &path, const std::string &what) {
-  return Status::error(path + ": " + what);
+  std::string line = path + ": ";
+  for (char c : what) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      line += c;
+      continue;
+    }
+    char escaped[5];
+    std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
+    line += escaped;
+  }
+  return Status::error(line);
 }
 
 /// errno as text; a short read leaves errno 0 and means the file shrank.

@@ -376,6 +376,51 @@ TEST(ModelDescription, NotToml) {
   // Duplicate keys are TOML errors too.
   error = errorWith("d_ff = 512", "d_ff = 512\nd_ff = 64");
   EXPECT_EQ(error.rfind("m.toml:7: not valid TOML: ", 0), 0u) << error;
+  // A NUL byte (found by fuzz/: toml++ asserts on one after `[`).
+  EXPECT_EQ(errorOf(std::string("[model]\n[\0", 10)),
+            "m.toml:2: not valid TOML: a NUL byte (not a text file?)");
+  EXPECT_EQ(errorWith("d_ff = 512", std::string("d_ff = 5\0", 9)),
+            "m.toml:6: not valid TOML: a NUL byte (not a text file?)");
+  // Outside ASCII only in comments (fuzz/: toml++ reaches unreachable code
+  // on a combining character in a bare key).
+  EXPECT_EQ(errorWith("d_ff = 512", "d\xd2\x88"
+                                    "ff = 512"),
+            "m.toml:6: not valid here: a byte outside ASCII (model "
+            "descriptions are ASCII outside comments)");
+  EXPECT_EQ(errorWith("d_ff = 512", "d_ff = \"\xc3\xa9\""),
+            "m.toml:6: not valid here: a byte outside ASCII (model "
+            "descriptions are ASCII outside comments)");
+  EXPECT_TRUE(parseModelDescription(withLine(kFull, "d_ff = 512",
+                                             "d_ff = 512 # \xc3\xa9"
+                                             "t\xc3\xa9 \"#"),
+                                    "m.toml")
+                  .description);
+  // toml++ quotes what it saw, a newline included (fuzz/): still one line.
+  EXPECT_EQ(errorWith("n_heads = 4", "n_heads = f"),
+            "m.toml:5: not valid TOML: Error while parsing boolean: expected "
+            "'false', saw 'f\\0A'");
+  // No multi-line strings: they would hide where comments are.
+  EXPECT_EQ(errorWith("halting = \"pondernet\"", "halting = \"\"\"act\"\"\""),
+            "m.toml:11: not valid here: a multi-line string (model "
+            "descriptions use none)");
+  // A '#' inside a string is not a comment; an escaped quote does not end
+  // the string.
+  EXPECT_EQ(
+      errorWith("halting = \"pondernet\"", "halting = \"a\\\"#\xc3\xa9\""),
+      "m.toml:11: not valid here: a byte outside ASCII (model "
+      "descriptions are ASCII outside comments)");
+  // A header without a key (fuzz/: toml++ assumes one follows `[`).
+  EXPECT_EQ(errorWith("[loss]", "[.loss]"),
+            "m.toml:18: not valid TOML: a table header needs a key after "
+            "'['");
+  EXPECT_EQ(errorWith("[think]", "[\nthink]"),
+            "m.toml:24: not valid TOML: a table header needs a key after "
+            "'['");
+  EXPECT_EQ(errorWith("[think]", "[[ =think]]"),
+            "m.toml:24: not valid TOML: a table header needs a key after "
+            "'['");
+  EXPECT_EQ(errorWith("[think]", "[ ]").rfind("m.toml:24: not valid TOML: ", 0),
+            0u);
 }
 
 TEST(ModelDescription, ReadsFile) {

@@ -266,6 +266,13 @@ INSTANTIATE_TEST_SUITE_P(
                 4, std::nullopt,
                 "tensor 'a': unknown field 'extra' (expected dtype, shape and "
                 "data_offsets)"},
+        // fuzz/: a newline in a quoted name stays on the error's one line.
+        BadFile{"ControlCharacterInAField",
+                R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],)"
+                R"("ex\ntra":1}})",
+                4, std::nullopt,
+                "tensor 'a': unknown field 'ex\\x0atra' (expected dtype, "
+                "shape and data_offsets)"},
         BadFile{"DTypeNotAString", only(entry("a", "32", "[1]", "[0,4]")), 4,
                 std::nullopt,
                 "tensor 'a': dtype: expected a string, found an integer"},

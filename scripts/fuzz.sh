@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh [SECONDS]: builds the libFuzzer targets of fuzz/ (with
+# AddressSanitizer and UndefinedBehaviorSanitizer) into build-fuzz/ and runs
+# each for SECONDS (default 60) on a copy of its seed corpus in
+# fuzz/corpus/. A crash stops the script; libFuzzer writes the input that
+# caused it to build-fuzz/crash-TARGET-*, to be fixed and added to the
+# regression tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+
+packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev libclang-rt-22-dev
+  libtomlplusplus-dev)
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "fuzz: installing ${missing[*]}"
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[[ -f build-fuzz/build.ninja ]] ||
+  cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-22 \
+    -DLLVM_DIR=/usr/lib/llvm-22/lib/cmake/llvm >/dev/null
+cmake --build build-fuzz
+
+for target in model-description safetensors; do
+  corpus=build-fuzz/corpus/$target
+  mkdir -p "$corpus"
+  cp -n fuzz/corpus/$target/* "$corpus"/
+  dict=()
+  [[ -f fuzz/$target.dict ]] && dict=(-dict=fuzz/$target.dict)
+  echo "== fuzz-$target for ${seconds}s"
+  build-fuzz/fuzz-$target "$corpus" "${dict[@]}" -max_total_time="$seconds" \
+    -artifact_prefix="build-fuzz/crash-$target-" -print_final_stats=1 \
+    2>build-fuzz/fuzz-$target.log ||
+    { tail -40 build-fuzz/fuzz-$target.log >&2; exit 1; }
+  grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" \
+    build-fuzz/fuzz-$target.log
+  echo "   corpus: $(ls "$corpus" | wc -l) inputs; no crash"
+done
