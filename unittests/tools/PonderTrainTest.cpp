@@ -77,6 +77,25 @@ protected:
                         "/out.txt 2> " + dir + "/err.txt")
                            .c_str());
   }
+  /// Starts `ponder ARGS`, waits until `file` exists (up to 10 s) and kills
+  /// the run with SIGKILL: a crash at an arbitrary point after a save.
+  static void killOnceWritten(const std::string &args,
+                              const std::string &file) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c",
+            ("exec " + std::string(PONDER_PATH) + " " + args +
+             " > /dev/null 2>&1")
+                .c_str(),
+            static_cast<char *>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 2000 && !std::ifstream(file).good(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+
   std::string dir, model;
 };
 
@@ -91,20 +110,7 @@ TEST_F(PonderTrain, KillAndResumeFollowsTheSameTrajectory) {
 
   // Start the same run, kill it once a checkpoint exists, then resume.
   std::string cut = dir + "/cut.safetensors";
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::string args = common + " --out " + cut;
-    execl(
-        "/bin/sh", "sh", "-c",
-        ("exec " + std::string(PONDER_PATH) + " " + args + " > /dev/null 2>&1")
-            .c_str(),
-        static_cast<char *>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 2000 && !std::ifstream(cut).good(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  killOnceWritten(common + " --out " + cut, cut);
   ASSERT_TRUE(std::ifstream(cut).good());
   auto checkpoint = readSafetensors(cut);
   ASSERT_TRUE(checkpoint) << checkpoint.getStatus().message();
@@ -155,19 +161,7 @@ TEST_F(PonderTrain, ThinkingRunResumesOnTheSameTrajectory) {
     EXPECT_EQ(row.find(",,,,,"), std::string::npos) << row;
 
   std::string cut = dir + "/cut.safetensors";
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c",
-          ("exec " + std::string(PONDER_PATH) + " " + common + " --out " + cut +
-           " > /dev/null 2>&1")
-              .c_str(),
-          static_cast<char *>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 2000 && !std::ifstream(cut).good(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  killOnceWritten(common + " --out " + cut, cut);
   auto checkpoint = readSafetensors(cut);
   ASSERT_TRUE(checkpoint) << checkpoint.getStatus().message();
   if (std::stoll(checkpoint->metadata.at("step")) < 40)
