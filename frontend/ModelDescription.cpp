@@ -108,8 +108,20 @@ std::vector<Entry> entriesInFileOrder(const toml::table &table) {
   return entries;
 }
 
+/// `FILE:LINE: what` on one line: control characters, which keys and
+/// strings quoted in `what` may hold (`"a\nb" = 1`, found by fuzz/), are
+/// written as \xNN.
 std::string errorLine(StringRef file, unsigned line, const llvm::Twine &what) {
-  return (file + ":" + llvm::Twine(line) + ": " + what).str();
+  std::string text = (file + ":" + llvm::Twine(line) + ": " + what).str();
+  std::string escaped;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f)
+      escaped += c;
+    else
+      escaped += "\\x" + llvm::utohexstr(byte, /*LowerCase=*/true, 2);
+  }
+  return escaped;
 }
 
 enum Presence { Optional, Required };

@@ -409,6 +409,9 @@ TEST(ModelDescription, NotToml) {
       errorWith("halting = \"pondernet\"", "halting = \"a\\\"#\xc3\xa9\""),
       "m.toml:11: not valid here: a byte outside ASCII (model "
       "descriptions are ASCII outside comments)");
+  // A quoted key with an escaped newline, named in an error (fuzz/).
+  EXPECT_EQ(errorOf("\"a\\nb\" = 1\n"),
+            "m.toml:1: key 'a\\x0ab': unknown key (outside any section)");
   // A header without a key (fuzz/: toml++ assumes one follows `[`).
   EXPECT_EQ(errorWith("[loss]", "[.loss]"),
             "m.toml:18: not valid TOML: a table header needs a key after "
