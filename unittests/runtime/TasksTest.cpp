@@ -2,6 +2,8 @@
 
 #include "runtime/Tasks.h"
 
+#include "unittests/runtime/TempDirTest.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -565,24 +567,13 @@ TEST(Tasks, BadMultiplicationAndPermutationsSpecsAreOneLine) {
 }
 
 /// Text tasks, each test with a fresh directory for its files.
-class TaskText : public ::testing::Test {
+class TaskText : public TempDirTest {
 protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/ponder-tasks-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
   /// Writes `content` to the file `name` and returns its path.
   std::string write(const std::string &name, const std::string &content) {
-    std::string path = dir + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
+    std::ofstream(path(name), std::ios::binary) << content;
+    return path(name);
   }
-  std::string dir;
 };
 
 TEST_F(TaskText, WindowsComeFromTheirPartOfTheFile) {
