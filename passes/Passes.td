@@ -151,4 +151,20 @@ def GenerateEntryPoints : Pass<"ponder-generate-entry-points", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def MergeKernelModules : Pass<"ponder-merge-kernel-modules", "ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` puts each kernel in a `gpu.module` of its own,
+    which would make one PTX module, one `ptxas` run and one module load
+    per kernel. This pass moves every kernel into a single `gpu.module`
+    (named by `module-name`), keeping each kernel's outlined name, and
+    points every `gpu.launch_func` at it.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string", "\"ponder_kernels\"",
+           "Name of the merged gpu.module">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // PONDER_PASSES_TD

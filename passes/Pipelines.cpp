@@ -33,7 +33,11 @@ void mlir::ponder::buildLowerToLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
+/// Bufferization shared by the CPU and GPU pipelines: dense row-major
+/// buffers at function boundaries, every intermediate freed, no calls into
+/// MLIR's runner utilities.
+static void buildBufferizePipeline(OpPassManager &pm) {
+  using namespace mlir::ponder;
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   // The halting loop's carried tensors are rewritten every step.
@@ -47,6 +51,10 @@ void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass()); // bufferization.clone
   pm.addPass(createExpandStridedCopies()); // no memrefCopy runtime calls
+}
+
+void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
+  buildBufferizePipeline(pm);
   pm.addPass(createVectorizeContractions());
   // Every parallel loop runs on OpenMP threads (LLVM's libomp); reductions
   // stay sequential inside them, so results do not depend on thread count.
@@ -67,6 +75,36 @@ void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
+                                            const GPUPipelineOptions &options) {
+  buildBufferizePipeline(pm);
+  // Every parallel loop of a linalg op becomes a kernel: blocks of 256
+  // threads over its outermost parallel dimension (no min/max bounds, so
+  // dynamic shapes map too), the others over the grid; reductions and
+  // parallel loops nested under them run sequentially inside a thread.
+  // Host code (the halting loop, scalar bookkeeping) stays on the host and
+  // reads results from managed memory.
+  std::string pipeline =
+      "func.func(convert-linalg-to-parallel-loops,"
+      "scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
+      "no-min-max-bounds=true},gpu-map-parallel-loops,"
+      "convert-parallel-loops-to-gpu),"
+      "gpu-kernel-outlining,ponder-merge-kernel-modules,"
+      "func.func(lower-affine),convert-scf-to-cf,"
+      "nvvm-attach-target{chip=" +
+      options.chip +
+      " features=+ptx80 O=3},"
+      "gpu.module(convert-gpu-to-nvvm),convert-nvvm-to-llvm,"
+      "expand-strided-metadata,lower-affine,"
+      // The host allocates through the runtime (managed memory), never
+      // with malloc: kernels read and write every buffer.
+      "finalize-memref-to-llvm{use-generic-functions=true},"
+      "convert-math-to-llvm,convert-to-llvm,gpu-to-llvm,"
+      "reconcile-unrealized-casts,canonicalize,cse";
+  if (failed(parsePassPipeline(pipeline, pm)))
+    llvm::report_fatal_error("ponder: malformed GPU pass pipeline");
+}
+
 void mlir::ponder::registerPonderPipelines() {
   PassPipelineRegistration<>("ponder-lower-to-linalg",
                              "ponder dialect -> linalg/tensor/scf",
@@ -80,4 +118,8 @@ void mlir::ponder::registerPonderPipelines() {
                                buildLowerToLinalgPipeline(pm);
                                buildLinalgToLLVMPipeline(pm);
                              });
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "ponder-linalg-to-gpu",
+      "linalg on tensors -> NVVM kernels and LLVM host code (CUDA)",
+      buildLinalgToGPUPipeline);
 }

@@ -8,9 +8,17 @@
 #ifndef PONDER_PASSES_PIPELINES_H
 #define PONDER_PASSES_PIPELINES_H
 
+#include "mlir/Pass/PassOptions.h"
+
 namespace mlir {
 class OpPassManager;
 namespace ponder {
+
+struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA architecture of the kernels"),
+      llvm::cl::init("sm_80")};
+};
 
 /// ponder dialect -> linalg/tensor/scf on tensors.
 void buildLowerToLinalgPipeline(OpPassManager &pm);
@@ -20,6 +28,11 @@ void buildLowerToLinalgPipeline(OpPassManager &pm);
 void buildLinalgToLLVMPipeline(OpPassManager &pm);
 
 /// Registers both (and their composition) with the global pass registry.
+/// Bufferized linalg -> one gpu.module of NVVM kernels (not yet serialised)
+/// and LLVM-dialect host code that launches them (docs/gpu.md).
+void buildLinalgToGPUPipeline(OpPassManager &pm,
+                              const GPUPipelineOptions &options);
+
 void registerPonderPipelines();
 
 } // namespace ponder

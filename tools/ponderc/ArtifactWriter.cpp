@@ -84,6 +84,94 @@ std::string compilePartition(llvm::StringRef bitcode,
   return "";
 }
 
+/// Functions a CUDA artifact's host code calls in the runtime: MLIR's GPU
+/// launch ABI (mgpu*) and the allocator of finalize-memref-to-llvm's
+/// generic functions.
+bool isDeviceRuntimeFunction(const llvm::Function &f) {
+  return f.isDeclaration() && (f.getName().starts_with("mgpu") ||
+                               f.getName().starts_with("_mlir_memref_to_llvm_"));
+}
+
+/// A function `name(void)` that calls each of `callees` in order.
+void defineCaller(llvm::Module &m, StringRef name,
+                  ArrayRef<llvm::Function *> callees) {
+  llvm::LLVMContext &context = m.getContext();
+  auto *fn = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getVoidTy(context), false),
+      llvm::GlobalValue::ExternalLinkage, name, m);
+  llvm::IRBuilder<> ir(llvm::BasicBlock::Create(context, "entry", fn));
+  for (llvm::Function *callee : callees)
+    ir.CreateCall(callee);
+  ir.CreateRetVoid();
+}
+
+/// Removes `llvm.global_ctors` or `llvm.global_dtors`, returning its
+/// functions in order.
+std::vector<llvm::Function *> takeStructors(llvm::Module &m, StringRef name) {
+  std::vector<llvm::Function *> functions;
+  llvm::GlobalVariable *list = m.getNamedGlobal(name);
+  if (!list)
+    return functions;
+  if (auto *entries = dyn_cast<llvm::ConstantArray>(list->getInitializer()))
+    for (llvm::Value *entry : entries->operands())
+      functions.push_back(cast<llvm::Function>(
+          cast<llvm::ConstantStruct>(entry)->getOperand(1)));
+  list->eraseFromParent();
+  return functions;
+}
+
+/// A CUDA artifact must load without a GPU, so nothing runs at dlopen: the
+/// kernel-module constructors become `ponder_artifact_load_kernels` and
+/// the destructors `ponder_artifact_unload_kernels`, and every runtime
+/// function the host code calls becomes a thunk through a pointer that
+/// `int32_t ponder_artifact_bind_device(void *(*lookup)(const char *))`
+/// sets (it returns how many names `lookup` did not know).
+void bindDeviceRuntime(llvm::Module &m) {
+  defineCaller(m, "ponder_artifact_load_kernels",
+               takeStructors(m, "llvm.global_ctors"));
+  defineCaller(m, "ponder_artifact_unload_kernels",
+               takeStructors(m, "llvm.global_dtors"));
+
+  llvm::LLVMContext &context = m.getContext();
+  llvm::IRBuilder<> ir(context);
+  llvm::PointerType *ptr = ir.getPtrTy();
+  std::vector<std::pair<llvm::Function *, llvm::GlobalVariable *>> thunks;
+  for (llvm::Function &f : m)
+    if (isDeviceRuntimeFunction(f))
+      thunks.emplace_back(&f, nullptr);
+  for (auto &[f, slot] : thunks) {
+    slot = new llvm::GlobalVariable(
+        m, ptr, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
+        llvm::ConstantPointerNull::get(ptr), "ponder.device." + f->getName());
+    f->setLinkage(llvm::GlobalValue::InternalLinkage);
+    ir.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", f));
+    llvm::SmallVector<llvm::Value *> args;
+    for (llvm::Argument &a : f->args())
+      args.push_back(&a);
+    llvm::Value *target = ir.CreateLoad(ptr, slot);
+    llvm::CallInst *call = ir.CreateCall(f->getFunctionType(), target, args);
+    if (f->getReturnType()->isVoidTy())
+      ir.CreateRetVoid();
+    else
+      ir.CreateRet(call);
+  }
+
+  auto *bind = llvm::Function::Create(
+      llvm::FunctionType::get(ir.getInt32Ty(), {ptr}, false),
+      llvm::GlobalValue::ExternalLinkage, "ponder_artifact_bind_device", m);
+  ir.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", bind));
+  auto *lookupType = llvm::FunctionType::get(ptr, {ptr}, false);
+  llvm::Value *missing = ir.getInt32(0);
+  for (auto &[f, slot] : thunks) {
+    llvm::Value *name = ir.CreateGlobalString(f->getName());
+    llvm::Value *address = ir.CreateCall(lookupType, bind->getArg(0), {name});
+    ir.CreateStore(address, slot);
+    missing = ir.CreateAdd(
+        missing, ir.CreateZExt(ir.CreateIsNull(address), ir.getInt32Ty()));
+  }
+  ir.CreateRet(missing);
+}
+
 } // namespace
 
 namespace ponder {
@@ -94,7 +182,8 @@ void prepareEntryPoints(ModuleOp module) {
   });
 }
 
-std::string describeArtifact(ModuleOp module, StringRef modelHash) {
+std::string describeArtifact(ModuleOp module, StringRef modelHash,
+                             StringRef target) {
   llvm::json::Array parameters, entries;
   bool parametersListed = false;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -127,6 +216,7 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash) {
   }
   llvm::json::Object descriptor{{"abi_version", kArtifactAbiVersion},
                                 {"model_hash", modelHash},
+                                {"target", target},
                                 {"parameters", std::move(parameters)},
                                 {"entries", std::move(entries)}};
   if (auto vocab =
@@ -148,7 +238,7 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash) {
 }
 
 bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
-                   std::string &error) {
+                   bool cuda, std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -192,6 +282,8 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
   addGetter("ponder_artifact_abi_version", ir.getInt32Ty(),
             ir.getInt32(kArtifactAbiVersion));
   addGetter("ponder_artifact_descriptor", ir.getPtrTy(), text);
+  if (cuda)
+    bindDeviceRuntime(*llvmModule);
 
   // Functions (entry points and their outlined parallel bodies) are split
   // into partitions that are optimised and compiled on threads, each in its
@@ -245,7 +337,9 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
                                        library.path};
   for (const TemporaryFile &object : objects)
     args.push_back(object.path);
-  args.append({ompDir, "-lomp", ompRpath, "-lm"});
+  if (!cuda)
+    args.append({ompDir, "-lomp", ompRpath});
+  args.push_back("-lm");
   std::optional<StringRef> redirects[] = {std::nullopt, log.path.str(),
                                           log.path.str()};
   std::string message;

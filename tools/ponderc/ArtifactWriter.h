@@ -21,18 +21,22 @@ constexpr int kArtifactAbiVersion = 1;
 
 /// The descriptor JSON of a ponder-level module built by buildModel:
 /// parameters and entry points with argument names, dtypes and shapes.
-/// `modelHash` identifies the description and compiler.
-std::string describeArtifact(mlir::ModuleOp module, llvm::StringRef modelHash);
+/// `modelHash` identifies the description and compiler; `target` is "cpu"
+/// or "cuda".
+std::string describeArtifact(mlir::ModuleOp module, llvm::StringRef modelHash,
+                             llvm::StringRef target);
 
 /// Marks the entry functions for C interfaces; call before lowering.
 void prepareEntryPoints(mlir::ModuleOp module);
 
-/// Translates a module in the LLVM dialect (after the CPU pipeline and
+/// Translates a module in the LLVM dialect (after the CPU or GPU pipeline and
 /// ponder-generate-entry-points) to a shared object at `outputPath`,
-/// embedding `descriptor`. Writes through a temporary file: on failure
+/// embedding `descriptor`. A `cuda` artifact's host code reaches the
+/// runtime's launch layer through pointers the runtime binds when it loads
+/// it (docs/artifact-abi.md). Writes through a temporary file: on failure
 /// nothing is left at `outputPath` and `error` says why.
 bool writeArtifact(mlir::ModuleOp module, llvm::StringRef descriptor,
-                   llvm::StringRef outputPath, std::string &error);
+                   llvm::StringRef outputPath, bool cuda, std::string &error);
 
 } // namespace ponder
 

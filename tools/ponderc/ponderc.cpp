@@ -1,9 +1,11 @@
 //===- ponderc.cpp - The Ponder compiler driver ---------------------------===//
 //
-// ponderc MODEL.toml --emit=ponder|linalg|llvm|artifact [-o OUT]
+// ponderc MODEL.toml [--target=cpu|cuda] --emit=ponder|linalg|llvm|ptx|artifact
+//         [-o OUT]
 //
 // Reads a model description (MODEL.md §2), builds its forward and loss graphs
-// as ponder IR, lowers them as far as the requested stage and prints it. Errors
+// as ponder IR, lowers them as far as the requested stage for the host CPU or
+// for NVIDIA GPUs (docs/gpu.md) and prints it. Errors
 // in the description are one line `FILE:LINE: ...` and exit code 1; nothing is
 // written then.
 //
@@ -15,6 +17,7 @@
 #include "passes/Pipelines.h"
 #include "runtime/Hash.h"
 #include "tools/ponderc/ArtifactWriter.h"
+#include "tools/ponderc/CudaTarget.h"
 #include "tools/registration/Registration.h"
 
 #include "mlir/IR/AsmState.h"
@@ -37,7 +40,8 @@
 namespace cl = llvm::cl;
 
 namespace {
-enum class Emit { Ponder, Linalg, LLVM, Artifact };
+enum class Emit { Ponder, Linalg, LLVM, PTX, Artifact };
+enum class Target { CPU, CUDA };
 } // namespace
 
 static cl::opt<std::string>
@@ -51,9 +55,21 @@ static cl::opt<Emit> emitAction(
                           "ponder dialect: forward and loss graphs"),
                clEnumValN(Emit::Linalg, "linalg",
                           "linalg/tensor/scf on tensors"),
-               clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the host CPU"),
+               clEnumValN(Emit::LLVM, "llvm",
+                          "LLVM IR for the host (kernels embedded for cuda)"),
+               clEnumValN(Emit::PTX, "ptx", "PTX of every kernel (cuda)"),
                clEnumValN(Emit::Artifact, "artifact",
                           "shared object for the runtime (-o required)")));
+static cl::opt<Target>
+    target("target", cl::desc("Where the compiled model runs"),
+           cl::init(Target::CPU),
+           cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU"),
+                      clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs")));
+static cl::opt<std::string>
+    cudaArch("cuda-arch",
+             cl::desc("Architecture of the PTX (--emit=ptx|llvm); artifacts "
+                      "embed PTX for sm_80 and cubins for sm_80 and sm_90"),
+             cl::init("sm_80"));
 
 /// FNV-1a of the description text and the compiler version: the key under
 /// which the runtime caches compiled artifacts.
@@ -71,6 +87,18 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "Ponder compiler driver\n");
+  bool cuda = target == Target::CUDA;
+  if (emitAction == Emit::PTX && !cuda) {
+    llvm::errs() << "ponderc: --emit=ptx needs --target=cuda\n";
+    return 1;
+  }
+  if (!llvm::StringRef(cudaArch).starts_with("sm_") ||
+      !llvm::all_of(llvm::StringRef(cudaArch).drop_front(3), llvm::isDigit) ||
+      cudaArch.size() == 3) {
+    llvm::errs() << "ponderc: --cuda-arch must be sm_NN, not '" << cudaArch
+                 << "'\n";
+    return 1;
+  }
 
   ponder::ParsedDescription parsed =
       ponder::parseModelDescriptionFile(inputFilename);
@@ -81,6 +109,7 @@ int main(int argc, char **argv) {
 
   mlir::DialectRegistry registry;
   ponder::registerPonderDialects(registry);
+  ponder::registerPonderPasses(); // the GPU pipeline is written as text
   mlir::MLIRContext context(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       ponder::buildModel(context, *parsed.description);
@@ -98,7 +127,8 @@ int main(int argc, char **argv) {
       llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
       return 1;
     }
-    descriptor = ponder::describeArtifact(*module, modelHash(inputFilename));
+    descriptor = ponder::describeArtifact(*module, modelHash(inputFilename),
+                                          cuda ? "cuda" : "cpu");
     ponder::prepareEntryPoints(*module);
   }
   if (emitAction != Emit::Ponder) {
@@ -106,8 +136,17 @@ int main(int argc, char **argv) {
     if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
       return 1;
     mlir::ponder::buildLowerToLinalgPipeline(pm);
-    if (emitAction == Emit::LLVM || emitAction == Emit::Artifact)
-      mlir::ponder::buildLinalgToLLVMPipeline(pm);
+    if (emitAction != Emit::Linalg) {
+      if (cuda) {
+        mlir::ponder::GPUPipelineOptions options;
+        // Artifacts carry sm_80 PTX, which every newer GPU can JIT.
+        options.chip =
+            emitAction == Emit::Artifact ? std::string("sm_80") : cudaArch;
+        mlir::ponder::buildLinalgToGPUPipeline(pm, options);
+      } else {
+        mlir::ponder::buildLinalgToLLVMPipeline(pm);
+      }
+    }
     if (emitAction == Emit::Artifact)
       pm.addPass(mlir::ponder::createGenerateEntryPoints());
     if (mlir::failed(pm.run(*module))) {
@@ -116,9 +155,24 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  std::string toolkit = ponder::findCudaToolkit();
+  if (cuda && emitAction != Emit::Ponder && emitAction != Emit::Linalg &&
+      mlir::failed(ponder::serializeKernelsToPTX(*module, toolkit))) {
+    llvm::errs() << inputFilename
+                 << ": internal error: PTX generation failed (see above)\n";
+    return 2;
+  }
   if (emitAction == Emit::Artifact) {
     std::string error;
-    if (!ponder::writeArtifact(*module, descriptor, outputFilename, error)) {
+    // Without the toolkit the artifact carries PTX only, which the driver
+    // compiles when it loads the artifact.
+    if (cuda && !toolkit.empty() &&
+        !ponder::embedCubins(*module, toolkit, {"sm_80", "sm_90"}, error)) {
+      llvm::errs() << inputFilename << ": " << error << "\n";
+      return 1;
+    }
+    if (!ponder::writeArtifact(*module, descriptor, outputFilename, cuda,
+                               error)) {
       llvm::errs() << outputFilename << ": " << error << "\n";
       return 1;
     }
@@ -152,6 +206,9 @@ int main(int argc, char **argv) {
     break;
   case Emit::LLVM:
     llvmModule->print(output->os(), nullptr);
+    break;
+  case Emit::PTX:
+    output->os() << ponder::kernelPTX(*module);
     break;
   case Emit::Artifact:
     break;
