@@ -2,6 +2,7 @@
 
 #include "runtime/Artifact.h"
 
+#include "runtime/Cuda.h"
 #include "runtime/Json.h"
 
 #include <cstdlib>
@@ -55,8 +56,34 @@ void appendDescriptor(std::vector<int64_t> &words, const Tensor &t) {
 } // namespace
 
 Artifact::~Artifact() {
-  if (handle)
-    dlclose(handle);
+  if (!handle)
+    return;
+  if (auto unload = reinterpret_cast<void (*)()>(
+          dlsym(handle, "ponder_artifact_unload_kernels"));
+      unload && targetName == "cuda")
+    unload();
+  dlclose(handle);
+}
+
+/// Binds a CUDA artifact's host code to this runtime's launch layer and
+/// loads its kernels (docs/artifact-abi.md).
+static Status bindDevice(void *handle, const std::string &path) {
+  if (Status s = cuda::initialize(); !s)
+    return Status::error(path + ": compiled for cuda: " + s.message());
+  auto bind = reinterpret_cast<int32_t (*)(void *(*)(const char *))>(
+      dlsym(handle, "ponder_artifact_bind_device"));
+  auto load =
+      reinterpret_cast<void (*)()>(dlsym(handle, "ponder_artifact_load_kernels"));
+  if (!bind || !load)
+    return Status::error(path + ": a cuda artifact without device entry points");
+  if (int32_t missing = bind(&cuda::lookup))
+    return Status::error(path + ": the artifact calls " +
+                         std::to_string(missing) +
+                         " device functions this runtime lacks; recompile it");
+  load();
+  if (Status s = cuda::takeError(); !s)
+    return Status::error(path + ": loading the kernels: " + s.message());
+  return Status::ok();
 }
 
 int64_t Artifact::threads() const {
@@ -91,6 +118,15 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
     return Status::error(path + ": descriptor: " + d.getStatus().message());
   if (const json::Value *h = d->find("model_hash"); h && h->isString())
     a->hash = h->asString();
+  if (const json::Value *t = d->find("target"); t && t->isString())
+    a->targetName = t->asString();
+  if (a->targetName != "cpu" && a->targetName != "cuda")
+    return Status::error(path + ": unknown target '" + a->targetName + "'");
+  if (a->targetName == "cuda")
+    if (Status s = bindDevice(a->handle, path); !s) {
+      a->targetName = "cpu"; // nothing to unload
+      return s;
+    }
   if (const json::Value *m = d->find("max_seq"); m && m->isInteger())
     a->maxSequence = m->asInteger();
   if (const json::Value *m = d->find("max_think"); m && m->isInteger())
@@ -174,8 +210,18 @@ Artifact::checkWeights(const std::map<std::string, const Tensor *> &weights,
 StatusOr<std::map<std::string, Tensor>>
 Artifact::call(const EntryPoint &entry,
                const std::map<std::string, const Tensor *> &values) const {
-  // One word vector per argument, kept alive for the call.
+  // One word vector per argument, kept alive for the call. Kernels address
+  // only device-visible memory: a cuda artifact's inputs are staged there.
+  bool cuda = targetName == "cuda";
   std::vector<std::vector<int64_t>> descriptors;
+  std::vector<void *> stagedMemory;
+  struct Release {
+    std::vector<void *> &memory;
+    ~Release() {
+      for (void *p : memory)
+        cuda::release(p);
+    }
+  } releaseStaged{stagedMemory};
   for (const ValueSpec &arg : entry.arguments) {
     auto it = values.find(arg.name);
     if (it == values.end())
@@ -194,6 +240,13 @@ Artifact::call(const EntryPoint &entry,
                            shapeText(arg.shape));
     descriptors.emplace_back();
     appendDescriptor(descriptors.back(), t);
+    if (cuda) {
+      void *memory = cuda::allocate(t.byteSize());
+      std::memcpy(memory, t.bytes(), t.byteSize());
+      stagedMemory.push_back(memory);
+      auto address = reinterpret_cast<int64_t>(memory);
+      descriptors.back()[0] = descriptors.back()[1] = address;
+    }
   }
   size_t resultWords = 0;
   for (const ValueSpec &r : entry.results)
@@ -203,6 +256,7 @@ Artifact::call(const EntryPoint &entry,
   for (std::vector<int64_t> &d : descriptors)
     args.push_back(d.data());
   entry.function(args.data());
+  Status deviceError = cuda ? cuda::takeError() : Status::ok();
 
   // Copy each result out and release the compiled code's allocation.
   std::map<std::string, Tensor> out;
@@ -218,10 +272,12 @@ Artifact::call(const EntryPoint &entry,
                 t.byteSize());
     // Constants come back as views of globals, marked by this sentinel.
     if (reinterpret_cast<uintptr_t>(allocated) != 0xdeadbeef)
-      std::free(allocated);
+      cuda ? cuda::release(allocated) : std::free(allocated);
     out.emplace(r.name, std::move(t));
     at += 3 + 2 * rank;
   }
+  if (!deviceError)
+    return Status::error(entry.name + ": " + deviceError.message());
   return out;
 }
 

@@ -54,6 +54,8 @@ public:
   int64_t rollouts() const { return rolloutCount; }
   const std::string &thinkReward() const { return reward; }
   const std::string &modelHash() const { return hash; }
+  /// Where the compiled code runs: "cpu" or "cuda" (runtime/Cuda.h).
+  const std::string &target() const { return targetName; }
 
   /// The number of threads the compiled code runs its parallel loops on
   /// (OpenMP; by default one per core, or OMP_NUM_THREADS). Results do not
@@ -80,7 +82,7 @@ private:
   std::vector<EntryPoint> entries;
   int64_t verbal = 0, think = 0, maxSequence = 0, maxThinkRun = 0;
   int64_t rolloutCount = 4;
-  std::string hash, reward = "first_verbal_logprob";
+  std::string hash, reward = "first_verbal_logprob", targetName = "cpu";
 };
 
 } // namespace ponder

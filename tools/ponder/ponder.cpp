@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
+#include "runtime/Cuda.h"
 #include "runtime/Evaluation.h"
 #include "runtime/Generate.h"
 #include "runtime/Hash.h"
@@ -99,8 +100,10 @@ StatusOr<Options> parseOptions(int argc, char **argv,
       o.flags[arg] = "";
       continue;
     }
-    // Every command that runs the model takes --threads (see loadModel).
-    if (!among(required, arg) && !among(optional, arg) && arg != "--threads")
+    // Every command that runs the model takes --threads and --device (see
+    // loadModel).
+    if (!among(required, arg) && !among(optional, arg) && arg != "--threads" &&
+        arg != "--device")
       return Status::error("ponder: unknown option '" + arg + "'");
     if (i + 1 >= argc)
       return Status::error("ponder: option '" + arg + "' needs a value");
@@ -136,7 +139,8 @@ std::string directoryOfThisBinary() {
 /// The cache key covers the description and the compiler binary itself, so
 /// a rebuilt ponderc never reuses an artifact of another compiler.
 StatusOr<std::string> compile(const std::string &model,
-                              const std::string &text) {
+                              const std::string &text,
+                              const std::string &device) {
   std::string ponderc = std::getenv("PONDERC")
                             ? std::getenv("PONDERC")
                             : directoryOfThisBinary() + "/ponderc";
@@ -144,7 +148,8 @@ StatusOr<std::string> compile(const std::string &model,
   if (!compiler)
     return Status::error("ponder: cannot read the compiler " + ponderc +
                          " (set $PONDERC)");
-  uint64_t hash = fnv1a(text, fnv1a(*compiler, fnv1a(PONDER_VERSION)));
+  uint64_t hash = fnv1a(
+      device, fnv1a(text, fnv1a(*compiler, fnv1a(PONDER_VERSION))));
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx",
                 static_cast<unsigned long long>(hash));
@@ -164,8 +169,10 @@ StatusOr<std::string> compile(const std::string &model,
     return artifact;
   pid_t pid = fork();
   if (pid == 0) {
-    execl(ponderc.c_str(), ponderc.c_str(), model.c_str(), "--emit=artifact",
-          "-o", artifact.c_str(), static_cast<char *>(nullptr));
+    std::string target = "--target=" + device;
+    execl(ponderc.c_str(), ponderc.c_str(), model.c_str(), target.c_str(),
+          "--emit=artifact", "-o", artifact.c_str(),
+          static_cast<char *>(nullptr));
     std::fprintf(stderr, "ponder: cannot run %s\n", ponderc.c_str());
     std::_Exit(127);
   }
@@ -190,19 +197,27 @@ StatusOr<int64_t> integerOption(const Options &o, const std::string &name,
   return static_cast<int64_t>(v);
 }
 
-/// Compiles (or finds in the cache) and loads the model of `o`, running
-/// on `--threads N` threads when given.
+/// Compiles (or finds in the cache) and loads the model of `o` for
+/// `--device cpu|cuda` (default cpu), running on `--threads N` host threads
+/// when given.
 StatusOr<std::unique_ptr<Artifact>> loadModel(const Options &o,
                                               std::string &text) {
   // Checked before compiling: a bad value fails at once.
   StatusOr<int64_t> threads = integerOption(o, "--threads", 0, 1);
   if (!threads)
     return threads.getStatus();
+  std::string device = o.has("--device") ? o.flags.at("--device") : "cpu";
+  if (device != "cpu" && device != "cuda")
+    return Status::error("ponder: --device: expected cpu or cuda, got '" +
+                         device + "'");
+  if (device == "cuda")
+    if (Status s = cuda::initialize(); !s)
+      return Status::error("ponder: --device cuda: " + s.message());
   StatusOr<std::string> t = readFile(o.model);
   if (!t)
     return t.getStatus();
   text = *t;
-  StatusOr<std::string> path = compile(o.model, text);
+  StatusOr<std::string> path = compile(o.model, text, device);
   if (!path)
     return path.getStatus();
   StatusOr<std::unique_ptr<Artifact>> artifact = Artifact::load(*path);
@@ -602,8 +617,9 @@ int train(int argc, char **argv) {
     ref.model = settings["reference_model"].empty()
                     ? o->model
                     : settings["reference_model"];
-    if (o->has("--threads"))
-      ref.flags["--threads"] = o->flags["--threads"];
+    for (const char *shared : {"--threads", "--device"})
+      if (o->has(shared))
+        ref.flags[shared] = o->flags[shared];
     std::string refText;
     auto loaded = loadModel(ref, refText);
     if (!loaded)
@@ -1295,5 +1311,5 @@ int main(int argc, char **argv) {
               "ponder generate MODEL.toml --weights W --prompt TEXT "
               "[--max-new N] [--temperature T] [--show-thoughts] | "
               "ponder bench [generate|train] MODEL.toml "
-              "(every command takes --threads N)");
+              "(every command takes --threads N and --device cpu|cuda)");
 }
