@@ -72,10 +72,11 @@ static Status bindDevice(void *handle, const std::string &path) {
     return Status::error(path + ": compiled for cuda: " + s.message());
   auto bind = reinterpret_cast<int32_t (*)(void *(*)(const char *))>(
       dlsym(handle, "ponder_artifact_bind_device"));
-  auto load =
-      reinterpret_cast<void (*)()>(dlsym(handle, "ponder_artifact_load_kernels"));
+  auto load = reinterpret_cast<void (*)()>(
+      dlsym(handle, "ponder_artifact_load_kernels"));
   if (!bind || !load)
-    return Status::error(path + ": a cuda artifact without device entry points");
+    return Status::error(path +
+                         ": a cuda artifact without device entry points");
   if (int32_t missing = bind(&cuda::lookup))
     return Status::error(path + ": the artifact calls " +
                          std::to_string(missing) +

@@ -54,8 +54,8 @@ struct Backend {
   Handle context = nullptr;
   std::mutex mutex; // guards the fields below
   std::string firstError;
-  std::unordered_map<void *, size_t> sizes;  // live and cached blocks
-  std::multimap<size_t, void *> cached;      // freed blocks by size
+  std::unordered_map<void *, size_t> sizes; // live and cached blocks
+  std::multimap<size_t, void *> cached;     // freed blocks by size
 };
 
 Backend &backend() {
@@ -236,8 +236,8 @@ void *allocate(size_t bytes) {
       r != kSuccess) {
     // Compiled code does not check its allocations: stop here, not later
     // on a null pointer.
-    std::fprintf(stderr, "ponder: cuda: cannot allocate %zu bytes: %s\n",
-                 bytes, errorName(r).c_str());
+    std::fprintf(stderr, "ponder: cuda: cannot allocate %zu bytes: %s\n", bytes,
+                 errorName(r).c_str());
     std::exit(1);
   }
   void *pointer = reinterpret_cast<void *>(address);

@@ -22,5 +22,23 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.ponder_tools_dir, config.llvm_tools_dir]
 tools = ["ponder-opt", "ponderc", "split-file", "not", "count", "mlir-runner",
-         "llvm-nm", "llvm-strings"]
+         "llvm-nm", "llvm-readelf", "llvm-strings"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The CUDA toolkit's ptxas validates generated kernels where it is installed
+# (tests marked `REQUIRES: ptxas`), as ponderc finds it.
+def find_ptxas():
+    roots = [os.environ.get(v) for v in ("CUDA_HOME", "CUDA_PATH")]
+    roots.append("/usr/local/cuda")
+    for root in roots:
+        if root and os.access(os.path.join(root, "bin", "ptxas"), os.X_OK):
+            return os.path.join(root, "bin", "ptxas")
+    import shutil
+    return shutil.which("ptxas")
+
+ptxas = find_ptxas()
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+    config.substitutions.append(
+        ("%cuda_root", os.path.dirname(os.path.dirname(ptxas))))

@@ -138,8 +138,7 @@ std::string directoryOfThisBinary() {
 /// Compiles `model` (or finds it in the cache); returns the artifact's path.
 /// The cache key covers the description and the compiler binary itself, so
 /// a rebuilt ponderc never reuses an artifact of another compiler.
-StatusOr<std::string> compile(const std::string &model,
-                              const std::string &text,
+StatusOr<std::string> compile(const std::string &model, const std::string &text,
                               const std::string &device) {
   std::string ponderc = std::getenv("PONDERC")
                             ? std::getenv("PONDERC")
@@ -148,8 +147,8 @@ StatusOr<std::string> compile(const std::string &model,
   if (!compiler)
     return Status::error("ponder: cannot read the compiler " + ponderc +
                          " (set $PONDERC)");
-  uint64_t hash = fnv1a(
-      device, fnv1a(text, fnv1a(*compiler, fnv1a(PONDER_VERSION))));
+  uint64_t hash =
+      fnv1a(device, fnv1a(text, fnv1a(*compiler, fnv1a(PONDER_VERSION))));
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx",
                 static_cast<unsigned long long>(hash));

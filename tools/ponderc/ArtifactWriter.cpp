@@ -88,8 +88,9 @@ std::string compilePartition(llvm::StringRef bitcode,
 /// launch ABI (mgpu*) and the allocator of finalize-memref-to-llvm's
 /// generic functions.
 bool isDeviceRuntimeFunction(const llvm::Function &f) {
-  return f.isDeclaration() && (f.getName().starts_with("mgpu") ||
-                               f.getName().starts_with("_mlir_memref_to_llvm_"));
+  return f.isDeclaration() &&
+         (f.getName().starts_with("mgpu") ||
+          f.getName().starts_with("_mlir_memref_to_llvm_"));
 }
 
 /// A function `name(void)` that calls each of `callees` in order.

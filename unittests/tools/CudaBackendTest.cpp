@@ -140,9 +140,9 @@ TEST_F(CudaBackend, LaunchesKernelsOfTheCompiledModule) {
   // Every result comes back with the contract's shape.
   auto dump = readSafetensors(path("dump.safetensors"));
   ASSERT_TRUE(dump) << dump.getStatus().message();
-  auto logits = std::find_if(
-      dump->tensors.begin(), dump->tensors.end(),
-      [](const auto &named) { return named.first == "logits"; });
+  auto logits =
+      std::find_if(dump->tensors.begin(), dump->tensors.end(),
+                   [](const auto &named) { return named.first == "logits"; });
   ASSERT_NE(logits, dump->tensors.end());
   EXPECT_EQ(logits->second.shape(), (std::vector<int64_t>{2, 5, 8}));
 }

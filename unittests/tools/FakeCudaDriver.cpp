@@ -84,14 +84,14 @@ CUresult cuModuleGetFunction(void **function, void *, const char *name) {
   return kSuccess;
 }
 CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
-                        unsigned bx, unsigned by, unsigned bz, unsigned,
-                        void *, void **, void **) {
+                        unsigned bx, unsigned by, unsigned bz, unsigned, void *,
+                        void **, void **) {
   if (fails("cuLaunchKernel"))
     return kLaunchFailed;
   log("launch " + std::string(static_cast<const char *>(function)) + " " +
-      std::to_string(gx) + " " + std::to_string(gy) + " " +
-      std::to_string(gz) + " " + std::to_string(bx) + " " +
-      std::to_string(by) + " " + std::to_string(bz));
+      std::to_string(gx) + " " + std::to_string(gy) + " " + std::to_string(gz) +
+      " " + std::to_string(bx) + " " + std::to_string(by) + " " +
+      std::to_string(bz));
   return kSuccess;
 }
 CUresult cuStreamCreate(void **stream, unsigned) {
