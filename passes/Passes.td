@@ -151,6 +151,23 @@ def GenerateEntryPoints : Pass<"ponder-generate-entry-points", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def MapParallelLoopsToGPU
+    : Pass<"ponder-map-parallel-loops-to-gpu", "func::FuncOp"> {
+  let summary = "Tile every outermost scf.parallel and map it to blocks and threads";
+  let description = [{
+    Row-major buffers are contiguous along the innermost loop dimension, so
+    each outermost `scf.parallel` is tiled to blocks of up to 256 threads
+    with `threadIdx.x` along its innermost dimension (coalesced loads and
+    stores) and, when that dimension is short, `threadIdx.y` along the next
+    one. Tiles go to `blockIdx.x`, `.y`, `.z` from the innermost dimension
+    outwards; further dimensions and loops nested inside run sequentially in
+    each thread. Tiles have no min/max bounds, so dynamic shapes map too
+    (the body checks its index). `convert-parallel-loops-to-gpu` then
+    creates the launches.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
+}
+
 def MergeKernelModules : Pass<"ponder-merge-kernel-modules", "ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{

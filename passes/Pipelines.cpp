@@ -78,17 +78,13 @@ void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
 void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
                                             const GPUPipelineOptions &options) {
   buildBufferizePipeline(pm);
-  // Every parallel loop of a linalg op becomes a kernel: blocks of 256
-  // threads over its outermost parallel dimension (no min/max bounds, so
-  // dynamic shapes map too), the others over the grid; reductions and
-  // parallel loops nested under them run sequentially inside a thread.
-  // Host code (the halting loop, scalar bookkeeping) stays on the host and
-  // reads results from managed memory.
+  // Every parallel loop of a linalg op becomes a kernel, threads along its
+  // contiguous innermost dimension; reductions run sequentially inside a
+  // thread. Host code (the halting loop, scalar bookkeeping) stays on the
+  // host and reads results from managed memory.
   std::string pipeline =
       "func.func(convert-linalg-to-parallel-loops,"
-      "scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
-      "no-min-max-bounds=true},gpu-map-parallel-loops,"
-      "convert-parallel-loops-to-gpu),"
+      "ponder-map-parallel-loops-to-gpu,convert-parallel-loops-to-gpu),"
       "gpu-kernel-outlining,ponder-merge-kernel-modules,"
       "func.func(lower-affine),convert-scf-to-cf,"
       "nvvm-attach-target{chip=" +
