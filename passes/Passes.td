@@ -175,7 +175,9 @@ def MergeKernelModules : Pass<"ponder-merge-kernel-modules", "ModuleOp"> {
     which would make one PTX module, one `ptxas` run and one module load
     per kernel. This pass moves every kernel into a single `gpu.module`
     (named by `module-name`), keeping each kernel's outlined name, and
-    points every `gpu.launch_func` at it.
+    points every `gpu.launch_func` at it. A launch that passes a host
+    global (`memref.get_global`) to a kernel is an error: buffers are
+    managed memory, globals are not.
   }];
   let options = [
     Option<"moduleName", "module-name", "std::string", "\"ponder_kernels\"",

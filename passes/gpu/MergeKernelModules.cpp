@@ -57,6 +57,18 @@ struct MergeKernelModulesPass
     merged.setSymName(moduleName);
     auto mergedName = StringAttr::get(&getContext(), moduleName);
 
+    WalkResult hostGlobal = module.walk([&](gpu::LaunchFuncOp launch) {
+      for (Value operand : launch.getKernelOperands())
+        if (operand.getDefiningOp<memref::GetGlobalOp>()) {
+          launch.emitError("a kernel argument is a host global; kernels "
+                           "read only device-visible memory");
+          return WalkResult::interrupt();
+        }
+      return WalkResult::advance();
+    });
+    if (hostGlobal.wasInterrupted())
+      return signalPassFailure();
+
     module.walk([&](gpu::LaunchFuncOp launch) {
       SymbolRefAttr kernel = launch.getKernel();
       StringAttr newName = renamed.lookup(
