@@ -5,6 +5,7 @@
 #include "runtime/Cuda.h"
 #include "runtime/Json.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -193,6 +194,11 @@ const EntryPoint *Artifact::entry(const std::string &name) const {
 Status
 Artifact::checkWeights(const std::map<std::string, const Tensor *> &weights,
                        const std::string &source) const {
+  for (const auto &[name, tensor] : weights)
+    if (std::none_of(params.begin(), params.end(),
+                     [&](const ValueSpec &p) { return p.name == name; }))
+      return Status::error(source + ": unexpected tensor '" + name +
+                           "', not a parameter of the model");
   for (const ValueSpec &p : params) {
     auto it = weights.find(p.name);
     if (it == weights.end())
@@ -204,6 +210,8 @@ Artifact::checkWeights(const std::map<std::string, const Tensor *> &weights,
                            shapeText(t.shape()) + ", the model expects " +
                            std::string(dtypeName(p.dtype)) + " " +
                            shapeText(p.shape));
+    if (Status s = checkFinite(t, p.name); !s)
+      return Status::error(source + ": parameter " + s.message());
   }
   return Status::ok();
 }

@@ -63,8 +63,9 @@ public:
   int64_t threads() const;
   void setThreads(int64_t n) const;
 
-  /// Checks that `weights` has every parameter with the descriptor's dtype
-  /// and shape (one error line naming the first mismatch).
+  /// Checks that `weights` has exactly the parameters, each with the
+  /// descriptor's dtype and shape and finite values (one error line naming
+  /// the first problem).
   Status checkWeights(const std::map<std::string, const Tensor *> &weights,
                       const std::string &source) const;
 

@@ -2,6 +2,8 @@
 
 #include "runtime/Tensor.h"
 
+#include <cmath>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -91,6 +93,28 @@ int64_t Tensor::numel() const {
   for (int64_t d : dims)
     n *= d;
   return n;
+}
+
+Status checkFinite(const Tensor &t, const std::string &what) {
+  if (t.dtype() != DType::F32)
+    return Status::ok();
+  const float *x = t.data<float>();
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) {
+    if (std::isfinite(x[i]))
+      continue;
+    std::string at;
+    for (int64_t d = t.rank() - 1, rest = i; d >= 0; --d) {
+      at = std::to_string(rest % t.shape()[d]) + (at.empty() ? "" : ", ") + at;
+      rest /= t.shape()[d];
+    }
+    return Status::error("'" + what + "'" + (t.rank() ? "[" + at + "]" : "") +
+                         " = " +
+                         (std::isnan(x[i]) ? "nan"
+                          : x[i] > 0       ? "inf"
+                                           : "-inf") +
+                         " is not finite");
+  }
+  return Status::ok();
 }
 
 } // namespace ponder

@@ -88,6 +88,11 @@ private:
   std::unique_ptr<std::byte[], Free> storage;
 };
 
+/// OK if every element of an F32 tensor is finite (other dtypes always
+/// are); otherwise one line naming `what`, the first offending element's
+/// coordinates and its value: "'advantage'[1, 3] = nan is not finite".
+Status checkFinite(const Tensor &t, const std::string &what);
+
 } // namespace ponder
 
 #endif // PONDER_RUNTIME_TENSOR_H

@@ -160,6 +160,14 @@ StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
   auto out = artifact.call(entry, values);
   if (!out)
     return out.getStatus();
+  // A step whose loss or gradient is not finite would poison every
+  // parameter: it is refused and the state stays that of the last step.
+  for (const char *name : {"loss", "grad_norm"})
+    if (float v = out->at(name).data<float>()[0]; !std::isfinite(v))
+      return Status::error(
+          std::string(name[0] == 'l' ? "the loss" : "the gradient norm") +
+          " is " + (std::isnan(v) ? "NaN" : "infinite") +
+          "; the step is not applied");
   for (auto &[name, t] : params)
     t = std::move(out->at(name));
   for (auto &[name, t] : moments1)
@@ -260,6 +268,11 @@ StatusOr<Checkpoint> loadCheckpoint(const std::string &path) {
     c.step = step;
   }
   return c;
+}
+
+bool isOptimizerState(const std::string &name) {
+  return name.rfind(kMomentPrefix[0], 0) == 0 ||
+         name.rfind(kMomentPrefix[1], 0) == 0;
 }
 
 } // namespace ponder

@@ -98,6 +98,10 @@ struct Checkpoint {
 /// errors, as is a step that is not a non-negative integer.
 StatusOr<Checkpoint> loadCheckpoint(const std::string &path);
 
+/// True for the optimiser moments a checkpoint stores next to the
+/// parameters (adam.m.NAME, adam.v.NAME).
+bool isOptimizerState(const std::string &name);
+
 } // namespace ponder
 
 #endif // PONDER_RUNTIME_TRAINER_H

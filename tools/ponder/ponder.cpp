@@ -114,6 +114,27 @@ StatusOr<Options> parseOptions(int argc, char **argv,
   for (const std::string &a : required)
     if (!o.flags.count(a))
       return Status::error("ponder: missing option '" + a + "'");
+  // Output paths are checked before any work: a run that could not save
+  // its result does not start.
+  for (const char *output : {"-o", "--dump", "--out", "--csv", "--plot"}) {
+    auto it = o.flags.find(output);
+    if (it == o.flags.end())
+      continue;
+    const std::string &path = it->second;
+    struct stat st;
+    if (path.empty())
+      return Status::error("ponder: " + std::string(output) + ": empty path");
+    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      return Status::error("ponder: " + std::string(output) + ": '" + path +
+                           "' is a directory, not a file");
+    size_t slash = path.find_last_of('/');
+    std::string parent = slash == std::string::npos ? "."
+                         : slash == 0               ? "/"
+                                                    : path.substr(0, slash);
+    if (stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return Status::error("ponder: " + std::string(output) + ": directory '" +
+                           parent + "' does not exist");
+  }
   return o;
 }
 
@@ -248,7 +269,8 @@ Status loadWeights(const Artifact &model, const std::string &path,
     return read.getStatus();
   file = std::move(*read);
   for (const auto &[name, t] : file.tensors)
-    values[name] = &t;
+    if (!isOptimizerState(name)) // a checkpoint serves as weights too
+      values[name] = &t;
   return model.checkWeights(values, path);
 }
 
@@ -366,6 +388,8 @@ int run(int argc, char **argv) {
   if (!ids || ids->dtype() != DType::I32 || ids->rank() != 2)
     return fail(batchPath + ": expected 'ids' I32 [B, T]");
   int64_t b = ids->shape()[0], t = ids->shape()[1];
+  if (b == 0)
+    return fail(batchPath + ": the batch is empty (B = 0)");
   if (!lengths || lengths->dtype() != DType::I32 ||
       lengths->shape() != std::vector<int64_t>{b})
     return fail(batchPath + ": expected 'lengths' I32 [" + std::to_string(b) +
@@ -401,10 +425,20 @@ int run(int argc, char **argv) {
       if (x->dtype() != DType::F32 || x->shape() != ids->shape())
         return fail(batchPath + ": expected '" + optional + "' F32 [" +
                     std::to_string(b) + ", " + std::to_string(t) + "]");
+      if (Status s = checkFinite(*x, optional); !s)
+        return fail(batchPath + ": " + s.message());
       values[optional] = x;
     }
-  if (const Tensor *ref = batch->find("reference_logits"))
+  if (const Tensor *ref = batch->find("reference_logits")) {
+    std::vector<int64_t> shape = {b, t, model.vocabSize()};
+    if (ref->dtype() != DType::F32 || ref->shape() != shape)
+      return fail(batchPath + ": expected 'reference_logits' F32 [" +
+                  std::to_string(b) + ", " + std::to_string(t) + ", " +
+                  std::to_string(model.vocabSize()) + "]");
+    if (Status s = checkFinite(*ref, "reference_logits"); !s)
+      return fail(batchPath + ": " + s.message());
     values["reference_logits"] = ref;
+  }
 
   // --grad: the `grad` entry returns @loss's outputs and grad.NAME.
   const char *entryName = o->has("--grad") ? "grad" : "loss";
@@ -691,10 +725,7 @@ int train(int argc, char **argv) {
     auto r = (*trainer)->train(step, rate, *decay);
     if (!r)
       return fail("ponder: step " + std::to_string(s) + ": " +
-                  r.getStatus().message());
-    if (!std::isfinite(r->loss))
-      return fail("ponder: step " + std::to_string(s) +
-                  ": the loss is not finite; the last checkpoint is kept");
+                  r.getStatus().message() + "; the last checkpoint is kept");
     loss = r->loss;
     tokens += r->tokens;
     double elapsed =
