@@ -171,6 +171,91 @@ TEST_F(PonderTrain, ThinkingRunResumesOnTheSameTrajectory) {
   EXPECT_EQ(trajectory(dir + "/cut.csv"), full);
 }
 
+// Saves are atomic (write, fsync, rename): a run killed with SIGKILL at
+// any moment, here over and over while it saves after every step, leaves
+// the last checkpoint readable, and resuming from wherever it stopped ends
+// on the uninterrupted run's trajectory, bit for bit.
+TEST_F(PonderTrain, RepeatedKillsDuringSavesKeepTheCheckpoint) {
+  std::string common = "train " + model +
+                       " --task parity:4 --steps 30 --batch 4 --lr 0.01 "
+                       "--eval-every 10 --save-every 1 --seed 5";
+  ASSERT_EQ(ponder(common + " --out " + dir + "/full.safetensors"), 0)
+      << slurp(dir + "/err.txt");
+  std::vector<std::string> full = trajectory(dir + "/full.csv");
+  ASSERT_EQ(full.size(), 30u);
+
+  std::string cut = dir + "/cut.safetensors";
+  int64_t last = 0;
+  int kills = 0;
+  for (int delay : {40, 55, 70, 85, 100, 115, 130, 145, 160, 175}) {
+    bool exists = std::ifstream(cut).good();
+    std::string args = exists ? "train " + model +
+                                    " --steps 30 --eval-every 10 "
+                                    "--save-every 1 --resume " +
+                                    cut
+                              : common + " --out " + cut;
+    pid_t pid = fork();
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c",
+            ("exec " + std::string(PONDER_PATH) + " " + args +
+             " > /dev/null 2>&1")
+                .c_str(),
+            static_cast<char *>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    kills += WIFSIGNALED(status);
+    if (!std::ifstream(cut).good())
+      continue;
+    auto checkpoint = readSafetensors(cut);
+    ASSERT_TRUE(checkpoint) << "after a kill at " << delay
+                            << " ms: " << checkpoint.getStatus().message();
+    int64_t step = std::stoll(checkpoint->metadata.at("step"));
+    EXPECT_GE(step, last);
+    last = step;
+  }
+  EXPECT_GT(kills, 0);
+  if (last < 30)
+    ASSERT_EQ(ponder("train " + model +
+                     " --steps 30 --eval-every 10 --save-every 1 --resume " +
+                     cut),
+              0)
+        << slurp(dir + "/err.txt");
+  EXPECT_EQ(trajectory(dir + "/cut.csv"), full);
+}
+
+// A step whose loss overflows is refused with one line; the checkpoint of
+// the last good step stays, readable and finite.
+TEST_F(PonderTrain, NonFiniteLossStopsAndKeepsTheCheckpoint) {
+  std::string out = dir + "/t.safetensors";
+  // AdamW moves every weight by about the learning rate per step: at 1e30
+  // the activations overflow after the first update.
+  EXPECT_NE(ponder("train " + model +
+                   " --task parity:4 --steps 20 --batch 4 --lr 1e30 "
+                   "--save-every 1 --out " +
+                   out),
+            0);
+  std::string err = slurp(dir + "/err.txt");
+  EXPECT_NE(err.find(": the loss is "), std::string::npos) << err;
+  EXPECT_NE(err.find("; the step is not applied; the last checkpoint is kept"),
+            std::string::npos)
+      << err;
+  // Progress lines come first (stderr is not a terminal here); the error
+  // is the one last line.
+  size_t at = err.find("ponder: step ");
+  EXPECT_EQ(err.find('\n', at), err.size() - 1) << err;
+  ASSERT_NE(at, std::string::npos) << err;
+  int64_t failed = std::stoll(err.substr(at + 13));
+  auto checkpoint = readSafetensors(out);
+  ASSERT_TRUE(checkpoint) << checkpoint.getStatus().message();
+  EXPECT_EQ(std::stoll(checkpoint->metadata.at("step")), failed - 1);
+  for (const auto &[name, t] : checkpoint->tensors)
+    EXPECT_TRUE(checkFinite(t, name).isOk()) << name;
+}
+
 TEST_F(PonderTrain, BadOptionsAreOneLine) {
   auto failure = [&](const std::string &args) {
     EXPECT_NE(ponder(args), 0) << args;
