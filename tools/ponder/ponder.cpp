@@ -723,9 +723,14 @@ int train(int argc, char **argv) {
               &rolled.advantage};
     }
     auto r = (*trainer)->train(step, rate, *decay);
-    if (!r)
+    if (!r) {
+      // Checkpoints are replaced atomically: the last one is intact.
+      struct stat st;
+      bool saved = stat(out.c_str(), &st) == 0;
       return fail("ponder: step " + std::to_string(s) + ": " +
-                  r.getStatus().message() + "; the last checkpoint is kept");
+                  r.getStatus().message() +
+                  (saved ? "; the last checkpoint is kept" : ""));
+    }
     loss = r->loss;
     tokens += r->tokens;
     double elapsed =
