@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 
 packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev libclang-rt-22-dev
-  libtomlplusplus-dev)
+  libtomlplusplus-dev libmlir-22-dev mlir-22-tools)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -25,19 +25,21 @@ if ((${#missing[@]})); then
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-[[ -f build-fuzz/build.ninja ]] ||
+[[ -f build-fuzz/build.ninja ]] && grep -q fuzz-ponder-opt build-fuzz/build.ninja ||
   cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DLLVM_DIR=/usr/lib/llvm-22/lib/cmake/llvm >/dev/null
+    -DCMAKE_C_COMPILER=clang-22 >/dev/null
 cmake --build build-fuzz
 
-for target in model-description safetensors; do
+for target in model-description safetensors ponder-opt; do
   corpus=build-fuzz/corpus/$target
   mkdir -p "$corpus"
   cp -n fuzz/corpus/$target/* "$corpus"/
-  dict=()
-  [[ -f fuzz/$target.dict ]] && dict=(-dict=fuzz/$target.dict)
+  options=()
+  [[ -f fuzz/$target.dict ]] && options=(-dict=fuzz/$target.dict)
+  # Whole ponder-level models are tens of kilobytes.
+  [[ $target == ponder-opt ]] && options+=(-max_len=32768)
   echo "== fuzz-$target for ${seconds}s"
-  build-fuzz/fuzz-$target "$corpus" "${dict[@]}" -max_total_time="$seconds" \
+  build-fuzz/fuzz-$target "$corpus" "${options[@]}" -max_total_time="$seconds" \
     -artifact_prefix="build-fuzz/crash-$target-" -print_final_stats=1 \
     2>build-fuzz/fuzz-$target.log ||
     { tail -40 build-fuzz/fuzz-$target.log >&2; exit 1; }

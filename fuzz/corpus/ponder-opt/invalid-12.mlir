@@ -1,0 +1,4 @@
+func.func @embed_id_type(%ids: tensor<2x3xi64>, %t: tensor<24x4xf32>, %p: tensor<8x4xf32>) {
+  %x = ponder.embed %ids, %t, %p vocab <verbal = 16, think = 8> : (tensor<2x3xi64>, tensor<24x4xf32>, tensor<8x4xf32>) -> tensor<2x3x4xf32>
+  return
+}

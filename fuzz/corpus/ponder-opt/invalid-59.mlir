@@ -1,0 +1,4 @@
+func.func @xent_lengths_batch(%z: tensor<2x3x24xf32>, %ids: tensor<2x3xi32>, %l: tensor<3xi32>, %w: tensor<2x3xf32>) {
+  %y = ponder.verbal_xent %z, %ids, %l, %w  vocab <verbal = 16, think = 8>  : tensor<2x3x24xf32>, tensor<2x3xi32>, tensor<3xi32>, tensor<2x3xf32> -> tensor<f32>
+  return
+}

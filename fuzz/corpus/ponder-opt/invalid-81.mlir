@@ -1,0 +1,4 @@
+func.func @cost_probs_dims(%s: tensor<2x3xi32>, %r: tensor<2x3xf32>, %p: tensor<4x3x3xf32>, %l: tensor<2xi32>) {
+  %y = ponder.ponder_cost act %s, %r, %p, %l  : tensor<2x3xi32>, tensor<2x3xf32>, tensor<4x3x3xf32>, tensor<2xi32> -> tensor<f32>
+  return
+}

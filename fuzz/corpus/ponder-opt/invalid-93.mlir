@@ -1,0 +1,5 @@
+func.func @cached_attention_rows(%q: tensor<2x1x8xf32>, %c: tensor<4x2x5x8xf32>, %n: index, %l: tensor<3xi32>) {
+  %a = ponder.cached_attention %q, %q, %q, %c, %c[%n] start(%l) lengths(%l) heads(2)
+      : tensor<2x1x8xf32>, tensor<4x2x5x8xf32>, tensor<3xi32>
+  return
+}

@@ -1,0 +1,9 @@
+func.func @loop_frozen_needs_kv_cache(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
+  %r:4 = ponder.halting_loop fixed max_steps 2 lengths(%l : tensor<2xi32>) iter_state(%s = %x : tensor<2x3x8xf32>) step(%n) {
+    ponder.yield %s : tensor<2x3x8xf32>
+  } frozen {
+  ^bb0(%fs: tensor<2x3x8xf32>, %fn: index):
+    ponder.yield %fs, %fs : tensor<2x3x8xf32>, tensor<2x3x8xf32>
+  }
+  return
+}
