@@ -11,7 +11,8 @@ cmake --install "$build" --prefix "$work/prefix" > /dev/null
 cmake -S "$root/examples/trainer" -B "$work/build" -G Ninja \
   -DCMAKE_CXX_COMPILER="${CXX:-clang++-22}" \
   -DCMAKE_PREFIX_PATH="$work/prefix" > /dev/null
-cmake --build "$work/build" > /dev/null
+cmake --build "$work/build" > "$work/build.log" 2>&1 ||
+  { tail -20 "$work/build.log"; exit 1; }
 "$work/prefix/bin/ponderc" "$root/examples/models/parity.toml" \
   --emit=artifact -o "$work/parity.so"
 "$work/build/trainer" "$work/parity.so" parity:4 40 > "$work/log.txt"
