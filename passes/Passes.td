@@ -168,6 +168,19 @@ def MapParallelLoopsToGPU
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
 }
 
+def SinkGlobalsIntoKernels
+    : Pass<"ponder-sink-globals-into-kernels", "func::FuncOp"> {
+  let summary = "Read constant globals inside gpu.launch bodies, not through arguments";
+  let description = [{
+    Bufferized constants are `memref.global`s in host memory, which kernels
+    cannot read. Each `memref.get_global` used inside a `gpu.launch` body is
+    cloned into the body, so `gpu-kernel-outlining` copies the global into
+    the kernel module, where the NVPTX backend places it in device memory.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def MergeKernelModules : Pass<"ponder-merge-kernel-modules", "ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{
@@ -175,9 +188,10 @@ def MergeKernelModules : Pass<"ponder-merge-kernel-modules", "ModuleOp"> {
     which would make one PTX module, one `ptxas` run and one module load
     per kernel. This pass moves every kernel into a single `gpu.module`
     (named by `module-name`), keeping each kernel's outlined name, and
-    points every `gpu.launch_func` at it. A launch that passes a host
-    global (`memref.get_global`) to a kernel is an error: buffers are
-    managed memory, globals are not.
+    points every `gpu.launch_func` at it. Globals that several kernel
+    modules copied are kept once. A launch that passes a host global
+    (`memref.get_global`) to a kernel is an error: buffers are managed
+    memory, globals are not (ponder-sink-globals-into-kernels avoids it).
   }];
   let options = [
     Option<"moduleName", "module-name", "std::string", "\"ponder_kernels\"",

@@ -84,7 +84,8 @@ void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
   // host and reads results from managed memory.
   std::string pipeline =
       "func.func(convert-linalg-to-parallel-loops,"
-      "ponder-map-parallel-loops-to-gpu,convert-parallel-loops-to-gpu),"
+      "ponder-map-parallel-loops-to-gpu,convert-parallel-loops-to-gpu,"
+      "ponder-sink-globals-into-kernels),"
       "gpu-kernel-outlining,ponder-merge-kernel-modules,"
       "func.func(lower-affine),convert-scf-to-cf,"
       "nvvm-attach-target{chip=" +

@@ -38,6 +38,16 @@ struct MergeKernelModulesPass
           return (void)(op.emitError("unexpected op in a kernel module"),
                         signalPassFailure());
         StringAttr oldName = symbol.getNameAttr();
+        // Outlining copies each global a kernel reads into its module:
+        // keep one copy of each.
+        if (Operation *existing = mergedSymbols.lookup(oldName);
+            existing && isa<memref::GlobalOp>(op) &&
+            OperationEquivalence::isEquivalentTo(
+                existing, &op, OperationEquivalence::IgnoreLocations)) {
+          renamed[{moduleName, oldName}] = oldName;
+          op.erase();
+          continue;
+        }
         op.moveBefore(merged.getBody(), merged.getBody()->end());
         // Outlining names each module after its kernel; keep that name.
         if (auto func = dyn_cast<gpu::GPUFuncOp>(op);
