@@ -96,10 +96,8 @@ protected:
                         "/out.txt 2> " + dir + "/err.txt")
                            .c_str());
   }
-  /// Starts `ponder ARGS`, waits until `file` exists (up to 10 s) and kills
-  /// the run with SIGKILL: a crash at an arbitrary point after a save.
-  static void killOnceWritten(const std::string &args,
-                              const std::string &file) {
+  /// Starts `ponder ARGS` in the background, its output discarded.
+  static pid_t start(const std::string &args) {
     pid_t pid = fork();
     if (pid == 0) {
       execl("/bin/sh", "sh", "-c",
@@ -109,10 +107,24 @@ protected:
             static_cast<char *>(nullptr));
       _exit(127);
     }
+    return pid;
+  }
+  /// Kills `pid` with SIGKILL and reaps it; true if the signal ended it
+  /// (false if it had already finished).
+  static bool killNow(pid_t pid) {
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFSIGNALED(status);
+  }
+  /// Starts `ponder ARGS`, waits until `file` exists (up to 10 s) and kills
+  /// the run with SIGKILL: a crash at an arbitrary point after a save.
+  static void killOnceWritten(const std::string &args,
+                              const std::string &file) {
+    pid_t pid = start(args);
     for (int i = 0; i < 2000 && !std::ifstream(file).good(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
+    killNow(pid);
   }
 
   std::string dir, model;
@@ -213,20 +225,9 @@ TEST_F(PonderTrain, RepeatedKillsDuringSavesKeepTheCheckpoint) {
                                     "--save-every 1 --resume " +
                                     cut
                               : common + " --out " + cut;
-    pid_t pid = fork();
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c",
-            ("exec " + std::string(PONDER_PATH) + " " + args +
-             " > /dev/null 2>&1")
-                .c_str(),
-            static_cast<char *>(nullptr));
-      _exit(127);
-    }
+    pid_t pid = start(args);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    kills += WIFSIGNALED(status);
+    kills += killNow(pid);
     if (!std::ifstream(cut).good())
       continue;
     auto checkpoint = readSafetensors(cut);
