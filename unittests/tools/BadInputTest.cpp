@@ -182,6 +182,12 @@ const Case kPonderCases[] = {
      "run M --weights nosuch.safetensors --batch b.safetensors --dump "
      "o.safetensors",
      "nosuch.safetensors: cannot open"},
+    // Unreadable: a path through a regular file (permissions do not stop
+    // root, which runs the tests in CI).
+    {"run/weights-unreadable",
+     "run M --weights w.safetensors/x --batch b.safetensors --dump "
+     "o.safetensors",
+     "w.safetensors/x: cannot open: Not a directory"},
     {"run/weights-is-dir",
      "run M --weights D --batch b.safetensors --dump o.safetensors",
      "not a regular file"},
