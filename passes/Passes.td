@@ -181,6 +181,20 @@ def SinkGlobalsIntoKernels
                            "::mlir::memref::MemRefDialect"];
 }
 
+def EmulateGPULaunches : Pass<"ponder-emulate-gpu-launches", "func::FuncOp"> {
+  let summary = "Run each gpu.launch body as host loops over blocks and threads";
+  let description = [{
+    Replaces every `gpu.launch` by loops over its grid and block (z, y, x)
+    that run the body once per (block, thread), so the GPU pipeline's
+    mapping, bounds checks and host code can execute and be checked on a
+    machine without a GPU (`ponder-linalg-to-gpu-emulated`). Exact for the
+    kernels the mapping makes: no workgroup memory, no barriers; a launch
+    with either is an error.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def MergeKernelModules : Pass<"ponder-merge-kernel-modules", "ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{

@@ -12,6 +12,7 @@
 #include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -75,17 +76,24 @@ void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+/// Bufferized linalg -> gpu.launch ops in host functions. Every parallel
+/// loop of a linalg op becomes a kernel, threads along its contiguous
+/// innermost dimension; reductions run sequentially inside a thread. Host
+/// code (the halting loop, scalar bookkeeping) stays on the host and reads
+/// results from managed memory.
+static void buildGPUMappingPipeline(OpPassManager &pm) {
+  buildBufferizePipeline(pm);
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createConvertLinalgToParallelLoopsPass());
+  func.addPass(mlir::ponder::createMapParallelLoopsToGPU());
+  func.addPass(createConvertParallelLoopToGpuPass());
+  func.addPass(mlir::ponder::createSinkGlobalsIntoKernels());
+}
+
 void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
                                             const GPUPipelineOptions &options) {
-  buildBufferizePipeline(pm);
-  // Every parallel loop of a linalg op becomes a kernel, threads along its
-  // contiguous innermost dimension; reductions run sequentially inside a
-  // thread. Host code (the halting loop, scalar bookkeeping) stays on the
-  // host and reads results from managed memory.
+  buildGPUMappingPipeline(pm);
   std::string pipeline =
-      "func.func(convert-linalg-to-parallel-loops,"
-      "ponder-map-parallel-loops-to-gpu,convert-parallel-loops-to-gpu,"
-      "ponder-sink-globals-into-kernels),"
       "gpu-kernel-outlining,ponder-merge-kernel-modules,"
       "func.func(lower-affine),convert-scf-to-cf,"
       "nvvm-attach-target{chip=" +
@@ -100,6 +108,19 @@ void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
       "reconcile-unrealized-casts,canonicalize,cse";
   if (failed(parsePassPipeline(pipeline, pm)))
     llvm::report_fatal_error("ponder: malformed GPU pass pipeline");
+}
+
+void mlir::ponder::buildLinalgToGPUEmulatedPipeline(OpPassManager &pm) {
+  buildGPUMappingPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(mlir::ponder::createEmulateGPULaunches());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void mlir::ponder::registerPonderPipelines() {
@@ -119,4 +140,8 @@ void mlir::ponder::registerPonderPipelines() {
       "ponder-linalg-to-gpu",
       "linalg on tensors -> NVVM kernels and LLVM host code (CUDA)",
       buildLinalgToGPUPipeline);
+  PassPipelineRegistration<>(
+      "ponder-linalg-to-gpu-emulated",
+      "linalg on tensors -> the GPU mapping run as host loops (LLVM, CPU)",
+      buildLinalgToGPUEmulatedPipeline);
 }

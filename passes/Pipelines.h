@@ -33,6 +33,11 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm);
 void buildLinalgToGPUPipeline(OpPassManager &pm,
                               const GPUPipelineOptions &options);
 
+/// The same mapping with every launch run as loops on the host
+/// (ponder-emulate-gpu-launches), lowered for the CPU: checks the CUDA
+/// path's mapping and host code on machines without a GPU.
+void buildLinalgToGPUEmulatedPipeline(OpPassManager &pm);
+
 void registerPonderPipelines();
 
 } // namespace ponder

@@ -49,6 +49,13 @@ struct Driver {
 };
 
 struct Backend {
+  /// Returns the cached blocks to the driver at exit (a no-op when the
+  /// driver has already shut down).
+  ~Backend() {
+    if (driver.memFree)
+      for (const auto &[bytes, pointer] : cached)
+        driver.memFree(reinterpret_cast<CUdeviceptr>(pointer));
+  }
   Status status = Status::error("cuda: not initialised");
   Driver driver{};
   Handle context = nullptr;

@@ -83,7 +83,8 @@ struct LossResults {
 JitModel::~JitModel() = default;
 
 std::unique_ptr<JitModel> JitModel::compile(const ModelDescription &desc,
-                                            std::string &error) {
+                                            std::string &error,
+                                            Backend backend) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   std::unique_ptr<JitModel> model(new JitModel());
@@ -99,7 +100,10 @@ std::unique_ptr<JitModel> JitModel::compile(const ModelDescription &desc,
   });
   mlir::PassManager pm(model->context.get());
   mlir::ponder::buildLowerToLinalgPipeline(pm);
-  mlir::ponder::buildLinalgToLLVMPipeline(pm);
+  if (backend == Backend::Cpu)
+    mlir::ponder::buildLinalgToLLVMPipeline(pm);
+  else
+    mlir::ponder::buildLinalgToGPUEmulatedPipeline(pm);
   if (mlir::failed(pm.run(*module))) {
     error = "lowering failed";
     return nullptr;

@@ -45,9 +45,15 @@ struct ModelOutputs {
 
 class JitModel {
 public:
+  /// How linalg is lowered: the CPU pipeline, or the CUDA pipeline's
+  /// mapping with every kernel launch run as host loops
+  /// (ponder-linalg-to-gpu-emulated).
+  enum class Backend { Cpu, EmulatedGpu };
+
   /// Compiles `desc`; returns null and sets `error` on failure.
   static std::unique_ptr<JitModel> compile(const ModelDescription &desc,
-                                           std::string &error);
+                                           std::string &error,
+                                           Backend backend = Backend::Cpu);
   ~JitModel();
 
   ModelOutputs forward(const WeightMap &weights, const BatchInput &batch);

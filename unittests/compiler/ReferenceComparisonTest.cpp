@@ -1,9 +1,11 @@
 //===- ReferenceComparisonTest.cpp - Compiled model vs the reference ------===//
 //
-// The compiled @forward and @loss (float32, CPU pipeline) against the
-// independent double-precision reference of the contract
-// (test/reference/), for every halting mode, with think tokens, padding,
-// varied lengths, label smoothing and reference-model soft targets.
+// The compiled @forward and @loss (float32) against the independent
+// double-precision reference of the contract (test/reference/), for every
+// halting mode, with think tokens, padding, varied lengths, label smoothing
+// and reference-model soft targets; compiled by the CPU pipeline and by the
+// CUDA pipeline's mapping with its launches run on the host (the numerics
+// of the GPU path, checked without a GPU).
 // Tolerances: 1e-4 of the largest magnitude for logits and losses; `steps`
 // exactly.
 //
@@ -123,39 +125,43 @@ TEST_P(ReferenceComparison, ForwardAndLossMatch) {
   reference::Outputs expected = reference::run(config, refWeights, refBatch);
   ASSERT_TRUE(expected.error.empty()) << expected.error;
 
-  std::string error;
-  std::unique_ptr<JitModel> model = JitModel::compile(desc, error);
-  ASSERT_TRUE(model) << error;
-  ModelOutputs forward = model->forward(weights, batch);
-  ModelOutputs loss = model->loss(weights, batch);
+  for (JitModel::Backend backend :
+       {JitModel::Backend::Cpu, JitModel::Backend::EmulatedGpu}) {
+    SCOPED_TRACE(backend == JitModel::Backend::Cpu ? "cpu" : "emulated gpu");
+    std::string error;
+    std::unique_ptr<JitModel> model = JitModel::compile(desc, error, backend);
+    ASSERT_TRUE(model) << error;
+    ModelOutputs forward = model->forward(weights, batch);
+    ModelOutputs loss = model->loss(weights, batch);
 
-  double largest = 0;
-  for (double x : expected.logits)
-    largest = std::max(largest, std::abs(x));
-  double tolerance = 1e-4 * std::max(1.0, largest);
-  std::set<int32_t> depths;
-  for (int64_t row = 0; row < b; ++row)
-    for (int64_t pos = 0; pos < batch.lengths[row]; ++pos) {
-      int64_t i = row * t + pos;
-      depths.insert(expected.steps[i]);
-      EXPECT_EQ(forward.steps[i], expected.steps[i])
-          << "row " << row << " position " << pos;
-      EXPECT_NEAR(forward.remainder[i], expected.remainder[i], 1e-4);
-      for (int64_t k = 0; k < v; ++k)
-        EXPECT_NEAR(forward.logits[i * v + k], expected.logits[i * v + k],
-                    tolerance)
-            << "row " << row << " position " << pos << " id " << k;
-    }
-  if (c.halting != Halting::Fixed)
-    EXPECT_GT(depths.size(), 1u) << "the case should exercise varied depth";
+    double largest = 0;
+    for (double x : expected.logits)
+      largest = std::max(largest, std::abs(x));
+    double tolerance = 1e-4 * std::max(1.0, largest);
+    std::set<int32_t> depths;
+    for (int64_t row = 0; row < b; ++row)
+      for (int64_t pos = 0; pos < batch.lengths[row]; ++pos) {
+        int64_t i = row * t + pos;
+        depths.insert(expected.steps[i]);
+        EXPECT_EQ(forward.steps[i], expected.steps[i])
+            << "row " << row << " position " << pos;
+        EXPECT_NEAR(forward.remainder[i], expected.remainder[i], 1e-4);
+        for (int64_t k = 0; k < v; ++k)
+          EXPECT_NEAR(forward.logits[i * v + k], expected.logits[i * v + k],
+                      tolerance)
+              << "row " << row << " position " << pos << " id " << k;
+      }
+    if (c.halting != Halting::Fixed)
+      EXPECT_GT(depths.size(), 1u) << "the case should exercise varied depth";
 
-  auto near = [](double a, double b) {
-    return std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(b));
-  };
-  EXPECT_PRED2(near, loss.ce, expected.lossCe);
-  EXPECT_PRED2(near, loss.ponder, expected.lossPonder);
-  EXPECT_PRED2(near, loss.policy, expected.lossPolicy);
-  EXPECT_PRED2(near, loss.loss, expected.loss);
+    auto near = [](double a, double b) {
+      return std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(b));
+    };
+    EXPECT_PRED2(near, loss.ce, expected.lossCe);
+    EXPECT_PRED2(near, loss.ponder, expected.lossPonder);
+    EXPECT_PRED2(near, loss.policy, expected.lossPolicy);
+    EXPECT_PRED2(near, loss.loss, expected.loss);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
