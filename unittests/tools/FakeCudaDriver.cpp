@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
 
 namespace {
@@ -80,7 +81,9 @@ CUresult cuModuleUnload(void *module) {
   return kSuccess;
 }
 CUresult cuModuleGetFunction(void **function, void *, const char *name) {
-  *function = strdup(name); // kept: a loaded module lives for the process
+  // The handle is the kernel's name, kept for the process.
+  static std::set<std::string> names;
+  *function = const_cast<char *>(names.insert(name).first->c_str());
   return kSuccess;
 }
 CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,

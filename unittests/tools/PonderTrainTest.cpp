@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -218,14 +219,24 @@ TEST_F(PonderTrain, RepeatedKillsDuringSavesKeepTheCheckpoint) {
   std::string cut = dir + "/cut.safetensors";
   int64_t last = 0;
   int kills = 0;
-  for (int delay : {40, 55, 70, 85, 100, 115, 130, 145, 160, 175}) {
-    bool exists = std::ifstream(cut).good();
-    std::string args = exists ? "train " + model +
-                                    " --steps 30 --eval-every 10 "
-                                    "--save-every 1 --resume " +
-                                    cut
-                              : common + " --out " + cut;
+  // Each round waits for the next save to land, then kills the run 0-9 ms
+  // later: in the step after it or in the middle of the following save.
+  auto saved = [&] { // the checkpoint's modification time, or -1
+    struct stat st;
+    if (stat(cut.c_str(), &st) != 0)
+      return int64_t(-1);
+    return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  };
+  for (int delay = 0; delay < 10 && last < 30; ++delay) {
+    int64_t before = saved();
+    std::string args = before >= 0 ? "train " + model +
+                                         " --steps 30 --eval-every 10 "
+                                         "--save-every 1 --resume " +
+                                         cut
+                                   : common + " --out " + cut;
     pid_t pid = start(args);
+    for (int i = 0; i < 2000 && saved() == before; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     kills += killNow(pid);
     if (!std::ifstream(cut).good())
