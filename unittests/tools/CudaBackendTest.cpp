@@ -10,6 +10,7 @@
 
 #include "unittests/runtime/TempDirTest.h"
 
+#include "runtime/Artifact.h"
 #include "runtime/Safetensors.h"
 
 #include <gtest/gtest.h>
@@ -81,6 +82,24 @@ TEST_F(CudaBackend, NoDriverIsOneLine) {
       << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_FALSE(std::ifstream(path("dump.safetensors")).good());
+}
+
+// A trainer that loads a cuda artifact itself gets the same one line from
+// Artifact::load, naming the artifact.
+TEST_F(CudaBackend, LoadingACudaArtifactWithoutDriverIsOneLine) {
+  std::string artifact = path("model-cuda.so");
+  ASSERT_EQ(std::system((std::string(PONDERC_PATH) + " " + path("model.toml") +
+                         " --target=cuda --emit=artifact -o " + artifact)
+                            .c_str()),
+            0);
+  setenv("PONDER_LIBCUDA", path("no-such-libcuda.so.1").c_str(), 1);
+  auto loaded = Artifact::load(artifact);
+  ASSERT_FALSE(loaded);
+  const std::string &message = loaded.getStatus().message();
+  EXPECT_EQ(
+      message.rfind(artifact + ": compiled for cuda: no CUDA driver: ", 0), 0u)
+      << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
 }
 
 TEST_F(CudaBackend, NoDeviceIsOneLine) {
