@@ -26,8 +26,8 @@ using namespace mlir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   DialectRegistry registry;
-  registry.insert<ponder::PonderDialect, arith::ArithDialect,
-                  func::FuncDialect, tensor::TensorDialect>();
+  registry.insert<ponder::PonderDialect, arith::ArithDialect, func::FuncDialect,
+                  tensor::TensorDialect>();
   MLIRContext context(registry, MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   context.printOpOnDiagnostic(false);
