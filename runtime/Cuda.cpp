@@ -43,7 +43,6 @@ struct Driver {
                            void **);
   CUresult (*streamCreate)(Handle *, unsigned);
   CUresult (*streamSynchronize)(Handle);
-  CUresult (*streamDestroy)(Handle);
   CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*memFree)(CUdeviceptr);
 };
@@ -59,7 +58,9 @@ struct Backend {
   Status status = Status::error("cuda: not initialised");
   Driver driver{};
   Handle context = nullptr;
-  std::mutex mutex; // guards the fields below
+  std::mutex streamMutex;
+  Handle stream = nullptr; // the one stream of every launch
+  std::mutex mutex;        // guards the fields below
   std::string firstError;
   std::unordered_map<void *, size_t> sizes; // live and cached blocks
   std::multimap<size_t, void *> cached;     // freed blocks by size
@@ -121,7 +122,6 @@ Status load() {
   resolve(d.launchKernel, "cuLaunchKernel");
   resolve(d.streamCreate, "cuStreamCreate");
   resolve(d.streamSynchronize, "cuStreamSynchronize");
-  resolve(d.streamDestroy, "cuStreamDestroy_v2");
   resolve(d.memAllocManaged, "cuMemAllocManaged");
   resolve(d.memFree, "cuMemFree_v2");
   if (missing)
@@ -162,19 +162,23 @@ void *moduleGetFunction(void *module, const char *name) {
         "cuModuleGetFunction");
   return function;
 }
+// Compiled host code creates a stream for every launch, launches, waits
+// and destroys it. One stream serves them all: the launches are still
+// synchronous, without two driver calls each.
 void *streamCreate() {
-  makeCurrent();
-  Handle stream = nullptr;
-  check(backend().driver.streamCreate(&stream, kStreamNonBlocking),
-        "cuStreamCreate");
-  return stream;
+  Backend &b = backend();
+  std::lock_guard<std::mutex> lock(b.streamMutex);
+  if (!b.stream) {
+    makeCurrent();
+    check(b.driver.streamCreate(&b.stream, kStreamNonBlocking),
+          "cuStreamCreate");
+  }
+  return b.stream;
 }
 void streamSynchronize(void *stream) {
   check(backend().driver.streamSynchronize(stream), "cuStreamSynchronize");
 }
-void streamDestroy(void *stream) {
-  check(backend().driver.streamDestroy(stream), "cuStreamDestroy");
-}
+void streamDestroy(void *) {} // the stream lives as long as the process
 void launchKernel(void *function, int64_t gridX, int64_t gridY, int64_t gridZ,
                   int64_t blockX, int64_t blockY, int64_t blockZ,
                   int32_t sharedBytes, void *stream, void **params,

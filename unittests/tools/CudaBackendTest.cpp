@@ -139,8 +139,12 @@ TEST_F(CudaBackend, LaunchesKernelsOfTheCompiledModule) {
   // The artifact carries a fatbin (cubins + PTX) where the toolkit is
   // installed, PTX otherwise; it is loaded once, before any launch.
   EXPECT_TRUE(first == "load fatbin" || first == "load ptx") << first;
-  int launches = 0;
+  int launches = 0, streams = 0;
   for (std::string line; std::getline(log, line);) {
+    if (line == "stream") { // every launch runs on one stream
+      ++streams;
+      continue;
+    }
     std::istringstream fields(line);
     std::string what, name;
     uint64_t grid[3], block[3];
@@ -156,6 +160,7 @@ TEST_F(CudaBackend, LaunchesKernelsOfTheCompiledModule) {
     ++launches;
   }
   EXPECT_GT(launches, 10);
+  EXPECT_EQ(streams, 1);
   // Every result comes back with the contract's shape.
   auto dump = readSafetensors(path("dump.safetensors"));
   ASSERT_TRUE(dump) << dump.getStatus().message();

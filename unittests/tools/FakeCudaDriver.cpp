@@ -100,6 +100,7 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
 CUresult cuStreamCreate(void **stream, unsigned) {
   static int theStream;
   *stream = &theStream;
+  log("stream");
   return kSuccess;
 }
 CUresult cuStreamSynchronize(void *) { return kSuccess; }
