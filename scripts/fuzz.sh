@@ -11,19 +11,7 @@ seconds=${1:-60}
 
 packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev libclang-rt-22-dev
   libtomlplusplus-dev libmlir-22-dev mlir-22-tools)
-missing=()
-for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "fuzz: installing ${missing[*]}"
-  sudo=()
-  ((EUID == 0)) || sudo=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash scripts/install-packages.sh fuzz "${packages[@]}"
 
 [[ -f build-fuzz/build.ninja ]] && grep -q fuzz-ponder-opt build-fuzz/build.ninja ||
   cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-22 \
