@@ -70,6 +70,24 @@ def FastMath : Pass<"ponder-fast-math", "ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def ApproximateMath : Pass<"ponder-approximate-math"> {
+  let summary = "Kernel math as polynomials and native operations only";
+  let description = [{
+    Rewrites every `math` op that has no native NVPTX instruction into
+    arithmetic: `powf`, `exp2` and the hyperbolic functions are expanded
+    into `exp`, `log` and `sqrt`, and `exp`, `log`, `tanh`, `erf`, `sin`
+    and the others get MLIR's polynomial approximations (a few ulp in
+    f32). What is left (`sqrt`, `rsqrt`, `absf`, `floor`, `ceil`, `fma`,
+    `copysign`, `trunc`) becomes calls of LLVM intrinsics, one PTX
+    instruction each (`rsqrt` is a correctly rounded `1 / sqrt`), so GPU
+    kernels call no libdevice function and their PTX needs no CUDA toolkit
+    to link. Any other `math` op is an error.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 def VectorizeContractions
     : Pass<"ponder-vectorize-contractions", "ModuleOp"> {
   let summary = "Register-tiled vector kernels for f32 contractions on buffers";

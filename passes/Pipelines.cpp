@@ -99,7 +99,10 @@ void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
       "nvvm-attach-target{chip=" +
       options.chip +
       " features=+ptx80 O=3},"
-      "gpu.module(convert-gpu-to-nvvm),convert-nvvm-to-llvm,"
+      // Kernel math becomes native instructions before convert-gpu-to-nvvm
+      // would turn it into libdevice calls.
+      "gpu.module(ponder-approximate-math,convert-gpu-to-nvvm),"
+      "convert-nvvm-to-llvm,"
       "expand-strided-metadata,lower-affine,"
       // The host allocates through the runtime (managed memory), never
       // with malloc: kernels read and write every buffer.
@@ -112,6 +115,8 @@ void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
 
 void mlir::ponder::buildLinalgToGPUEmulatedPipeline(OpPassManager &pm) {
   buildGPUMappingPipeline(pm);
+  // The kernels' math as the GPU runs it (host code's math too, here).
+  pm.addNestedPass<func::FuncOp>(mlir::ponder::createApproximateMath());
   pm.addNestedPass<func::FuncOp>(mlir::ponder::createEmulateGPULaunches());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createSCFToControlFlowPass());

@@ -53,21 +53,27 @@ std::string run(StringRef tool, ArrayRef<StringRef> args) {
 namespace ponder {
 
 std::string findCudaToolkit() {
-  auto hasPtxas = [](StringRef root) {
-    llvm::SmallString<128> ptxas(root);
+  // A root counts only with the files MLIR and embedCubins read from it: a
+  // ptxas on PATH may be a wrapper script in /usr/local/bin.
+  auto isToolkit = [](StringRef root) {
+    llvm::SmallString<128> ptxas(root), libdevice(root);
     llvm::sys::path::append(ptxas, "bin", "ptxas");
-    return !root.empty() && llvm::sys::fs::can_execute(ptxas);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    return !root.empty() && llvm::sys::fs::can_execute(ptxas) &&
+           llvm::sys::fs::is_regular_file(libdevice);
   };
   for (const char *variable : {"CUDA_HOME", "CUDA_PATH"})
-    if (const char *root = std::getenv(variable); root && hasPtxas(root))
+    if (const char *root = std::getenv(variable); root && isToolkit(root))
       return root;
-  if (auto ptxas = llvm::sys::findProgramByName("ptxas")) {
+  llvm::SmallString<128> ptxas;
+  if (auto found = llvm::sys::findProgramByName("ptxas");
+      found && !llvm::sys::fs::real_path(*found, ptxas)) {
     StringRef root =
-        llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas));
-    if (hasPtxas(root))
+        llvm::sys::path::parent_path(llvm::sys::path::parent_path(ptxas));
+    if (isToolkit(root))
       return root.str();
   }
-  return hasPtxas("/usr/local/cuda") ? "/usr/local/cuda" : "";
+  return isToolkit("/usr/local/cuda") ? "/usr/local/cuda" : "";
 }
 
 LogicalResult serializeKernelsToPTX(ModuleOp module, StringRef toolkit) {
@@ -76,7 +82,13 @@ LogicalResult serializeKernelsToPTX(ModuleOp module, StringRef toolkit) {
   options.compilationTarget = "isa";
   PassManager pm(module.getContext());
   pm.addPass(createGpuModuleToBinaryPass(options));
-  return pm.run(module);
+  // The serialiser reports a bad toolkit path as an error yet succeeds.
+  bool failedQuietly = false;
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diag) {
+    failedQuietly |= diag.getSeverity() == DiagnosticSeverity::Error;
+    return failure(); // still printed by the enclosing handler
+  });
+  return failure(failed(pm.run(module)) || failedQuietly);
 }
 
 std::string kernelPTX(ModuleOp module) {

@@ -18,13 +18,14 @@
 
 namespace ponder {
 
-/// The CUDA toolkit's root (the directory holding bin/ptxas): $CUDA_HOME,
-/// $CUDA_PATH, the parent of the ptxas found on PATH, or /usr/local/cuda;
-/// "" when none has ptxas.
+/// The CUDA toolkit's root (holding bin/ptxas and nvvm/libdevice): $CUDA_HOME,
+/// $CUDA_PATH, the parent of the ptxas found on PATH (symbolic links
+/// resolved), or /usr/local/cuda; "" when none is a toolkit.
 std::string findCudaToolkit();
 
 /// Serialises the module's gpu.module to a gpu.binary holding its PTX (the
-/// NVPTX backend; libdevice from `toolkit` when a kernel needs it).
+/// NVPTX backend). The kernels call no libdevice function
+/// (ponder-approximate-math), so `toolkit` may be "".
 mlir::LogicalResult serializeKernelsToPTX(mlir::ModuleOp module,
                                           llvm::StringRef toolkit);
 
