@@ -10,8 +10,8 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::ponder {
 #define GEN_PASS_DEF_APPROXIMATEMATH
@@ -69,9 +69,9 @@ struct ApproximateMathPass
     : mlir::ponder::impl::ApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() final {
     RewritePatternSet patterns(&getContext());
-    math::populateExpansionPatterns(
-        patterns, {"powf", "fpowi", "exp2", "sinh", "cosh", "tan", "asinh",
-                   "acosh", "atanh", "round", "roundeven"});
+    math::populateExpansionPatterns(patterns, {"powf", "fpowi", "exp2", "sinh",
+                                               "cosh", "tan", "asinh", "acosh",
+                                               "atanh", "round", "roundeven"});
     // rsqrt's approximation is an x86 (AVX2) one; the native form is exact.
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef name) { return name != "math.rsqrt"; });
