@@ -54,7 +54,8 @@ static void buildBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createExpandStridedCopies()); // no memrefCopy runtime calls
 }
 
-void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
+void mlir::ponder::buildLinalgToLLVMPipeline(
+    OpPassManager &pm, const CPUPipelineOptions &options) {
   buildBufferizePipeline(pm);
   pm.addPass(createVectorizeContractions());
   // Every parallel loop runs on OpenMP threads (LLVM's libomp); reductions
@@ -69,7 +70,9 @@ void mlir::ponder::buildLinalgToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memref;
+  memref.useGenericFunctions = options.runtimeAllocator;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memref));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
@@ -132,9 +135,9 @@ void mlir::ponder::registerPonderPipelines() {
   PassPipelineRegistration<>("ponder-lower-to-linalg",
                              "ponder dialect -> linalg/tensor/scf",
                              buildLowerToLinalgPipeline);
-  PassPipelineRegistration<>("ponder-linalg-to-llvm",
-                             "linalg on tensors -> LLVM dialect (CPU)",
-                             buildLinalgToLLVMPipeline);
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "ponder-linalg-to-llvm", "linalg on tensors -> LLVM dialect (CPU)",
+      buildLinalgToLLVMPipeline);
   PassPipelineRegistration<>("ponder-lower-to-llvm",
                              "ponder dialect -> LLVM dialect (CPU)",
                              [](OpPassManager &pm) {

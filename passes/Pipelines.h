@@ -23,9 +23,19 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
 /// ponder dialect -> linalg/tensor/scf on tensors.
 void buildLowerToLinalgPipeline(OpPassManager &pm);
 
+struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
+  PassOptions::Option<bool> runtimeAllocator{
+      *this, "runtime-allocator",
+      llvm::cl::desc("Allocate through _mlir_memref_to_llvm_alloc/_free "
+                     "(the runtime's caching allocator in artifacts), not "
+                     "malloc/free"),
+      llvm::cl::init(false)};
+};
+
 /// linalg on tensors -> the LLVM dialect for the host CPU: bufferization
 /// (function boundaries included), loops, and the conversions to LLVM.
-void buildLinalgToLLVMPipeline(OpPassManager &pm);
+void buildLinalgToLLVMPipeline(OpPassManager &pm,
+                               const CPUPipelineOptions &options = {});
 
 /// Registers both (and their composition) with the global pass registry.
 /// Bufferized linalg -> one gpu.module of NVVM kernels (not yet serialised)

@@ -3,6 +3,7 @@
 #include "runtime/Artifact.h"
 
 #include "runtime/Cuda.h"
+#include "runtime/HostMemory.h"
 #include "runtime/Json.h"
 
 #include <algorithm>
@@ -66,22 +67,24 @@ Artifact::~Artifact() {
   dlclose(handle);
 }
 
-/// Binds a CUDA artifact's host code to this runtime's launch layer and
-/// loads its kernels (docs/artifact-abi.md).
-static Status bindDevice(void *handle, const std::string &path) {
-  if (Status s = cuda::initialize(); !s)
-    return Status::error(path + ": compiled for cuda: " + s.message());
+/// Binds the artifact's calls into the runtime (its allocator; for cuda the
+/// launch layer too) and loads its kernels (docs/artifact-abi.md).
+static Status bindRuntime(void *handle, const std::string &path, bool cuda) {
+  if (cuda)
+    if (Status s = cuda::initialize(); !s)
+      return Status::error(path + ": compiled for cuda: " + s.message());
   auto bind = reinterpret_cast<int32_t (*)(void *(*)(const char *))>(
-      dlsym(handle, "ponder_artifact_bind_device"));
+      dlsym(handle, "ponder_artifact_bind_runtime"));
   auto load = reinterpret_cast<void (*)()>(
       dlsym(handle, "ponder_artifact_load_kernels"));
-  if (!bind || !load)
-    return Status::error(path +
-                         ": a cuda artifact without device entry points");
-  if (int32_t missing = bind(&cuda::lookup))
+  if (!bind || (cuda && !load))
+    return Status::error(path + ": an artifact without runtime entry points");
+  if (int32_t missing = bind(cuda ? &cuda::lookup : &host::lookup))
     return Status::error(path + ": the artifact calls " +
                          std::to_string(missing) +
-                         " device functions this runtime lacks; recompile it");
+                         " runtime functions this runtime lacks; recompile it");
+  if (!cuda)
+    return Status::ok();
   load();
   if (Status s = cuda::takeError(); !s)
     return Status::error(path + ": loading the kernels: " + s.message());
@@ -124,11 +127,10 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
     a->targetName = t->asString();
   if (a->targetName != "cpu" && a->targetName != "cuda")
     return Status::error(path + ": unknown target '" + a->targetName + "'");
-  if (a->targetName == "cuda")
-    if (Status s = bindDevice(a->handle, path); !s) {
-      a->targetName = "cpu"; // nothing to unload
-      return s;
-    }
+  if (Status s = bindRuntime(a->handle, path, a->targetName == "cuda"); !s) {
+    a->targetName = "cpu"; // nothing to unload
+    return s;
+  }
   if (const json::Value *m = d->find("max_seq"); m && m->isInteger())
     a->maxSequence = m->asInteger();
   if (const json::Value *m = d->find("max_think"); m && m->isInteger())
@@ -281,7 +283,7 @@ Artifact::call(const EntryPoint &entry,
                 t.byteSize());
     // Constants come back as views of globals, marked by this sentinel.
     if (reinterpret_cast<uintptr_t>(allocated) != 0xdeadbeef)
-      cuda ? cuda::release(allocated) : std::free(allocated);
+      cuda ? cuda::release(allocated) : host::release(allocated);
     out.emplace(r.name, std::move(t));
     at += 3 + 2 * rank;
   }

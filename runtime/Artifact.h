@@ -20,7 +20,7 @@
 
 namespace ponder {
 
-constexpr int kArtifactAbi = 1;
+constexpr int kArtifactAbi = 2;
 
 /// A named value of an entry point: dtype and shape (-1 = dynamic).
 struct ValueSpec {

@@ -2,6 +2,8 @@
 
 #include "runtime/Cuda.h"
 
+#include "runtime/BufferCache.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -10,7 +12,6 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 
 namespace ponder::cuda {
 
@@ -52,7 +53,7 @@ struct Backend {
   /// driver has already shut down).
   ~Backend() {
     if (driver.memFree)
-      for (const auto &[bytes, pointer] : cached)
+      for (void *pointer : cache.takeCached())
         driver.memFree(reinterpret_cast<CUdeviceptr>(pointer));
   }
   Status status = Status::error("cuda: not initialised");
@@ -60,10 +61,9 @@ struct Backend {
   Handle context = nullptr;
   std::mutex streamMutex;
   Handle stream = nullptr; // the one stream of every launch
-  std::mutex mutex;        // guards the fields below
+  std::mutex mutex;        // guards firstError
   std::string firstError;
-  std::unordered_map<void *, size_t> sizes; // live and cached blocks
-  std::multimap<size_t, void *> cached;     // freed blocks by size
+  BufferCache cache;
 };
 
 Backend &backend() {
@@ -233,14 +233,8 @@ Status takeError() {
 void *allocate(size_t bytes) {
   Backend &b = backend();
   bytes = bytes ? bytes : 1; // the driver refuses empty allocations
-  {
-    std::lock_guard<std::mutex> lock(b.mutex);
-    if (auto it = b.cached.find(bytes); it != b.cached.end()) {
-      void *pointer = it->second;
-      b.cached.erase(it);
-      return pointer;
-    }
-  }
+  if (void *pointer = b.cache.reuse(bytes))
+    return pointer;
   makeCurrent();
   CUdeviceptr address = 0;
   if (CUresult r = b.driver.memAllocManaged(&address, bytes, kMemAttachGlobal);
@@ -252,19 +246,13 @@ void *allocate(size_t bytes) {
     std::exit(1);
   }
   void *pointer = reinterpret_cast<void *>(address);
-  std::lock_guard<std::mutex> lock(b.mutex);
-  b.sizes[pointer] = bytes;
+  b.cache.add(pointer, bytes);
   return pointer;
 }
 
 void release(void *pointer) {
-  if (!pointer)
-    return;
-  Backend &b = backend();
-  std::lock_guard<std::mutex> lock(b.mutex);
-  auto it = b.sizes.find(pointer);
-  if (it != b.sizes.end())
-    b.cached.emplace(it->second, pointer);
+  if (pointer)
+    backend().cache.release(pointer);
 }
 
 } // namespace ponder::cuda

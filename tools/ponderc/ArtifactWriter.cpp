@@ -84,10 +84,10 @@ std::string compilePartition(llvm::StringRef bitcode,
   return "";
 }
 
-/// Functions a CUDA artifact's host code calls in the runtime: MLIR's GPU
-/// launch ABI (mgpu*) and the allocator of finalize-memref-to-llvm's
-/// generic functions.
-bool isDeviceRuntimeFunction(const llvm::Function &f) {
+/// Functions an artifact's host code calls in the runtime: the allocator of
+/// finalize-memref-to-llvm's generic functions and, for cuda, MLIR's GPU
+/// launch ABI (mgpu*).
+bool isRuntimeFunction(const llvm::Function &f) {
   return f.isDeclaration() &&
          (f.getName().starts_with("mgpu") ||
           f.getName().starts_with("_mlir_memref_to_llvm_"));
@@ -121,29 +121,32 @@ std::vector<llvm::Function *> takeStructors(llvm::Module &m, StringRef name) {
   return functions;
 }
 
-/// A CUDA artifact must load without a GPU, so nothing runs at dlopen: the
-/// kernel-module constructors become `ponder_artifact_load_kernels` and
-/// the destructors `ponder_artifact_unload_kernels`, and every runtime
-/// function the host code calls becomes a thunk through a pointer that
-/// `int32_t ponder_artifact_bind_device(void *(*lookup)(const char *))`
-/// sets (it returns how many names `lookup` did not know).
-void bindDeviceRuntime(llvm::Module &m) {
-  defineCaller(m, "ponder_artifact_load_kernels",
-               takeStructors(m, "llvm.global_ctors"));
-  defineCaller(m, "ponder_artifact_unload_kernels",
-               takeStructors(m, "llvm.global_dtors"));
+/// Every runtime function the host code calls becomes a thunk through a
+/// pointer that `int32_t ponder_artifact_bind_runtime(void *(*lookup)(const
+/// char *))` sets (it returns how many names `lookup` did not know), so an
+/// artifact needs no symbol from the process that loads it. A CUDA
+/// artifact must also load without a GPU, so nothing runs at dlopen: the
+/// kernel-module constructors become `ponder_artifact_load_kernels` and the
+/// destructors `ponder_artifact_unload_kernels`.
+void bindRuntime(llvm::Module &m, bool cuda) {
+  if (cuda) {
+    defineCaller(m, "ponder_artifact_load_kernels",
+                 takeStructors(m, "llvm.global_ctors"));
+    defineCaller(m, "ponder_artifact_unload_kernels",
+                 takeStructors(m, "llvm.global_dtors"));
+  }
 
   llvm::LLVMContext &context = m.getContext();
   llvm::IRBuilder<> ir(context);
   llvm::PointerType *ptr = ir.getPtrTy();
   std::vector<std::pair<llvm::Function *, llvm::GlobalVariable *>> thunks;
   for (llvm::Function &f : m)
-    if (isDeviceRuntimeFunction(f))
+    if (isRuntimeFunction(f))
       thunks.emplace_back(&f, nullptr);
   for (auto &[f, slot] : thunks) {
     slot = new llvm::GlobalVariable(
         m, ptr, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
-        llvm::ConstantPointerNull::get(ptr), "ponder.device." + f->getName());
+        llvm::ConstantPointerNull::get(ptr), "ponder.runtime." + f->getName());
     f->setLinkage(llvm::GlobalValue::InternalLinkage);
     ir.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", f));
     llvm::SmallVector<llvm::Value *> args;
@@ -159,7 +162,7 @@ void bindDeviceRuntime(llvm::Module &m) {
 
   auto *bind = llvm::Function::Create(
       llvm::FunctionType::get(ir.getInt32Ty(), {ptr}, false),
-      llvm::GlobalValue::ExternalLinkage, "ponder_artifact_bind_device", m);
+      llvm::GlobalValue::ExternalLinkage, "ponder_artifact_bind_runtime", m);
   ir.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", bind));
   auto *lookupType = llvm::FunctionType::get(ptr, {ptr}, false);
   llvm::Value *missing = ir.getInt32(0);
@@ -283,8 +286,7 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
   addGetter("ponder_artifact_abi_version", ir.getInt32Ty(),
             ir.getInt32(kArtifactAbiVersion));
   addGetter("ponder_artifact_descriptor", ir.getPtrTy(), text);
-  if (cuda)
-    bindDeviceRuntime(*llvmModule);
+  bindRuntime(*llvmModule, cuda);
 
   // Functions (entry points and their outlined parallel bodies) are split
   // into partitions that are optimised and compiled on threads, each in its

@@ -17,7 +17,7 @@
 namespace ponder {
 
 /// The ABI version written into every artifact (`ponder_artifact_abi_version`).
-constexpr int kArtifactAbiVersion = 1;
+constexpr int kArtifactAbiVersion = 2;
 
 /// The descriptor JSON of a ponder-level module built by buildModel:
 /// parameters and entry points with argument names, dtypes and shapes.

@@ -144,7 +144,10 @@ int main(int argc, char **argv) {
             emitAction == Emit::Artifact ? std::string("sm_80") : cudaArch;
         mlir::ponder::buildLinalgToGPUPipeline(pm, options);
       } else {
-        mlir::ponder::buildLinalgToLLVMPipeline(pm);
+        // Artifacts allocate through the runtime, which reuses buffers.
+        mlir::ponder::CPUPipelineOptions options;
+        options.runtimeAllocator = true;
+        mlir::ponder::buildLinalgToLLVMPipeline(pm, options);
       }
     }
     if (emitAction == Emit::Artifact)

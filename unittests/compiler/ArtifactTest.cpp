@@ -39,6 +39,18 @@ max_steps = 5
 act_epsilon = 0.05
 )toml";
 
+/// The allocator this test gives the artifact: malloc and free, so that it
+/// releases the results with free.
+void *bindMalloc(const char *name) {
+  static void *(*alloc)(uint64_t) = [](uint64_t n) { return std::malloc(n); };
+  static void (*release)(void *) = [](void *p) { std::free(p); };
+  if (std::strcmp(name, "_mlir_memref_to_llvm_alloc") == 0)
+    return reinterpret_cast<void *>(alloc);
+  if (std::strcmp(name, "_mlir_memref_to_llvm_free") == 0)
+    return reinterpret_cast<void *>(release);
+  return nullptr;
+}
+
 /// A rank-r memref descriptor as 3 + 2r 64-bit words.
 std::vector<int64_t> descriptor(const void *data,
                                 const std::vector<int64_t> &shape) {
@@ -70,8 +82,11 @@ TEST(Artifact, ForwardThroughTheCAbiMatchesTheCompiledModel) {
       dlsym(handle, "ponder_artifact_descriptor"));
   auto forward = reinterpret_cast<void (*)(void **)>(
       dlsym(handle, "ponder_entry_forward"));
-  ASSERT_TRUE(version && describe && forward);
-  EXPECT_EQ(version(), 1);
+  auto bind = reinterpret_cast<int32_t (*)(void *(*)(const char *))>(
+      dlsym(handle, "ponder_artifact_bind_runtime"));
+  ASSERT_TRUE(version && describe && forward && bind);
+  EXPECT_EQ(version(), 2);
+  ASSERT_EQ(bind(&bindMalloc), 0) << "the artifact calls only alloc and free";
   EXPECT_NE(std::strstr(describe(), "\"symbol\":\"ponder_entry_forward\""),
             nullptr);
 

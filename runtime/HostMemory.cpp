@@ -1,0 +1,62 @@
+//===- HostMemory.cpp - The allocator of CPU artifacts --------------------===//
+
+#include "runtime/HostMemory.h"
+
+#include "runtime/BufferCache.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace ponder::host {
+namespace {
+
+/// The cache, and the cached blocks returned to the system at exit.
+struct Cache : BufferCache {
+  ~Cache() {
+    for (void *block : takeCached())
+      std::free(block);
+  }
+};
+
+Cache &cache() {
+  static Cache c;
+  return c;
+}
+
+void *memrefAlloc(uint64_t bytes) { return allocate(bytes); }
+void memrefFree(void *pointer) { release(pointer); }
+
+} // namespace
+
+void *allocate(size_t bytes) {
+  // Sizes are rounded to the alignment, as aligned_alloc requires; blocks
+  // of one rounded size serve each other.
+  bytes =
+      (std::max<size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
+  if (void *block = cache().reuse(bytes))
+    return block;
+  void *block = std::aligned_alloc(kAlignment, bytes);
+  if (!block) {
+    std::fprintf(stderr, "ponder: out of memory allocating %zu bytes\n", bytes);
+    std::exit(1);
+  }
+  cache().add(block, bytes);
+  return block;
+}
+
+void release(void *pointer) {
+  if (pointer && !cache().release(pointer))
+    std::free(pointer);
+}
+
+void *lookup(const char *name) {
+  if (std::strcmp(name, "_mlir_memref_to_llvm_alloc") == 0)
+    return reinterpret_cast<void *>(&memrefAlloc);
+  if (std::strcmp(name, "_mlir_memref_to_llvm_free") == 0)
+    return reinterpret_cast<void *>(&memrefFree);
+  return nullptr;
+}
+
+} // namespace ponder::host

@@ -1,0 +1,35 @@
+//===- HostMemory.h - The allocator of CPU artifacts ------------*- C++ -*-===//
+//
+// A CPU artifact's compiled code allocates and frees its buffers through
+// the runtime (MLIR's `_mlir_memref_to_llvm_alloc` / `_free`, bound when
+// the artifact is loaded; docs/artifact-abi.md), so that freed buffers are
+// reused by size instead of returned to the system (BufferCache.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_RUNTIME_HOSTMEMORY_H
+#define PONDER_RUNTIME_HOSTMEMORY_H
+
+#include <cstddef>
+
+namespace ponder::host {
+
+/// Every block is aligned to this many bytes (one AVX-512 vector, one cache
+/// line).
+constexpr size_t kAlignment = 64;
+
+/// A block of at least `bytes` bytes (a cached one when a block of that
+/// size was released). Exits with one line if the system has no memory:
+/// compiled code does not check its allocations.
+void *allocate(size_t bytes);
+
+/// Keeps a block from allocate() for reuse; passes any other pointer to
+/// free().
+void release(void *pointer);
+
+/// The function a CPU artifact calls by this C name, or null.
+void *lookup(const char *name);
+
+} // namespace ponder::host
+
+#endif // PONDER_RUNTIME_HOSTMEMORY_H
