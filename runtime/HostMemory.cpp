@@ -4,6 +4,7 @@
 
 #include "runtime/BufferCache.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -12,17 +13,11 @@
 namespace ponder::host {
 namespace {
 
-/// The cache, and the cached blocks returned to the system at exit.
-struct Cache : BufferCache {
-  ~Cache() {
-    for (void *block : takeCached())
-      std::free(block);
-  }
-};
-
-Cache &cache() {
-  static Cache c;
-  return c;
+/// Never destroyed: a tensor that outlives main's statics may still release
+/// into it. The OS takes the cached blocks back at exit.
+BufferCache &cache() {
+  static BufferCache *c = new BufferCache;
+  return *c;
 }
 
 void *memrefAlloc(uint64_t bytes) { return allocate(bytes); }
@@ -30,19 +25,27 @@ void memrefFree(void *pointer) { release(pointer); }
 
 } // namespace
 
-void *allocate(size_t bytes) {
+void *tryAllocate(size_t bytes) {
   // Sizes are rounded to the alignment, as aligned_alloc requires; blocks
   // of one rounded size serve each other.
+  if (bytes > SIZE_MAX - kAlignment)
+    return nullptr;
   bytes =
       (std::max<size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
   if (void *block = cache().reuse(bytes))
     return block;
   void *block = std::aligned_alloc(kAlignment, bytes);
+  if (block)
+    cache().add(block, bytes);
+  return block;
+}
+
+void *allocate(size_t bytes) {
+  void *block = tryAllocate(bytes);
   if (!block) {
     std::fprintf(stderr, "ponder: out of memory allocating %zu bytes\n", bytes);
     std::exit(1);
   }
-  cache().add(block, bytes);
   return block;
 }
 

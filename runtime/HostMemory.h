@@ -3,7 +3,8 @@
 // A CPU artifact's compiled code allocates and frees its buffers through
 // the runtime (MLIR's `_mlir_memref_to_llvm_alloc` / `_free`, bound when
 // the artifact is loaded; docs/artifact-abi.md), so that freed buffers are
-// reused by size instead of returned to the system (BufferCache.h).
+// reused by size instead of returned to the system (BufferCache.h). Tensor
+// storage comes from here too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,11 +20,14 @@ namespace ponder::host {
 constexpr size_t kAlignment = 64;
 
 /// A block of at least `bytes` bytes (a cached one when a block of that
-/// size was released). Exits with one line if the system has no memory:
-/// compiled code does not check its allocations.
+/// size was released), or null if the system has no memory.
+void *tryAllocate(size_t bytes);
+
+/// tryAllocate, but exits with one line if the system has no memory: the
+/// compiled code that calls it does not check its allocations.
 void *allocate(size_t bytes);
 
-/// Keeps a block from allocate() for reuse; passes any other pointer to
+/// Keeps a block from (try)allocate for reuse; passes any other pointer to
 /// free().
 void release(void *pointer);
 

@@ -2,6 +2,8 @@
 
 #include "runtime/Tensor.h"
 
+#include "runtime/HostMemory.h"
+
 #include <cmath>
 
 #include <cstdlib>
@@ -40,7 +42,7 @@ size_t dtypeSize(DType dtype) {
   return 0;
 }
 
-void Tensor::Free::operator()(std::byte *p) const { std::free(p); }
+void Tensor::Free::operator()(std::byte *p) const { host::release(p); }
 
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
     : type(dtype), dims(std::move(shape)) {
@@ -74,17 +76,14 @@ StatusOr<Tensor> Tensor::allocate(DType dtype, std::vector<int64_t> shape) {
 }
 
 bool Tensor::allocateStorage() {
-  // aligned_alloc needs a size that is a multiple of the alignment; a
+  // The runtime's caching allocator: the tensors of one step (batches,
+  // results, gradients) come back the next step with the same sizes. A
   // zero-element tensor still gets a valid, distinct pointer.
-  size_t size =
-      (byteSize() + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-  if (size == 0)
-    size = kTensorAlignment;
-  storage.reset(
-      static_cast<std::byte *>(std::aligned_alloc(kTensorAlignment, size)));
+  static_assert(kTensorAlignment <= host::kAlignment);
+  storage.reset(static_cast<std::byte *>(host::tryAllocate(byteSize())));
   if (!storage)
     return false;
-  std::memset(storage.get(), 0, size);
+  std::memset(storage.get(), 0, byteSize());
   return true;
 }
 
