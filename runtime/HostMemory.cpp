@@ -50,8 +50,20 @@ void *allocate(size_t bytes) {
 }
 
 void release(void *pointer) {
-  if (pointer && !cache().release(pointer))
+  if (!pointer)
+    return;
+  if (!cache().release(pointer)) {
     std::free(pointer);
+    return;
+  }
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  // Under ASan every block goes back at once, so that a use after release
+  // is still reported.
+  for (void *block : cache().takeCached())
+    std::free(block);
+#endif
+#endif
 }
 
 void *lookup(const char *name) {
