@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the system packages Ponder builds with (Debian 12), configures the
-# `default` preset into build/ and builds. Idempotent: when everything is
-# installed and built, it only runs an incremental ninja.
+# scripts/setup.sh [PRESET]: installs the system packages Ponder builds with
+# (Debian 12), configures PRESET (default: `default`, into build/; `sanitize`
+# also needs the sanitizer runtimes) and builds it. Idempotent: when
+# everything is installed and built, it only runs an incremental ninja.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,11 @@ packages=(
   gnuplot-nox
 )
 
+preset=${1:-default}
+[[ $preset == sanitize ]] && packages+=(libclang-rt-22-dev)
 bash scripts/install-packages.sh setup "${packages[@]}"
 
-[[ -f build/build.ninja ]] || cmake --preset default
-cmake --build build
+dir=build
+[[ $preset == default ]] || dir=build-$preset # the presets' binaryDir
+[[ -f $dir/build.ninja ]] || cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"
