@@ -11,6 +11,7 @@ void *BufferCache::reuse(size_t bytes) {
     return nullptr;
   void *block = it->second;
   cached.erase(it);
+  cachedBytes -= bytes;
   return block;
 }
 
@@ -25,6 +26,7 @@ bool BufferCache::release(void *block) {
   if (it == sizes.end())
     return false;
   cached.emplace(it->second, block);
+  cachedBytes += it->second;
   return true;
 }
 
@@ -36,7 +38,17 @@ std::vector<void *> BufferCache::takeCached() {
     sizes.erase(block);
   }
   cached.clear();
+  cachedBytes = 0;
   return blocks;
+}
+
+std::vector<void *> BufferCache::takeCachedIfOver(size_t limit) {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cachedBytes <= limit)
+      return {};
+  }
+  return takeCached();
 }
 
 } // namespace ponder

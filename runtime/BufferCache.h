@@ -32,9 +32,14 @@ public:
   /// Forgets every cached (freed) block and returns them, to hand back to
   /// the underlying allocator.
   std::vector<void *> takeCached();
+  /// takeCached() if the cached blocks hold more than `limit` bytes, else
+  /// nothing. Callers use it on a miss: a program whose sizes keep changing
+  /// (other batch shapes) does not hold on to every size it ever used.
+  std::vector<void *> takeCachedIfOver(size_t limit);
 
 private:
   std::mutex mutex;
+  size_t cachedBytes = 0;
   std::unordered_map<void *, size_t> sizes; // live and cached blocks
   std::multimap<size_t, void *> cached;     // freed blocks by size
 };

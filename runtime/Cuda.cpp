@@ -48,6 +48,10 @@ struct Driver {
   CUresult (*memFree)(CUdeviceptr);
 };
 
+/// As for host memory (HostMemory.h): cached blocks past this are returned
+/// to the driver on the next miss.
+constexpr size_t kCacheLimit = size_t(4) << 30;
+
 struct Backend {
   /// Returns the cached blocks to the driver at exit (a no-op when the
   /// driver has already shut down).
@@ -236,6 +240,8 @@ void *allocate(size_t bytes) {
   if (void *pointer = b.cache.reuse(bytes))
     return pointer;
   makeCurrent();
+  for (void *pointer : b.cache.takeCachedIfOver(kCacheLimit))
+    b.driver.memFree(reinterpret_cast<CUdeviceptr>(pointer));
   CUdeviceptr address = 0;
   if (CUresult r = b.driver.memAllocManaged(&address, bytes, kMemAttachGlobal);
       r != kSuccess) {

@@ -34,6 +34,8 @@ void *tryAllocate(size_t bytes) {
       (std::max<size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
   if (void *block = cache().reuse(bytes))
     return block;
+  for (void *block : cache().takeCachedIfOver(kCacheLimit))
+    std::free(block);
   void *block = std::aligned_alloc(kAlignment, bytes);
   if (block)
     cache().add(block, bytes);

@@ -19,6 +19,10 @@ namespace ponder::host {
 /// line).
 constexpr size_t kAlignment = 64;
 
+/// Freed blocks are kept while they hold at most this many bytes; past it, a
+/// request no cached block fits returns them all to the system first.
+constexpr size_t kCacheLimit = size_t(1) << 30;
+
 /// A block of at least `bytes` bytes (a cached one when a block of that
 /// size was released), or null if the system has no memory.
 void *tryAllocate(size_t bytes);

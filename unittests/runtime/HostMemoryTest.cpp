@@ -42,6 +42,22 @@ TEST(BufferCache, TakeCachedReturnsFreedBlocksOnce) {
   EXPECT_TRUE(cache.release(&b));
 }
 
+TEST(BufferCache, TakeCachedIfOverALimit) {
+  BufferCache cache;
+  int a, b;
+  cache.add(&a, 100);
+  cache.add(&b, 50);
+  cache.release(&a);
+  EXPECT_TRUE(cache.takeCachedIfOver(100).empty()) << "100 bytes cached";
+  cache.release(&b);
+  EXPECT_EQ(cache.takeCachedIfOver(100).size(), 2u) << "150 bytes cached";
+  EXPECT_TRUE(cache.takeCachedIfOver(0).empty());
+  cache.add(&a, 100);
+  cache.release(&a);
+  EXPECT_EQ(cache.reuse(100), &a);
+  EXPECT_TRUE(cache.takeCachedIfOver(0).empty()) << "a reused block left";
+}
+
 TEST(HostMemory, AlignedWritableAndReusedBySize) {
   void *first = host::allocate(1000);
   ASSERT_NE(first, nullptr);
