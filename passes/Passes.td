@@ -14,9 +14,21 @@ def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
     Every result stays a tensor, so bufferization, tiling, vectorisation and
     fusion apply afterwards. Ops this pass does not lower yet (the halting
     loop and the losses) are left in place.
+
+    With `fused-attention`, attention and its gradient become parallel
+    loops with an online softmax over memref views of their operands
+    (FusedAttention.cpp): no [B, H, T, Tk] score buffer, one kernel for
+    the forward and two for the gradient on the GPU.
   }];
+  let options = [
+    Option<"fusedAttention", "fused-attention", "bool", /*default=*/"false",
+           "Lower attention to online-softmax loops instead of score "
+           "matrices">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",

@@ -26,9 +26,12 @@
 
 using namespace mlir;
 
-void mlir::ponder::buildLowerToLinalgPipeline(OpPassManager &pm) {
+void mlir::ponder::buildLowerToLinalgPipeline(
+    OpPassManager &pm, const LowerToLinalgOptions &options) {
   pm.addPass(createAutodiff());
-  pm.addPass(createConvertPonderToLinalg());
+  ConvertPonderToLinalgOptions lowering;
+  lowering.fusedAttention = options.fusedAttention;
+  pm.addPass(createConvertPonderToLinalg(lowering));
   pm.addPass(createFastMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -132,9 +135,9 @@ void mlir::ponder::buildLinalgToGPUEmulatedPipeline(OpPassManager &pm) {
 }
 
 void mlir::ponder::registerPonderPipelines() {
-  PassPipelineRegistration<>("ponder-lower-to-linalg",
-                             "ponder dialect -> linalg/tensor/scf",
-                             buildLowerToLinalgPipeline);
+  PassPipelineRegistration<LowerToLinalgOptions>(
+      "ponder-lower-to-linalg", "ponder dialect -> linalg/tensor/scf",
+      buildLowerToLinalgPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "ponder-linalg-to-llvm", "linalg on tensors -> LLVM dialect (CPU)",
       buildLinalgToLLVMPipeline);

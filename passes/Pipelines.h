@@ -20,8 +20,16 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init("sm_80")};
 };
 
+struct LowerToLinalgOptions : PassPipelineOptions<LowerToLinalgOptions> {
+  PassOptions::Option<bool> fusedAttention{
+      *this, "fused-attention",
+      llvm::cl::desc("Attention as online-softmax loops (the GPU targets)"),
+      llvm::cl::init(false)};
+};
+
 /// ponder dialect -> linalg/tensor/scf on tensors.
-void buildLowerToLinalgPipeline(OpPassManager &pm);
+void buildLowerToLinalgPipeline(OpPassManager &pm,
+                                const LowerToLinalgOptions &options = {});
 
 struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<bool> runtimeAllocator{

@@ -11,6 +11,10 @@ namespace ponder {
 /// linalg on tensors (PonderToLinalg.cpp).
 void populateLayerLoweringPatterns(RewritePatternSet &patterns);
 
+/// attention, cached_attention, attention_grad -> online-softmax parallel
+/// loops on memref views, preferred over the above (FusedAttention.cpp).
+void populateFusedAttentionPatterns(RewritePatternSet &patterns);
+
 /// linear_grad, rms_norm_grad, gelu_grad, embed_grad, step_embed_grad,
 /// select_step_grad -> linalg on tensors (LayerGradLowering.cpp).
 void populateLayerGradLoweringPatterns(RewritePatternSet &patterns);

@@ -656,6 +656,8 @@ namespace {
 
 struct ConvertPonderToLinalgPass
     : mlir::ponder::impl::ConvertPonderToLinalgBase<ConvertPonderToLinalgPass> {
+  using ConvertPonderToLinalgBase::ConvertPonderToLinalgBase;
+
   void runOnOperation() final {
     MLIRContext *ctx = &getContext();
     // Layers first, so that the halting loop moves lowered bodies.
@@ -676,6 +678,8 @@ struct ConvertPonderToLinalgPass
     RewritePatternSet layerPatterns(ctx);
     linalg::populateElementwiseToLinalgConversionPatterns(layerPatterns);
     populateLayerLoweringPatterns(layerPatterns);
+    if (fusedAttention)
+      populateFusedAttentionPatterns(layerPatterns);
     populateLayerGradLoweringPatterns(layerPatterns);
     populateOptimizerLoweringPatterns(layerPatterns);
     populateLossLoweringPatterns(layerPatterns);

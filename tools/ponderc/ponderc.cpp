@@ -135,7 +135,11 @@ int main(int argc, char **argv) {
     mlir::PassManager pm(&context);
     if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
       return 1;
-    mlir::ponder::buildLowerToLinalgPipeline(pm);
+    // GPU kernels compute attention with an online softmax (no score
+    // matrices); the CPU keeps the vectorised score generics.
+    mlir::ponder::LowerToLinalgOptions lowering;
+    lowering.fusedAttention = cuda;
+    mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
     if (emitAction != Emit::Linalg) {
       if (cuda) {
         mlir::ponder::GPUPipelineOptions options;

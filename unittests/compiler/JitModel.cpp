@@ -99,7 +99,9 @@ std::unique_ptr<JitModel> JitModel::compile(const ModelDescription &desc,
     f->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(f->getContext()));
   });
   mlir::PassManager pm(model->context.get());
-  mlir::ponder::buildLowerToLinalgPipeline(pm);
+  mlir::ponder::LowerToLinalgOptions lowering;
+  lowering.fusedAttention = backend == Backend::EmulatedGpu;
+  mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
   if (backend == Backend::Cpu)
     mlir::ponder::buildLinalgToLLVMPipeline(pm);
   else

@@ -63,7 +63,12 @@ Buffer ints(std::vector<int64_t> shape, std::vector<int32_t> values) {
 /// Compiles a module of func.funcs and calls them with Buffers.
 class Jit {
 public:
-  explicit Jit(const std::string &source) { compile(source); }
+  /// The CPU pipeline, or the GPU target's lowering (fused attention, the
+  /// kernel mapping) with its launches emulated on the host.
+  enum class Target { Cpu, EmulatedGpu };
+  explicit Jit(const std::string &source, Target target = Target::Cpu) {
+    compile(source, target);
+  }
 
   /// Calls @name; `results` gives each result's rank and whether it is i32.
   std::vector<Buffer> call(const std::string &name,
@@ -71,7 +76,7 @@ public:
                            const std::vector<std::pair<int, bool>> &results);
 
 private:
-  void compile(const std::string &source) {
+  void compile(const std::string &source, Target target) {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     mlir::DialectRegistry registry;
@@ -84,8 +89,13 @@ private:
       f->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(f->getContext()));
     });
     mlir::PassManager pm(context.get());
-    mlir::ponder::buildLowerToLinalgPipeline(pm);
-    mlir::ponder::buildLinalgToLLVMPipeline(pm);
+    mlir::ponder::LowerToLinalgOptions lowering;
+    lowering.fusedAttention = target == Target::EmulatedGpu;
+    mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
+    if (target == Target::Cpu)
+      mlir::ponder::buildLinalgToLLVMPipeline(pm);
+    else
+      mlir::ponder::buildLinalgToGPUEmulatedPipeline(pm);
     ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
     mlir::ExecutionEngineOptions options;
     llvm::SmallVector<llvm::StringRef> libraries = {PONDER_MLIR_C_RUNNER_UTILS,
@@ -255,6 +265,79 @@ TEST(VJP, AttentionWithPadding) {
            {floats({2, 3, 4}, rng), floats({2, 3, 4}, rng),
             floats({2, 3, 4}, rng), ints({2}, {3, 2})},
            {{3, false}}, {0, 1, 2}, rng);
+}
+
+/// Every result of `a` and `b` agrees within `tolerance` of its largest
+/// magnitude.
+void expectSameResults(const std::vector<Buffer> &a,
+                       const std::vector<Buffer> &b, double tolerance) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t r = 0; r < a.size(); ++r) {
+    ASSERT_EQ(a[r].shape, b[r].shape);
+    double largest = 0;
+    for (float x : a[r].f)
+      largest = std::max(largest, double(std::abs(x)));
+    for (size_t e = 0; e < a[r].f.size(); ++e)
+      EXPECT_NEAR(a[r].f[e], b[r].f[e], tolerance * largest)
+          << "result " << r << ", element " << e;
+  }
+}
+
+// The GPU target's online-softmax attention (FusedAttention.cpp) through
+// the kernel mapping: its gradient matches central differences of its
+// forward, and both match the CPU's score-matrix lowering. Rows of 5, 3 and
+// 1 valid positions; 2 heads of 4.
+TEST(VJP, FusedAttentionOnTheGpuMapping) {
+  const char *source = R"mlir(
+    func.func @fwd(%q: tensor<3x5x8xf32>, %k: tensor<3x5x8xf32>, %v: tensor<3x5x8xf32>, %l: tensor<3xi32>) -> tensor<3x5x8xf32> {
+      %y = ponder.attention %q, %k, %v, %l heads(2) : tensor<3x5x8xf32>, tensor<3xi32>
+      return %y : tensor<3x5x8xf32>
+    }
+    func.func @vjp(%dy: tensor<3x5x8xf32>, %q: tensor<3x5x8xf32>, %k: tensor<3x5x8xf32>, %v: tensor<3x5x8xf32>, %l: tensor<3xi32>)
+        -> (tensor<3x5x8xf32>, tensor<3x5x8xf32>, tensor<3x5x8xf32>) {
+      %dq, %dk, %dv = ponder.attention_grad %dy, %q, %k, %v, %l heads(2) : tensor<3x5x8xf32>, tensor<3xi32>
+      return %dq, %dk, %dv : tensor<3x5x8xf32>, tensor<3x5x8xf32>, tensor<3x5x8xf32>
+    })mlir";
+  Jit gpu(source, Jit::Target::EmulatedGpu), cpu(source);
+  std::mt19937 rng(5);
+  std::vector<Buffer> padded = {floats({3, 5, 8}, rng), floats({3, 5, 8}, rng),
+                                floats({3, 5, 8}, rng), ints({3}, {5, 3, 1})};
+  checkVJP(gpu, padded, {{3, false}}, {0, 1, 2}, rng);
+  Buffer dy = floats({3, 5, 8}, rng);
+  std::vector<const Buffer *> args = {&padded[0], &padded[1], &padded[2],
+                                      &padded[3]};
+  std::vector<const Buffer *> vjpArgs = {&dy, &padded[0], &padded[1],
+                                         &padded[2], &padded[3]};
+  std::vector<std::pair<int, bool>> one = {{3, false}};
+  std::vector<std::pair<int, bool>> three(3, {3, false});
+  expectSameResults(cpu.call("fwd", args, one), gpu.call("fwd", args, one),
+                    1e-5);
+  expectSameResults(cpu.call("vjp", vjpArgs, three),
+                    gpu.call("vjp", vjpArgs, three), 1e-5);
+}
+
+// Cached decoding's attention on the GPU target reads keys from the cache
+// below start[b] and from the new positions above, as the CPU's does.
+TEST(VJP, FusedCachedAttentionMatchesTheCpu) {
+  const char *source = R"mlir(
+    func.func @fwd(%q: tensor<2x3x8xf32>, %k: tensor<2x3x8xf32>, %v: tensor<2x3x8xf32>,
+                   %kc: tensor<2x2x7x8xf32>, %vc: tensor<2x2x7x8xf32>, %s: tensor<2xi32>, %l: tensor<2xi32>) -> tensor<2x3x8xf32> {
+      %step = arith.constant 1 : index
+      %y = ponder.cached_attention %q, %k, %v, %kc, %vc[%step] start(%s) lengths(%l) heads(2) : tensor<2x3x8xf32>, tensor<2x2x7x8xf32>, tensor<2xi32>
+      return %y : tensor<2x3x8xf32>
+    })mlir";
+  Jit gpu(source, Jit::Target::EmulatedGpu), cpu(source);
+  std::mt19937 rng(7);
+  std::vector<Buffer> inputs = {
+      floats({2, 3, 8}, rng),    floats({2, 3, 8}, rng),
+      floats({2, 3, 8}, rng),    floats({2, 2, 7, 8}, rng),
+      floats({2, 2, 7, 8}, rng), ints({2}, {4, 0}),
+      ints({2}, {3, 2})};
+  std::vector<const Buffer *> args;
+  for (const Buffer &b : inputs)
+    args.push_back(&b);
+  expectSameResults(cpu.call("fwd", args, {{3, false}}),
+                    gpu.call("fwd", args, {{3, false}}), 1e-5);
 }
 
 TEST(VJP, EmbedStepEmbedAndSelectStep) {

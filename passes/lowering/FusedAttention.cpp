@@ -1,0 +1,474 @@
+//===- FusedAttention.cpp - attention as online-softmax loops -------------===//
+//
+// The lowering of `ponder.attention`, `ponder.cached_attention` and
+// `ponder.attention_grad` that `convert-ponder-to-linalg{fused-attention}`
+// selects (the CUDA target): one parallel loop over (row, head, query) whose
+// thread scans the visible keys once with an online softmax (running max,
+// rescaled sum and output accumulator in registers), so no [B, H, T, Tk]
+// buffer exists. The gradient recomputes the probabilities in two such
+// loops, FlashAttention-2 style: one per query (dQ, and the row statistics
+// max, sum and dO.O), one per key (dK and dV). Head dimensions are static,
+// so each row lives in `d / heads` scalars.
+//
+// The loops work on memrefs taken from the operand tensors with
+// `bufferization.to_buffer read_only` and write fresh allocations returned
+// through `bufferization.to_tensor restrict writable`, which one-shot
+// bufferization takes as they are.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/lowering/LoweringUtils.h"
+#include "passes/lowering/Patterns.h"
+
+#include "dialects/ponder/IR/PonderOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cmath>
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::ponder;
+
+namespace {
+
+using Row = SmallVector<Value>;
+
+/// A read-only view of a tensor operand.
+Value bufferOf(OpBuilder &b, Location loc, Value tensor) {
+  auto type = bufferization::getMemRefTypeWithFullyDynamicLayout(
+      cast<TensorType>(tensor.getType()));
+  return bufferization::ToBufferOp::create(b, loc, type, tensor,
+                                           /*read_only=*/true);
+}
+
+Value indexConst(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value loadIndex(OpBuilder &b, Location loc, Value buffer, Value row) {
+  return arith::IndexCastOp::create(
+      b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, buffer, row));
+}
+
+/// Loads element `c` of a model-width vector, for each `c` of a head.
+using ElementLoad = function_ref<Value(OpBuilder &, Location, Value c)>;
+
+/// The head's `width` elements starting at channel `base`.
+Row loadHead(OpBuilder &b, Location loc, Value base, int64_t width,
+             ElementLoad load) {
+  Row row;
+  for (int64_t e = 0; e < width; ++e)
+    row.push_back(load(
+        b, loc, arith::AddIOp::create(b, loc, base, indexConst(b, loc, e))));
+  return row;
+}
+
+void storeHead(OpBuilder &b, Location loc, ArrayRef<Value> row, Value buffer,
+               Value batch, Value pos, Value base) {
+  for (auto [e, v] : llvm::enumerate(row))
+    memref::StoreOp::create(
+        b, loc, v, buffer,
+        {batch, pos,
+         arith::AddIOp::create(b, loc, base, indexConst(b, loc, e))});
+}
+
+Value dot(OpBuilder &b, Location loc, ArrayRef<Value> x, ArrayRef<Value> y) {
+  Value sum = arith::MulFOp::create(b, loc, x[0], y[0]);
+  for (size_t e = 1; e < x.size(); ++e)
+    sum = arith::AddFOp::create(b, loc, sum,
+                                arith::MulFOp::create(b, loc, x[e], y[e]));
+  return sum;
+}
+
+/// acc * scale + weight * row, elementwise.
+Row scaleAdd(OpBuilder &b, Location loc, ArrayRef<Value> acc, Value scale,
+             Value weight, ArrayRef<Value> row) {
+  Row out;
+  for (auto [a, r] : llvm::zip(acc, row)) {
+    Value scaled = scale ? arith::MulFOp::create(b, loc, a, scale) : a;
+    out.push_back(arith::AddFOp::create(
+        b, loc, scaled, arith::MulFOp::create(b, loc, weight, r)));
+  }
+  return out;
+}
+
+Value f32Const(OpBuilder &b, Location loc, float v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+/// scf.for over [lb, ub) carrying `init`; `body` maps the loop index and the
+/// carried values to the next ones.
+using LoopBody =
+    function_ref<Row(OpBuilder &, Location, Value, ArrayRef<Value>)>;
+Row loop(OpBuilder &b, Location loc, Value lb, Value ub, ArrayRef<Value> init,
+         LoopBody body) {
+  auto forOp = scf::ForOp::create(
+      b, loc, lb, ub, indexConst(b, loc, 1), init,
+      [&](OpBuilder &nb, Location nl, Value iv, ValueRange args) {
+        SmallVector<Value> carried(args);
+        scf::YieldOp::create(nb, nl, body(nb, nl, iv, carried));
+      });
+  return Row(forOp.getResults());
+}
+
+/// scf.parallel over [0, sizes) with the body given the induction values.
+void parallel(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
+              function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<Value> zeros(sizes.size(), indexConst(b, loc, 0));
+  SmallVector<Value> ones(sizes.size(), indexConst(b, loc, 1));
+  scf::ParallelOp::create(b, loc, zeros, sizes, ones, body);
+}
+
+/// The online softmax of one query over keys [0, end): the running max, the
+/// sum of exp(s - max) and the weighted sum of values, as `2 + width` scalars.
+/// `keyAt(j)` / `valueAt(j)` load key / value row j of the query's head.
+struct OnlineSoftmax {
+  Value max, sum;
+  Row acc;
+};
+OnlineSoftmax
+scanKeys(OpBuilder &b, Location loc, ArrayRef<Value> q, Value scale, Value end,
+         function_ref<Row(OpBuilder &, Location, Value)> keyAt,
+         function_ref<Row(OpBuilder &, Location, Value)> valueAt) {
+  Row init = {f32Const(b, loc, -INFINITY), f32Const(b, loc, 0.0f)};
+  init.append(q.size(), f32Const(b, loc, 0.0f));
+  Row out = loop(
+      b, loc, indexConst(b, loc, 0), end, init,
+      [&](OpBuilder &nb, Location l, Value j, ArrayRef<Value> s) -> Row {
+        Value score =
+            arith::MulFOp::create(nb, l, dot(nb, l, q, keyAt(nb, l, j)), scale);
+        Value max = arith::MaximumFOp::create(nb, l, s[0], score);
+        Value rescale =
+            math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, s[0], max));
+        Value p = math::ExpOp::create(nb, l,
+                                      arith::SubFOp::create(nb, l, score, max));
+        Row next = {max,
+                    arith::AddFOp::create(
+                        nb, l, arith::MulFOp::create(nb, l, s[1], rescale), p)};
+        next.append(
+            scaleAdd(nb, l, s.drop_front(2), rescale, p, valueAt(nb, l, j)));
+        return next;
+      });
+  return {out[0], out[1], Row(ArrayRef(out).drop_front(2))};
+}
+
+/// exp(scale q.k - max) / sum: the attention probability of a visible key.
+Value probability(OpBuilder &b, Location loc, ArrayRef<Value> q,
+                  ArrayRef<Value> k, Value scale, Value max, Value sum) {
+  Value score = arith::MulFOp::create(b, loc, dot(b, loc, q, k), scale);
+  Value e =
+      math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, score, max));
+  return arith::DivFOp::create(b, loc, e, sum);
+}
+
+/// Shapes and views shared by the three lowerings.
+struct Heads {
+  int64_t count, width;
+  Value scale;
+  Value batch, length; // index sizes of the query's [B, T, d]
+
+  Heads(OpBuilder &b, Location loc, RankedTensorType type, int64_t heads,
+        Value query)
+      : count(heads), width(type.getDimSize(2) / heads) {
+    scale = f32Const(b, loc, 1.0f / std::sqrt(static_cast<float>(width)));
+    batch = tensor::DimOp::create(b, loc, query, 0);
+    length = tensor::DimOp::create(b, loc, query, 1);
+  }
+  /// The first channel of head h.
+  Value base(OpBuilder &b, Location loc, Value h) const {
+    return arith::MulIOp::create(b, loc, h, indexConst(b, loc, width));
+  }
+  /// Loads of buffer[batch, pos, c] ([B, T, d] layout).
+  Row rowOf(OpBuilder &b, Location loc, Value buffer, Value batch, Value pos,
+            Value base) const {
+    return loadHead(
+        b, loc, base, width, [&](OpBuilder &nb, Location l, Value c) -> Value {
+          return memref::LoadOp::create(nb, l, buffer, {batch, pos, c});
+        });
+  }
+  /// A buffer of `shape`, where `sizes[i]` gives each dynamic extent.
+  static Value alloc(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                     ArrayRef<Value> sizes) {
+    SmallVector<Value> dynamic;
+    for (auto [extent, size] : llvm::zip(shape, sizes))
+      if (ShapedType::isDynamic(extent))
+        dynamic.push_back(size);
+    return memref::AllocOp::create(
+        b, loc, MemRefType::get(shape, b.getF32Type()), dynamic);
+  }
+  Value allocLike(OpBuilder &b, Location loc, RankedTensorType type) const {
+    return alloc(b, loc, type.getShape(), {batch, length, Value()});
+  }
+};
+
+Value asTensor(OpBuilder &b, Location loc, RankedTensorType type,
+               Value buffer) {
+  return bufferization::ToTensorOp::create(b, loc, type, buffer,
+                                           /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
+/// Keys visible to query i of a row that starts at `first` with `len` new
+/// positions: [0, min(first + i + 1, first + len)).
+Value visibleEnd(OpBuilder &b, Location loc, Value first, Value i, Value len) {
+  Value one = indexConst(b, loc, 1);
+  Value self = arith::AddIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, first, i), one);
+  return arith::MinSIOp::create(b, loc, self,
+                                arith::AddIOp::create(b, loc, first, len));
+}
+
+/// Loads the head row [base, base + E) of key or value j of a batch row.
+using HeadLoad =
+    std::function<Row(OpBuilder &, Location, Value row, Value j, Value base)>;
+
+/// out[b, i, h*E + e] = sum over visible j of softmax_j(scale q.k_j) v_j[e].
+/// `start` is null when every row starts at 0.
+Value buildFusedAttention(OpBuilder &b, Location loc, RankedTensorType type,
+                          const Heads &heads, Value query, Value start,
+                          Value lengths, const HeadLoad &keyAt,
+                          const HeadLoad &valueAt) {
+  Value q = bufferOf(b, loc, query);
+  Value lens = bufferOf(b, loc, lengths);
+  Value starts = start ? bufferOf(b, loc, start) : Value();
+  Value out = heads.allocLike(b, loc, type);
+  parallel(b, loc, {heads.batch, indexConst(b, loc, heads.count), heads.length},
+           [&](OpBuilder &nb, Location l, ValueRange ivs) {
+             Value row = ivs[0], i = ivs[2];
+             Value base = heads.base(nb, l, ivs[1]);
+             Value first =
+                 starts ? loadIndex(nb, l, starts, row) : indexConst(nb, l, 0);
+             Value end =
+                 visibleEnd(nb, l, first, i, loadIndex(nb, l, lens, row));
+             auto at = [&](const HeadLoad &load) {
+               return [&](OpBuilder &bb, Location ll, Value j) -> Row {
+                 return load(bb, ll, row, j, base);
+               };
+             };
+             OnlineSoftmax s =
+                 scanKeys(nb, l, heads.rowOf(nb, l, q, row, i, base),
+                          heads.scale, end, at(keyAt), at(valueAt));
+             Row result;
+             for (Value a : s.acc)
+               result.push_back(arith::DivFOp::create(nb, l, a, s.sum));
+             storeHead(nb, l, result, out, row, i, base);
+           });
+  return asTensor(b, loc, type, out);
+}
+
+struct FusedAttentionLowering : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    if (ShapedType::isDynamic(type.getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
+    Location loc = op.getLoc();
+    Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery());
+    Value k = bufferOf(rewriter, loc, adaptor.getKey());
+    Value v = bufferOf(rewriter, loc, adaptor.getValue());
+    auto rowsOf = [&](Value buffer) -> HeadLoad {
+      return [&heads, buffer](OpBuilder &b, Location l, Value row, Value j,
+                              Value base) {
+        return heads.rowOf(b, l, buffer, row, j, base);
+      };
+    };
+    rewriter.replaceOp(op, buildFusedAttention(rewriter, loc, type, heads,
+                                               adaptor.getQuery(), Value(),
+                                               adaptor.getLengths(), rowsOf(k),
+                                               rowsOf(v)));
+    return success();
+  }
+};
+
+/// Key j of row b at decode step n: cache[n, b, j] for the start[b] cached
+/// positions, then the new positions' own (MODEL.md §4, docs/decoding.md).
+struct FusedCachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CachedAttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    if (ShapedType::isDynamic(type.getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
+    Location loc = op.getLoc();
+    Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery());
+    Value step = adaptor.getStep();
+    Value starts = bufferOf(rewriter, loc, adaptor.getStart());
+    auto cachedOr = [&](Value cache, Value fresh) -> HeadLoad {
+      return [&heads, cache, fresh, starts,
+              step](OpBuilder &b, Location l, Value row, Value j, Value base) {
+        Value first = loadIndex(b, l, starts, row);
+        Value isCached =
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, first);
+        SmallVector<Type> types(heads.width, b.getF32Type());
+        auto ifOp = scf::IfOp::create(b, l, types, isCached,
+                                      /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        scf::YieldOp::create(
+            b, l,
+            loadHead(b, l, base, heads.width,
+                     [&](OpBuilder &nb, Location nl, Value c) -> Value {
+                       return memref::LoadOp::create(nb, nl, cache,
+                                                     {step, row, j, c});
+                     }));
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        // Past start[b], key j is new position j - start[b] (j < end).
+        Value jn = arith::SubIOp::create(b, l, j, first);
+        scf::YieldOp::create(b, l, heads.rowOf(b, l, fresh, row, jn, base));
+        return Row(ifOp.getResults());
+      };
+    };
+    Value keyCache = bufferOf(rewriter, loc, adaptor.getKeyCache());
+    Value valueCache = bufferOf(rewriter, loc, adaptor.getValueCache());
+    Value k = bufferOf(rewriter, loc, adaptor.getKey());
+    Value v = bufferOf(rewriter, loc, adaptor.getValue());
+    rewriter.replaceOp(op, buildFusedAttention(
+                               rewriter, loc, type, heads, adaptor.getQuery(),
+                               adaptor.getStart(), adaptor.getLengths(),
+                               cachedOr(keyCache, k), cachedOr(valueCache, v)));
+    return success();
+  }
+};
+
+/// The attention's VJP without score matrices. With P[i, j] = exp(scale
+/// q_i.k_j - max_i) / sum_i and D_i = dO_i.O_i (= sum_j P dP):
+///   per query i: max_i, sum_i and O_i by the online scan, then
+///     dQ_i = scale sum_j P (dO_i.v_j - D_i) k_j;
+///   per key j:   dV_j = sum_i P dO_i,
+///                dK_j = scale sum_i P (dO_i.v_j - D_i) q_i
+/// over the queries i >= j that see it (none when j >= lengths[b]).
+struct FusedAttentionGradLowering : OpConversionPattern<AttentionGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getQuery().getType();
+    if (ShapedType::isDynamic(type.getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Heads heads(b, loc, type, op.getHeads(), adaptor.getQuery());
+    Value q = bufferOf(b, loc, adaptor.getQuery());
+    Value k = bufferOf(b, loc, adaptor.getKey());
+    Value v = bufferOf(b, loc, adaptor.getValue());
+    Value dOut = bufferOf(b, loc, adaptor.getResultGrad());
+    Value lens = bufferOf(b, loc, adaptor.getLengths());
+    Value dQ = heads.allocLike(b, loc, type);
+    Value dK = heads.allocLike(b, loc, type);
+    Value dV = heads.allocLike(b, loc, type);
+    // Row statistics [B, H, T]: max, sum, dO.O.
+    int64_t statShape[] = {type.getDimSize(0), heads.count, type.getDimSize(1)};
+    SmallVector<Value> stats;
+    for (int s = 0; s < 3; ++s)
+      stats.push_back(Heads::alloc(b, loc, statShape,
+                                   {heads.batch, Value(), heads.length}));
+    Value numHeads = indexConst(b, loc, heads.count);
+    Value zero = indexConst(b, loc, 0);
+
+    // Per query: statistics and dQ.
+    parallel(
+        b, loc, {heads.batch, numHeads, heads.length},
+        [&](OpBuilder &nb, Location l, ValueRange ivs) {
+          Value row = ivs[0], h = ivs[1], i = ivs[2];
+          Value base = heads.base(nb, l, h);
+          Value end = visibleEnd(nb, l, zero, i, loadIndex(nb, l, lens, row));
+          auto at = [&](Value buffer) {
+            return [&, buffer](OpBuilder &bb, Location ll, Value j) -> Row {
+              return heads.rowOf(bb, ll, buffer, row, j, base);
+            };
+          };
+          Row qi = heads.rowOf(nb, l, q, row, i, base);
+          Row dOi = heads.rowOf(nb, l, dOut, row, i, base);
+          OnlineSoftmax s = scanKeys(nb, l, qi, heads.scale, end, at(k), at(v));
+          Row o;
+          for (Value a : s.acc)
+            o.push_back(arith::DivFOp::create(nb, l, a, s.sum));
+          Value d = dot(nb, l, dOi, o);
+          Row init(heads.width, f32Const(nb, l, 0.0f));
+          Row dq = loop(nb, l, zero, end, init,
+                        [&](OpBuilder &bb, Location ll, Value j,
+                            ArrayRef<Value> acc) -> Row {
+                          Row kj = at(k)(bb, ll, j);
+                          Value p = probability(bb, ll, qi, kj, heads.scale,
+                                                s.max, s.sum);
+                          Value ds =
+                              scoreGrad(bb, ll, heads.scale, p,
+                                        dot(bb, ll, dOi, at(v)(bb, ll, j)), d);
+                          return scaleAdd(bb, ll, acc, Value(), ds, kj);
+                        });
+          storeHead(nb, l, dq, dQ, row, i, base);
+          Value values[] = {s.max, s.sum, d};
+          for (auto [buffer, value] : llvm::zip(stats, values))
+            memref::StoreOp::create(nb, l, value, buffer, {row, h, i});
+        });
+
+    // Per key: dK and dV over the queries that see it.
+    parallel(
+        b, loc, {heads.batch, numHeads, heads.length},
+        [&](OpBuilder &nb, Location l, ValueRange ivs) {
+          Value row = ivs[0], h = ivs[1], j = ivs[2];
+          Value base = heads.base(nb, l, h);
+          Value visible = arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::slt, j, loadIndex(nb, l, lens, row));
+          Value first =
+              arith::SelectOp::create(nb, l, visible, j, heads.length);
+          Row kj = heads.rowOf(nb, l, k, row, j, base);
+          Row vj = heads.rowOf(nb, l, v, row, j, base);
+          Row init(2 * heads.width, f32Const(nb, l, 0.0f));
+          Row grads = loop(
+              nb, l, first, heads.length, init,
+              [&](OpBuilder &bb, Location ll, Value i,
+                  ArrayRef<Value> acc) -> Row {
+                Row qi = heads.rowOf(bb, ll, q, row, i, base);
+                Row dOi = heads.rowOf(bb, ll, dOut, row, i, base);
+                auto stat = [&](int s) -> Value {
+                  return memref::LoadOp::create(bb, ll, stats[s], {row, h, i});
+                };
+                Value p =
+                    probability(bb, ll, qi, kj, heads.scale, stat(0), stat(1));
+                Value ds = scoreGrad(bb, ll, heads.scale, p,
+                                     dot(bb, ll, dOi, vj), stat(2));
+                Row next = scaleAdd(bb, ll, acc.take_front(heads.width),
+                                    Value(), ds, qi);
+                next.append(scaleAdd(bb, ll, acc.drop_front(heads.width),
+                                     Value(), p, dOi));
+                return next;
+              });
+          ArrayRef<Value> all(grads);
+          storeHead(nb, l, all.take_front(heads.width), dK, row, j, base);
+          storeHead(nb, l, all.drop_front(heads.width), dV, row, j, base);
+        });
+
+    rewriter.replaceOp(op,
+                       {asTensor(b, loc, type, dQ), asTensor(b, loc, type, dK),
+                        asTensor(b, loc, type, dV)});
+    return success();
+  }
+
+  /// dS = scale P (dP - D).
+  static Value scoreGrad(OpBuilder &b, Location loc, Value scale, Value p,
+                         Value dp, Value d) {
+    Value diff = arith::SubFOp::create(b, loc, dp, d);
+    return arith::MulFOp::create(b, loc, scale,
+                                 arith::MulFOp::create(b, loc, p, diff));
+  }
+};
+
+} // namespace
+
+void mlir::ponder::populateFusedAttentionPatterns(RewritePatternSet &patterns) {
+  // Preferred over the score-matrix lowerings of PonderToLinalg.cpp.
+  patterns.add<FusedAttentionLowering, FusedCachedAttentionLowering,
+               FusedAttentionGradLowering>(patterns.getContext(),
+                                           /*benefit=*/2);
+}
