@@ -211,18 +211,25 @@ def SinkGlobalsIntoKernels
                            "::mlir::memref::MemRefDialect"];
 }
 
-def EmulateGPULaunches : Pass<"ponder-emulate-gpu-launches", "func::FuncOp"> {
-  let summary = "Run each gpu.launch body as host loops over blocks and threads";
+def EmulateGPULaunches : Pass<"ponder-emulate-gpu-launches", "ModuleOp"> {
+  let summary = "Run each gpu.launch body on the host";
   let description = [{
-    Replaces every `gpu.launch` by loops over its grid and block (z, y, x)
-    that run the body once per (block, thread), so the GPU pipeline's
-    mapping, bounds checks and host code can execute and be checked on a
-    machine without a GPU (`ponder-linalg-to-gpu-emulated`). Exact for the
-    kernels the mapping makes: no workgroup memory, no barriers; a launch
-    with either is an error.
+    Replaces every `gpu.launch` by loops over its grid (z, y, x), so the GPU
+    pipeline's mapping, bounds checks and host code can execute and be
+    checked on a machine without a GPU (`ponder-linalg-to-gpu-emulated`).
+    A kernel without barriers or workgroup memory runs its threads as
+    loops too (z, y, x). A kernel with either runs each block as an OpenMP
+    team (`omp.parallel`) of exactly blockDim threads: `gpu.barrier`
+    becomes `omp.barrier`, the workgroup buffers are host buffers the team
+    shares, and the thread ids come from `omp_get_thread_num` (a team short
+    of threads aborts). Both are exact for race-free kernels.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::omp::OpenMPDialect"];
 }
 
 def MergeKernelModules : Pass<"ponder-merge-kernel-modules", "ModuleOp"> {

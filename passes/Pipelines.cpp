@@ -123,13 +123,14 @@ void mlir::ponder::buildLinalgToGPUEmulatedPipeline(OpPassManager &pm) {
   buildGPUMappingPipeline(pm);
   // The kernels' math as the GPU runs it (host code's math too, here).
   pm.addNestedPass<func::FuncOp>(mlir::ponder::createApproximateMath());
-  pm.addNestedPass<func::FuncOp>(mlir::ponder::createEmulateGPULaunches());
+  pm.addPass(mlir::ponder::createEmulateGPULaunches());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass()); // blocks with barriers
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

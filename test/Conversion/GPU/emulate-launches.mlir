@@ -32,13 +32,13 @@ func.func @copy(%in: memref<?xf32>, %out: memref<?xf32>, %n: index) {
 
 // -----
 
-// Threads that wait for each other cannot run one after another.
-func.func @barrier(%n: index) {
+// Private attributions are not emulated (the mapping makes none).
+func.func @private_memory(%n: index) {
   %c1 = arith.constant 1 : index
-  // expected-error @+1 {{a kernel with barriers cannot be emulated by sequential threads}}
+  // expected-error @+1 {{only synchronous launches of one block without private attributions or dynamic shared memory are emulated}}
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1)
-             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
-    gpu.barrier
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1)
+             private(%p : memref<4xf32, #gpu.address_space<private>>) {
     gpu.terminator
   }
   return
