@@ -198,6 +198,40 @@ def MapParallelLoopsToGPU
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
 }
 
+def TileContractionsForGPU
+    : Pass<"ponder-tile-contractions-for-gpu", "func::FuncOp"> {
+  let summary = "Matrix products as shared-memory tiled gpu.launch kernels";
+  let description = [{
+    Rewrites each bufferized `linalg.generic` that computes `out += a * b`
+    over m, n and k dimensions (no batch dimensions; several of each are
+    flattened) into a `gpu.launch` of 64x64 output tiles with 16x16
+    threads. The block stages 64x16 tiles of both operands in workgroup
+    memory per step of k (coalesced along each operand's innermost index,
+    rows padded against bank conflicts), synchronises with `gpu.barrier`,
+    and each thread accumulates a 4x4 block of outputs in registers. Bounds
+    are checked, so every shape is handled. Other generics are left to
+    `convert-linalg-to-parallel-loops` and the one-thread-per-output mapping.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def ReduceOnDevice : Pass<"ponder-reduce-on-device", "func::FuncOp"> {
+  let summary = "Full reductions to a scalar as one-block gpu.launch kernels";
+  let description = [{
+    A bufferized `linalg.generic` whose loops are all reductions into a
+    rank-0 buffer, with a body `yield combine(out, x)` whose combiner has
+    a neutral element (`addf`, `ori`, `maxsi`, ...), becomes a launch of
+    one block of 256 threads: strided per-thread folds from the neutral
+    element, a tree in workgroup memory with a barrier per level, and
+    thread 0 folding the total into the output. The halting loop's exit
+    test and the losses' sums then run on the device; the host reads one
+    element. Other generics are left alone.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def SinkGlobalsIntoKernels
     : Pass<"ponder-sink-globals-into-kernels", "func::FuncOp"> {
   let summary = "Read constant globals inside gpu.launch bodies, not through arguments";

@@ -90,6 +90,8 @@ void mlir::ponder::buildLinalgToLLVMPipeline(
 static void buildGPUMappingPipeline(OpPassManager &pm) {
   buildBufferizePipeline(pm);
   OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(mlir::ponder::createTileContractionsForGPU());
+  func.addPass(mlir::ponder::createReduceOnDevice());
   func.addPass(createConvertLinalgToParallelLoopsPass());
   func.addPass(mlir::ponder::createMapParallelLoopsToGPU());
   func.addPass(createConvertParallelLoopToGpuPass());

@@ -1,0 +1,287 @@
+//===- TileContractions.cpp - matrix products through shared memory ------===//
+//
+// Each bufferized `linalg.generic` that is a matrix product (out += a * b
+// with m, n and k dimensions and no batch dimensions: the linear layers and
+// their gradients) becomes a `gpu.launch` of 64x64 output tiles. A block of
+// 16x16 threads walks k in steps of 16: the threads stage the A and B tiles
+// in workgroup memory with coalesced loads, wait at a barrier, and each
+// accumulates a 4x4 block of outputs in registers from the staged tiles, so
+// every element loaded from global memory is used 64 times. Several m (n,
+// k) dimensions are flattened into one; partial tiles read zeros and store
+// nothing outside the bounds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
+
+namespace mlir::ponder {
+#define GEN_PASS_DEF_TILECONTRACTIONSFORGPU
+#include "passes/Passes.h.inc"
+} // namespace mlir::ponder
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kTile = 64;                    // output tile edge (m and n)
+constexpr int64_t kDepth = 16;                   // k per stage
+constexpr int64_t kThreads = 16;                 // block edge: 16 x 16 threads
+constexpr int64_t kPerThread = kTile / kThreads; // 4 x 4 outputs each
+constexpr int64_t kPad = 1; // tile rows of 65 floats: no bank conflicts
+
+/// True if the body is `yield out + a * b` (either operand order).
+bool isMultiplyAccumulate(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value out = body.getArgument(2);
+  Value product = add.getLhs() == out ? add.getRhs() : add.getLhs();
+  if (add.getLhs() != out && add.getRhs() != out)
+    return false;
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) ||
+         (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+Value constant(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// The indices of a row-major flattening of `sizes`, innermost last.
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value flat,
+                               ArrayRef<Value> sizes) {
+  SmallVector<Value> indices(sizes.size());
+  for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i > 0; --i) {
+    indices[i] = arith::RemUIOp::create(b, loc, flat, sizes[i]);
+    flat = arith::DivUIOp::create(b, loc, flat, sizes[i]);
+  }
+  indices[0] = flat;
+  return indices;
+}
+
+struct Contraction {
+  linalg::GenericOp op;
+  SmallVector<unsigned, 2> m, n, k;
+};
+
+std::optional<Contraction> matchContraction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !isMultiplyAccumulate(op))
+    return std::nullopt;
+  for (Value operand : op->getOperands())
+    if (!cast<MemRefType>(operand.getType()).getElementType().isF32())
+      return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims) || !dims->batch.empty() || dims->m.empty() ||
+      dims->n.empty() || dims->k.empty())
+    return std::nullopt;
+  // Every loop is one of m, n, k (inferContractionDims may leave others).
+  if (dims->m.size() + dims->n.size() + dims->k.size() != op.getNumLoops())
+    return std::nullopt;
+  return Contraction{op, dims->m, dims->n, dims->k};
+}
+
+struct TileContractionsForGPUPass
+    : mlir::ponder::impl::TileContractionsForGPUBase<
+          TileContractionsForGPUPass> {
+  void runOnOperation() final {
+    SmallVector<Contraction> found;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (std::optional<Contraction> c = matchContraction(op))
+        found.push_back(*c);
+    });
+    for (Contraction &c : found)
+      tile(c);
+  }
+
+  void tile(Contraction &c) {
+    linalg::GenericOp op = c.op;
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    SmallVector<Value> sizes;
+    for (Range r :
+         cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
+      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
+    auto sizesOf = [&](ArrayRef<unsigned> dims) {
+      SmallVector<Value> out;
+      for (unsigned d : dims)
+        out.push_back(sizes[d]);
+      return out;
+    };
+    auto product = [&](ArrayRef<Value> values) {
+      Value p = constant(b, loc, 1);
+      for (Value v : values)
+        p = arith::MulIOp::create(b, loc, p, v);
+      return p;
+    };
+    SmallVector<Value> mSizes = sizesOf(c.m), nSizes = sizesOf(c.n),
+                       kSizes = sizesOf(c.k);
+    Value m = product(mSizes), n = product(nSizes), k = product(kSizes);
+    Value one = constant(b, loc, 1);
+    auto tiles = [&](Value extent) {
+      return arith::CeilDivUIOp::create(b, loc, extent,
+                                        constant(b, loc, kTile));
+    };
+    Value block = constant(b, loc, kThreads);
+    auto launch = gpu::LaunchOp::create(b, loc, tiles(n), tiles(m), one, block,
+                                        block, one);
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto tileType = MemRefType::get({kDepth, kTile + kPad}, b.getF32Type(),
+                                    MemRefLayoutAttrInterface(), workgroup);
+    Value aTile = launch.addWorkgroupAttribution(tileType, loc);
+    Value bTile = launch.addWorkgroupAttribution(tileType, loc);
+
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointToStart(&body);
+    Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
+    Value m0 = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
+                                     constant(b, loc, kTile));
+    Value n0 = arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                                     constant(b, loc, kTile));
+    Value tid = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, ty, block), tx);
+    Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+
+    // Loads operand `which` at flat (row, depth) = (m or n, k) into the
+    // staged tile, zero outside the bounds.
+    auto stage = [&](OpBuilder &bb, Location l, unsigned which, Value rowBase,
+                     Value rows, ArrayRef<unsigned> rowDims,
+                     ArrayRef<Value> rowSizes, Value k0, Value tileBuffer) {
+      OpOperand *operand = op.getDpsInputOperand(which);
+      AffineMap map = op.getMatchingIndexingMap(operand);
+      // Threads with consecutive ids read consecutive addresses: along k
+      // when the operand's innermost index is a k dimension, else along the
+      // row dimension.
+      auto lastDim = cast<AffineDimExpr>(map.getResults().back()).getPosition();
+      bool depthFastest = llvm::is_contained(c.k, lastDim);
+      for (int64_t r = 0; r < kTile * kDepth / (kThreads * kThreads); ++r) {
+        Value e = arith::AddIOp::create(
+            bb, l, tid, constant(bb, l, r * kThreads * kThreads));
+        Value row, depth;
+        if (depthFastest) {
+          row = arith::DivUIOp::create(bb, l, e, constant(bb, l, kDepth));
+          depth = arith::RemUIOp::create(bb, l, e, constant(bb, l, kDepth));
+        } else {
+          depth = arith::DivUIOp::create(bb, l, e, constant(bb, l, kTile));
+          row = arith::RemUIOp::create(bb, l, e, constant(bb, l, kTile));
+        }
+        Value gRow = arith::AddIOp::create(bb, l, rowBase, row);
+        Value gDepth = arith::AddIOp::create(bb, l, k0, depth);
+        Value inBounds = arith::AndIOp::create(
+            bb, l,
+            arith::CmpIOp::create(bb, l, arith::CmpIPredicate::ult, gRow, rows),
+            arith::CmpIOp::create(bb, l, arith::CmpIPredicate::ult, gDepth, k));
+        auto ifOp = scf::IfOp::create(
+            bb, l, inBounds,
+            [&](OpBuilder &tb, Location tl) {
+              DenseMap<unsigned, Value> at;
+              for (auto [d, v] :
+                   llvm::zip(rowDims, delinearize(tb, tl, gRow, rowSizes)))
+                at[d] = v;
+              for (auto [d, v] :
+                   llvm::zip(c.k, delinearize(tb, tl, gDepth, kSizes)))
+                at[d] = v;
+              SmallVector<Value> indices;
+              for (AffineExpr expr : map.getResults())
+                indices.push_back(
+                    at.lookup(cast<AffineDimExpr>(expr).getPosition()));
+              Value v = memref::LoadOp::create(tb, tl, operand->get(), indices);
+              scf::YieldOp::create(tb, tl, v);
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(eb, el, zeroF);
+            });
+        memref::StoreOp::create(bb, l, ifOp.getResult(0), tileBuffer,
+                                {depth, row});
+      }
+    };
+
+    constexpr int64_t kAcc = kPerThread * kPerThread;
+    SmallVector<Value> init(kAcc, zeroF);
+    auto outer = scf::ForOp::create(
+        b, loc, constant(b, loc, 0), k, constant(b, loc, kDepth), init,
+        [&](OpBuilder &bb, Location l, Value k0, ValueRange acc) {
+          stage(bb, l, 0, m0, m, c.m, mSizes, k0, aTile);
+          stage(bb, l, 1, n0, n, c.n, nSizes, k0, bTile);
+          gpu::BarrierOp::create(bb, l);
+          auto inner = scf::ForOp::create(
+              bb, l, constant(bb, l, 0), constant(bb, l, kDepth),
+              constant(bb, l, 1), acc,
+              [&](OpBuilder &ib, Location il, Value d, ValueRange sums) {
+                SmallVector<Value> as, bs;
+                for (int64_t i = 0; i < kPerThread; ++i) {
+                  as.push_back(memref::LoadOp::create(
+                      ib, il, aTile,
+                      {d, arith::AddIOp::create(
+                              ib, il, ty, constant(ib, il, i * kThreads))}));
+                  bs.push_back(memref::LoadOp::create(
+                      ib, il, bTile,
+                      {d, arith::AddIOp::create(
+                              ib, il, tx, constant(ib, il, i * kThreads))}));
+                }
+                SmallVector<Value> next;
+                for (int64_t i = 0; i < kPerThread; ++i)
+                  for (int64_t j = 0; j < kPerThread; ++j)
+                    next.push_back(arith::AddFOp::create(
+                        ib, il, sums[i * kPerThread + j],
+                        arith::MulFOp::create(ib, il, as[i], bs[j])));
+                scf::YieldOp::create(ib, il, next);
+              });
+          // Nobody restages the tiles while others still read them.
+          gpu::BarrierOp::create(bb, l);
+          scf::YieldOp::create(bb, l, inner.getResults());
+        });
+
+    // out[m, n] += acc where in bounds.
+    OpOperand *init0 = op.getDpsInitOperand(0);
+    AffineMap outMap = op.getMatchingIndexingMap(init0);
+    for (int64_t i = 0; i < kPerThread; ++i) {
+      for (int64_t j = 0; j < kPerThread; ++j) {
+        Value gm = arith::AddIOp::create(
+            b, loc, m0,
+            arith::AddIOp::create(b, loc, ty, constant(b, loc, i * kThreads)));
+        Value gn = arith::AddIOp::create(
+            b, loc, n0,
+            arith::AddIOp::create(b, loc, tx, constant(b, loc, j * kThreads)));
+        Value inBounds = arith::AndIOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, gm, m),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, gn, n));
+        auto ifOp = scf::IfOp::create(b, loc, inBounds, /*else=*/false);
+        OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
+        DenseMap<unsigned, Value> at;
+        for (auto [d, v] : llvm::zip(c.m, delinearize(tb, loc, gm, mSizes)))
+          at[d] = v;
+        for (auto [d, v] : llvm::zip(c.n, delinearize(tb, loc, gn, nSizes)))
+          at[d] = v;
+        SmallVector<Value> indices;
+        for (AffineExpr expr : outMap.getResults())
+          indices.push_back(at.lookup(cast<AffineDimExpr>(expr).getPosition()));
+        Value old = memref::LoadOp::create(tb, loc, init0->get(), indices);
+        Value sum = arith::AddFOp::create(tb, loc, old,
+                                          outer.getResult(i * kPerThread + j));
+        memref::StoreOp::create(tb, loc, sum, init0->get(), indices);
+      }
+    }
+    op.erase();
+  }
+};
+
+} // namespace
