@@ -366,8 +366,9 @@ std::pair<Value, Value> attentionWeights(OpBuilder &rewriter, Location loc,
 /// Causal multi-head attention with key padding (MODEL.md §4), as five
 /// generics over [B, H, T, Tk] scores: q.k, masked row max, exp, row sum, and
 /// the probability-weighted sum of values. `query` is [B, T, d], `key` and
-/// `value` [B, Tk, d] (see attentionWeights for `start`). The fused
-/// online-softmax kernel replaces this in the fusion pass.
+/// `value` [B, Tk, d] (see attentionWeights for `start`). The CPU keeps
+/// this form, whose generics vectorise; the GPU target takes the online
+/// softmax of FusedAttention.cpp instead.
 Value buildAttention(OpBuilder &rewriter, Location loc, RankedTensorType type,
                      int64_t heads, Value query, Value key, Value value,
                      Value start, Value lengths) {
