@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/gpu/KernelIndexing.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
@@ -114,12 +115,8 @@ struct ReduceOnDevicePass
     auto share = scf::ForOp::create(
         b, loc, tid, total, constant(b, loc, kThreads), ValueRange{neutral},
         [&](OpBuilder &lb, Location l, Value flat, ValueRange acc) {
-          SmallVector<Value> ivs(sizes.size());
-          for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i > 0; --i) {
-            ivs[i] = arith::RemUIOp::create(lb, l, flat, sizes[i]);
-            flat = arith::DivUIOp::create(lb, l, flat, sizes[i]);
-          }
-          ivs[0] = flat;
+          SmallVector<Value> ivs =
+              mlir::ponder::delinearize(lb, l, flat, sizes);
           IRMapping map;
           for (OpOperand *input : op.getDpsInputOperands()) {
             AffineMap m = op.getMatchingIndexingMap(input);

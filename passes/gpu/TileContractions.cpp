@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/gpu/KernelIndexing.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -25,6 +26,7 @@ namespace mlir::ponder {
 } // namespace mlir::ponder
 
 using namespace mlir;
+using mlir::ponder::delinearize;
 
 namespace {
 
@@ -57,18 +59,6 @@ bool isMultiplyAccumulate(linalg::GenericOp op) {
 
 Value constant(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
-}
-
-/// The indices of a row-major flattening of `sizes`, innermost last.
-SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value flat,
-                               ArrayRef<Value> sizes) {
-  SmallVector<Value> indices(sizes.size());
-  for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i > 0; --i) {
-    indices[i] = arith::RemUIOp::create(b, loc, flat, sizes[i]);
-    flat = arith::DivUIOp::create(b, loc, flat, sizes[i]);
-  }
-  indices[0] = flat;
-  return indices;
 }
 
 struct Contraction {
