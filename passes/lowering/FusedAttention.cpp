@@ -225,9 +225,10 @@ Value visibleEnd(OpBuilder &b, Location loc, Value first, Value i, Value len) {
                                 arith::AddIOp::create(b, loc, first, len));
 }
 
-/// Loads the head row [base, base + E) of key or value j of a batch row.
-using HeadLoad =
-    std::function<Row(OpBuilder &, Location, Value row, Value j, Value base)>;
+/// Loads the head row [base, base + E) of key or value j of a batch row
+/// whose new positions start at `first`.
+using HeadLoad = std::function<Row(OpBuilder &, Location, Value row,
+                                   Value first, Value j, Value base)>;
 
 /// out[b, i, h*E + e] = sum over visible j of softmax_j(scale q.k_j) v_j[e].
 /// `start` is null when every row starts at 0.
@@ -249,7 +250,7 @@ Value buildFusedAttention(OpBuilder &b, Location loc, RankedTensorType type,
                  visibleEnd(nb, l, first, i, loadIndex(nb, l, lens, row));
              auto at = [&](const HeadLoad &load) {
                return [&](OpBuilder &bb, Location ll, Value j) -> Row {
-                 return load(bb, ll, row, j, base);
+                 return load(bb, ll, row, first, j, base);
                };
              };
              OnlineSoftmax s =
@@ -276,8 +277,8 @@ struct FusedAttentionLowering : OpConversionPattern<AttentionOp> {
     Value k = bufferOf(rewriter, loc, adaptor.getKey());
     Value v = bufferOf(rewriter, loc, adaptor.getValue());
     auto rowsOf = [&](Value buffer) -> HeadLoad {
-      return [&heads, buffer](OpBuilder &b, Location l, Value row, Value j,
-                              Value base) {
+      return [&heads, buffer](OpBuilder &b, Location l, Value row, Value,
+                              Value j, Value base) {
         return heads.rowOf(b, l, buffer, row, j, base);
       };
     };
@@ -302,11 +303,9 @@ struct FusedCachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
     Location loc = op.getLoc();
     Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery());
     Value step = adaptor.getStep();
-    Value starts = bufferOf(rewriter, loc, adaptor.getStart());
     auto cachedOr = [&](Value cache, Value fresh) -> HeadLoad {
-      return [&heads, cache, fresh, starts,
-              step](OpBuilder &b, Location l, Value row, Value j, Value base) {
-        Value first = loadIndex(b, l, starts, row);
+      return [&heads, cache, fresh, step](OpBuilder &b, Location l, Value row,
+                                          Value first, Value j, Value base) {
         Value isCached =
             arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, first);
         SmallVector<Type> types(heads.width, b.getF32Type());
