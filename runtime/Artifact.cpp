@@ -196,10 +196,11 @@ const EntryPoint *Artifact::entry(const std::string &name) const {
 Status
 Artifact::checkWeights(const std::map<std::string, const Tensor *> &weights,
                        const std::string &source) const {
-  for (const auto &[name, tensor] : weights)
-    if (std::none_of(params.begin(), params.end(),
-                     [&](const ValueSpec &p) { return p.name == name; }))
-      return Status::error(source + ": unexpected tensor '" + name +
+  for (const auto &weight : weights)
+    if (std::none_of(params.begin(), params.end(), [&](const ValueSpec &p) {
+          return p.name == weight.first;
+        }))
+      return Status::error(source + ": unexpected tensor '" + weight.first +
                            "', not a parameter of the model");
   for (const ValueSpec &p : params) {
     auto it = weights.find(p.name);

@@ -7,7 +7,7 @@
 #include "runtime/Trainer.h"
 #include "runtime/Artifact.h"
 #include "runtime/Init.h"
-#include "runtime/Tasks.h"
+#include "training/Tasks.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -25,16 +25,16 @@
 
 #include "runtime/Artifact.h"
 #include "runtime/Cuda.h"
-#include "runtime/Evaluation.h"
 #include "runtime/Generate.h"
 #include "runtime/Hash.h"
 #include "runtime/Init.h"
-#include "runtime/Plot.h"
-#include "runtime/Rollouts.h"
 #include "runtime/Safetensors.h"
-#include "runtime/Tasks.h"
 #include "runtime/Trainer.h"
-#include "runtime/Vocabulary.h"
+#include "training/Evaluation.h"
+#include "training/Plot.h"
+#include "training/Rollouts.h"
+#include "training/Tasks.h"
+#include "training/Vocabulary.h"
 
 #include <algorithm>
 #include <cctype>
@@ -504,7 +504,7 @@ Status openMetrics(const std::string &path, int64_t resumeStep,
 }
 
 /// Held-out exact-match accuracy: teacher-forced argmax through @forward,
-/// or with `think` a greedy thinking walk (runtime/Evaluation.h).
+/// or with `think` a greedy thinking walk (training/Evaluation.h).
 StatusOr<double> heldOutAccuracy(const Artifact &model, const Trainer &trainer,
                                  const TaskBatch &held, bool think) {
   if (!think)

@@ -7,7 +7,7 @@
 
 #include "runtime/Safetensors.h"
 
-#include "unittests/runtime/TempDirTest.h"
+#include "unittests/TempDirTest.h"
 
 #include <gtest/gtest.h>
 

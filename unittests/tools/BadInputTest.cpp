@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "unittests/runtime/TempDirTest.h"
+#include "unittests/TempDirTest.h"
 
 #include "runtime/Safetensors.h"
 

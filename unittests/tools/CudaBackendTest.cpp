@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "unittests/runtime/TempDirTest.h"
+#include "unittests/TempDirTest.h"
 
 #include "runtime/Artifact.h"
 #include "runtime/Safetensors.h"

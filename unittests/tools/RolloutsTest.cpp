@@ -9,11 +9,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Rollouts.h"
-#include "runtime/Evaluation.h"
+#include "training/Rollouts.h"
 #include "runtime/Init.h"
 #include "runtime/Safetensors.h"
-#include "runtime/Tasks.h"
+#include "training/Evaluation.h"
+#include "training/Tasks.h"
 
 #include <gtest/gtest.h>
 

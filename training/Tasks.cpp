@@ -1,6 +1,6 @@
 //===- Tasks.cpp - Built-in training tasks --------------------------------===//
 
-#include "runtime/Tasks.h"
+#include "training/Tasks.h"
 
 #include "runtime/Hash.h"
 #include "runtime/Json.h"

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Plot.h"
+#include "training/Plot.h"
 
 #include <algorithm>
 #include <cerrno>

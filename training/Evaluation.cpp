@@ -1,6 +1,6 @@
 //===- Evaluation.cpp - Held-out evaluation with thinking -----------------===//
 
-#include "runtime/Evaluation.h"
+#include "training/Evaluation.h"
 
 #include <algorithm>
 #include <cmath>

@@ -7,9 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Plot.h"
+#include "training/Plot.h"
 
-#include "unittests/runtime/TempDirTest.h"
+#include "unittests/TempDirTest.h"
 
 #include <gtest/gtest.h>
 

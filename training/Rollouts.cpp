@@ -1,6 +1,6 @@
 //===- Rollouts.cpp - Thinking walks over verbal data ---------------------===//
 
-#include "runtime/Rollouts.h"
+#include "training/Rollouts.h"
 #include "runtime/Hash.h"
 
 #include <algorithm>

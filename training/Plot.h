@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PONDER_RUNTIME_PLOT_H
-#define PONDER_RUNTIME_PLOT_H
+#ifndef PONDER_TRAINING_PLOT_H
+#define PONDER_TRAINING_PLOT_H
 
 #include "runtime/Status.h"
 
@@ -32,4 +32,4 @@ Status plotEvaluation(const std::string &positionsCsv,
 
 } // namespace ponder
 
-#endif // PONDER_RUNTIME_PLOT_H
+#endif // PONDER_TRAINING_PLOT_H

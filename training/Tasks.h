@@ -8,12 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PONDER_RUNTIME_TASKS_H
-#define PONDER_RUNTIME_TASKS_H
+#ifndef PONDER_TRAINING_TASKS_H
+#define PONDER_TRAINING_TASKS_H
 
 #include "runtime/Status.h"
 #include "runtime/Tensor.h"
-#include "runtime/Vocabulary.h"
+#include "training/Vocabulary.h"
 
 #include <cstdint>
 #include <memory>
@@ -89,4 +89,4 @@ TaskBatch makeTaskBatch(const Task &task, const std::vector<Example> &examples);
 
 } // namespace ponder
 
-#endif // PONDER_RUNTIME_TASKS_H
+#endif // PONDER_TRAINING_TASKS_H

@@ -6,12 +6,12 @@
 // verbal token, which closes the span; then the TRUE token is appended
 // (teacher forcing). Rollouts are G such walks per example at temperature 1,
 // scored by leave-one-out advantages and packed into one training batch;
-// evaluation is one greedy walk per example (runtime/Evaluation.h).
+// evaluation is one greedy walk per example (training/Evaluation.h).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PONDER_RUNTIME_ROLLOUTS_H
-#define PONDER_RUNTIME_ROLLOUTS_H
+#ifndef PONDER_TRAINING_ROLLOUTS_H
+#define PONDER_TRAINING_ROLLOUTS_H
 
 #include "runtime/Decoder.h"
 #include "runtime/Generate.h"
@@ -113,4 +113,4 @@ StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
 
 } // namespace ponder
 
-#endif // PONDER_RUNTIME_ROLLOUTS_H
+#endif // PONDER_TRAINING_ROLLOUTS_H

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PONDER_RUNTIME_VOCABULARY_H
-#define PONDER_RUNTIME_VOCABULARY_H
+#ifndef PONDER_TRAINING_VOCABULARY_H
+#define PONDER_TRAINING_VOCABULARY_H
 
 #include <cstdint>
 #include <optional>
@@ -56,4 +56,4 @@ private:
 
 } // namespace ponder
 
-#endif // PONDER_RUNTIME_VOCABULARY_H
+#endif // PONDER_TRAINING_VOCABULARY_H

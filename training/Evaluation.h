@@ -1,6 +1,6 @@
 //===- Evaluation.h - Held-out evaluation with thinking ---------*- C++ -*-===//
 //
-// `ponder eval`: one greedy walk per example (runtime/Rollouts.h) through
+// `ponder eval`: one greedy walk per example (training/Rollouts.h) through
 // the compiled decode step. Before every scored token the model may think
 // (greedy over the full vocabulary, at most max_think think tokens in a
 // row) until it chooses a verbal token; the example is right when every
@@ -9,10 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PONDER_RUNTIME_EVALUATION_H
-#define PONDER_RUNTIME_EVALUATION_H
+#ifndef PONDER_TRAINING_EVALUATION_H
+#define PONDER_TRAINING_EVALUATION_H
 
-#include "runtime/Rollouts.h"
+#include "training/Rollouts.h"
 
 #include <cstdint>
 #include <functional>
@@ -88,4 +88,4 @@ evaluate(const Artifact &artifact,
 
 } // namespace ponder
 
-#endif // PONDER_RUNTIME_EVALUATION_H
+#endif // PONDER_TRAINING_EVALUATION_H

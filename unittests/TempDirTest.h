@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PONDER_UNITTESTS_RUNTIME_TEMPDIRTEST_H
-#define PONDER_UNITTESTS_RUNTIME_TEMPDIRTEST_H
+#ifndef PONDER_UNITTESTS_TEMPDIRTEST_H
+#define PONDER_UNITTESTS_TEMPDIRTEST_H
 
 #include <gtest/gtest.h>
 
@@ -34,4 +34,4 @@ protected:
 
 } // namespace ponder
 
-#endif // PONDER_UNITTESTS_RUNTIME_TEMPDIRTEST_H
+#endif // PONDER_UNITTESTS_TEMPDIRTEST_H

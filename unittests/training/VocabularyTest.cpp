@@ -1,6 +1,6 @@
 //===- VocabularyTest.cpp - Text <-> verbal ids ---------------------------===//
 
-#include "runtime/Vocabulary.h"
+#include "training/Vocabulary.h"
 
 #include <gtest/gtest.h>
 

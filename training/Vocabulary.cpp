@@ -1,6 +1,6 @@
 //===- Vocabulary.cpp - Text <-> verbal token ids -------------------------===//
 
-#include "runtime/Vocabulary.h"
+#include "training/Vocabulary.h"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 //===- TasksTest.cpp - Built-in training tasks ----------------------------===//
 
-#include "runtime/Tasks.h"
+#include "training/Tasks.h"
 
-#include "unittests/runtime/TempDirTest.h"
+#include "unittests/TempDirTest.h"
 
 #include <gtest/gtest.h>
 
