@@ -1,10 +1,10 @@
 //===- Plot.h - Evaluation and training plots with gnuplot ------*- C++ -*-===//
 //
 // `ponder eval --plot`: one PNG from the evaluation's per-position CSV and,
-// when given, the training run's metrics CSV (docs/training.md). The CSVs
-// are read here, so that empty fields, columns that older files lack and
-// series without a single value are handled in one place; gnuplot (found on
-// PATH; Debian gnuplot-nox) only draws the numbers it is handed.
+// when given, the training run's metrics CSV (docs/training.md). gnuplot
+// (5.4 or later, found on PATH; Debian gnuplot-nox) reads both CSVs itself,
+// by column name: empty fields, columns that older files lack and series
+// without a single value are left out of the picture.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,8 +24,14 @@ namespace ponder {
 /// halting depth as bars (left axis) and the think tokens per example
 /// (right axis); the bottom panel, drawn when `metricsCsv` names a file that
 /// exists and has values, the loss (left axis) and the held-out accuracy and
-/// reward (right axis) against the step. The PNG is written atomically
-/// (`pngPath + ".partial"`, then a rename): on error there is no PNG.
+/// reward (right axis) against the step. A per-position row whose `scored`
+/// field is not a number (a token with a comma or a quote in it, which the
+/// CSV does not quote) is left out. A missing or empty file, a per-position
+/// CSV without rows, or a CSV without a required column (`position`,
+/// `token`, `depth`, `scored`; `step`, `loss`) fails with one line that
+/// names the file. The PNG is
+/// written atomically (`pngPath + ".partial"`, then a rename): on error
+/// there is no PNG.
 Status plotEvaluation(const std::string &positionsCsv,
                       const std::string &metricsCsv, const std::string &pngPath,
                       const std::string &title);

@@ -2,8 +2,9 @@
 //
 // Renders small CSVs (empty fields, columns that older files lack, tokens
 // that gnuplot would misread) and checks the PNG; errors must leave no PNG.
-// The tests that draw skip when gnuplot is not installed (gnuplot-nox,
-// scripts/setup.sh); the ones that fake or hide it always run.
+// gnuplot reads the CSVs, so the tests that draw or check a CSV's columns
+// skip when it is not installed (gnuplot-nox, scripts/setup.sh); the ones
+// that fake or hide it always run.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,7 +35,8 @@ const char *kPositionsHeader =
 
 // An addition example: prompt positions unscored (empty accuracy and nll),
 // think tokens only before some targets (empty think_depth elsewhere), and
-// tokens that are gnuplot syntax if it ever read them.
+// tokens that gnuplot's reading could trip on: `#` (a comment unless told
+// otherwise), quotes, a backslash.
 const char *kPositions = "0,<bos>,0,64,0,1.25,,,\n"
                          "1,1,0,64,0,1.9,,,\n"
                          "2,#,0,64,0,2.1,,,\n"
@@ -68,6 +70,13 @@ protected:
     return path(name);
   }
 
+  /// The bytes of `file`.
+  static std::string read(const std::string &file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+  }
+
   /// The files in the temporary directory, sorted.
   std::vector<std::string> files() const {
     std::vector<std::string> names;
@@ -79,10 +88,8 @@ protected:
 
   /// Checks that `png` is a 1000x800 PNG of plausible size.
   static void expectPng(const std::string &png) {
-    std::ifstream in(png, std::ios::binary);
-    ASSERT_TRUE(in) << png << " was not written";
-    std::string bytes((std::istreambuf_iterator<char>(in)),
-                      std::istreambuf_iterator<char>());
+    ASSERT_TRUE(std::filesystem::exists(png)) << png << " was not written";
+    std::string bytes = read(png);
     ASSERT_GE(bytes.size(), 24u);
     EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
     // IHDR: width and height, big-endian, at bytes 16 and 20.
@@ -177,9 +184,16 @@ TEST_F(PlotTest, MissingPositionsIsAnErrorAndLeavesNoPng) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.message(), path("eval.csv") + ": no such file");
   EXPECT_TRUE(files().empty());
+  std::filesystem::create_directory(path("dir.csv"));
+  s = plotEvaluation(path("dir.csv"), "", png, "t");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message(), path("dir.csv") + ": not a regular file");
+  EXPECT_EQ(files(), std::vector<std::string>{"dir.csv"});
 }
 
-TEST_F(PlotTest, BadCsvsNameTheFileAndLine) {
+TEST_F(PlotTest, BadCsvsNameTheFile) {
+  if (!gnuplotInstalled())
+    GTEST_SKIP() << "gnuplot is not installed (gnuplot-nox)";
   std::string png = path("eval.png");
   Status s = plotEvaluation(write("empty.csv", ""), "", png, "t");
   ASSERT_FALSE(s);
@@ -192,20 +206,86 @@ TEST_F(PlotTest, BadCsvsNameTheFileAndLine) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.message(),
             path("cols.csv") + ": no column 'depth' in the header");
-  std::string bad = std::string(kPositionsHeader) + "0,a,0,1,0,1,,,\n" +
-                    "1,b,0,1,0,deep,,,\n";
-  s = plotEvaluation(write("bad.csv", bad), "", png, "t");
+  s = plotEvaluation(write("scored.csv", "position,token,depth\n0,a,1\n"), "",
+                     png, "t");
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.message(), path("bad.csv") + " line 3: column 'depth' is "
-                                           "'deep', expected a number or "
-                                           "nothing");
+  EXPECT_EQ(s.message(),
+            path("scored.csv") + ": no column 'scored' in the header");
   std::string positions =
       write("eval.csv", std::string(kPositionsHeader) + kPositions);
   s = plotEvaluation(positions, write("train.csv", "loss\n1\n"), png, "t");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.message(), path("train.csv") + ": no column 'step' in the "
                                              "header");
-  EXPECT_FALSE(std::filesystem::exists(png));
+  s = plotEvaluation(positions, write("empty-train.csv", ""), png, "t");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message(), path("empty-train.csv") + ": empty file, expected a "
+                                                   "CSV header");
+  // Neither the PNG nor a partial one.
+  for (const std::string &name : files())
+    EXPECT_EQ(name.find(".png"), std::string::npos) << name << " left behind";
+}
+
+TEST_F(PlotTest, RowsGnuplotCannotReadAreLeftOut) {
+  if (!gnuplotInstalled())
+    GTEST_SKIP() << "gnuplot is not installed (gnuplot-nox)";
+  // Byte-level tokens that the unquoted CSV cannot hold: a comma (one field
+  // more: read as it stands, the row would bring 64 examples, 64 think
+  // tokens and a think depth), a quote (gnuplot reads the rest of the line
+  // as one string); and a depth that is not a number.
+  std::string bad = std::string(kPositionsHeader) + "0,<bos>,0,1,0,1.5,,,\n" +
+                    "1,,,64,64,0,2.5,,1,0.1\n" + "2,\",0,1,0,2,,,\n" +
+                    "3,a,0,1,0,deep,,,\n" + "4,<eos>,1,1,0,3,,1,0.2\n";
+  // The same picture: the comma's row without values, no quote row, no
+  // depth at `a` (PNGs of the same plot are the same bytes).
+  std::string same = std::string(kPositionsHeader) + "0,<bos>,0,1,0,1.5,,,\n" +
+                     "1,,0,1,0,,,,\n" + "3,a,0,1,0,,,,\n" +
+                     "4,<eos>,1,1,0,3,,1,0.2\n";
+  Status s = plotEvaluation(write("bad.csv", bad), "", path("bad.png"), "t");
+  ASSERT_TRUE(s) << s.message();
+  s = plotEvaluation(write("same.csv", same), "", path("same.png"), "t");
+  ASSERT_TRUE(s) << s.message();
+  expectPng(path("bad.png"));
+  EXPECT_TRUE(read(path("bad.png")) == read(path("same.png")))
+      << "a row that gnuplot cannot read was drawn";
+}
+
+TEST_F(PlotTest, MetricsWithoutValuesDrawOnlyThePositions) {
+  if (!gnuplotInstalled())
+    GTEST_SKIP() << "gnuplot is not installed (gnuplot-nox)";
+  // A run that has not logged its first step yet, and one whose steps have
+  // no loss, accuracy or reward: the same picture as no metrics at all.
+  std::string positions =
+      write("eval.csv", std::string(kPositionsHeader) + kPositions);
+  Status s = plotEvaluation(positions, "", path("none.png"), "t");
+  ASSERT_TRUE(s) << s.message();
+  expectPng(path("none.png"));
+  s = plotEvaluation(positions, write("header.csv", kMetricsHeader),
+                     path("header.png"), "t");
+  ASSERT_TRUE(s) << s.message();
+  EXPECT_TRUE(read(path("header.png")) == read(path("none.png")));
+  s = plotEvaluation(positions,
+                     write("empty.csv", std::string(kMetricsHeader) +
+                                            "1,,,,,,,,,,,,\n2,,,,,,,,,,,,\n"),
+                     path("empty.png"), "t");
+  ASSERT_TRUE(s) << s.message();
+  EXPECT_TRUE(read(path("empty.png")) == read(path("none.png")));
+}
+
+TEST_F(PlotTest, NamesAndTitleNeedNoQuoting) {
+  if (!gnuplotInstalled())
+    GTEST_SKIP() << "gnuplot is not installed (gnuplot-nox)";
+  // gnuplot gets the names as arguments, never as script text.
+  std::string odd = "it's \"a\" $x @y \\z";
+  std::string positions =
+      write(odd + ".csv", std::string(kPositionsHeader) + kPositions);
+  std::string metrics = write(odd + ".metrics.csv",
+                              std::string(kMetricsHeader) +
+                                  "1,2.5,,,,,,,,0.5,,,\n2,2.25,,,,,,,,,,,\n");
+  std::string png = path(odd + ".png");
+  Status s = plotEvaluation(positions, metrics, png, odd + "\nline two");
+  ASSERT_TRUE(s) << s.message();
+  expectPng(png);
 }
 
 /// Sets PATH for the scope of a test.
@@ -264,13 +344,61 @@ TEST_F(PlotTest, GnuplotFailureKeepsTheOldPngAndLeavesNoPartial) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.message(), png + ": gnuplot failed (exit 1): line 7: no such "
                                "font (system error: oops)");
-  std::ifstream in(png);
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "the previous plot");
-  EXPECT_FALSE(std::filesystem::exists(path("eval.png.partial")));
-  for (const std::string &name : files())
-    EXPECT_EQ(name.find(".gp"), std::string::npos) << name << " left behind";
+  EXPECT_EQ(read(png), "the previous plot");
+  EXPECT_EQ(files(), (std::vector<std::string>{"bin", "eval.csv", "eval.png"}));
+}
+
+TEST_F(PlotTest, WhatGnuplotIsGivenAndHowItsEndsRead) {
+  std::string positions =
+      write("eval.csv", std::string(kPositionsHeader) + kPositions);
+  std::string metrics = write("train.csv", kMetricsHeader);
+  std::string png = path("eval.png"), partial = path("eval.png.partial");
+  std::filesystem::create_directory(path("bin"));
+  ScopedPath scoped(path("bin") + ":/usr/bin:/bin");
+  // A fake gnuplot that keeps its arguments and its stdin, writes half an
+  // image, then ends as `body` says.
+  auto run = [&](const std::string &body) {
+    std::string fake =
+        write("bin/gnuplot",
+              "#!/bin/sh\n"
+              "printf '%s|' \"$@\" > '" +
+                  path("args") + "'\n" + "cat > '" + path("stdin") + "'\n" +
+                  "printf '\\211PNG' > '" + partial + "'\n" + body);
+    EXPECT_EQ(::chmod(fake.c_str(), 0755), 0);
+    return plotEvaluation(positions, metrics, png, "a title");
+  };
+
+  // The script rejects a CSV (exit status 3): its last line is the error.
+  Status s = run("echo 'a warning'\necho 'x.csv: no column' >&2\nexit 3\n");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message(), "x.csv: no column");
+  EXPECT_EQ(read(path("args")), "-d|-c|/dev/stdin|" + positions + "|" +
+                                    metrics + "|" + partial + "|a title|");
+  EXPECT_NE(read(path("stdin")).find("set datafile separator comma"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(partial));
+
+  s = run("kill -9 $$\n");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message(), png + ": gnuplot was killed by signal 9");
+  EXPECT_FALSE(std::filesystem::exists(partial));
+
+  s = run("rm '" + partial + "'\n");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message(), png + ": gnuplot wrote no image");
+  EXPECT_FALSE(std::filesystem::exists(png));
+  EXPECT_FALSE(std::filesystem::exists(partial));
+
+  // Success: the image moves into place; no metrics file, no metrics.
+  s = run("exit 0\n");
+  ASSERT_TRUE(s) << s.message();
+  EXPECT_EQ(read(png), "\211PNG");
+  std::filesystem::remove(metrics);
+  s = run("exit 0\n");
+  ASSERT_TRUE(s) << s.message();
+  EXPECT_EQ(read(path("args")),
+            "-d|-c|/dev/stdin|" + positions + "||" + partial + "|a title|");
+  EXPECT_FALSE(std::filesystem::exists(partial));
 }
 
 } // namespace
