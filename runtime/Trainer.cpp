@@ -21,18 +21,6 @@ Tensor scalarF32(double value) {
 
 } // namespace
 
-double scheduledLearningRate(double peak, int64_t step, int64_t warmup,
-                             int64_t total) {
-  if (warmup > 0 && step <= warmup)
-    return peak * double(step) / double(warmup);
-  if (total <= warmup)
-    return peak;
-  double progress = double(step - warmup) / double(total - warmup);
-  progress = std::min(1.0, std::max(0.0, progress));
-  double floor = 0.1 * peak;
-  return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
-}
-
 StatusOr<std::unique_ptr<Trainer>> Trainer::create(
     const Artifact &artifact, std::map<std::string, Tensor> parameters,
     std::map<std::string, Tensor> m, std::map<std::string, Tensor> v,

@@ -1,11 +1,11 @@
 //===- Trainer.h - Training a compiled model --------------------*- C++ -*-===//
 //
 // Drives an artifact's @train_step (gradient, clipping and AdamW fused in
-// one compiled call, MODEL.md §7) over batches, with the learning-rate
-// schedule, held-out accuracy through @forward, and checkpoints in the
-// format of MODEL.md §8 (parameters, adam.m.NAME, adam.v.NAME; the model
-// TOML and the step in __metadata__). `ponder train` and trainers that link
-// libponder share it.
+// one compiled call, MODEL.md §7) batch by batch, with held-out accuracy
+// through @forward, and checkpoints in the format of MODEL.md §8
+// (parameters, adam.m.NAME, adam.v.NAME; the model TOML and the step in
+// __metadata__). The training loop around it is libponder-training's
+// (training/TrainingRun.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,12 +19,6 @@
 #include <string>
 
 namespace ponder {
-
-/// Linear warm-up over `warmup` steps to `peak`, then cosine decay to
-/// peak / 10 at step `total` (MODEL.md §7; the floor is our choice,
-/// docs/training.md). `step` is 1-based.
-double scheduledLearningRate(double peak, int64_t step, int64_t warmup,
-                             int64_t total);
 
 /// A batch for one step: ids [B, T] I32, lengths [B] I32, target_weight and
 /// advantage [B, T] F32 (advantage may be empty: zeros).

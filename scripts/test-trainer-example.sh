@@ -15,7 +15,8 @@ cmake --build "$work/build" > "$work/build.log" 2>&1 ||
   { tail -20 "$work/build.log"; exit 1; }
 "$work/prefix/bin/ponderc" "$root/examples/models/parity.toml" \
   --emit=artifact -o "$work/parity.so"
-"$work/build/trainer" "$work/parity.so" parity:4 40 > "$work/log.txt"
+"$work/build/trainer" "$work/parity.so" parity:4 40 "$work/t.safetensors" \
+  > "$work/log.txt"
 first=$(awk '/^step 1 /{print $4}' "$work/log.txt")
 last=$(awk '/^step 40 /{print $4}' "$work/log.txt")
 tail -1 "$work/log.txt"

@@ -35,6 +35,11 @@ public:
   /// The number of verbal ids this vocabulary uses.
   int64_t size() const;
   int32_t bos() const { return bos_; }
+  bool operator==(const Vocabulary &other) const {
+    return isBytes == other.isBytes && table == other.table &&
+           bos_ == other.bos_ && eos_ == other.eos_;
+  }
+  bool operator!=(const Vocabulary &other) const { return !(*this == other); }
   int32_t eos() const { return eos_; }
 
   /// Appends the ids of `text` to `ids`. On a character the vocabulary does

@@ -405,3 +405,108 @@ TEST(PonderTrainParity, LearnsEightBitParity) {
 }
 
 } // namespace
+
+namespace {
+
+/// The value of CSV column `column` in every row of `csv`.
+std::vector<double> column(const std::string &csv, size_t column) {
+  std::vector<double> values;
+  for (const std::string &row : trajectory(csv)) {
+    std::stringstream cells(row);
+    std::string cell;
+    for (size_t i = 0; i <= column; ++i)
+      std::getline(cells, cell, ',');
+    values.push_back(std::stod(cell));
+  }
+  return values;
+}
+
+TEST_F(PonderTrain, SigintSavesACheckpointAtTheStepReached) {
+  std::string out = dir + "/t.safetensors";
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string command = std::string(PONDER_PATH) + " train " + model +
+                          " --task parity:4 --steps 100000 --batch 4 "
+                          "--save-every 100000 --out " +
+                          out + " > /dev/null 2> " + dir + "/err.txt";
+    execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(),
+          static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  // Wait for a few steps in the metrics, then interrupt.
+  std::string csv = dir + "/t.csv";
+  for (int i = 0; i < 4000 && trajectory(csv).size() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_FALSE(std::ifstream(out).good()) << "saved before the signal";
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);
+  auto checkpoint = readSafetensors(out);
+  ASSERT_TRUE(checkpoint) << checkpoint.getStatus().message();
+  int64_t step = std::stoll(checkpoint->metadata.at("step"));
+  EXPECT_GE(step, 3);
+  EXPECT_EQ(int64_t(trajectory(csv).size()), step);
+  std::string err = slurp(dir + "/err.txt");
+  EXPECT_NE(err.find("ponder: stopped by signal 2 at step " +
+                     std::to_string(step) + "; checkpoint " + out),
+            std::string::npos)
+      << err;
+  // It resumes from there.
+  EXPECT_EQ(ponder("train " + model + " --steps " + std::to_string(step + 2) +
+                   " --resume " + out),
+            0)
+      << slurp(dir + "/err.txt");
+}
+
+TEST_F(PonderTrain, ALongerResumeContinuesTheLearningRate) {
+  std::string out = dir + "/t.safetensors";
+  ASSERT_EQ(ponder("train " + model +
+                   " --task parity:4 --steps 20 --batch 4 --out " + out),
+            0)
+      << slurp(dir + "/err.txt");
+  // An edited comment leaves the model the same.
+  std::ofstream(model) << "# edited\n" << kModel;
+  ASSERT_EQ(ponder("train " + model + " --steps 40 --resume " + out), 0)
+      << slurp(dir + "/err.txt");
+  std::vector<double> rates = column(dir + "/t.csv", 6);
+  ASSERT_EQ(rates.size(), 40u);
+  EXPECT_LE(rates[20], rates[19] * (1 + 1e-6));
+  for (size_t s = 20; s + 1 < rates.size(); ++s)
+    EXPECT_LE(rates[s + 1], rates[s] * (1 + 1e-6)) << s;
+}
+
+TEST_F(PonderTrain, InitFromFineTunesGivenWeightsOnAnotherTask) {
+  std::string base = dir + "/base.safetensors";
+  ASSERT_EQ(ponder("train " + model +
+                   " --task parity:4 --steps 60 --batch 8 --lr 0.01 --out " +
+                   base),
+            0)
+      << slurp(dir + "/err.txt");
+  std::string tuned = dir + "/tuned.safetensors";
+  ASSERT_EQ(ponder("train " + model +
+                   " --task parity:6 --steps 2 --batch 8 --init-from " + base +
+                   " --out " + tuned),
+            0)
+      << slurp(dir + "/err.txt");
+  auto c = readSafetensors(tuned);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->metadata.at("init_from"), base);
+  EXPECT_EQ(c->metadata.at("task"), "parity:6");
+  EXPECT_EQ(c->metadata.at("step"), "2");
+  // Its first step starts from the trained weights: a lower loss than a
+  // fresh run's first step.
+  ASSERT_EQ(ponder("train " + model +
+                   " --task parity:6 --steps 2 --batch 8 --out " + dir +
+                   "/fresh.safetensors"),
+            0);
+  EXPECT_LT(column(dir + "/tuned.csv", 1)[0], column(dir + "/fresh.csv", 1)[0]);
+  EXPECT_NE(ponder("train " + model + " --steps 4 --init-from " + base +
+                   " --resume " + tuned),
+            0);
+  EXPECT_EQ(slurp(dir + "/err.txt"),
+            "ponder: --resume and --init-from: give one\n");
+}
+
+} // namespace

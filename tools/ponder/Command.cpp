@@ -1,0 +1,161 @@
+//===- Command.cpp - What the ponder subcommands share --------------------===//
+
+#include "tools/ponder/Command.h"
+
+#include "runtime/Cuda.h"
+#include "runtime/Trainer.h"
+#include "tools/ponder/ModelCache.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace ponder::cli {
+
+int fail(const Status &status) {
+  if (!status.message().empty())
+    std::fprintf(stderr, "%s\n", status.message().c_str());
+  return 1;
+}
+
+CLI::App *addSubcommand(CLI::App &parent, const std::string &name,
+                        const std::string &description) {
+  CLI::App *app = parent.add_subcommand(name, description);
+  app->allow_extras();
+  return app;
+}
+
+CLI::Validator integerAtLeast(int64_t min) {
+  return CLI::Validator(
+      [min](std::string &value) -> std::string {
+        char *end = nullptr;
+        long long v = std::strtoll(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || v < min)
+          return "expected an integer >= " + std::to_string(min) + ", got '" +
+                 value + "'";
+        return "";
+      },
+      "INT>=" + std::to_string(min));
+}
+
+CLI::Validator nonNegativeNumber() {
+  return CLI::Validator(
+      [](std::string &value) -> std::string {
+        char *end = nullptr;
+        double v = std::strtod(value.c_str(), &end);
+        if (value.empty() || *end != '\0' || !std::isfinite(v) || v < 0)
+          return "expected a number >= 0, got '" + value + "'";
+        return "";
+      },
+      "NUMBER>=0");
+}
+
+CLI::Validator outputFile() {
+  return CLI::Validator(
+      [](std::string &path) -> std::string {
+        struct stat st;
+        if (path.empty())
+          return "empty path";
+        if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+          return "'" + path + "' is a directory, not a file";
+        size_t slash = path.find_last_of('/');
+        std::string parent = slash == std::string::npos ? "."
+                             : slash == 0               ? "/"
+                                                        : path.substr(0, slash);
+        if (stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+          return "directory '" + parent + "' does not exist";
+        return "";
+      },
+      "FILE");
+}
+
+void addModelOptions(CLI::App *app, ModelOptions &options, bool optionalModel) {
+  CLI::Option *model =
+      app->add_option("MODEL.toml", options.model,
+                      optionalModel ? "the model description (default: the "
+                                      "one the checkpoint records)"
+                                    : "the model description");
+  if (!optionalModel)
+    model->required();
+  app->add_option("--threads", options.threads,
+                  "host threads (default: all cores)")
+      ->check(integerAtLeast(1));
+  app->add_option("--device", options.device, "where the model runs")
+      ->check(CLI::Validator(
+          [](std::string &d) -> std::string {
+            return d == "cpu" || d == "cuda"
+                       ? ""
+                       : "expected cpu or cuda, got '" + d + "'";
+          },
+          "cpu|cuda"))
+      ->capture_default_str();
+}
+
+StatusOr<std::string> readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status::error(path + ": cannot read file");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+StatusOr<LoadedModel> loadModel(const ModelOptions &options,
+                                const std::string &checkpointText) {
+  if (options.device == "cuda")
+    if (Status s = cuda::initialize(); !s)
+      return Status::error("ponder: --device cuda: " + s.message());
+  LoadedModel loaded;
+  std::string path = options.model;
+  if (path.empty()) {
+    if (checkpointText.empty())
+      return Status::error("ponder: missing MODEL.toml (the weights record "
+                           "no model description)");
+    StatusOr<std::string> file = descriptionFile(checkpointText);
+    if (!file)
+      return file.getStatus();
+    path = *file;
+    loaded.text = checkpointText;
+    loaded.label = "the checkpoint's model";
+  } else {
+    StatusOr<std::string> text = readFile(path);
+    if (!text)
+      return text.getStatus();
+    loaded.text = *text;
+    loaded.label = path;
+  }
+  StatusOr<std::string> artifact = compiledArtifact(path, options.device);
+  if (!artifact)
+    return artifact.getStatus();
+  StatusOr<std::unique_ptr<Artifact>> a = Artifact::load(*artifact);
+  if (!a)
+    return a.getStatus();
+  loaded.artifact = std::move(*a);
+  if (options.threads > 0)
+    loaded.artifact->setThreads(int(options.threads));
+  return loaded;
+}
+
+StatusOr<std::unique_ptr<Weights>> loadWeights(const Artifact &model,
+                                               const std::string &path) {
+  StatusOr<SafetensorsFile> read = readSafetensors(path);
+  if (!read)
+    return read.getStatus();
+  auto weights = std::make_unique<Weights>();
+  weights->file = std::move(*read);
+  for (const auto &[name, t] : weights->file.tensors)
+    if (!isOptimizerState(name))
+      weights->values[name] = &t;
+  if (Status s = model.checkWeights(weights->values, path); !s)
+    return s;
+  return weights;
+}
+
+std::optional<Vocabulary> vocabularyOfTask(const std::string &spec) {
+  std::string name = spec.substr(0, spec.find(':'));
+  return name == "text" ? Vocabulary::bytes() : Vocabulary::task(name);
+}
+
+} // namespace ponder::cli

@@ -1,0 +1,262 @@
+//===- Eval.cpp - ponder eval
+//----------------------------------------------===//
+//
+// ponder eval [MODEL.toml] --weights W [--task TASK] [...]: held-out
+// exact-match accuracy, verbal NLL, thinking and depth of a checkpoint or
+// plain weights, per position and per example length
+// (docs/evaluation.md). The model and the task default to the ones the
+// checkpoint records.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/ponder/Command.h"
+
+#include "runtime/Trainer.h"
+#include "training/Evaluation.h"
+#include "training/Metrics.h"
+#include "training/Plot.h"
+#include "training/Tasks.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sys/stat.h>
+
+namespace ponder::cli {
+
+namespace {
+
+struct EvalOptions {
+  ModelOptions model;
+  std::string weights, task, csv, plot, metrics;
+  int64_t examples = 512, seed = 0;
+  bool think = false;
+};
+
+/// The token of position statistics `s`, or `fallback` for mixed ones.
+std::string tokenOf(const PositionStats &s, const Vocabulary &vocab,
+                    int64_t verbalVocab, const std::string &fallback) {
+  return s.token >= 0 ? vocab.decode({s.token}, verbalVocab, true) : fallback;
+}
+
+/// Writes the per-position table of `e` as CSV (header in
+/// docs/evaluation.md) atomically.
+Status writePositionsCsv(const std::string &path, const Evaluation &e,
+                         const Vocabulary &vocab, int64_t verbalVocab) {
+  std::string partial = path + ".partial";
+  {
+    std::ofstream out(partial, std::ios::trunc);
+    out << "position,token,scored,count,think_tokens,depth,think_depth,"
+           "accuracy,nll\n";
+    for (size_t p = 0; p < e.positions.size(); ++p) {
+      const PositionStats &s = e.positions[p];
+      if (s.count == 0)
+        continue;
+      char row[256];
+      std::snprintf(row, sizeof(row), "%zu,%s,%lld,%lld,%.6g,%.6g,", p,
+                    tokenOf(s, vocab, verbalVocab, std::to_string(p)).c_str(),
+                    static_cast<long long>(s.scored),
+                    static_cast<long long>(s.count),
+                    s.targets ? double(s.thinkTokens) / double(s.targets) : 0.0,
+                    s.depth / double(s.count));
+      out << row;
+      if (s.thinkTokens > 0)
+        out << s.thinkDepth / double(s.thinkTokens);
+      out << ",";
+      if (s.scored > 0)
+        out << double(s.correct) / double(s.scored);
+      out << ",";
+      if (s.targets > 0)
+        out << s.nll / double(s.targets);
+      out << "\n";
+    }
+    if (!out.flush())
+      return Status::error(path + ": cannot write the CSV file");
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0)
+    return Status::error(path + ": cannot write the CSV file");
+  return Status::ok();
+}
+
+/// A number or "-" when there is nothing to average.
+void printCell(const char *format, int width, bool has, double value) {
+  if (has)
+    std::printf(format, value);
+  else
+    std::printf(" %*s", width, "-");
+}
+
+void printPositions(const Evaluation &e, const Vocabulary &vocab,
+                    int64_t verbalVocab) {
+  std::printf("\n%8s %7s %9s %7s %11s %9s %8s%s\n", "position", "token",
+              "think/tok", "depth", "think depth", "accuracy", "nll",
+              e.known ? "       kl" : "");
+  for (size_t p = 0; p < e.positions.size(); ++p) {
+    const PositionStats &s = e.positions[p];
+    if (s.count == 0)
+      continue;
+    std::printf("%8zu %7s", p, tokenOf(s, vocab, verbalVocab, "*").c_str());
+    printCell(" %9.3f", 9, s.targets,
+              double(s.thinkTokens) / double(std::max<int64_t>(1, s.targets)));
+    std::printf(" %7.3f", s.depth / double(s.count));
+    printCell(" %11.3f", 11, s.thinkTokens,
+              s.thinkDepth / double(std::max<int64_t>(1, s.thinkTokens)));
+    printCell(" %8.2f%%", 9, s.scored,
+              100.0 * s.correct / double(std::max<int64_t>(1, s.scored)));
+    printCell(" %8.4f", 8, s.targets,
+              s.nll / double(std::max<int64_t>(1, s.targets)));
+    if (s.known)
+      std::printf(" %8.5f", s.kl / double(s.known));
+    std::printf("\n");
+  }
+}
+
+void printLengths(const Evaluation &e) {
+  if (e.lengths.size() <= 1)
+    return;
+  std::printf("\n%8s %7s %9s %11s %15s %9s\n", "length", "count", "accuracy",
+              "mean depth", "deciding depth", "think/tok");
+  for (const LengthStats &l : e.lengths)
+    std::printf(
+        "%8lld %7lld %8.2f%% %11.3f %15.3f %9.3f\n",
+        static_cast<long long>(l.length), static_cast<long long>(l.count),
+        100.0 * l.exact / double(l.count), l.depth / double(l.count * l.length),
+        l.targets ? l.targetDepth / double(l.targets) : 0.0,
+        l.targets ? double(l.thinkTokens) / double(l.targets) : 0.0);
+}
+
+void printSummary(const EvalOptions &o, const Evaluation &e) {
+  std::printf("%s: held-out accuracy %.2f%% over %lld examples (%s)\n",
+              o.task.c_str(), 100.0 * e.accuracy(),
+              static_cast<long long>(e.examples),
+              o.think ? "greedy, thinking" : "greedy, no thinking");
+  std::printf("verbal NLL %.4f nats per target token; %.3f think tokens per "
+              "verbal token; mean depth %.3f steps per token\n",
+              e.meanNll(), e.thinkPerVerbal(), e.meanDepth());
+  if (e.known > 0)
+    std::printf("KL(true || model) %.5f nats per target with a known "
+                "distribution (%lld of them)\n",
+                e.kl / double(e.known), static_cast<long long>(e.known));
+}
+
+/// --csv and --plot: the per-position CSV and the PNG with the run's
+/// metrics (W.csv by default).
+Status writeOutputs(EvalOptions &o, const Evaluation &e,
+                    const Vocabulary &vocab, int64_t verbalVocab) {
+  if (!o.plot.empty() && o.csv.empty())
+    o.csv = withExtension(o.plot, ".positions.csv");
+  if (!o.csv.empty()) {
+    if (Status s = writePositionsCsv(o.csv, e, vocab, verbalVocab); !s)
+      return Status::error("ponder: " + s.message());
+    std::printf("\nper-position table: %s\n", o.csv.c_str());
+  }
+  if (o.plot.empty())
+    return Status::ok();
+  std::string metrics =
+      o.metrics.empty() ? withExtension(o.weights, ".csv") : o.metrics;
+  struct stat st;
+  if (!o.metrics.empty() && stat(metrics.c_str(), &st) != 0)
+    return Status::error("ponder: --metrics: " + metrics + ": no such file");
+  if (stat(metrics.c_str(), &st) != 0)
+    metrics.clear();
+  std::string title =
+      o.task + ", " + o.weights + (o.think ? ", thinking" : ", no thinking");
+  if (Status s = plotEvaluation(o.csv, metrics, o.plot, title); !s)
+    return Status::error("ponder: " + s.message());
+  std::printf("plot: %s\n", o.plot.c_str());
+  return Status::ok();
+}
+
+/// The task: --task, or the checkpoint's; one with the checkpoint's
+/// vocabulary.
+Status chooseTask(EvalOptions &o, const Checkpoint &c) {
+  auto recorded = c.metadata.find("task");
+  if (o.task.empty()) {
+    if (recorded == c.metadata.end())
+      return Status::error("ponder: missing option '--task' (" + o.weights +
+                           " records no task)");
+    o.task = recorded->second;
+  }
+  if (recorded != c.metadata.end() &&
+      vocabularyOfTask(o.task) != vocabularyOfTask(recorded->second))
+    return Status::error("ponder: --task " + o.task +
+                         " has another vocabulary than the checkpoint's task " +
+                         recorded->second);
+  return Status::ok();
+}
+
+int runEval(EvalOptions &o) {
+  // A checkpoint also holds Adam moments; only the parameters are read.
+  StatusOr<Checkpoint> c = loadCheckpoint(o.weights);
+  if (!c)
+    return fail(c.getStatus());
+  if (Status s = chooseTask(o, *c); !s)
+    return fail(s);
+  StatusOr<LoadedModel> loaded = loadModel(o.model, c->metadata["model"]);
+  if (!loaded)
+    return fail(loaded.getStatus());
+  const Artifact &model = *loaded->artifact;
+  if (o.think &&
+      (model.vocabSize() == model.verbalVocab() || model.maxThink() == 0))
+    return fail(Status::error("ponder: --think: " + loaded->label +
+                              " has no think tokens (think_vocab or "
+                              "max_think is 0)"));
+  auto task = Task::create(o.task, model.verbalVocab(), model.maxSeq());
+  if (!task)
+    return fail(Status::error("ponder: " + task.getStatus().message()));
+  std::map<std::string, const Tensor *> values;
+  for (const auto &[name, t] : c->parameters)
+    values[name] = &t;
+  std::vector<Example> held;
+  for (int64_t i = 0; i < o.examples; ++i)
+    held.push_back(
+        (*task)->example(Split::HeldOut, uint64_t(o.seed), uint64_t(i)));
+  TaskBatch batch = makeTaskBatch(**task, held);
+  EvaluateOptions options;
+  options.maxThink = o.think ? model.maxThink() : 0;
+  options.known = [&](int64_t index, int64_t position) {
+    return (*task)->knownDistribution(held[size_t(index)], position);
+  };
+  auto e = evaluate(model, values, batch.ids, batch.lengths, batch.targetWeight,
+                    batch.scored, options, o.weights);
+  if (!e)
+    return fail(Status::error("ponder: " + e.getStatus().message()));
+  const Vocabulary &vocab = (*task)->vocabulary();
+  printSummary(o, *e);
+  printPositions(*e, vocab, model.verbalVocab());
+  printLengths(*e);
+  Status s = writeOutputs(o, *e, vocab, model.verbalVocab());
+  return s ? 0 : fail(s);
+}
+
+} // namespace
+
+Command makeEvalCommand(CLI::App &parent) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App *app =
+      addSubcommand(parent, "eval",
+                    "Held-out accuracy, NLL, thinking and depth per position "
+                    "(docs/evaluation.md).");
+  addModelOptions(app, o->model, /*optionalModel=*/true);
+  app->add_option("--weights", o->weights, "a checkpoint or weights")
+      ->required();
+  app->add_option("--task", o->task,
+                  "the task (default: the checkpoint's; same vocabulary)");
+  app->add_option("--examples", o->examples, "held-out examples")
+      ->check(integerAtLeast(1))
+      ->capture_default_str();
+  app->add_option("--seed", o->seed, "which held-out examples")
+      ->check(integerAtLeast(0))
+      ->capture_default_str();
+  app->add_flag("--think", o->think, "think greedily before each answer");
+  app->add_option("--csv", o->csv, "the per-position table as CSV")
+      ->check(outputFile());
+  app->add_option("--plot", o->plot,
+                  "a PNG of depth and thinking per position and the run's "
+                  "metrics")
+      ->check(outputFile());
+  app->add_option("--metrics", o->metrics,
+                  "the run's metrics CSV (default: WEIGHTS.csv)");
+  return {app, [o] { return runEval(*o); }};
+}
+
+} // namespace ponder::cli

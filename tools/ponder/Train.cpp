@@ -1,0 +1,277 @@
+//===- Train.cpp - ponder train
+//--------------------------------------------===//
+//
+// ponder train MODEL.toml --task TASK --steps K --out CKPT [...]: the
+// training loop of training/TrainingRun.h with progress on stderr
+// (docs/training.md). --resume continues a checkpoint's run, --init-from
+// fine-tunes given weights; SIGINT or SIGTERM saves a checkpoint at the
+// step reached and exits non-zero.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/ponder/Command.h"
+#include "tools/ponder/ModelCache.h"
+
+#include "training/TrainingRun.h"
+
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace ponder::cli {
+
+namespace {
+
+struct TrainOptions {
+  ModelOptions model;
+  TrainingSettings given; // the settings as flags; `keys` says which
+  std::set<std::string> keys;
+  TrainingOptions run;
+  std::string resume;
+};
+
+volatile std::sig_atomic_t stopSignal = 0;
+
+void onStopSignal(int signal) {
+  stopSignal = signal;
+  // A second signal is not caught: it stops the process at once.
+  std::signal(signal, SIG_DFL);
+}
+
+/// "1m23s", "45s".
+std::string duration(double seconds) {
+  long long s = static_cast<long long>(seconds + 0.5);
+  char buffer[32];
+  if (s >= 60)
+    std::snprintf(buffer, sizeof(buffer), "%lldm%02llds", s / 60, s % 60);
+  else
+    std::snprintf(buffer, sizeof(buffer), "%llds", s);
+  return buffer;
+}
+
+/// Progress: one updating line on a terminal, else a line every steps / 20
+/// steps and at each evaluation.
+void showProgress(const StepReport &r, int64_t heldOut, bool terminal) {
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "step %lld/%lld  loss %.4f  %.0f tok/s  depth %.2f  ETA %s",
+                static_cast<long long>(r.row.step),
+                static_cast<long long>(r.steps), r.row.loss,
+                r.row.tokensPerSecond, r.row.meanDepth,
+                duration(r.remaining).c_str());
+  std::string shown = line;
+  if (r.row.reward) {
+    std::snprintf(line, sizeof(line), "  reward %.3f  think/verbal %.2f",
+                  *r.row.reward, *r.row.thinkPerVerbal);
+    shown += line;
+  }
+  if (r.lastAccuracy >= 0) {
+    std::snprintf(line, sizeof(line), "  held-out %.1f%% of %lld",
+                  100.0 * r.lastAccuracy, static_cast<long long>(heldOut));
+    shown += line;
+  }
+  int64_t logEvery = std::max<int64_t>(1, r.steps / 20);
+  if (terminal) {
+    int width = 24, filled = int(width * r.row.step / r.steps);
+    std::fprintf(
+        stderr, "\r[%s%s] %s\033[K", std::string(size_t(filled), '=').c_str(),
+        std::string(size_t(width - filled), ' ').c_str(), shown.c_str());
+  } else if (r.row.step % logEvery == 0 || r.row.step == r.steps ||
+             r.evaluated) {
+    std::fprintf(stderr, "%s\n", shown.c_str());
+  }
+}
+
+/// The checkpoint to resume, its model checked against `o.model`.
+StatusOr<Checkpoint> resumedCheckpoint(const TrainOptions &o) {
+  StatusOr<Checkpoint> c = loadCheckpoint(o.resume);
+  if (!c)
+    return c;
+  if (o.model.model.empty())
+    return c;
+  StatusOr<std::string> file = descriptionFile(c->metadata["model"]);
+  if (!file)
+    return file.getStatus();
+  StatusOr<std::string> theirs = modelKey(*file);
+  StatusOr<std::string> ours = modelKey(o.model.model);
+  if (!ours)
+    return ours.getStatus();
+  if (!theirs || *theirs != *ours)
+    return Status::error(o.resume +
+                         ": the checkpoint is of another model description "
+                         "than " +
+                         o.model.model);
+  return c;
+}
+
+/// Where the run starts: a checkpoint, given weights or the seed.
+StatusOr<TrainingStart> startOf(const TrainOptions &o, const Artifact &model,
+                                std::optional<Checkpoint> &resumed,
+                                const TrainingSettings &settings) {
+  TrainingStart start;
+  if (resumed) {
+    start = {std::move(resumed->parameters), std::move(resumed->m),
+             std::move(resumed->v), resumed->step, o.resume};
+  } else if (!settings.initFrom.empty()) {
+    StatusOr<Checkpoint> c = loadCheckpoint(settings.initFrom);
+    if (!c)
+      return c.getStatus();
+    start.parameters = std::move(c->parameters);
+    start.source = settings.initFrom;
+  } else {
+    start.parameters = initialParameters(model, settings.seed);
+    start.source = "the initial weights";
+  }
+  return start;
+}
+
+/// The reference model of `settings`, compiled: its own description or
+/// the trained one's.
+StatusOr<LoadedModel> referenceModel(const TrainOptions &o,
+                                     const LoadedModel &trained,
+                                     const TrainingSettings &settings) {
+  ModelOptions ref = o.model;
+  ref.model = settings.referenceModel;
+  return loadModel(ref, settings.referenceModel.empty() ? trained.text : "");
+}
+
+int trainModel(const TrainOptions &o, const LoadedModel &loaded,
+               const TrainingSettings &settings,
+               std::optional<Checkpoint> &resumed) {
+  const Artifact &model = *loaded.artifact;
+  std::optional<LoadedModel> reference;
+  if (!settings.reference.empty()) {
+    StatusOr<LoadedModel> r = referenceModel(o, loaded, settings);
+    if (!r)
+      return fail(r.getStatus());
+    reference = std::move(*r);
+  }
+  StatusOr<TrainingStart> start = startOf(o, model, resumed, settings);
+  if (!start)
+    return fail(start.getStatus());
+  TrainingOptions options = o.run;
+  options.modelName = loaded.label;
+  auto run = TrainingRun::create(
+      model, loaded.text, settings, std::move(*start), options,
+      reference ? reference->artifact.get() : nullptr);
+  if (!run)
+    return fail(run.getStatus());
+  std::signal(SIGINT, onStopSignal);
+  std::signal(SIGTERM, onStopSignal);
+  bool terminal = isatty(fileno(stderr));
+  StatusOr<int64_t> reached = (*run)->run(
+      [&](const StepReport &r) {
+        showProgress(r, options.heldOutCount, terminal);
+      },
+      &stopSignal);
+  if (terminal)
+    std::fprintf(stderr, "\n");
+  if (!reached)
+    return fail(reached.getStatus());
+  if (stopSignal) {
+    fail(Status::error("ponder: stopped by signal " +
+                       std::to_string(stopSignal) + " at step " +
+                       std::to_string(*reached) + "; checkpoint " +
+                       options.out + " (--resume it to go on)"));
+    return 128 + stopSignal;
+  }
+  const MetricsRow &last = (*run)->lastRow();
+  std::printf("trained to step %lld: loss %.4f, held-out accuracy %.1f%% "
+              "(%lld examples); checkpoint %s, metrics %s\n",
+              static_cast<long long>(*reached), last.loss,
+              100.0 * (*run)->lastAccuracy(),
+              static_cast<long long>(options.heldOutCount), options.out.c_str(),
+              (*run)->metricsPath().c_str());
+  return 0;
+}
+
+int runTrain(TrainOptions &o, const CLI::App &app) {
+  for (const char *key :
+       {"task", "steps", "batch", "lr", "weight-decay", "warmup", "seed",
+        "think", "reference", "reference-model", "init-from"})
+    if (app.count(std::string("--") + key)) {
+      std::string k = key;
+      std::replace(k.begin(), k.end(), '-', '_');
+      o.keys.insert(k);
+    }
+  if (!o.resume.empty() && o.keys.count("init_from"))
+    return fail(Status::error("ponder: --resume and --init-from: give one"));
+  std::optional<Checkpoint> resumed;
+  TrainingSettings settings = o.given;
+  if (!o.resume.empty()) {
+    StatusOr<Checkpoint> c = resumedCheckpoint(o);
+    if (!c)
+      return fail(c.getStatus());
+    StatusOr<TrainingSettings> saved =
+        TrainingSettings::fromMetadata(c->metadata, o.resume);
+    if (!saved)
+      return fail(saved.getStatus());
+    StatusOr<TrainingSettings> s =
+        resumedSettings(*saved, c->step, o.given, o.keys);
+    if (!s)
+      return fail(s.getStatus());
+    settings = *s;
+    resumed = std::move(*c);
+    if (o.run.out.empty())
+      o.run.out = o.resume;
+  } else if (settings.task.empty()) {
+    return fail(Status::error("ponder: missing option '--task'"));
+  }
+  StatusOr<LoadedModel> loaded =
+      loadModel(o.model, resumed ? resumed->metadata["model"] : "");
+  if (!loaded)
+    return fail(loaded.getStatus());
+  return trainModel(o, *loaded, settings, resumed);
+}
+
+} // namespace
+
+Command makeTrainCommand(CLI::App &parent) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App *app = addSubcommand(parent, "train",
+                                "Train a model on a task (docs/training.md).");
+  addModelOptions(app, o->model, /*optionalModel=*/true);
+  TrainingSettings &g = o->given;
+  app->add_option("--task", g.task, "the task: NAME[:ARG] (docs/tasks.md)");
+  app->add_option("--steps", g.steps, "the run's last step")
+      ->required()
+      ->check(integerAtLeast(1));
+  app->add_option("--batch", g.batch, "examples per step")
+      ->check(integerAtLeast(1))
+      ->capture_default_str();
+  app->add_option("--lr", g.lr, "the peak learning rate")
+      ->check(nonNegativeNumber())
+      ->capture_default_str();
+  app->add_option("--weight-decay", g.weightDecay, "AdamW's weight decay")
+      ->check(nonNegativeNumber())
+      ->capture_default_str();
+  app->add_option("--warmup", g.warmup,
+                  "warm-up steps (default: min(100, steps / 10))")
+      ->check(integerAtLeast(0));
+  app->add_option("--seed", g.seed, "weights, batches and rollouts")
+      ->check(integerAtLeast(0))
+      ->capture_default_str();
+  app->add_flag("--think", g.think, "think tokens by rollouts (MODEL.md §6)");
+  app->add_option("--reference", g.reference,
+                  "a frozen reference checkpoint for soft targets");
+  app->add_option("--reference-model", g.referenceModel,
+                  "the reference's description (default: MODEL.toml)");
+  app->add_option("--init-from", g.initFrom,
+                  "start from these weights (fine-tuning; any task)");
+  app->add_option("--resume", o->resume, "continue this checkpoint's run");
+  TrainingOptions &r = o->run;
+  app->add_option("--out", r.out,
+                  "the checkpoint (default with --resume: that one); "
+                  "metrics in OUT.csv")
+      ->check(outputFile());
+  app->add_option("--eval-every", r.evalEvery,
+                  "held-out accuracy every K steps (0: at the end)")
+      ->check(integerAtLeast(0))
+      ->capture_default_str();
+  app->add_option("--save-every", r.saveEvery,
+                  "checkpoint every K steps (default: steps / 10)")
+      ->check(integerAtLeast(1));
+  return {app, [o, app] { return runTrain(*o, *app); }};
+}
+
+} // namespace ponder::cli

@@ -1,0 +1,218 @@
+//===- TrainingRun.cpp - The training loop --------------------------------===//
+
+#include "training/TrainingRun.h"
+
+#include "runtime/Hash.h"
+#include "runtime/Init.h"
+#include "training/Evaluation.h"
+
+#include <chrono>
+#include <fstream>
+
+namespace ponder {
+
+std::map<std::string, Tensor> initialParameters(const Artifact &model,
+                                                uint64_t seed) {
+  std::map<std::string, Tensor> parameters;
+  for (const ValueSpec &p : model.parameters()) {
+    Tensor t(DType::F32, p.shape);
+    initParameter(p.name, seed, t.data<float>(), size_t(t.numel()));
+    parameters.emplace(p.name, std::move(t));
+  }
+  return parameters;
+}
+
+StatusOr<std::unique_ptr<TrainingRun>>
+TrainingRun::create(const Artifact &model, std::string modelText,
+                    TrainingSettings settings, TrainingStart start,
+                    TrainingOptions options, const Artifact *reference) {
+  if (start.step >= settings.steps)
+    return Status::error(
+        "ponder: the checkpoint is at step " + std::to_string(start.step) +
+        ", nothing to do for --steps " + std::to_string(settings.steps));
+  if (options.out.empty())
+    return Status::error("ponder: missing option '--out'");
+  std::unique_ptr<TrainingRun> run(new TrainingRun(model));
+  run->modelText = std::move(modelText);
+  run->config = std::move(settings);
+  run->opts = std::move(options);
+  if (run->opts.saveEvery <= 0)
+    run->opts.saveEvery = std::max<int64_t>(1, run->config.steps / 10);
+
+  auto task =
+      Task::create(run->config.task, model.verbalVocab(), model.maxSeq());
+  if (!task)
+    return Status::error("ponder: " + task.getStatus().message());
+  run->task = std::move(*task);
+  run->heldOut =
+      heldOutBatch(*run->task, run->config.seed, 0, run->opts.heldOutCount);
+  auto trainer =
+      Trainer::create(model, std::move(start.parameters), std::move(start.m),
+                      std::move(start.v), start.step, start.source);
+  if (!trainer)
+    return trainer.getStatus();
+  run->stepper = std::move(*trainer);
+  if (!run->config.reference.empty()) {
+    if (!reference)
+      return Status::error("ponder: --reference: no reference model given");
+    if (Status s = run->setUpReference(*reference); !s)
+      return s;
+  }
+  if (run->config.think)
+    if (Status s = run->setUpRollouts(); !s)
+      return s;
+  auto metrics =
+      MetricsLog::open(withExtension(run->opts.out, ".csv"), start.step);
+  if (!metrics)
+    return metrics.getStatus();
+  run->metrics.emplace(std::move(*metrics));
+  return run;
+}
+
+Status TrainingRun::setUpReference(const Artifact &reference) {
+  StatusOr<Checkpoint> c = loadCheckpoint(config.reference);
+  if (!c)
+    return c.getStatus();
+  if (Status s = stepper->setReference(reference, std::move(c->parameters),
+                                       config.reference);
+      !s)
+    return Status::error("ponder: --reference: " + s.message());
+  return Status::ok();
+}
+
+// Rollouts decode with the trainer's own parameters, which every step
+// updates in place.
+Status TrainingRun::setUpRollouts() {
+  if (model.vocabSize() == model.verbalVocab() || model.maxThink() == 0)
+    return Status::error("ponder: --think: " + opts.modelName +
+                         " has no think tokens to sample (think_vocab or "
+                         "max_think is 0)");
+  StatusOr<ThinkReward> reward = parseThinkReward(model.thinkReward());
+  if (!reward)
+    return Status::error("ponder: " + reward.getStatus().message());
+  rolloutOptions = {model.rollouts(), model.maxThink(), *reward, 0};
+  std::map<std::string, const Tensor *> view;
+  for (const auto &[name, t] : stepper->parameters())
+    view[name] = &t;
+  auto d = Decoder::create(model, view, config.batch * model.rollouts(),
+                           "the trained weights");
+  if (!d)
+    return d.getStatus();
+  decoder = std::move(*d);
+  return Status::ok();
+}
+
+StatusOr<MetricsRow> TrainingRun::step(int64_t s) {
+  TaskBatch b = trainBatch(*task, config.seed, s - 1, config.batch);
+  double rate = config.schedule().at(s);
+  TrainBatch batch{&b.ids, &b.lengths, &b.targetWeight, nullptr};
+  RolloutBatch rolled;
+  if (config.think) {
+    decoder->reset();
+    rolloutOptions.seed = fnv1a("rollouts:" + std::to_string(config.seed) +
+                                ":" + std::to_string(s));
+    StatusOr<RolloutBatch> r =
+        rollout(*decoder, b.ids, b.lengths, b.targetWeight, rolloutOptions);
+    if (!r)
+      return Status::error("rollouts: " + r.getStatus().message());
+    rolled = std::move(*r);
+    batch = {&rolled.ids, &rolled.lengths, &rolled.targetWeight,
+             &rolled.advantage};
+  }
+  auto r = stepper->train(batch, rate, config.weightDecay);
+  if (!r)
+    return r.getStatus();
+  tokens += r->tokens;
+  MetricsRow row;
+  row.step = s;
+  row.loss = r->loss;
+  row.ce = r->ce;
+  row.ponder = r->ponder;
+  row.policy = r->policy;
+  row.gradNorm = r->gradNorm;
+  row.learningRate = rate;
+  row.meanDepth = r->meanDepth;
+  if (config.think) {
+    const RolloutStats &t = rolled.stats;
+    row.reward = t.meanReward;
+    row.advantageStd = t.advantageStd;
+    row.thinkPerVerbal =
+        t.spans ? double(t.thinkTokens) / double(t.spans) : 0.0;
+    if (t.thinkingSpans > 0)
+      row.thinkAdvantage = t.thinkingAdvantage;
+  }
+  return row;
+}
+
+// Teacher-forced argmax through @forward, or with thinking a greedy
+// thinking walk (Evaluation.h).
+StatusOr<double> TrainingRun::heldOutAccuracy() const {
+  if (!config.think)
+    return stepper->accuracy(heldOut.ids, heldOut.lengths, heldOut.scored);
+  std::map<std::string, const Tensor *> view;
+  for (const auto &[name, t] : stepper->parameters())
+    view[name] = &t;
+  EvaluateOptions options;
+  options.maxThink = model.maxThink();
+  auto e =
+      evaluate(model, view, heldOut.ids, heldOut.lengths, heldOut.targetWeight,
+               heldOut.scored, options, "the trained weights");
+  if (!e)
+    return e.getStatus();
+  return e->accuracy();
+}
+
+Status TrainingRun::save() const {
+  std::map<std::string, std::string> metadata = config.toMetadata();
+  metadata["model"] = modelText;
+  return stepper->save(opts.out, metadata);
+}
+
+StatusOr<int64_t>
+TrainingRun::run(const std::function<void(const StepReport &)> &report,
+                 const volatile std::sig_atomic_t *stop) {
+  auto began = std::chrono::steady_clock::now();
+  int64_t first = stepper->step();
+  for (int64_t s = first + 1; s <= config.steps; ++s) {
+    if (stop && *stop) {
+      if (Status st = save(); !st)
+        return st;
+      return stepper->step();
+    }
+    StatusOr<MetricsRow> row = step(s);
+    if (!row) {
+      // Checkpoints are replaced atomically: the last one is intact.
+      bool saved = std::ifstream(opts.out).good();
+      return Status::error("ponder: step " + std::to_string(s) + ": " +
+                           row.getStatus().message() +
+                           (saved ? "; the last checkpoint is kept" : ""));
+    }
+    StepReport r;
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began)
+            .count();
+    row->tokensPerSecond = r.seconds > 0 ? double(tokens) / r.seconds : 0.0;
+    if ((opts.evalEvery > 0 && s % opts.evalEvery == 0) || s == config.steps) {
+      StatusOr<double> measured = heldOutAccuracy();
+      if (!measured)
+        return Status::error("ponder: held-out evaluation: " +
+                             measured.getStatus().message());
+      row->heldOutAccuracy = accuracy = *measured;
+      r.evaluated = true;
+    }
+    if (Status st = metrics->append(*row); !st)
+      return st;
+    if (s % opts.saveEvery == 0 || s == config.steps)
+      if (Status st = save(); !st)
+        return st;
+    r.row = *row;
+    r.steps = config.steps;
+    r.remaining = r.seconds / double(s - first) * double(config.steps - s);
+    r.lastAccuracy = accuracy;
+    last = *row;
+    report(r);
+  }
+  return stepper->step();
+}
+
+} // namespace ponder

@@ -1,0 +1,112 @@
+//===- TrainingRun.h - The training loop ------------------------*- C++ -*-===//
+//
+// A run of `ponder train` as a library: batches from a task, the
+// learning-rate schedule, think rollouts (MODEL.md §6), a frozen reference
+// model's soft targets (MODEL.md §5), held-out evaluation, the metrics CSV
+// and checkpoints on a cadence, at the end and when asked to stop. Trainers
+// that link libponder-training drive the same loop (examples/trainer).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_TRAINING_TRAININGRUN_H
+#define PONDER_TRAINING_TRAININGRUN_H
+
+#include "runtime/Decoder.h"
+#include "runtime/Trainer.h"
+#include "training/Metrics.h"
+#include "training/Rollouts.h"
+#include "training/Tasks.h"
+#include "training/TrainingSettings.h"
+
+#include <csignal>
+#include <functional>
+#include <memory>
+
+namespace ponder {
+
+/// How a run reports and saves, none of which changes its trajectory.
+struct TrainingOptions {
+  std::string out;            // the checkpoint; its metrics: `out`.csv
+  int64_t evalEvery = 0;      // held-out accuracy every K steps (0: at the end)
+  int64_t saveEvery = 0;      // checkpoints every K steps (0: steps / 10)
+  int64_t heldOutCount = 256; // held-out examples per evaluation
+  std::string modelName = "the model"; // for messages: its path
+};
+
+/// What the loop reports after each step.
+struct StepReport {
+  MetricsRow row;
+  int64_t steps = 0;        // the run's last step
+  double seconds = 0;       // since this process's first step
+  double remaining = 0;     // estimated seconds to the last step
+  bool evaluated = false;   // row.heldOutAccuracy is this step's
+  double lastAccuracy = -1; // the latest held-out accuracy, -1 before any
+};
+
+/// The weights a run starts from: fresh (from the seed), a checkpoint to
+/// resume (with its moments and step), or given weights to fine-tune.
+struct TrainingStart {
+  std::map<std::string, Tensor> parameters, m, v;
+  int64_t step = 0;
+  std::string source; // for messages: a path or "the initial weights"
+};
+
+/// The contract's initial parameters of `model` from `seed` (MODEL.md §3).
+std::map<std::string, Tensor> initialParameters(const Artifact &model,
+                                                uint64_t seed);
+
+class TrainingRun {
+public:
+  /// A run of `model` (described by `modelText`, kept in checkpoints) with
+  /// `settings` from `start`. `reference`, the compiled reference model
+  /// when settings.reference is set, must outlive the run.
+  static StatusOr<std::unique_ptr<TrainingRun>>
+  create(const Artifact &model, std::string modelText,
+         TrainingSettings settings, TrainingStart start,
+         TrainingOptions options, const Artifact *reference = nullptr);
+
+  /// Trains to settings.steps, calling `report` after every step. When
+  /// `*stop` becomes non-zero (a signal handler's flag) it saves a
+  /// checkpoint at the step reached and returns early. Returns the step
+  /// reached; on an error the last checkpoint is kept.
+  StatusOr<int64_t> run(const std::function<void(const StepReport &)> &report,
+                        const volatile std::sig_atomic_t *stop = nullptr);
+
+  /// Writes the checkpoint now (atomically).
+  Status save() const;
+
+  const TrainingSettings &settings() const { return config; }
+  const TrainingOptions &options() const { return opts; }
+  const std::string &metricsPath() const { return metrics->path(); }
+  const Trainer &trainer() const { return *stepper; }
+  /// The metrics of the last step trained, and the last held-out accuracy
+  /// (-1 before the first evaluation).
+  const MetricsRow &lastRow() const { return last; }
+  double lastAccuracy() const { return accuracy; }
+
+private:
+  TrainingRun(const Artifact &model) : model(model) {}
+  Status setUpReference(const Artifact &reference);
+  Status setUpRollouts();
+  /// One step: rollouts when thinking, the compiled step, the metrics row.
+  StatusOr<MetricsRow> step(int64_t s);
+  StatusOr<double> heldOutAccuracy() const;
+
+  const Artifact &model;
+  std::string modelText;
+  TrainingSettings config;
+  TrainingOptions opts;
+  std::unique_ptr<Task> task;
+  TaskBatch heldOut;
+  std::unique_ptr<Trainer> stepper;
+  std::unique_ptr<Decoder> decoder; // rollouts, with the trained weights
+  RolloutOptions rolloutOptions;
+  std::optional<MetricsLog> metrics;
+  int64_t tokens = 0;
+  MetricsRow last;
+  double accuracy = -1;
+};
+
+} // namespace ponder
+
+#endif // PONDER_TRAINING_TRAININGRUN_H
