@@ -10,11 +10,11 @@ packages=(
   cmake ninja-build python3
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-format-22 libomp-22-dev libtomlplusplus-dev libgtest-dev
-  gnuplot-nox
+  libcli11-dev nlohmann-json3-dev gnuplot-nox
+  libclang-rt-22-dev # the fuzzers' smoke test and the sanitize preset
 )
 
 preset=${1:-default}
-[[ $preset == sanitize ]] && packages+=(libclang-rt-22-dev)
 bash scripts/install-packages.sh setup "${packages[@]}"
 
 dir=build

@@ -13,6 +13,7 @@
 
 #include "frontend/BuildModel.h"
 #include "frontend/ModelDescription.h"
+#include "frontend/ModelKey.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
 #include "runtime/Hash.h"
@@ -40,7 +41,7 @@
 namespace cl = llvm::cl;
 
 namespace {
-enum class Emit { Ponder, Linalg, LLVM, PTX, Artifact };
+enum class Emit { Ponder, Linalg, LLVM, PTX, Artifact, ModelKey };
 enum class Target { CPU, CUDA };
 } // namespace
 
@@ -59,7 +60,10 @@ static cl::opt<Emit> emitAction(
                           "LLVM IR for the host (kernels embedded for cuda)"),
                clEnumValN(Emit::PTX, "ptx", "PTX of every kernel (cuda)"),
                clEnumValN(Emit::Artifact, "artifact",
-                          "shared object for the runtime (-o required)")));
+                          "shared object for the runtime (-o required)"),
+               clEnumValN(Emit::ModelKey, "model-key",
+                          "the key of the parsed description (ponder's "
+                          "artifact cache)")));
 static cl::opt<Target>
     target("target", cl::desc("Where the compiled model runs"),
            cl::init(Target::CPU),
@@ -71,14 +75,18 @@ static cl::opt<std::string>
                       "embed PTX for sm_80 and cubins for sm_80 and sm_90"),
              cl::init("sm_80"));
 
-/// FNV-1a of the description text and the compiler version: the key under
-/// which the runtime caches compiled artifacts.
-static std::string modelHash(llvm::StringRef path) {
-  uint64_t hash = ponder::kFnv1aOffset;
-  if (auto buffer = llvm::MemoryBuffer::getFile(path))
-    hash = ponder::fnv1a((*buffer)->getBuffer(), hash);
-  hash = ponder::fnv1a(PONDER_VERSION, hash);
-  return llvm::utohexstr(hash, /*LowerCase=*/true);
+/// Writes `text` to -o (stdout by default).
+static int emitText(llvm::StringRef text) {
+  std::string errorMessage;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << outputFilename << ": " << errorMessage << "\n";
+    return 1;
+  }
+  output->os() << text;
+  output->keep();
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -106,6 +114,8 @@ int main(int argc, char **argv) {
     llvm::errs() << parsed.error << "\n";
     return 1;
   }
+  if (emitAction == Emit::ModelKey)
+    return emitText(ponder::modelKey(*parsed.description) + "\n");
 
   mlir::DialectRegistry registry;
   ponder::registerPonderDialects(registry);
@@ -127,8 +137,8 @@ int main(int argc, char **argv) {
       llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
       return 1;
     }
-    descriptor = ponder::describeArtifact(*module, modelHash(inputFilename),
-                                          cuda ? "cuda" : "cpu");
+    descriptor = ponder::describeArtifact(
+        *module, ponder::modelKey(*parsed.description), cuda ? "cuda" : "cpu");
     ponder::prepareEntryPoints(*module);
   }
   if (emitAction != Emit::Ponder) {
@@ -218,6 +228,7 @@ int main(int argc, char **argv) {
     output->os() << ponder::kernelPTX(*module);
     break;
   case Emit::Artifact:
+  case Emit::ModelKey: // emitted before the IR is built
     break;
   }
   output->keep();
