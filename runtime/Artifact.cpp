@@ -16,8 +16,10 @@ namespace ponder {
 namespace {
 
 Status parseValue(const json::Value &v, ValueSpec &out) {
-  const json::Value *name = v.find("name"), *dtype = v.find("dtype"),
-                    *shape = v.find("shape"), *kind = v.find("kind");
+  const json::Value *name = v.find(PONDER_KEY_NAME),
+                    *dtype = v.find(PONDER_KEY_DTYPE),
+                    *shape = v.find(PONDER_KEY_SHAPE),
+                    *kind = v.find(PONDER_KEY_KIND);
   if (!name || !name->isString() || !dtype || !dtype->isString() || !shape ||
       !shape->isArray())
     return Status::error("descriptor: a value lacks name, dtype or shape");
@@ -33,7 +35,8 @@ Status parseValue(const json::Value &v, ValueSpec &out) {
                            "' has a bad shape");
     out.shape.push_back(d.asInteger());
   }
-  out.isParameter = kind && kind->isString() && kind->asString() == "param";
+  out.isParameter =
+      kind && kind->isString() && kind->asString() == PONDER_KIND_PARAM;
   return Status::ok();
 }
 
@@ -60,9 +63,9 @@ void appendDescriptor(std::vector<int64_t> &words, const Tensor &t) {
 Artifact::~Artifact() {
   if (!handle)
     return;
-  if (auto unload = reinterpret_cast<void (*)()>(
-          dlsym(handle, "ponder_artifact_unload_kernels"));
-      unload && targetName == "cuda")
+  if (auto unload = reinterpret_cast<ponder_artifact_kernels_fn>(
+          dlsym(handle, PONDER_SYMBOL_UNLOAD_KERNELS));
+      unload && targetName == PONDER_TARGET_CUDA)
     unload();
   dlclose(handle);
 }
@@ -73,10 +76,10 @@ static Status bindRuntime(void *handle, const std::string &path, bool cuda) {
   if (cuda)
     if (Status s = cuda::initialize(); !s)
       return Status::error(path + ": compiled for cuda: " + s.message());
-  auto bind = reinterpret_cast<int32_t (*)(void *(*)(const char *))>(
-      dlsym(handle, "ponder_artifact_bind_runtime"));
-  auto load = reinterpret_cast<void (*)()>(
-      dlsym(handle, "ponder_artifact_load_kernels"));
+  auto bind = reinterpret_cast<ponder_artifact_bind_runtime_fn>(
+      dlsym(handle, PONDER_SYMBOL_BIND_RUNTIME));
+  auto load = reinterpret_cast<ponder_artifact_kernels_fn>(
+      dlsym(handle, PONDER_SYMBOL_LOAD_KERNELS));
   if (!bind || (cuda && !load))
     return Status::error(path + ": an artifact without runtime entry points");
   if (int32_t missing = bind(cuda ? &cuda::lookup : &host::lookup))
@@ -108,10 +111,10 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
   a->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a->handle)
     return Status::error(path + ": cannot load artifact: " + dlerror());
-  auto version = reinterpret_cast<int32_t (*)()>(
-      dlsym(a->handle, "ponder_artifact_abi_version"));
-  auto describe = reinterpret_cast<const char *(*)()>(
-      dlsym(a->handle, "ponder_artifact_descriptor"));
+  auto version = reinterpret_cast<ponder_artifact_abi_version_fn>(
+      dlsym(a->handle, PONDER_SYMBOL_ABI_VERSION));
+  auto describe = reinterpret_cast<ponder_artifact_descriptor_fn>(
+      dlsym(a->handle, PONDER_SYMBOL_DESCRIPTOR));
   if (!version || !describe)
     return Status::error(path + ": not a Ponder artifact (no descriptor)");
   if (version() != kArtifactAbi)
@@ -121,32 +124,35 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
   StatusOr<json::Value> d = json::parse(describe());
   if (!d)
     return Status::error(path + ": descriptor: " + d.getStatus().message());
-  if (const json::Value *h = d->find("model_hash"); h && h->isString())
+  if (const json::Value *h = d->find(PONDER_KEY_MODEL_HASH); h && h->isString())
     a->hash = h->asString();
-  if (const json::Value *t = d->find("target"); t && t->isString())
+  if (const json::Value *t = d->find(PONDER_KEY_TARGET); t && t->isString())
     a->targetName = t->asString();
-  if (a->targetName != "cpu" && a->targetName != "cuda")
+  if (a->targetName != PONDER_TARGET_CPU && a->targetName != PONDER_TARGET_CUDA)
     return Status::error(path + ": unknown target '" + a->targetName + "'");
-  if (Status s = bindRuntime(a->handle, path, a->targetName == "cuda"); !s) {
-    a->targetName = "cpu"; // nothing to unload
+  if (Status s =
+          bindRuntime(a->handle, path, a->targetName == PONDER_TARGET_CUDA);
+      !s) {
+    a->targetName = PONDER_TARGET_CPU; // nothing to unload
     return s;
   }
-  if (const json::Value *m = d->find("max_seq"); m && m->isInteger())
+  if (const json::Value *m = d->find(PONDER_KEY_MAX_SEQ); m && m->isInteger())
     a->maxSequence = m->asInteger();
-  if (const json::Value *m = d->find("max_think"); m && m->isInteger())
+  if (const json::Value *m = d->find(PONDER_KEY_MAX_THINK); m && m->isInteger())
     a->maxThinkRun = m->asInteger();
-  if (const json::Value *r = d->find("rollouts"); r && r->isInteger())
+  if (const json::Value *r = d->find(PONDER_KEY_ROLLOUTS); r && r->isInteger())
     a->rolloutCount = r->asInteger();
-  if (const json::Value *r = d->find("think_reward"); r && r->isString())
+  if (const json::Value *r = d->find(PONDER_KEY_THINK_REWARD);
+      r && r->isString())
     a->reward = r->asString();
-  if (const json::Value *v = d->find("vocab"); v && v->isObject()) {
-    if (const json::Value *x = v->find("verbal"); x && x->isInteger())
+  if (const json::Value *v = d->find(PONDER_KEY_VOCAB); v && v->isObject()) {
+    if (const json::Value *x = v->find(PONDER_KEY_VERBAL); x && x->isInteger())
       a->verbal = x->asInteger();
-    if (const json::Value *x = v->find("think"); x && x->isInteger())
+    if (const json::Value *x = v->find(PONDER_KEY_THINK); x && x->isInteger())
       a->think = x->asInteger();
   }
-  const json::Value *params = d->find("parameters");
-  const json::Value *entries = d->find("entries");
+  const json::Value *params = d->find(PONDER_KEY_PARAMETERS);
+  const json::Value *entries = d->find(PONDER_KEY_ENTRIES);
   if (!params || !params->isArray() || !entries || !entries->isArray())
     return Status::error(path + ": descriptor lacks parameters or entries");
   for (const json::Value &p : params->items()) {
@@ -158,13 +164,15 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
   }
   for (const json::Value &e : entries->items()) {
     EntryPoint entry;
-    const json::Value *name = e.find("name"), *symbol = e.find("symbol");
-    const json::Value *args = e.find("arguments"), *results = e.find("results");
+    const json::Value *name = e.find(PONDER_KEY_NAME),
+                      *symbol = e.find(PONDER_KEY_SYMBOL);
+    const json::Value *args = e.find(PONDER_KEY_ARGUMENTS),
+                      *results = e.find(PONDER_KEY_RESULTS);
     if (!name || !name->isString() || !symbol || !symbol->isString() || !args ||
         !args->isArray() || !results || !results->isArray())
       return Status::error(path + ": descriptor has a malformed entry");
     entry.name = name->asString();
-    entry.function = reinterpret_cast<void (*)(void **)>(
+    entry.function = reinterpret_cast<ponder_entry_fn>(
         dlsym(a->handle, symbol->asString().c_str()));
     if (!entry.function)
       return Status::error(path + ": missing entry symbol " +
@@ -224,7 +232,7 @@ Artifact::call(const EntryPoint &entry,
                const std::map<std::string, const Tensor *> &values) const {
   // One word vector per argument, kept alive for the call. Kernels address
   // only device-visible memory: a cuda artifact's inputs are staged there.
-  bool cuda = targetName == "cuda";
+  bool cuda = targetName == PONDER_TARGET_CUDA;
   std::vector<std::vector<int64_t>> descriptors;
   std::vector<void *> stagedMemory;
   struct Release {
@@ -283,7 +291,7 @@ Artifact::call(const EntryPoint &entry,
     std::memcpy(t.bytes(), aligned + results[at + 2] * dtypeSize(r.dtype),
                 t.byteSize());
     // Constants come back as views of globals, marked by this sentinel.
-    if (reinterpret_cast<uintptr_t>(allocated) != 0xdeadbeef)
+    if (reinterpret_cast<uintptr_t>(allocated) != PONDER_RESULT_NOT_ALLOCATED)
       cuda ? cuda::release(allocated) : host::release(allocated);
     out.emplace(r.name, std::move(t));
     at += 3 + 2 * rank;
