@@ -15,29 +15,81 @@ namespace ponder {
 
 namespace {
 
-Status parseValue(const json::Value &v, ValueSpec &out) {
-  const json::Value *name = v.find(PONDER_KEY_NAME),
-                    *dtype = v.find(PONDER_KEY_DTYPE),
-                    *shape = v.find(PONDER_KEY_SHAPE),
-                    *kind = v.find(PONDER_KEY_KIND);
-  if (!name || !name->isString() || !dtype || !dtype->isString() || !shape ||
-      !shape->isArray())
-    return Status::error("descriptor: a value lacks name, dtype or shape");
-  out.name = name->asString();
-  std::optional<DType> type = parseDType(dtype->asString());
+using json::Type;
+
+/// A value of "parameters", "arguments" or "results" at `path`.
+StatusOr<ValueSpec> readValue(const json::Value &v, const std::string &path) {
+  if (Status s = json::checkObject(v, path,
+                                   {{PONDER_KEY_NAME, Type::String},
+                                    {PONDER_KEY_DTYPE, Type::String},
+                                    {PONDER_KEY_SHAPE, Type::Array},
+                                    {PONDER_KEY_KIND, Type::String, false}});
+      !s)
+    return s;
+  std::string shapePath = json::memberPath(path, PONDER_KEY_SHAPE);
+  if (Status s =
+          json::checkArray(v.at(PONDER_KEY_SHAPE), shapePath, Type::Integer);
+      !s)
+    return s;
+  ValueSpec spec;
+  spec.name = v.at(PONDER_KEY_NAME).get<std::string>();
+  std::string dtype = v.at(PONDER_KEY_DTYPE).get<std::string>();
+  std::optional<DType> type = parseDType(dtype);
   if (!type)
-    return Status::error("descriptor: value '" + out.name +
-                         "' has unknown dtype");
-  out.dtype = *type;
-  for (const json::Value &d : shape->items()) {
-    if (!d.isInteger())
-      return Status::error("descriptor: value '" + out.name +
-                           "' has a bad shape");
-    out.shape.push_back(d.asInteger());
+    return json::keyError(json::memberPath(path, PONDER_KEY_DTYPE),
+                          "unknown dtype '" + dtype +
+                              "' (expected F32, I32 or I64)");
+  spec.dtype = *type;
+  spec.shape = v.at(PONDER_KEY_SHAPE).get<std::vector<int64_t>>();
+  std::string kind = v.value(PONDER_KEY_KIND, PONDER_KIND_INPUT);
+  if (kind != PONDER_KIND_INPUT && kind != PONDER_KIND_PARAM)
+    return json::keyError(json::memberPath(path, PONDER_KEY_KIND),
+                          "unknown kind '" + kind + "' (expected " +
+                              PONDER_KIND_INPUT " or " PONDER_KIND_PARAM ")");
+  spec.isParameter = kind == PONDER_KIND_PARAM;
+  return spec;
+}
+
+/// The values of the array at `path`.
+StatusOr<std::vector<ValueSpec>> readValues(const json::Value &array,
+                                            const std::string &path) {
+  std::vector<ValueSpec> specs;
+  for (size_t i = 0; i < array.size(); ++i) {
+    StatusOr<ValueSpec> spec = readValue(array[i], json::elementPath(path, i));
+    if (!spec)
+      return spec.getStatus();
+    specs.push_back(std::move(*spec));
   }
-  out.isParameter =
-      kind && kind->isString() && kind->asString() == PONDER_KIND_PARAM;
-  return Status::ok();
+  return specs;
+}
+
+/// An entry of "entries" at `path`, its function looked up in `handle`.
+StatusOr<EntryPoint> readEntry(const json::Value &e, const std::string &path,
+                               void *handle) {
+  if (Status s = json::checkObject(e, path,
+                                   {{PONDER_KEY_NAME, Type::String},
+                                    {PONDER_KEY_SYMBOL, Type::String},
+                                    {PONDER_KEY_ARGUMENTS, Type::Array},
+                                    {PONDER_KEY_RESULTS, Type::Array}});
+      !s)
+    return s;
+  EntryPoint entry;
+  entry.name = e.at(PONDER_KEY_NAME).get<std::string>();
+  std::string symbol = e.at(PONDER_KEY_SYMBOL).get<std::string>();
+  entry.function =
+      reinterpret_cast<ponder_entry_fn>(dlsym(handle, symbol.c_str()));
+  if (!entry.function)
+    return json::keyError(json::memberPath(path, PONDER_KEY_SYMBOL),
+                          "the artifact does not export " + symbol);
+  for (auto [key, values] : {std::pair(PONDER_KEY_ARGUMENTS, &entry.arguments),
+                             std::pair(PONDER_KEY_RESULTS, &entry.results)}) {
+    StatusOr<std::vector<ValueSpec>> specs =
+        readValues(e.at(key), json::memberPath(path, key));
+    if (!specs)
+      return specs.getStatus();
+    *values = std::move(*specs);
+  }
+  return entry;
 }
 
 std::string shapeText(const std::vector<int64_t> &shape) {
@@ -106,6 +158,68 @@ void Artifact::setThreads(int64_t n) const {
     set(int(n));
 }
 
+Status Artifact::readDescriptor(const std::string &text) {
+  StatusOr<json::Value> parsed = json::parse(text);
+  if (!parsed)
+    return parsed.getStatus();
+  const json::Value &d = *parsed;
+  if (Status s =
+          json::checkObject(d, "",
+                            {{PONDER_KEY_ABI_VERSION, Type::Integer},
+                             {PONDER_KEY_MODEL_HASH, Type::String},
+                             {PONDER_KEY_TARGET, Type::String},
+                             {PONDER_KEY_VOCAB, Type::Object, false},
+                             {PONDER_KEY_MAX_SEQ, Type::Integer, false},
+                             {PONDER_KEY_MAX_THINK, Type::Integer, false},
+                             {PONDER_KEY_ROLLOUTS, Type::Integer, false},
+                             {PONDER_KEY_THINK_REWARD, Type::String, false},
+                             {PONDER_KEY_PARAMETERS, Type::Array},
+                             {PONDER_KEY_ENTRIES, Type::Array}});
+      !s)
+    return s;
+  if (int64_t abi = d.at(PONDER_KEY_ABI_VERSION).get<int64_t>();
+      abi != kArtifactAbi)
+    return json::keyError(PONDER_KEY_ABI_VERSION,
+                          "expected " + std::to_string(kArtifactAbi) +
+                              ", found " + std::to_string(abi));
+  hash = d.at(PONDER_KEY_MODEL_HASH).get<std::string>();
+  targetName = d.at(PONDER_KEY_TARGET).get<std::string>();
+  if (targetName != PONDER_TARGET_CPU && targetName != PONDER_TARGET_CUDA)
+    return json::keyError(PONDER_KEY_TARGET,
+                          "unknown target '" + targetName +
+                              "' (expected " PONDER_TARGET_CPU
+                              " or " PONDER_TARGET_CUDA ")");
+  maxSequence = d.value(PONDER_KEY_MAX_SEQ, maxSequence);
+  maxThinkRun = d.value(PONDER_KEY_MAX_THINK, maxThinkRun);
+  rolloutCount = d.value(PONDER_KEY_ROLLOUTS, rolloutCount);
+  reward = d.value(PONDER_KEY_THINK_REWARD, reward);
+  if (auto vocab = d.find(PONDER_KEY_VOCAB); vocab != d.end()) {
+    if (Status s = json::checkObject(*vocab, PONDER_KEY_VOCAB,
+                                     {{PONDER_KEY_VERBAL, Type::Integer},
+                                      {PONDER_KEY_THINK, Type::Integer}});
+        !s)
+      return s;
+    verbal = vocab->at(PONDER_KEY_VERBAL).get<int64_t>();
+    think = vocab->at(PONDER_KEY_THINK).get<int64_t>();
+  }
+  StatusOr<std::vector<ValueSpec>> specs =
+      readValues(d.at(PONDER_KEY_PARAMETERS), PONDER_KEY_PARAMETERS);
+  if (!specs)
+    return specs.getStatus();
+  params = std::move(*specs);
+  for (ValueSpec &p : params)
+    p.isParameter = true;
+  const json::Value &list = d.at(PONDER_KEY_ENTRIES);
+  for (size_t i = 0; i < list.size(); ++i) {
+    StatusOr<EntryPoint> e =
+        readEntry(list[i], json::elementPath(PONDER_KEY_ENTRIES, i), handle);
+    if (!e)
+      return e.getStatus();
+    entries.push_back(std::move(*e));
+  }
+  return Status::ok();
+}
+
 StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
   std::unique_ptr<Artifact> a(new Artifact());
   a->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -121,75 +235,18 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
     return Status::error(path + ": artifact ABI " + std::to_string(version()) +
                          ", this runtime reads " +
                          std::to_string(kArtifactAbi) + "; recompile it");
-  StatusOr<json::Value> d = json::parse(describe());
-  if (!d)
-    return Status::error(path + ": descriptor: " + d.getStatus().message());
-  if (const json::Value *h = d->find(PONDER_KEY_MODEL_HASH); h && h->isString())
-    a->hash = h->asString();
-  if (const json::Value *t = d->find(PONDER_KEY_TARGET); t && t->isString())
-    a->targetName = t->asString();
-  if (a->targetName != PONDER_TARGET_CPU && a->targetName != PONDER_TARGET_CUDA)
-    return Status::error(path + ": unknown target '" + a->targetName + "'");
+  const char *text = describe();
+  Status read = text ? a->readDescriptor(text)
+                     : Status::error("the artifact returns no text");
+  if (!read) {
+    a->targetName = PONDER_TARGET_CPU; // nothing to unload
+    return Status::error(path + ": descriptor: " + read.message());
+  }
   if (Status s =
           bindRuntime(a->handle, path, a->targetName == PONDER_TARGET_CUDA);
       !s) {
-    a->targetName = PONDER_TARGET_CPU; // nothing to unload
+    a->targetName = PONDER_TARGET_CPU;
     return s;
-  }
-  if (const json::Value *m = d->find(PONDER_KEY_MAX_SEQ); m && m->isInteger())
-    a->maxSequence = m->asInteger();
-  if (const json::Value *m = d->find(PONDER_KEY_MAX_THINK); m && m->isInteger())
-    a->maxThinkRun = m->asInteger();
-  if (const json::Value *r = d->find(PONDER_KEY_ROLLOUTS); r && r->isInteger())
-    a->rolloutCount = r->asInteger();
-  if (const json::Value *r = d->find(PONDER_KEY_THINK_REWARD);
-      r && r->isString())
-    a->reward = r->asString();
-  if (const json::Value *v = d->find(PONDER_KEY_VOCAB); v && v->isObject()) {
-    if (const json::Value *x = v->find(PONDER_KEY_VERBAL); x && x->isInteger())
-      a->verbal = x->asInteger();
-    if (const json::Value *x = v->find(PONDER_KEY_THINK); x && x->isInteger())
-      a->think = x->asInteger();
-  }
-  const json::Value *params = d->find(PONDER_KEY_PARAMETERS);
-  const json::Value *entries = d->find(PONDER_KEY_ENTRIES);
-  if (!params || !params->isArray() || !entries || !entries->isArray())
-    return Status::error(path + ": descriptor lacks parameters or entries");
-  for (const json::Value &p : params->items()) {
-    ValueSpec spec;
-    if (Status s = parseValue(p, spec); !s)
-      return Status::error(path + ": " + s.message());
-    spec.isParameter = true;
-    a->params.push_back(std::move(spec));
-  }
-  for (const json::Value &e : entries->items()) {
-    EntryPoint entry;
-    const json::Value *name = e.find(PONDER_KEY_NAME),
-                      *symbol = e.find(PONDER_KEY_SYMBOL);
-    const json::Value *args = e.find(PONDER_KEY_ARGUMENTS),
-                      *results = e.find(PONDER_KEY_RESULTS);
-    if (!name || !name->isString() || !symbol || !symbol->isString() || !args ||
-        !args->isArray() || !results || !results->isArray())
-      return Status::error(path + ": descriptor has a malformed entry");
-    entry.name = name->asString();
-    entry.function = reinterpret_cast<ponder_entry_fn>(
-        dlsym(a->handle, symbol->asString().c_str()));
-    if (!entry.function)
-      return Status::error(path + ": missing entry symbol " +
-                           symbol->asString());
-    for (const json::Value &v : args->items()) {
-      ValueSpec spec;
-      if (Status s = parseValue(v, spec); !s)
-        return Status::error(path + ": " + s.message());
-      entry.arguments.push_back(std::move(spec));
-    }
-    for (const json::Value &v : results->items()) {
-      ValueSpec spec;
-      if (Status s = parseValue(v, spec); !s)
-        return Status::error(path + ": " + s.message());
-      entry.results.push_back(std::move(spec));
-    }
-    a->entries.push_back(std::move(entry));
   }
   return a;
 }

@@ -40,7 +40,9 @@ struct EntryPoint {
 
 class Artifact {
 public:
-  /// dlopens `path`, checks the ABI version and parses the descriptor.
+  /// dlopens `path`, checks the ABI version and reads the descriptor: an
+  /// unknown key, a key of the wrong type or a missing one is an error that
+  /// names it.
   static StatusOr<std::unique_ptr<Artifact>> load(const std::string &path);
   ~Artifact();
 
@@ -87,6 +89,10 @@ private:
   int64_t rolloutCount = 4;
   std::string hash, reward = PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB;
   std::string targetName = PONDER_TARGET_CPU;
+
+  /// Fills the fields above and `entries` (their functions looked up in
+  /// `handle`) from the descriptor's JSON text.
+  Status readDescriptor(const std::string &text);
 };
 
 } // namespace ponder
