@@ -222,7 +222,9 @@ Status Artifact::readDescriptor(const std::string &text) {
 
 StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
   std::unique_ptr<Artifact> a(new Artifact());
-  a->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // dlopen searches the library path for a name without a slash.
+  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  a->handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a->handle)
     return Status::error(path + ": cannot load artifact: " + dlerror());
   auto version = reinterpret_cast<ponder_artifact_abi_version_fn>(

@@ -40,9 +40,10 @@ struct EntryPoint {
 
 class Artifact {
 public:
-  /// dlopens `path`, checks the ABI version and reads the descriptor: an
-  /// unknown key, a key of the wrong type or a missing one is an error that
-  /// names it.
+  /// dlopens `path` (a bare file name is taken in the current directory,
+  /// not searched for), checks the ABI version and reads the descriptor:
+  /// an unknown key, a key of the wrong type or a missing one is an error
+  /// that names it.
   static StatusOr<std::unique_ptr<Artifact>> load(const std::string &path);
   ~Artifact();
 

@@ -93,6 +93,22 @@ TEST_F(ArtifactTest, ReadsTheDescriptor) {
             (std::vector<int64_t>{PONDER_DYNAMIC_DIM, 3}));
 }
 
+// dlopen searches the library path, not the current directory, for a name
+// without a slash.
+TEST_F(ArtifactTest, LoadsABareFileNameFromTheCurrentDirectory) {
+  std::filesystem::copy_file(PONDER_FAKE_ARTIFACT, path("bare-artifact.so"));
+  std::string previous = std::filesystem::current_path();
+  ASSERT_EQ(::chdir(dir.c_str()), 0);
+  auto a = Artifact::load("bare-artifact.so");
+  auto missing = Artifact::load("no-such-artifact.so");
+  ASSERT_EQ(::chdir(previous.c_str()), 0);
+  ASSERT_TRUE(a) << a.getStatus().message();
+  EXPECT_NE((*a)->entry(PONDER_ENTRY_FORWARD), nullptr);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.getStatus().message().substr(0, 60),
+            "no-such-artifact.so: cannot load artifact: ./no-such-artifac");
+}
+
 TEST_F(ArtifactTest, KeysOfTheWrongTypeAreNamed) {
   EXPECT_EQ(errorAfter([](json::Value &d) { d["max_seq"] = "8"; }),
             "key 'max_seq': expected an integer, found a string");
