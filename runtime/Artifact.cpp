@@ -15,26 +15,81 @@ namespace ponder {
 
 namespace {
 
-Status parseValue(const json::Value &v, ValueSpec &out) {
-  const json::Value *name = v.find("name"), *dtype = v.find("dtype"),
-                    *shape = v.find("shape"), *kind = v.find("kind");
-  if (!name || !name->isString() || !dtype || !dtype->isString() || !shape ||
-      !shape->isArray())
-    return Status::error("descriptor: a value lacks name, dtype or shape");
-  out.name = name->asString();
-  std::optional<DType> type = parseDType(dtype->asString());
+using json::Type;
+
+/// A value of "parameters", "arguments" or "results" at `path`.
+StatusOr<ValueSpec> readValue(const json::Value &v, const std::string &path) {
+  if (Status s = json::checkObject(v, path,
+                                   {{PONDER_KEY_NAME, Type::String},
+                                    {PONDER_KEY_DTYPE, Type::String},
+                                    {PONDER_KEY_SHAPE, Type::Array},
+                                    {PONDER_KEY_KIND, Type::String, false}});
+      !s)
+    return s;
+  std::string shapePath = json::memberPath(path, PONDER_KEY_SHAPE);
+  if (Status s =
+          json::checkArray(v.at(PONDER_KEY_SHAPE), shapePath, Type::Integer);
+      !s)
+    return s;
+  ValueSpec spec;
+  spec.name = v.at(PONDER_KEY_NAME).get<std::string>();
+  std::string dtype = v.at(PONDER_KEY_DTYPE).get<std::string>();
+  std::optional<DType> type = parseDType(dtype);
   if (!type)
-    return Status::error("descriptor: value '" + out.name +
-                         "' has unknown dtype");
-  out.dtype = *type;
-  for (const json::Value &d : shape->items()) {
-    if (!d.isInteger())
-      return Status::error("descriptor: value '" + out.name +
-                           "' has a bad shape");
-    out.shape.push_back(d.asInteger());
+    return json::keyError(json::memberPath(path, PONDER_KEY_DTYPE),
+                          "unknown dtype '" + dtype +
+                              "' (expected F32, I32 or I64)");
+  spec.dtype = *type;
+  spec.shape = v.at(PONDER_KEY_SHAPE).get<std::vector<int64_t>>();
+  std::string kind = v.value(PONDER_KEY_KIND, PONDER_KIND_INPUT);
+  if (kind != PONDER_KIND_INPUT && kind != PONDER_KIND_PARAM)
+    return json::keyError(json::memberPath(path, PONDER_KEY_KIND),
+                          "unknown kind '" + kind + "' (expected " +
+                              PONDER_KIND_INPUT " or " PONDER_KIND_PARAM ")");
+  spec.isParameter = kind == PONDER_KIND_PARAM;
+  return spec;
+}
+
+/// The values of the array at `path`.
+StatusOr<std::vector<ValueSpec>> readValues(const json::Value &array,
+                                            const std::string &path) {
+  std::vector<ValueSpec> specs;
+  for (size_t i = 0; i < array.size(); ++i) {
+    StatusOr<ValueSpec> spec = readValue(array[i], json::elementPath(path, i));
+    if (!spec)
+      return spec.getStatus();
+    specs.push_back(std::move(*spec));
   }
-  out.isParameter = kind && kind->isString() && kind->asString() == "param";
-  return Status::ok();
+  return specs;
+}
+
+/// An entry of "entries" at `path`, its function looked up in `handle`.
+StatusOr<EntryPoint> readEntry(const json::Value &e, const std::string &path,
+                               void *handle) {
+  if (Status s = json::checkObject(e, path,
+                                   {{PONDER_KEY_NAME, Type::String},
+                                    {PONDER_KEY_SYMBOL, Type::String},
+                                    {PONDER_KEY_ARGUMENTS, Type::Array},
+                                    {PONDER_KEY_RESULTS, Type::Array}});
+      !s)
+    return s;
+  EntryPoint entry;
+  entry.name = e.at(PONDER_KEY_NAME).get<std::string>();
+  std::string symbol = e.at(PONDER_KEY_SYMBOL).get<std::string>();
+  entry.function =
+      reinterpret_cast<ponder_entry_fn>(dlsym(handle, symbol.c_str()));
+  if (!entry.function)
+    return json::keyError(json::memberPath(path, PONDER_KEY_SYMBOL),
+                          "the artifact does not export " + symbol);
+  for (auto [key, values] : {std::pair(PONDER_KEY_ARGUMENTS, &entry.arguments),
+                             std::pair(PONDER_KEY_RESULTS, &entry.results)}) {
+    StatusOr<std::vector<ValueSpec>> specs =
+        readValues(e.at(key), json::memberPath(path, key));
+    if (!specs)
+      return specs.getStatus();
+    *values = std::move(*specs);
+  }
+  return entry;
 }
 
 std::string shapeText(const std::vector<int64_t> &shape) {
@@ -60,9 +115,9 @@ void appendDescriptor(std::vector<int64_t> &words, const Tensor &t) {
 Artifact::~Artifact() {
   if (!handle)
     return;
-  if (auto unload = reinterpret_cast<void (*)()>(
-          dlsym(handle, "ponder_artifact_unload_kernels"));
-      unload && targetName == "cuda")
+  if (auto unload = reinterpret_cast<ponder_artifact_kernels_fn>(
+          dlsym(handle, PONDER_SYMBOL_UNLOAD_KERNELS));
+      unload && targetName == PONDER_TARGET_CUDA)
     unload();
   dlclose(handle);
 }
@@ -73,10 +128,10 @@ static Status bindRuntime(void *handle, const std::string &path, bool cuda) {
   if (cuda)
     if (Status s = cuda::initialize(); !s)
       return Status::error(path + ": compiled for cuda: " + s.message());
-  auto bind = reinterpret_cast<int32_t (*)(void *(*)(const char *))>(
-      dlsym(handle, "ponder_artifact_bind_runtime"));
-  auto load = reinterpret_cast<void (*)()>(
-      dlsym(handle, "ponder_artifact_load_kernels"));
+  auto bind = reinterpret_cast<ponder_artifact_bind_runtime_fn>(
+      dlsym(handle, PONDER_SYMBOL_BIND_RUNTIME));
+  auto load = reinterpret_cast<ponder_artifact_kernels_fn>(
+      dlsym(handle, PONDER_SYMBOL_LOAD_KERNELS));
   if (!bind || (cuda && !load))
     return Status::error(path + ": an artifact without runtime entry points");
   if (int32_t missing = bind(cuda ? &cuda::lookup : &host::lookup))
@@ -103,85 +158,97 @@ void Artifact::setThreads(int64_t n) const {
     set(int(n));
 }
 
+Status Artifact::readDescriptor(const std::string &text) {
+  StatusOr<json::Value> parsed = json::parse(text);
+  if (!parsed)
+    return parsed.getStatus();
+  const json::Value &d = *parsed;
+  if (Status s =
+          json::checkObject(d, "",
+                            {{PONDER_KEY_ABI_VERSION, Type::Integer},
+                             {PONDER_KEY_MODEL_HASH, Type::String},
+                             {PONDER_KEY_TARGET, Type::String},
+                             {PONDER_KEY_VOCAB, Type::Object, false},
+                             {PONDER_KEY_MAX_SEQ, Type::Integer, false},
+                             {PONDER_KEY_MAX_THINK, Type::Integer, false},
+                             {PONDER_KEY_ROLLOUTS, Type::Integer, false},
+                             {PONDER_KEY_THINK_REWARD, Type::String, false},
+                             {PONDER_KEY_PARAMETERS, Type::Array},
+                             {PONDER_KEY_ENTRIES, Type::Array}});
+      !s)
+    return s;
+  if (int64_t abi = d.at(PONDER_KEY_ABI_VERSION).get<int64_t>();
+      abi != kArtifactAbi)
+    return json::keyError(PONDER_KEY_ABI_VERSION,
+                          "expected " + std::to_string(kArtifactAbi) +
+                              ", found " + std::to_string(abi));
+  hash = d.at(PONDER_KEY_MODEL_HASH).get<std::string>();
+  targetName = d.at(PONDER_KEY_TARGET).get<std::string>();
+  if (targetName != PONDER_TARGET_CPU && targetName != PONDER_TARGET_CUDA)
+    return json::keyError(PONDER_KEY_TARGET,
+                          "unknown target '" + targetName +
+                              "' (expected " PONDER_TARGET_CPU
+                              " or " PONDER_TARGET_CUDA ")");
+  maxSequence = d.value(PONDER_KEY_MAX_SEQ, maxSequence);
+  maxThinkRun = d.value(PONDER_KEY_MAX_THINK, maxThinkRun);
+  rolloutCount = d.value(PONDER_KEY_ROLLOUTS, rolloutCount);
+  reward = d.value(PONDER_KEY_THINK_REWARD, reward);
+  if (auto vocab = d.find(PONDER_KEY_VOCAB); vocab != d.end()) {
+    if (Status s = json::checkObject(*vocab, PONDER_KEY_VOCAB,
+                                     {{PONDER_KEY_VERBAL, Type::Integer},
+                                      {PONDER_KEY_THINK, Type::Integer}});
+        !s)
+      return s;
+    verbal = vocab->at(PONDER_KEY_VERBAL).get<int64_t>();
+    think = vocab->at(PONDER_KEY_THINK).get<int64_t>();
+  }
+  StatusOr<std::vector<ValueSpec>> specs =
+      readValues(d.at(PONDER_KEY_PARAMETERS), PONDER_KEY_PARAMETERS);
+  if (!specs)
+    return specs.getStatus();
+  params = std::move(*specs);
+  for (ValueSpec &p : params)
+    p.isParameter = true;
+  const json::Value &list = d.at(PONDER_KEY_ENTRIES);
+  for (size_t i = 0; i < list.size(); ++i) {
+    StatusOr<EntryPoint> e =
+        readEntry(list[i], json::elementPath(PONDER_KEY_ENTRIES, i), handle);
+    if (!e)
+      return e.getStatus();
+    entries.push_back(std::move(*e));
+  }
+  return Status::ok();
+}
+
 StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
   std::unique_ptr<Artifact> a(new Artifact());
-  a->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // dlopen searches the library path for a name without a slash.
+  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  a->handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a->handle)
     return Status::error(path + ": cannot load artifact: " + dlerror());
-  auto version = reinterpret_cast<int32_t (*)()>(
-      dlsym(a->handle, "ponder_artifact_abi_version"));
-  auto describe = reinterpret_cast<const char *(*)()>(
-      dlsym(a->handle, "ponder_artifact_descriptor"));
+  auto version = reinterpret_cast<ponder_artifact_abi_version_fn>(
+      dlsym(a->handle, PONDER_SYMBOL_ABI_VERSION));
+  auto describe = reinterpret_cast<ponder_artifact_descriptor_fn>(
+      dlsym(a->handle, PONDER_SYMBOL_DESCRIPTOR));
   if (!version || !describe)
     return Status::error(path + ": not a Ponder artifact (no descriptor)");
   if (version() != kArtifactAbi)
     return Status::error(path + ": artifact ABI " + std::to_string(version()) +
                          ", this runtime reads " +
                          std::to_string(kArtifactAbi) + "; recompile it");
-  StatusOr<json::Value> d = json::parse(describe());
-  if (!d)
-    return Status::error(path + ": descriptor: " + d.getStatus().message());
-  if (const json::Value *h = d->find("model_hash"); h && h->isString())
-    a->hash = h->asString();
-  if (const json::Value *t = d->find("target"); t && t->isString())
-    a->targetName = t->asString();
-  if (a->targetName != "cpu" && a->targetName != "cuda")
-    return Status::error(path + ": unknown target '" + a->targetName + "'");
-  if (Status s = bindRuntime(a->handle, path, a->targetName == "cuda"); !s) {
-    a->targetName = "cpu"; // nothing to unload
+  const char *text = describe();
+  Status read = text ? a->readDescriptor(text)
+                     : Status::error("the artifact returns no text");
+  if (!read) {
+    a->targetName = PONDER_TARGET_CPU; // nothing to unload
+    return Status::error(path + ": descriptor: " + read.message());
+  }
+  if (Status s =
+          bindRuntime(a->handle, path, a->targetName == PONDER_TARGET_CUDA);
+      !s) {
+    a->targetName = PONDER_TARGET_CPU;
     return s;
-  }
-  if (const json::Value *m = d->find("max_seq"); m && m->isInteger())
-    a->maxSequence = m->asInteger();
-  if (const json::Value *m = d->find("max_think"); m && m->isInteger())
-    a->maxThinkRun = m->asInteger();
-  if (const json::Value *r = d->find("rollouts"); r && r->isInteger())
-    a->rolloutCount = r->asInteger();
-  if (const json::Value *r = d->find("think_reward"); r && r->isString())
-    a->reward = r->asString();
-  if (const json::Value *v = d->find("vocab"); v && v->isObject()) {
-    if (const json::Value *x = v->find("verbal"); x && x->isInteger())
-      a->verbal = x->asInteger();
-    if (const json::Value *x = v->find("think"); x && x->isInteger())
-      a->think = x->asInteger();
-  }
-  const json::Value *params = d->find("parameters");
-  const json::Value *entries = d->find("entries");
-  if (!params || !params->isArray() || !entries || !entries->isArray())
-    return Status::error(path + ": descriptor lacks parameters or entries");
-  for (const json::Value &p : params->items()) {
-    ValueSpec spec;
-    if (Status s = parseValue(p, spec); !s)
-      return Status::error(path + ": " + s.message());
-    spec.isParameter = true;
-    a->params.push_back(std::move(spec));
-  }
-  for (const json::Value &e : entries->items()) {
-    EntryPoint entry;
-    const json::Value *name = e.find("name"), *symbol = e.find("symbol");
-    const json::Value *args = e.find("arguments"), *results = e.find("results");
-    if (!name || !name->isString() || !symbol || !symbol->isString() || !args ||
-        !args->isArray() || !results || !results->isArray())
-      return Status::error(path + ": descriptor has a malformed entry");
-    entry.name = name->asString();
-    entry.function = reinterpret_cast<void (*)(void **)>(
-        dlsym(a->handle, symbol->asString().c_str()));
-    if (!entry.function)
-      return Status::error(path + ": missing entry symbol " +
-                           symbol->asString());
-    for (const json::Value &v : args->items()) {
-      ValueSpec spec;
-      if (Status s = parseValue(v, spec); !s)
-        return Status::error(path + ": " + s.message());
-      entry.arguments.push_back(std::move(spec));
-    }
-    for (const json::Value &v : results->items()) {
-      ValueSpec spec;
-      if (Status s = parseValue(v, spec); !s)
-        return Status::error(path + ": " + s.message());
-      entry.results.push_back(std::move(spec));
-    }
-    a->entries.push_back(std::move(entry));
   }
   return a;
 }
@@ -224,7 +291,7 @@ Artifact::call(const EntryPoint &entry,
                const std::map<std::string, const Tensor *> &values) const {
   // One word vector per argument, kept alive for the call. Kernels address
   // only device-visible memory: a cuda artifact's inputs are staged there.
-  bool cuda = targetName == "cuda";
+  bool cuda = targetName == PONDER_TARGET_CUDA;
   std::vector<std::vector<int64_t>> descriptors;
   std::vector<void *> stagedMemory;
   struct Release {
@@ -283,7 +350,7 @@ Artifact::call(const EntryPoint &entry,
     std::memcpy(t.bytes(), aligned + results[at + 2] * dtypeSize(r.dtype),
                 t.byteSize());
     // Constants come back as views of globals, marked by this sentinel.
-    if (reinterpret_cast<uintptr_t>(allocated) != 0xdeadbeef)
+    if (reinterpret_cast<uintptr_t>(allocated) != PONDER_RESULT_NOT_ALLOCATED)
       cuda ? cuda::release(allocated) : host::release(allocated);
     out.emplace(r.name, std::move(t));
     at += 3 + 2 * rank;

@@ -1,15 +1,17 @@
 //===- Artifact.h - Loading and calling compiled models ---------*- C++ -*-===//
 //
 // An artifact is the shared object `ponderc --emit=artifact` writes
-// (docs/artifact-abi.md). Artifact::load checks the ABI version and reads the
-// descriptor; call() builds memref descriptors of any rank from it, so
-// nothing model-specific is written by hand here.
+// (docs/artifact-abi.md; its names and keys are in ArtifactContract.h).
+// Artifact::load checks the ABI version and reads the descriptor; call()
+// builds memref descriptors of any rank from it, so nothing model-specific
+// is written by hand here.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef PONDER_RUNTIME_ARTIFACT_H
 #define PONDER_RUNTIME_ARTIFACT_H
 
+#include "runtime/ArtifactContract.h"
 #include "runtime/Status.h"
 #include "runtime/Tensor.h"
 
@@ -20,7 +22,7 @@
 
 namespace ponder {
 
-constexpr int kArtifactAbi = 2;
+constexpr int kArtifactAbi = PONDER_ARTIFACT_ABI_VERSION;
 
 /// A named value of an entry point: dtype and shape (-1 = dynamic).
 struct ValueSpec {
@@ -38,7 +40,10 @@ struct EntryPoint {
 
 class Artifact {
 public:
-  /// dlopens `path`, checks the ABI version and parses the descriptor.
+  /// dlopens `path` (a bare file name is taken in the current directory,
+  /// not searched for), checks the ABI version and reads the descriptor:
+  /// an unknown key, a key of the wrong type or a missing one is an error
+  /// that names it.
   static StatusOr<std::unique_ptr<Artifact>> load(const std::string &path);
   ~Artifact();
 
@@ -83,7 +88,12 @@ private:
   std::vector<EntryPoint> entries;
   int64_t verbal = 0, think = 0, maxSequence = 0, maxThinkRun = 0;
   int64_t rolloutCount = 4;
-  std::string hash, reward = "first_verbal_logprob", targetName = "cpu";
+  std::string hash, reward = PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB;
+  std::string targetName = PONDER_TARGET_CPU;
+
+  /// Fills the fields above and `entries` (their functions looked up in
+  /// `handle`) from the descriptor's JSON text.
+  Status readDescriptor(const std::string &text);
 };
 
 } // namespace ponder

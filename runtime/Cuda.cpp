@@ -2,6 +2,7 @@
 
 #include "runtime/Cuda.h"
 
+#include "runtime/ArtifactContract.h"
 #include "runtime/BufferCache.h"
 
 #include <cstdint>
@@ -217,8 +218,8 @@ void *lookup(const char *name) {
       {"mgpuStreamSynchronize", reinterpret_cast<void *>(&streamSynchronize)},
       {"mgpuStreamDestroy", reinterpret_cast<void *>(&streamDestroy)},
       {"mgpuLaunchKernel", reinterpret_cast<void *>(&launchKernel)},
-      {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&memrefAlloc)},
-      {"_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&memrefFree)},
+      {PONDER_RUNTIME_ALLOC, reinterpret_cast<void *>(&memrefAlloc)},
+      {PONDER_RUNTIME_FREE, reinterpret_cast<void *>(&memrefFree)},
   };
   auto it = functions.find(name);
   return it == functions.end() ? nullptr : it->second;

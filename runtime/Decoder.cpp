@@ -2,15 +2,14 @@
 
 #include "runtime/Decoder.h"
 
+#include "runtime/ArtifactContract.h"
+
 #include <algorithm>
 #include <cstring>
 
 namespace ponder {
 
 namespace {
-
-constexpr const char *kKeys = "cache.keys";
-constexpr const char *kValues = "cache.values";
 
 const ValueSpec *findArgument(const EntryPoint &entry,
                               const std::string &name) {
@@ -31,7 +30,7 @@ StatusOr<std::unique_ptr<Decoder>>
 Decoder::create(const Artifact &artifact,
                 const std::map<std::string, const Tensor *> &weights,
                 int64_t batch, const std::string &weightsSource) {
-  const EntryPoint *entry = artifact.entry("decode");
+  const EntryPoint *entry = artifact.entry(PONDER_ENTRY_DECODE);
   if (!entry)
     return Status::error("the artifact has no decode entry point; recompile "
                          "the model with this version of ponderc");
@@ -40,8 +39,9 @@ Decoder::create(const Artifact &artifact,
                          std::to_string(batch));
   if (Status s = artifact.checkWeights(weights, weightsSource); !s)
     return s;
-  const ValueSpec *spec = findArgument(*entry, kKeys);
-  if (!spec || spec->shape.size() != 4 || !findArgument(*entry, kValues))
+  const ValueSpec *spec = findArgument(*entry, PONDER_VALUE_CACHE_KEYS);
+  if (!spec || spec->shape.size() != 4 ||
+      !findArgument(*entry, PONDER_VALUE_CACHE_VALUES))
     return Status::error("the artifact's decode entry has no [N_max, B, "
                          "max_seq, d] caches");
   std::vector<int64_t> shape = spec->shape;
@@ -118,21 +118,21 @@ StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
             ? cached[r]
             : int32_t(std::min<int64_t>(cached[r], artifact.maxSeq() - t));
   std::map<std::string, const Tensor *> args = values;
-  args["ids"] = &ids;
-  args["lengths"] = &lengthTensor;
-  args["start"] = &start;
-  args[kKeys] = &keys;
-  args[kValues] = &values_;
+  args[PONDER_VALUE_IDS] = &ids;
+  args[PONDER_VALUE_LENGTHS] = &lengthTensor;
+  args[PONDER_VALUE_START] = &start;
+  args[PONDER_VALUE_CACHE_KEYS] = &keys;
+  args[PONDER_VALUE_CACHE_VALUES] = &values_;
   auto results = artifact.call(entry, args);
   if (!results)
     return results.getStatus();
-  keys = std::move(results->at(kKeys));
-  values_ = std::move(results->at(kValues));
+  keys = std::move(results->at(PONDER_VALUE_CACHE_KEYS));
+  values_ = std::move(results->at(PONDER_VALUE_CACHE_VALUES));
   for (int64_t r = 0; r < b; ++r)
     cached[r] += lengths[r];
-  return DecodeOutputs{std::move(results->at("logits")),
-                       std::move(results->at("steps")),
-                       std::move(results->at("remainder"))};
+  return DecodeOutputs{std::move(results->at(PONDER_VALUE_LOGITS)),
+                       std::move(results->at(PONDER_VALUE_STEPS)),
+                       std::move(results->at(PONDER_VALUE_REMAINDER))};
 }
 
 } // namespace ponder

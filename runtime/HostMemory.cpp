@@ -2,6 +2,7 @@
 
 #include "runtime/HostMemory.h"
 
+#include "runtime/ArtifactContract.h"
 #include "runtime/BufferCache.h"
 
 #include <algorithm>
@@ -69,9 +70,9 @@ void release(void *pointer) {
 }
 
 void *lookup(const char *name) {
-  if (std::strcmp(name, "_mlir_memref_to_llvm_alloc") == 0)
+  if (std::strcmp(name, PONDER_RUNTIME_ALLOC) == 0)
     return reinterpret_cast<void *>(&memrefAlloc);
-  if (std::strcmp(name, "_mlir_memref_to_llvm_free") == 0)
+  if (std::strcmp(name, PONDER_RUNTIME_FREE) == 0)
     return reinterpret_cast<void *>(&memrefFree);
   return nullptr;
 }

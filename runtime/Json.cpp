@@ -1,519 +1,281 @@
-//===- Json.cpp - A small strict JSON reader and writer -------------------===//
+//===- Json.cpp - Strict JSON reading on nlohmann::json -------------------===//
 
 #include "runtime/Json.h"
 
-#include <charconv>
-#include <cmath>
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <istream>
+#include <streambuf>
+#include <utility>
+#include <vector>
 
 namespace ponder::json {
 
-Value Value::boolean(bool v) {
-  Value x;
-  x.type = Kind::Bool;
-  x.b = v;
-  return x;
-}
-Value Value::integer(int64_t v) {
-  Value x;
-  x.type = Kind::Integer;
-  x.i = v;
-  return x;
-}
-Value Value::number(double v) {
-  Value x;
-  x.type = Kind::Number;
-  x.d = v;
-  return x;
-}
-Value Value::string(std::string v) {
-  Value x;
-  x.type = Kind::String;
-  x.s = std::move(v);
-  return x;
-}
-Value Value::array(std::vector<Value> v) {
-  Value x;
-  x.type = Kind::Array;
-  x.elements = std::move(v);
-  return x;
-}
-Value Value::object(std::vector<Member> v) {
-  Value x;
-  x.type = Kind::Object;
-  x.fields = std::move(v);
-  return x;
-}
-
-const Value *Value::find(std::string_view key) const {
-  for (const Member &m : fields)
-    if (m.first == key)
-      return &m.second;
-  return nullptr;
-}
-
 namespace {
 
-/// Length of the well-formed UTF-8 sequence that starts `s`, or 0 if there
-/// is none (the Unicode standard's table 3-7: no overlong forms, no
-/// surrogates, nothing above U+10FFFF).
-size_t utf8SequenceLength(std::string_view s) {
-  auto byte = [&](size_t k) -> unsigned {
-    return k < s.size() ? static_cast<unsigned char>(s[k]) : 0;
-  };
-  auto tail = [&](size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
-    return byte(k) >= lo && byte(k) <= hi;
-  };
-  unsigned c = byte(0);
-  if (s.empty())
-    return 0;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    return tail(1) ? 2 : 0;
-  if (c == 0xE0)
-    return tail(1, 0xA0) && tail(2) ? 3 : 0;
-  if (c == 0xED)
-    return tail(1, 0x80, 0x9F) && tail(2) ? 3 : 0;
-  if (c >= 0xE1 && c <= 0xEF)
-    return tail(1) && tail(2) ? 3 : 0;
-  if (c == 0xF0)
-    return tail(1, 0x90) && tail(2) && tail(3) ? 4 : 0;
-  if (c >= 0xF1 && c <= 0xF3)
-    return tail(1) && tail(2) && tail(3) ? 4 : 0;
-  if (c == 0xF4)
-    return tail(1, 0x80, 0x8F) && tail(2) && tail(3) ? 4 : 0;
-  return 0;
-}
+std::string atByte(size_t at) { return "JSON at byte " + std::to_string(at); }
 
-void appendUtf8(std::string &s, uint32_t cp) {
-  if (cp < 0x80) {
-    s += char(cp);
-  } else if (cp < 0x800) {
-    s += char(0xC0 | (cp >> 6));
-    s += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    s += char(0xE0 | (cp >> 12));
-    s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  } else {
-    s += char(0xF0 | (cp >> 18));
-    s += char(0x80 | ((cp >> 12) & 0x3F));
-    s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
+/// "JSON at byte N: expected WHAT, found 'x'" (or "byte 0xNN", or "the end
+/// of the text").
+std::string expectedFound(std::string_view text, size_t at,
+                          std::string_view expected) {
+  std::string found = "the end of the text";
+  if (at < text.size()) {
+    auto c = static_cast<unsigned char>(text[at]);
+    char buffer[16];
+    std::snprintf(buffer, sizeof(buffer),
+                  c >= 0x20 && c < 0x7F ? "'%c'" : "byte 0x%02X", c);
+    found = buffer;
   }
+  return atByte(at) + ": expected " + std::string(expected) + ", found " +
+         found;
 }
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-
-/// Recursive descent; the depth limit bounds the recursion. Each parse
-/// function returns false after recording the first error.
-class Parser {
+/// The text as a stream, so that the builder knows how far nlohmann has
+/// read when it refuses something.
+class TextBuffer : public std::streambuf {
 public:
-  explicit Parser(std::string_view text) : text(text) {}
-
-  StatusOr<Value> parseDocument() {
-    Value v;
-    if (!parseValue(v, 0))
-      return error;
-    skipSpace();
-    if (at != text.size()) {
-      expected("the end of the text after the value");
-      return error;
-    }
-    return v;
+  explicit TextBuffer(std::string_view text) {
+    // The stream only reads: the cast never leads to a write.
+    char *begin = const_cast<char *>(text.data());
+    setg(begin, begin, begin + text.size());
   }
+  size_t consumed() const { return size_t(gptr() - eback()); }
+};
 
-private:
-  bool fail(const std::string &what) {
-    error = Status::error("JSON at byte " + std::to_string(at) + ": " + what);
+/// nlohmann's name of the token it expected, as our messages say it.
+std::string_view expectedPhrase(std::string_view what) {
+  static constexpr std::pair<std::string_view, std::string_view> kPhrases[] = {
+      {"; expected '[', '{', or a literal", "a value"},
+      {"; expected end of input", "the end of the text after the value"},
+      {"; expected string literal", "a string key"},
+      {"; expected ':'", "':' after a key"},
+      {"; expected ']'", "',' or ']'"},
+      {"; expected '}'", "',' or '}'"}};
+  for (auto [suffix, phrase] : kPhrases)
+    if (what.size() >= suffix.size() &&
+        what.substr(what.size() - suffix.size()) == suffix)
+      return phrase;
+  return "a value";
+}
+
+/// One line from nlohmann's parse error: the lexer's complaint ("invalid
+/// string: ..."), or what it expected and what stands there. The words are
+/// nlohmann 3.11's; JsonTest pins what they become.
+std::string translate(std::string_view text, size_t position,
+                      const std::string &token, const Value::exception &e) {
+  std::string what = e.what();
+  // A number or string out of place is named at its first byte (nlohmann
+  // has read it whole), anything else at the byte the parser stopped on.
+  bool whole = e.id == 406 ||
+               what.find("unexpected number literal") != std::string::npos ||
+               what.find("unexpected string literal") != std::string::npos;
+  size_t back = whole ? token.size() : 1;
+  size_t at = std::min(position >= back ? position - back : 0, text.size());
+  if (e.id == 406) // "[json.exception.out_of_range.406] number overflow..."
+    return atByte(at) + ": " + what.substr(what.find("] ") + 2);
+  size_t dash = what.find(" - "), lastRead = what.find("; last read: ");
+  if (dash != std::string::npos && lastRead != std::string::npos) {
+    std::string lexer = what.substr(dash + 3, lastRead - dash - 3);
+    if (lexer == "invalid string: ill-formed UTF-8 byte")
+      return atByte(at) + ": invalid UTF-8 in a string";
+    if (lexer != "invalid literal")
+      return atByte(at) + ": " + lexer;
+  }
+  return expectedFound(text, at, expectedPhrase(what));
+}
+
+/// Builds the document from nlohmann's SAX events, refusing what nlohmann
+/// accepts and the runtime does not. Returning false stops the parser.
+class StrictBuilder {
+public:
+  StrictBuilder(std::string_view text, const TextBuffer &buffer)
+      : text(text), buffer(buffer) {}
+
+  bool null() { return put(nullptr); }
+  bool boolean(bool b) { return put(b); }
+  bool number_integer(int64_t i) { return put(i); }
+  bool number_unsigned(uint64_t u) {
+    if (u > uint64_t(INT64_MAX))
+      return tooLarge(std::to_string(u));
+    return put(int64_t(u));
+  }
+  bool number_float(double d, const std::string &spelling) {
+    // nlohmann reads an integer beyond 64 bits as a double.
+    if (spelling.find_first_of(".eE") == std::string::npos)
+      return tooLarge(spelling);
+    return put(d);
+  }
+  bool string(std::string &s) { return put(std::move(s)); }
+  bool binary(Value::binary_t &) { return fail("binary data"); }
+  bool start_object(size_t) { return open(Value::object()); }
+  bool start_array(size_t) { return open(Value::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(std::string &k) {
+    auto &members = stack.back()->get_ref<Value::object_t &>();
+    auto [it, inserted] = members.emplace(k, nullptr);
+    if (!inserted)
+      return fail("duplicate key \"" + k + "\"");
+    member = &it->second;
+    return advance();
+  }
+  bool parse_error(size_t position, const std::string &token,
+                   const Value::exception &e) {
+    error = translate(text, position, token, e);
     return false;
   }
-  /// "expected WHAT, found <what is at the cursor>".
-  bool expected(const std::string &what) {
-    std::string found = "the end of the text";
-    if (at < text.size()) {
-      unsigned char c = text[at];
-      char buffer[16];
-      if (c >= 0x20 && c < 0x7F)
-        std::snprintf(buffer, sizeof(buffer), "'%c'", c);
-      else
-        std::snprintf(buffer, sizeof(buffer), "byte 0x%02X", c);
-      found = buffer;
-    }
-    return fail("expected " + what + ", found " + found);
-  }
-  bool peek(char c) const { return at < text.size() && text[at] == c; }
-  void skipSpace() {
-    while (peek(' ') || peek('\t') || peek('\n') || peek('\r'))
-      ++at;
-  }
-  bool literal(std::string_view word) {
-    if (text.substr(at, word.size()) != word)
-      return false;
-    at += word.size();
-    return true;
-  }
 
-  /// `depth` counts the arrays and objects around the value.
-  bool parseValue(Value &out, int depth) {
-    skipSpace();
-    if ((peek('{') || peek('[')) && depth == kMaxDepth)
+  Value root;
+  std::string error;
+
+private:
+  bool tooLarge(const std::string &spelling) {
+    return fail("integer " + spelling + " does not fit in 64 bits");
+  }
+  /// Where `value` goes: the root, the end of the open array, or the
+  /// member whose key came last.
+  Value *insert(Value value) {
+    if (stack.empty())
+      return &(root = std::move(value));
+    if (Value &top = *stack.back(); top.is_array()) {
+      top.push_back(std::move(value));
+      return &top.back();
+    }
+    return &(*member = std::move(value));
+  }
+  bool put(Value value) {
+    insert(std::move(value));
+    return advance();
+  }
+  bool open(Value container) {
+    if (stack.size() == size_t(kMaxDepth))
       return fail("more than " + std::to_string(kMaxDepth) +
                   " nested arrays or objects");
-    if (peek('{'))
-      return parseObject(out, depth + 1);
-    if (peek('['))
-      return parseArray(out, depth + 1);
-    if (peek('"')) {
-      std::string s;
-      if (!parseString(s))
-        return false;
-      out = Value::string(std::move(s));
-      return true;
-    }
-    if (peek('-') || (at < text.size() && isDigit(text[at])))
-      return parseNumber(out);
-    if (literal("true"))
-      out = Value::boolean(true);
-    else if (literal("false"))
-      out = Value::boolean(false);
-    else if (literal("null"))
-      out = Value();
-    else
-      return expected("a value");
+    stack.push_back(insert(std::move(container)));
+    return advance();
+  }
+  bool close() {
+    stack.pop_back();
+    return advance();
+  }
+  bool advance() {
+    end = buffer.consumed();
     return true;
   }
-
-  bool parseNumber(Value &out) {
-    size_t start = at;
-    auto digits = [&] {
-      if (at >= text.size() || !isDigit(text[at]))
-        return false;
-      while (at < text.size() && isDigit(text[at]))
-        ++at;
-      return true;
-    };
-    if (peek('-'))
-      ++at;
-    if (peek('0')) {
-      ++at;
-      if (at < text.size() && isDigit(text[at]))
-        return fail("number with a leading zero");
-    } else if (!digits()) {
-      return expected("a digit");
-    }
-    bool isInteger = true;
-    if (peek('.')) {
-      ++at;
-      isInteger = false;
-      if (!digits())
-        return expected("a digit after '.'");
-    }
-    if (peek('e') || peek('E')) {
-      ++at;
-      isInteger = false;
-      if (peek('+') || peek('-'))
-        ++at;
-      if (!digits())
-        return expected("a digit in the exponent");
-    }
-    const char *first = text.data() + start, *last = text.data() + at;
-    std::string spelling(first, last);
-    // from_chars, unlike strtod, ignores the C locale's decimal point.
-    if (isInteger) {
-      int64_t v = 0;
-      if (std::from_chars(first, last, v).ec != std::errc()) {
-        at = start;
-        return fail("integer " + spelling + " does not fit in 64 bits");
-      }
-      out = Value::integer(v);
-      return true;
-    }
-    double v = 0;
-    if (std::from_chars(first, last, v).ec != std::errc()) {
-      at = start;
-      return fail("number " + spelling + " is out of the range of a double");
-    }
-    out = Value::number(v);
-    return true;
-  }
-
-  bool hex4(uint32_t &cp) {
-    cp = 0;
-    for (int k = 0; k < 4; ++k, ++at) {
-      char c = at < text.size() ? text[at] : '\0';
-      cp <<= 4;
-      if (isDigit(c))
-        cp |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        cp |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        cp |= c - 'A' + 10;
-      else
-        return expected("4 hex digits after \\u");
-    }
-    return true;
-  }
-
-  bool parseString(std::string &out) {
-    ++at; // the opening quote
-    while (true) {
-      if (at >= text.size())
-        return expected("'\"' to close the string");
-      unsigned char c = text[at];
-      if (c == '"') {
-        ++at;
-        return true;
-      }
-      if (c < 0x20)
-        return expected("a character (control characters must be escaped)");
-      if (c >= 0x80) {
-        size_t n = utf8SequenceLength(text.substr(at));
-        if (n == 0)
-          return fail("invalid UTF-8 in a string");
-        out.append(text.substr(at, n));
-        at += n;
-        continue;
-      }
-      ++at;
-      if (c != '\\') {
-        out += char(c);
-        continue;
-      }
-      if (!parseEscape(out))
-        return false;
-    }
-  }
-
-  /// After a backslash: one of \" \\ \/ \b \f \n \r \t \uXXXX, where a
-  /// UTF-16 surrogate pair \uD8xx\uDCxx makes one code point.
-  bool parseEscape(std::string &out) {
-    char e = at < text.size() ? text[at] : '\0';
-    static constexpr std::string_view from = "\"\\/bfnrt",
-                                      to = "\"\\/\b\f\n\r\t";
-    if (size_t k = from.find(e); k != std::string_view::npos) {
-      ++at;
-      out += to[k];
-      return true;
-    }
-    if (e != 'u')
-      return expected(
-          "an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u");
-    size_t start = at - 1;
-    ++at;
-    uint32_t cp;
-    if (!hex4(cp))
-      return false;
-    if (cp >= 0xDC00 && cp < 0xE000) {
-      at = start;
-      return fail("unpaired low surrogate in \\u escape");
-    }
-    if (cp >= 0xD800 && cp < 0xDC00) {
-      uint32_t low = 0;
-      if (text.substr(at, 2) != "\\u")
-        return expected("a \\u low surrogate after a high surrogate");
-      at += 2;
-      if (!hex4(low))
-        return false;
-      if (low < 0xDC00 || low >= 0xE000) {
-        at -= 6;
-        return expected("a \\u low surrogate (DC00-DFFF)");
-      }
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-    }
-    appendUtf8(out, cp);
-    return true;
-  }
-
-  bool parseArray(Value &out, int depth) {
-    ++at;
-    std::vector<Value> items;
-    skipSpace();
-    if (peek(']')) {
-      ++at;
-      out = Value::array({});
-      return true;
-    }
-    while (true) {
-      Value v;
-      if (!parseValue(v, depth))
-        return false;
-      items.push_back(std::move(v));
-      skipSpace();
-      if (peek(',')) {
-        ++at;
-        continue;
-      }
-      if (!peek(']'))
-        return expected("',' or ']' in an array");
-      ++at;
-      out = Value::array(std::move(items));
-      return true;
-    }
-  }
-
-  bool parseObject(Value &out, int depth) {
-    ++at;
-    std::vector<Value::Member> members;
-    skipSpace();
-    if (peek('}')) {
-      ++at;
-      out = Value::object({});
-      return true;
-    }
-    while (true) {
-      skipSpace();
-      if (!peek('"'))
-        return expected("a string key in an object");
-      size_t keyAt = at;
-      std::string key;
-      if (!parseString(key))
-        return false;
-      for (const Value::Member &m : members) {
-        if (m.first == key) {
-          at = keyAt;
-          return fail("duplicate key \"" + key + "\"");
-        }
-      }
-      skipSpace();
-      if (!peek(':'))
-        return expected("':' after a key");
-      ++at;
-      Value v;
-      if (!parseValue(v, depth))
-        return false;
-      members.emplace_back(std::move(key), std::move(v));
-      skipSpace();
-      if (peek(',')) {
-        ++at;
-        continue;
-      }
-      if (!peek('}'))
-        return expected("',' or '}' in an object");
-      ++at;
-      out = Value::object(std::move(members));
-      return true;
-    }
+  /// An error at the token after the last one accepted.
+  bool fail(const std::string &what) {
+    size_t at = std::min(text.find_first_not_of(" \t\n\r,:", end), text.size());
+    error = atByte(at) + ": " + what;
+    return false;
   }
 
   std::string_view text;
-  size_t at = 0;
-  Status error;
+  const TextBuffer &buffer;
+  size_t end = 0;             // where the last accepted token ends
+  std::vector<Value *> stack; // the open arrays and objects
+  Value *member = nullptr;    // the value of the last key
 };
 
-void writeString(std::string &out, const std::string &s) {
-  out += '"';
-  for (unsigned char c : s) {
-    static constexpr std::string_view from = "\"\\\b\f\n\r\t", to = "\"\\bfnrt";
-    if (size_t k = from.find(char(c)); k != std::string_view::npos) {
-      out += '\\';
-      out += to[k];
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += char(c);
-    }
-  }
-  out += '"';
+/// Tests for each Type, in its order; Integer comes before Number so that
+/// describe() calls an integer an integer.
+constexpr struct {
+  std::string_view name;
+  bool (Value::*holds)() const noexcept;
+} kTypes[] = {{"a boolean", &Value::is_boolean},
+              {"an integer", &Value::is_number_integer},
+              {"a number", &Value::is_number},
+              {"a string", &Value::is_string},
+              {"an array", &Value::is_array},
+              {"an object", &Value::is_object}};
+
+bool holds(const Value &value, Type type) {
+  return (value.*kTypes[size_t(type)].holds)();
 }
 
-void writeNumber(std::string &out, double d) {
-  if (!std::isfinite(d)) {
-    out += "null";
-    return;
-  }
-  char buffer[32];
-  char *end = std::to_chars(buffer, buffer + sizeof(buffer), d).ptr;
-  std::string_view text(buffer, end - buffer);
-  out += text;
-  // Keep the kind on a round trip: "35" would read back as an integer.
-  if (text.find_first_of(".e") == std::string_view::npos)
-    out += ".0";
-}
-
-void writeValue(std::string &out, const Value &v) {
-  switch (v.kind()) {
-  case Value::Kind::Null:
-    out += "null";
-    return;
-  case Value::Kind::Bool:
-    out += v.asBool() ? "true" : "false";
-    return;
-  case Value::Kind::Integer:
-    out += std::to_string(v.asInteger());
-    return;
-  case Value::Kind::Number:
-    writeNumber(out, v.asNumber());
-    return;
-  case Value::Kind::String:
-    writeString(out, v.asString());
-    return;
-  case Value::Kind::Array:
-    out += '[';
-    for (size_t k = 0; k < v.items().size(); ++k) {
-      if (k)
-        out += ',';
-      writeValue(out, v.items()[k]);
-    }
-    out += ']';
-    return;
-  case Value::Kind::Object:
-    out += '{';
-    for (size_t k = 0; k < v.members().size(); ++k) {
-      if (k)
-        out += ',';
-      writeString(out, v.members()[k].first);
-      out += ':';
-      writeValue(out, v.members()[k].second);
-    }
-    out += '}';
-    return;
-  }
+Status mismatch(const Value &value, const std::string &path, Type type) {
+  std::string what = "expected " + std::string(describe(type)) + ", found " +
+                     std::string(describe(value));
+  return path.empty() ? Status::error(what) : keyError(path, what);
 }
 
 } // namespace
 
-std::string_view describe(Value::Kind kind) {
-  switch (kind) {
-  case Value::Kind::Null:
-    return "null";
-  case Value::Kind::Bool:
-    return "a boolean";
-  case Value::Kind::Integer:
-    return "an integer";
-  case Value::Kind::Number:
-    return "a number";
-  case Value::Kind::String:
-    return "a string";
-  case Value::Kind::Array:
-    return "an array";
-  case Value::Kind::Object:
-    return "an object";
-  }
-  return "?";
-}
-
 StatusOr<Value> parse(std::string_view text) {
-  return Parser(text).parseDocument();
-}
-
-std::string write(const Value &value) {
-  std::string out;
-  writeValue(out, value);
-  return out;
-}
-
-bool isValidUtf8(std::string_view text) {
-  for (size_t at = 0; at < text.size();) {
-    size_t n = utf8SequenceLength(text.substr(at));
-    if (n == 0)
-      return false;
-    at += n;
+  // nlohmann skips a byte-order mark and stops at a NUL byte; JSON has
+  // neither.
+  if (!text.empty() && static_cast<unsigned char>(text[0]) == 0xEF)
+    return Status::error(expectedFound(text, 0, "a value"));
+  TextBuffer buffer(text);
+  std::istream stream(&buffer);
+  StrictBuilder builder(text, buffer);
+  try {
+    if (!Value::sax_parse(stream, &builder))
+      return Status::error(builder.error);
+  } catch (const std::exception &e) { // std::bad_alloc
+    return Status::error(std::string("JSON: ") + e.what());
   }
-  return true;
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos)
+    return Status::error(
+        expectedFound(text, nul, "the end of the text after the value"));
+  return std::move(builder.root);
+}
+
+std::string_view describe(const Value &value) {
+  if (value.is_null())
+    return "null";
+  for (const auto &type : kTypes)
+    if ((value.*type.holds)())
+      return type.name;
+  return "binary data";
+}
+
+std::string_view describe(Type type) { return kTypes[size_t(type)].name; }
+
+std::string memberPath(const std::string &path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string elementPath(const std::string &path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+Status keyError(const std::string &path, const std::string &what) {
+  return Status::error("key '" + path + "': " + what);
+}
+
+Status checkObject(const Value &value, const std::string &path,
+                   std::initializer_list<Field> fields) {
+  if (!value.is_object())
+    return mismatch(value, path, Type::Object);
+  for (const auto &[key, member] : value.items()) {
+    const Field *field =
+        std::find_if(fields.begin(), fields.end(),
+                     [&, &key = key](const Field &f) { return f.key == key; });
+    if (field == fields.end()) {
+      std::string known;
+      for (const Field &f : fields)
+        known += (known.empty() ? "" : ", ") + std::string(f.key);
+      return Status::error("unknown key '" + memberPath(path, key) +
+                           "' (expected one of: " + known + ")");
+    }
+    if (!holds(member, field->type))
+      return mismatch(member, memberPath(path, key), field->type);
+  }
+  for (const Field &f : fields)
+    if (f.required && !value.contains(std::string(f.key)))
+      return Status::error("missing key '" + memberPath(path, f.key) + "'");
+  return Status::ok();
+}
+
+Status checkArray(const Value &value, const std::string &path, Type element) {
+  if (!value.is_array())
+    return mismatch(value, path, Type::Array);
+  for (size_t i = 0; i < value.size(); ++i)
+    if (!holds(value[i], element))
+      return mismatch(value[i], elementPath(path, i), element);
+  return Status::ok();
 }
 
 } // namespace ponder::json

@@ -1,11 +1,18 @@
-//===- Json.h - A small strict JSON reader and writer -----------*- C++ -*-===//
+//===- Json.h - Strict JSON reading on nlohmann::json -----------*- C++ -*-===//
 //
-// Enough JSON (RFC 8259) for safetensors headers and artifact descriptors,
-// without exceptions or LLVM (the runtime links neither). Strict: one value,
-// no trailing text, no duplicate keys, no leading zeros, valid UTF-8 only,
-// at most kMaxDepth nested arrays and objects (so hostile input cannot
-// exhaust the stack). Objects keep their key order; integers that fit int64
-// stay exact.
+// Safetensors headers and artifact descriptors are read with nlohmann::json
+// (Debian's nlohmann-json3-dev), held to rules it does not enforce by
+// itself: one value and no trailing text (no NUL or byte-order mark either),
+// no duplicate keys (nlohmann keeps the last), integers exact in int64 (it
+// turns larger ones into doubles), at most kMaxDepth nested arrays and
+// objects. Objects keep their key order (ordered_json), so a file is read
+// and written in the order it has.
+//
+// Errors are one line and no exception leaves these functions; a caller
+// that checked a member with checkObject or checkArray may then read it with
+// nlohmann's getters, which throw only on a type the check excludes.
+//
+// Internal to the runtime: not installed, so a trainer never needs nlohmann.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,78 +21,62 @@
 
 #include "runtime/Status.h"
 
-#include <cstdint>
+#include <nlohmann/json.hpp>
+
+#include <initializer_list>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace ponder::json {
+
+using Value = nlohmann::ordered_json;
 
 /// The deepest nesting of arrays and objects parse() accepts.
 constexpr int kMaxDepth = 64;
 
-class Value {
-public:
-  enum class Kind { Null, Bool, Integer, Number, String, Array, Object };
-  using Member = std::pair<std::string, Value>;
-
-  Value() = default; // null
-  static Value boolean(bool b);
-  static Value integer(int64_t i);
-  static Value number(double d);
-  static Value string(std::string s);
-  static Value array(std::vector<Value> items);
-  static Value object(std::vector<Member> members);
-
-  Kind kind() const { return type; }
-  bool isNull() const { return type == Kind::Null; }
-  bool isBool() const { return type == Kind::Bool; }
-  bool isInteger() const { return type == Kind::Integer; }
-  /// Any number: an integer or one with a fraction or exponent.
-  bool isNumber() const {
-    return type == Kind::Integer || type == Kind::Number;
-  }
-  bool isString() const { return type == Kind::String; }
-  bool isArray() const { return type == Kind::Array; }
-  bool isObject() const { return type == Kind::Object; }
-
-  bool asBool() const { return b; }
-  int64_t asInteger() const { return i; }
-  double asNumber() const { return type == Kind::Integer ? double(i) : d; }
-  const std::string &asString() const { return s; }
-  const std::vector<Value> &items() const { return elements; }
-  const std::vector<Member> &members() const { return fields; }
-  /// The member called `key`, or null.
-  const Value *find(std::string_view key) const;
-
-private:
-  Kind type = Kind::Null;
-  bool b = false;
-  int64_t i = 0;
-  double d = 0;
-  std::string s;
-  std::vector<Value> elements;
-  std::vector<Member> fields;
-};
-
-/// "null", "a boolean", "an integer", "a number", "a string", "an array",
-/// "an object": for messages that say what was found.
-std::string_view describe(Value::Kind kind);
-
 /// Parses one JSON value filling all of `text` (whitespace around it is
-/// fine). Errors read "JSON at byte N: expected ..., found ...".
+/// fine). Errors read "JSON at byte N: ...": "expected a value, found
+/// 'x'", "duplicate key 'a'", "invalid UTF-8 in a string".
 StatusOr<Value> parse(std::string_view text);
 
-/// Compact JSON text of `value`: members in their order, no spaces, only the
-/// escapes JSON requires, numbers in their shortest round-trip form
-/// (non-finite numbers, which JSON cannot express, as null). Strings must be
-/// valid UTF-8 for the output to be valid JSON.
-std::string write(const Value &value);
+/// What a value holds, as checkObject and checkArray require it. An
+/// integer is also a Number.
+enum class Type { Boolean, Integer, Number, String, Array, Object };
 
-/// Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates,
-/// nothing above U+10FFFF).
-bool isValidUtf8(std::string_view text);
+/// "null", "a boolean", "an integer", "a number", "a string", "an array",
+/// "an object": what a message says it found.
+std::string_view describe(const Value &value);
+/// The same for what a message says it expected.
+std::string_view describe(Type type);
+
+/// A member checkObject allows.
+struct Field {
+  std::string_view key;
+  Type type;
+  bool required = true;
+};
+
+/// The path of member `key` of the value at `path` ("" for the document):
+/// "vocab.verbal", "entries[0].name".
+std::string memberPath(const std::string &path, std::string_view key);
+
+/// The path of element `index` of the array at `path`: "entries[0]".
+std::string elementPath(const std::string &path, size_t index);
+
+/// "key 'PATH': WHAT".
+Status keyError(const std::string &path, const std::string &what);
+
+/// Checks that the value at `path` is an object whose keys are all among
+/// `fields`, each holding its type, with every required one present.
+/// Errors: "key 'vocab.verbal': expected an integer, found a string",
+/// "unknown key 'vocab.tink' (expected verbal or think)", "missing key
+/// 'entries'".
+Status checkObject(const Value &value, const std::string &path,
+                   std::initializer_list<Field> fields);
+
+/// Checks that the value at `path` is an array of `element`s: "key
+/// 'parameters[2].shape[0]': expected an integer, found a number".
+Status checkArray(const Value &value, const std::string &path, Type element);
 
 } // namespace ponder::json
 

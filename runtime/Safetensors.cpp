@@ -9,6 +9,7 @@
 #include "runtime/Safetensors.h"
 
 #include "runtime/Json.h"
+#include "runtime/Utf8.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -123,40 +124,43 @@ Status parseEntry(const std::string &name, const json::Value &value,
     return Status::error("tensor '" + name + "': " + what);
   };
   auto found = [](const json::Value &v) {
-    return std::string(", found ") + std::string(json::describe(v.kind()));
+    return std::string(", found ") + std::string(json::describe(v));
   };
-  if (!value.isObject())
+  if (!value.is_object())
     return bad("expected an object with dtype, shape and data_offsets" +
                found(value));
-  for (const json::Value::Member &field : value.members())
-    if (field.first != "dtype" && field.first != "shape" &&
-        field.first != "data_offsets")
-      return bad("unknown field '" + field.first +
+  for (const auto &field : value.items())
+    if (field.key() != "dtype" && field.key() != "shape" &&
+        field.key() != "data_offsets")
+      return bad("unknown field '" + field.key() +
                  "' (expected dtype, shape and data_offsets)");
   for (const char *field : {"dtype", "shape", "data_offsets"})
-    if (!value.find(field))
+    if (!value.contains(field))
       return bad(std::string("missing field '") + field + "'");
 
-  const json::Value &dtype = *value.find("dtype");
-  if (!dtype.isString())
+  // Each member is read only after its type is checked: nlohmann's getters
+  // throw on any other.
+  const json::Value &dtype = value.at("dtype");
+  if (!dtype.is_string())
     return bad("dtype: expected a string" + found(dtype));
-  std::optional<DType> type = parseDType(dtype.asString());
+  const std::string &dtypeText = dtype.get_ref<const std::string &>();
+  std::optional<DType> type = parseDType(dtypeText);
   if (!type)
-    return bad("unsupported dtype '" + dtype.asString() +
+    return bad("unsupported dtype '" + dtypeText +
                "' (expected F32, I32 or I64)");
 
-  const json::Value &shape = *value.find("shape");
-  if (!shape.isArray())
+  const json::Value &shape = value.at("shape");
+  if (!shape.is_array())
     return bad("shape: expected an array of integers" + found(shape));
   std::vector<int64_t> dims;
-  for (const json::Value &d : shape.items()) {
+  for (const json::Value &d : shape) {
     std::string which = "shape: dimension " + std::to_string(dims.size());
-    if (!d.isInteger())
+    if (!d.is_number_integer())
       return bad(which + ": expected an integer" + found(d));
-    if (d.asInteger() < 0)
-      return bad(which + " is negative (" + std::to_string(d.asInteger()) +
-                 ")");
-    dims.push_back(d.asInteger());
+    int64_t dim = d.get<int64_t>();
+    if (dim < 0)
+      return bad(which + " is negative (" + std::to_string(dim) + ")");
+    dims.push_back(dim);
   }
   // Bytes must fit in 63 bits; a zero dim makes any product empty.
   uint64_t numel = 1, limit = (uint64_t(1) << 63) / dtypeSize(*type);
@@ -168,14 +172,14 @@ Status parseEntry(const std::string &name, const json::Value &value,
     numel *= uint64_t(dims[k]);
   }
 
-  const json::Value &offsets = *value.find("data_offsets");
-  const std::vector<json::Value> &pair = offsets.items();
-  if (!offsets.isArray() || pair.size() != 2 || !pair[0].isInteger() ||
-      !pair[1].isInteger() || pair[0].asInteger() < 0 ||
-      pair[1].asInteger() < 0)
+  const json::Value &offsets = value.at("data_offsets");
+  auto offset = [&](size_t k) {
+    return offsets[k].is_number_integer() && offsets[k].get<int64_t>() >= 0;
+  };
+  if (!offsets.is_array() || offsets.size() != 2 || !offset(0) || !offset(1))
     return bad("data_offsets: expected [begin, end], two non-negative "
                "integers");
-  uint64_t begin = pair[0].asInteger(), end = pair[1].asInteger();
+  uint64_t begin = offsets[0].get<int64_t>(), end = offsets[1].get<int64_t>();
   if (begin > end)
     return bad("data_offsets: begin " + std::to_string(begin) + " > end " +
                std::to_string(end));
@@ -193,15 +197,15 @@ Status parseEntry(const std::string &name, const json::Value &value,
 
 Status parseMetadata(const json::Value &value,
                      std::map<std::string, std::string> &out) {
-  if (!value.isObject())
+  if (!value.is_object())
     return Status::error("__metadata__: expected an object of strings, found " +
-                         std::string(json::describe(value.kind())));
-  for (const auto &[key, v] : value.members()) {
-    if (!v.isString())
-      return Status::error("__metadata__ '" + key +
+                         std::string(json::describe(value)));
+  for (const auto &member : value.items()) {
+    if (!member.value().is_string())
+      return Status::error("__metadata__ '" + member.key() +
                            "': expected a string, found " +
-                           std::string(json::describe(v.kind())));
-    out[key] = v.asString();
+                           std::string(json::describe(member.value())));
+    out[member.key()] = member.value().get<std::string>();
   }
   return Status::ok();
 }
@@ -292,19 +296,21 @@ StatusOr<SafetensorsFile> readSafetensors(const std::string &path) {
   StatusOr<json::Value> parsed = json::parse(header);
   if (!parsed)
     return fileError(path, "header: " + parsed.getStatus().message());
-  if (!parsed->isObject())
+  if (!parsed->is_object())
     return fileError(path, "header: expected a JSON object, found " +
-                               std::string(json::describe(parsed->kind())));
+                               std::string(json::describe(*parsed)));
 
   // Validate the whole header before reading any data. Duplicate names never
   // get here: the JSON parser rejects duplicate keys.
   uint64_t dataStart = 8 + headerSize, bufferSize = fileSize - dataStart;
   SafetensorsFile file;
   std::vector<Entry> entries;
-  for (const auto &[name, value] : parsed->members()) {
-    Status s = name == kMetadataKey ? parseMetadata(value, file.metadata)
-                                    : parseEntry(name, value, bufferSize,
-                                                 entries.emplace_back());
+  for (const auto &member : parsed->items()) {
+    const std::string &name = member.key();
+    Status s = name == kMetadataKey
+                   ? parseMetadata(member.value(), file.metadata)
+                   : parseEntry(name, member.value(), bufferSize,
+                                entries.emplace_back());
     if (!s)
       return fileError(path, s.message());
   }
@@ -335,7 +341,7 @@ Status writeSafetensors(
   for (const auto &[name, tensor] : tensors) {
     if (name == kMetadataKey)
       return fileError(path, "'__metadata__' is reserved, not a tensor name");
-    if (!json::isValidUtf8(name))
+    if (!isValidUtf8(name))
       return fileError(path, "tensor name '" + name + "' is not valid UTF-8");
     if (!names.insert(name).second)
       return fileError(path, "tensor '" + name + "': duplicate name");
@@ -343,38 +349,28 @@ Status writeSafetensors(
       return fileError(path, "tensor '" + name + "': no data (null or moved)");
   }
   for (const auto &[key, value] : metadata)
-    if (!json::isValidUtf8(key) || !json::isValidUtf8(value))
+    if (!isValidUtf8(key) || !isValidUtf8(value))
       return fileError(path, "__metadata__ '" + key + "': not valid UTF-8");
 
-  std::vector<json::Value::Member> members;
-  if (!metadata.empty()) {
-    std::vector<json::Value::Member> strings;
-    for (const auto &[key, value] : metadata)
-      strings.emplace_back(key, json::Value::string(value));
-    members.emplace_back(std::string(kMetadataKey),
-                         json::Value::object(std::move(strings)));
-  }
+  json::Value header = json::Value::object();
+  if (!metadata.empty())
+    header[std::string(kMetadataKey)] = metadata;
   int64_t offset = 0;
   for (const auto &[name, tensor] : tensors) {
-    std::vector<json::Value> shape;
-    for (int64_t d : tensor->shape())
-      shape.push_back(json::Value::integer(d));
     int64_t end = offset + int64_t(tensor->byteSize());
-    std::vector<json::Value> offsets = {json::Value::integer(offset),
-                                        json::Value::integer(end)};
-    members.emplace_back(
-        name, json::Value::object(
-                  {{"dtype", json::Value::string(
-                                 std::string(dtypeName(tensor->dtype())))},
-                   {"shape", json::Value::array(std::move(shape))},
-                   {"data_offsets", json::Value::array(std::move(offsets))}}));
+    header[name] = {{"dtype", dtypeName(tensor->dtype())},
+                    {"shape", tensor->shape()},
+                    {"data_offsets", {offset, end}}};
     offset = end;
   }
-  std::string header = json::write(json::Value::object(std::move(members)));
-  header.append((8 - header.size() % 8) % 8, ' '); // the data starts 8-aligned
+  // Compact, in insertion order; every string was checked above, so the
+  // replacing error handler never has to replace (nor throw).
+  std::string text =
+      header.dump(-1, ' ', false, json::Value::error_handler_t::replace);
+  text.append((8 - text.size() % 8) % 8, ' '); // the data starts 8-aligned
   unsigned char length[8];
   for (int k = 0; k < 8; ++k) // little-endian
-    length[k] = static_cast<unsigned char>(uint64_t(header.size()) >> (8 * k));
+    length[k] = static_cast<unsigned char>(uint64_t(text.size()) >> (8 * k));
 
   std::string temporary = path + ".tmp";
   FileDescriptor fd(::open(temporary.c_str(),
@@ -382,7 +378,7 @@ Status writeSafetensors(
   if (fd.get() < 0)
     return fileError(path, "cannot write " + temporary + ": " + reason());
   bool written = writeFully(fd.get(), length, 8) &&
-                 writeFully(fd.get(), header.data(), header.size());
+                 writeFully(fd.get(), text.data(), text.size());
   for (size_t k = 0; written && k < tensors.size(); ++k)
     written = writeFully(fd.get(), tensors[k].second->bytes(),
                          tensors[k].second->byteSize());

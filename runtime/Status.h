@@ -2,8 +2,9 @@
 //
 // Every runtime call that can fail on user input returns a Status (or a
 // StatusOr<T>) carrying one line that names the file, key or tensor at fault;
-// nothing aborts or throws on user input (IREE's rule; the project builds
-// with -fno-exceptions). Header-only: there is nothing to compile.
+// nothing aborts or throws on user input (IREE's rule; nlohmann::json, which
+// throws, is used so that no exception leaves the runtime).
+// Header-only: there is nothing to compile.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,6 +1,8 @@
 //===- Trainer.cpp - Training a compiled model ----------------------------===//
 
 #include "runtime/Trainer.h"
+
+#include "runtime/ArtifactContract.h"
 #include "runtime/Safetensors.h"
 
 #include <algorithm>
@@ -11,7 +13,8 @@ namespace ponder {
 
 namespace {
 
-constexpr const char *kMomentPrefix[2] = {"adam.m.", "adam.v."};
+constexpr const char *kMomentPrefix[2] = {PONDER_VALUE_ADAM_M_PREFIX,
+                                          PONDER_VALUE_ADAM_V_PREFIX};
 
 Tensor scalarF32(double value) {
   Tensor t(DType::F32, {});
@@ -25,7 +28,8 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::create(
     const Artifact &artifact, std::map<std::string, Tensor> parameters,
     std::map<std::string, Tensor> m, std::map<std::string, Tensor> v,
     int64_t step, const std::string &source) {
-  if (!artifact.entry("train_step") || !artifact.entry("forward"))
+  if (!artifact.entry(PONDER_ENTRY_TRAIN_STEP) ||
+      !artifact.entry(PONDER_ENTRY_FORWARD))
     return Status::error("the artifact has no train_step entry point; "
                          "recompile the model with this version of ponderc");
   std::map<std::string, const Tensor *> view;
@@ -57,9 +61,10 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::create(
 namespace {
 
 bool takesReference(const EntryPoint &entry) {
-  return std::any_of(
-      entry.arguments.begin(), entry.arguments.end(),
-      [](const ValueSpec &a) { return a.name == "reference_logits"; });
+  return std::any_of(entry.arguments.begin(), entry.arguments.end(),
+                     [](const ValueSpec &a) {
+                       return a.name == PONDER_VALUE_REFERENCE_LOGITS;
+                     });
 }
 
 } // namespace
@@ -67,10 +72,10 @@ bool takesReference(const EntryPoint &entry) {
 Status Trainer::setReference(const Artifact &model,
                              std::map<std::string, Tensor> weights,
                              const std::string &source) {
-  if (!takesReference(*artifact.entry("train_step")))
+  if (!takesReference(*artifact.entry(PONDER_ENTRY_TRAIN_STEP)))
     return Status::error("a reference model is only used by models with "
                          "[loss] reference_mix > 0");
-  if (!model.entry("forward"))
+  if (!model.entry(PONDER_ENTRY_FORWARD))
     return Status::error(source + ": the reference artifact has no forward "
                                   "entry point");
   if (model.verbalVocab() != artifact.verbalVocab())
@@ -91,12 +96,12 @@ StatusOr<Tensor> Trainer::referenceLogits(const TrainBatch &batch) const {
   std::map<std::string, const Tensor *> values;
   for (const auto &[name, t] : referenceParams)
     values[name] = &t;
-  values["ids"] = batch.ids;
-  values["lengths"] = batch.lengths;
-  auto out = reference->call(*reference->entry("forward"), values);
+  values[PONDER_VALUE_IDS] = batch.ids;
+  values[PONDER_VALUE_LENGTHS] = batch.lengths;
+  auto out = reference->call(*reference->entry(PONDER_ENTRY_FORWARD), values);
   if (!out)
     return out.getStatus();
-  Tensor &logits = out->at("logits");
+  Tensor &logits = out->at(PONDER_VALUE_LOGITS);
   int64_t v = artifact.vocabSize(), refV = reference->vocabSize();
   if (refV == v)
     return std::move(logits);
@@ -112,7 +117,7 @@ StatusOr<Tensor> Trainer::referenceLogits(const TrainBatch &batch) const {
 
 StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
                                      double weightDecay) {
-  const EntryPoint &entry = *artifact.entry("train_step");
+  const EntryPoint &entry = *artifact.entry(PONDER_ENTRY_TRAIN_STEP);
   Tensor softTargets;
   if (takesReference(entry)) {
     if (!reference)
@@ -136,26 +141,27 @@ StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
                                    decayT = scalarF32(weightDecay);
   Tensor stepT(DType::I32, {});
   stepT.data<int32_t>()[0] = int32_t(completed + 1);
-  values["ids"] = batch.ids;
-  values["lengths"] = batch.lengths;
-  values["target_weight"] = batch.targetWeight;
-  values["advantage"] = batch.advantage ? batch.advantage : &zeros;
+  values[PONDER_VALUE_IDS] = batch.ids;
+  values[PONDER_VALUE_LENGTHS] = batch.lengths;
+  values[PONDER_VALUE_TARGET_WEIGHT] = batch.targetWeight;
+  values[PONDER_VALUE_ADVANTAGE] = batch.advantage ? batch.advantage : &zeros;
   if (reference)
-    values["reference_logits"] = &softTargets;
-  values["learning_rate"] = &lrT;
-  values["step"] = &stepT;
-  values["weight_decay"] = &decayT;
+    values[PONDER_VALUE_REFERENCE_LOGITS] = &softTargets;
+  values[PONDER_VALUE_LEARNING_RATE] = &lrT;
+  values[PONDER_VALUE_STEP] = &stepT;
+  values[PONDER_VALUE_WEIGHT_DECAY] = &decayT;
   auto out = artifact.call(entry, values);
   if (!out)
     return out.getStatus();
   // A step whose loss or gradient is not finite would poison every
   // parameter: it is refused and the state stays that of the last step.
-  for (const char *name : {"loss", "grad_norm"})
+  for (auto [name, what] :
+       {std::pair(PONDER_VALUE_LOSS, "the loss"),
+        std::pair(PONDER_VALUE_GRAD_NORM, "the gradient norm")})
     if (float v = out->at(name).data<float>()[0]; !std::isfinite(v))
-      return Status::error(
-          std::string(name[0] == 'l' ? "the loss" : "the gradient norm") +
-          " is " + (std::isnan(v) ? "NaN" : "infinite") +
-          "; the step is not applied");
+      return Status::error(std::string(what) + " is " +
+                           (std::isnan(v) ? "NaN" : "infinite") +
+                           "; the step is not applied");
   for (auto &[name, t] : params)
     t = std::move(out->at(name));
   for (auto &[name, t] : moments1)
@@ -168,12 +174,12 @@ StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
   auto scalar = [&](const char *name) {
     return double(out->at(name).data<float>()[0]);
   };
-  metrics.loss = scalar("loss");
-  metrics.ce = scalar("loss.ce");
-  metrics.ponder = scalar("loss.ponder");
-  metrics.policy = scalar("loss.policy");
-  metrics.gradNorm = scalar("grad_norm");
-  const Tensor &steps = out->at("steps");
+  metrics.loss = scalar(PONDER_VALUE_LOSS);
+  metrics.ce = scalar(PONDER_VALUE_LOSS_CE);
+  metrics.ponder = scalar(PONDER_VALUE_LOSS_PONDER);
+  metrics.policy = scalar(PONDER_VALUE_LOSS_POLICY);
+  metrics.gradNorm = scalar(PONDER_VALUE_GRAD_NORM);
+  const Tensor &steps = out->at(PONDER_VALUE_STEPS);
   int64_t depth = 0;
   for (int64_t r = 0; r < shape[0]; ++r)
     for (int64_t p = 0; p < batch.lengths->data<int32_t>()[r]; ++p) {
@@ -189,12 +195,12 @@ StatusOr<double> Trainer::accuracy(const Tensor &ids, const Tensor &lengths,
   std::map<std::string, const Tensor *> values;
   for (const auto &[name, t] : params)
     values[name] = &t;
-  values["ids"] = &ids;
-  values["lengths"] = &lengths;
-  auto out = artifact.call(*artifact.entry("forward"), values);
+  values[PONDER_VALUE_IDS] = &ids;
+  values[PONDER_VALUE_LENGTHS] = &lengths;
+  auto out = artifact.call(*artifact.entry(PONDER_ENTRY_FORWARD), values);
   if (!out)
     return out.getStatus();
-  const Tensor &logits = out->at("logits");
+  const Tensor &logits = out->at(PONDER_VALUE_LOGITS);
   int64_t b = ids.shape()[0], t = ids.shape()[1];
   int64_t vocab = logits.shape()[2], verbal = artifact.verbalVocab();
   int64_t correct = 0;

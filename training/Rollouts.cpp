@@ -1,6 +1,7 @@
 //===- Rollouts.cpp - Thinking walks over verbal data ---------------------===//
 
 #include "training/Rollouts.h"
+#include "runtime/ArtifactContract.h"
 #include "runtime/Hash.h"
 
 #include <algorithm>
@@ -191,13 +192,13 @@ std::vector<double> leaveOneOutAdvantages(const std::vector<double> &rewards,
 }
 
 StatusOr<ThinkReward> parseThinkReward(const std::string &name) {
-  if (name == "first_verbal_logprob")
+  if (name == PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB)
     return ThinkReward::FirstVerbalLogprob;
-  if (name == "first_verbal_correct")
+  if (name == PONDER_THINK_REWARD_FIRST_VERBAL_CORRECT)
     return ThinkReward::FirstVerbalCorrect;
   return Status::error("unknown think reward '" + name +
-                       "'; expected first_verbal_logprob or "
-                       "first_verbal_correct");
+                       "'; expected " PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB
+                       " or " PONDER_THINK_REWARD_FIRST_VERBAL_CORRECT);
 }
 
 StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,

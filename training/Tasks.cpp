@@ -3,7 +3,7 @@
 #include "training/Tasks.h"
 
 #include "runtime/Hash.h"
-#include "runtime/Json.h"
+#include "runtime/Utf8.h"
 
 #include <algorithm>
 #include <array>
@@ -431,7 +431,7 @@ createText(const std::string &spec, const std::string &path, int64_t maxSeq) {
   int64_t line = 1;
   for (size_t at = 0; at < bytes.size(); ++line) {
     size_t end = std::min(bytes.find('\n', at), bytes.size());
-    if (!json::isValidUtf8(std::string_view(bytes).substr(at, end - at)))
+    if (!isValidUtf8(std::string_view(bytes).substr(at, end - at)))
       return Status::error(path + ":" + std::to_string(line) +
                            ": not UTF-8 text");
     at = end + 1;
