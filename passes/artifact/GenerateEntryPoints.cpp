@@ -1,6 +1,7 @@
 //===- GenerateEntryPoints.cpp - uniform entry points for the runtime -----===//
 
 #include "passes/Passes.h"
+#include "runtime/ArtifactContract.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
@@ -15,7 +16,7 @@ using namespace mlir;
 namespace {
 
 constexpr StringLiteral kCInterfacePrefix = "_mlir_ciface_";
-constexpr StringLiteral kEntryPrefix = "ponder_entry_";
+constexpr StringLiteral kEntryPrefix = PONDER_ENTRY_SYMBOL_PREFIX;
 
 struct GenerateEntryPointsPass
     : mlir::ponder::impl::GenerateEntryPointsBase<GenerateEntryPointsPass> {

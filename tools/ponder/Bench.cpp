@@ -10,6 +10,8 @@
 
 #include "tools/ponder/Command.h"
 
+#include "runtime/ArtifactContract.h"
+
 #include "runtime/Decoder.h"
 #include "runtime/Generate.h"
 #include "training/TrainingRun.h"
@@ -67,9 +69,9 @@ int benchForward(BenchOptions o) {
     values[name] = &p;
   Tensor ids(DType::I32, {b, t}), lengths(DType::I32, {b});
   fillBatch(model, ids, lengths);
-  values["ids"] = &ids;
-  values["lengths"] = &lengths;
-  const EntryPoint *forward = model.entry("forward");
+  values[PONDER_VALUE_IDS] = &ids;
+  values[PONDER_VALUE_LENGTHS] = &lengths;
+  const EntryPoint *forward = model.entry(PONDER_ENTRY_FORWARD);
   if (!forward)
     return fail(Status::error(loaded->label +
                               ": the artifact has no forward entry point"));
@@ -82,7 +84,7 @@ int benchForward(BenchOptions o) {
     auto out = model.call(*forward, values);
     if (!out)
       return fail(out.getStatus());
-    const Tensor &steps = out->at("steps");
+    const Tensor &steps = out->at(PONDER_VALUE_STEPS);
     meanSteps = 0;
     for (int64_t k = 0; k < steps.numel(); ++k)
       meanSteps += steps.data<int32_t>()[k];

@@ -2,6 +2,8 @@
 
 #include "tools/ponder/Command.h"
 
+#include "runtime/ArtifactContract.h"
+
 #include "runtime/Cuda.h"
 #include "runtime/Trainer.h"
 #include "tools/ponder/ModelCache.h"
@@ -85,7 +87,7 @@ void addModelOptions(CLI::App *app, ModelOptions &options, bool optionalModel) {
   app->add_option("--device", options.device, "where the model runs")
       ->check(CLI::Validator(
           [](std::string &d) -> std::string {
-            return d == "cpu" || d == "cuda"
+            return d == PONDER_TARGET_CPU || d == PONDER_TARGET_CUDA
                        ? ""
                        : "expected cpu or cuda, got '" + d + "'";
           },
@@ -104,7 +106,7 @@ StatusOr<std::string> readFile(const std::string &path) {
 
 StatusOr<LoadedModel> loadModel(const ModelOptions &options,
                                 const std::string &checkpointText) {
-  if (options.device == "cuda")
+  if (options.device == PONDER_TARGET_CUDA)
     if (Status s = cuda::initialize(); !s)
       return Status::error("ponder: --device cuda: " + s.message());
   LoadedModel loaded;

@@ -54,8 +54,9 @@ StatusOr<std::vector<int32_t>> parseIds(const std::string &text,
 /// task's, or bytes when the model has room for them. A --vocab that is not
 /// the checkpoint's task's is refused.
 StatusOr<Vocabulary> chooseVocabulary(const GenerateCommandOptions &o,
-                                      const Artifact &model,
+                                      const LoadedModel &loaded,
                                       const std::string &recordedTask) {
+  const Artifact &model = *loaded.artifact;
   std::optional<Vocabulary> recorded;
   if (!recordedTask.empty())
     recorded = vocabularyOfTask(recordedTask);
@@ -64,8 +65,8 @@ StatusOr<Vocabulary> chooseVocabulary(const GenerateCommandOptions &o,
     return *recorded;
   if (name.empty() && model.verbalVocab() < Vocabulary::bytes().size())
     return Status::error(
-        "ponder: the model has verbal_vocab = " +
-        std::to_string(model.verbalVocab()) +
+        "ponder: " + loaded.label +
+        " has verbal_vocab = " + std::to_string(model.verbalVocab()) +
         ", too small for bytes (258); choose --vocab with a task's name, or "
         "use --prompt-ids and --print-ids");
   if (name.empty())
@@ -82,10 +83,10 @@ StatusOr<Vocabulary> chooseVocabulary(const GenerateCommandOptions &o,
                          "of the checkpoint's task " +
                          recordedTask);
   if (v->size() > model.verbalVocab())
-    return Status::error("ponder: --vocab " + name + " has " +
-                         std::to_string(v->size()) +
-                         " ids, more than the model's verbal_vocab = " +
-                         std::to_string(model.verbalVocab()));
+    return Status::error(
+        "ponder: --vocab " + name + " has " + std::to_string(v->size()) +
+        " ids, more than " + loaded.label +
+        "'s verbal_vocab = " + std::to_string(model.verbalVocab()));
   return *v;
 }
 
@@ -140,7 +141,7 @@ int runGenerate(const GenerateCommandOptions &o) {
   // Text needs a vocabulary; ids in and out do not.
   std::optional<Vocabulary> vocab;
   if (!o.prompt.empty() || !o.printIds) {
-    StatusOr<Vocabulary> v = chooseVocabulary(o, model, recorded["task"]);
+    StatusOr<Vocabulary> v = chooseVocabulary(o, *loaded, recorded["task"]);
     if (!v)
       return fail(v.getStatus());
     vocab = *v;

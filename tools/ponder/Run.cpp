@@ -9,6 +9,8 @@
 
 #include "tools/ponder/Command.h"
 
+#include "runtime/ArtifactContract.h"
+
 namespace ponder::cli {
 
 namespace {
@@ -28,7 +30,8 @@ std::string shape(const std::vector<int64_t> &dims) {
 /// ids [B, T] and lengths [B]: present, typed, in range for `model`.
 Status checkIdsAndLengths(const Artifact &model, const SafetensorsFile &batch,
                           const std::string &path) {
-  const Tensor *ids = batch.find("ids"), *lengths = batch.find("lengths");
+  const Tensor *ids = batch.find(PONDER_VALUE_IDS),
+               *lengths = batch.find(PONDER_VALUE_LENGTHS);
   if (!ids || ids->dtype() != DType::I32 || ids->rank() != 2)
     return Status::error(path + ": expected 'ids' I32 [B, T]");
   int64_t b = ids->shape()[0], t = ids->shape()[1];
@@ -85,23 +88,24 @@ int runRun(const RunOptions &o) {
   if (Status s = checkIdsAndLengths(model, *batch, o.batch); !s)
     return fail(s);
   std::map<std::string, const Tensor *> values = (*weights)->values;
-  const Tensor *ids = batch->find("ids");
+  const Tensor *ids = batch->find(PONDER_VALUE_IDS);
   int64_t b = ids->shape()[0], t = ids->shape()[1];
   Tensor ones(DType::F32, {b, t}), zeros(DType::F32, {b, t});
   for (int64_t i = 0; i < b * t; ++i)
     ones.data<float>()[i] = 1.0f;
-  values["ids"] = ids;
-  values["lengths"] = batch->find("lengths");
-  values["target_weight"] = &ones;
-  values["advantage"] = &zeros;
+  values[PONDER_VALUE_IDS] = ids;
+  values[PONDER_VALUE_LENGTHS] = batch->find(PONDER_VALUE_LENGTHS);
+  values[PONDER_VALUE_TARGET_WEIGHT] = &ones;
+  values[PONDER_VALUE_ADVANTAGE] = &zeros;
   for (auto [name, dims] :
-       {std::pair<const char *, std::vector<int64_t>>{"target_weight", {b, t}},
-        {"advantage", {b, t}},
-        {"reference_logits", {b, t, model.vocabSize()}}})
+       {std::pair<const char *, std::vector<int64_t>>{
+            PONDER_VALUE_TARGET_WEIGHT, {b, t}},
+        {PONDER_VALUE_ADVANTAGE, {b, t}},
+        {PONDER_VALUE_REFERENCE_LOGITS, {b, t, model.vocabSize()}}})
     if (Status s = takeOptional(*batch, name, dims, o.batch, values); !s)
       return fail(s);
 
-  const char *entryName = o.grad ? "grad" : "loss";
+  const char *entryName = o.grad ? PONDER_ENTRY_GRAD : PONDER_ENTRY_LOSS;
   const EntryPoint *entry = model.entry(entryName);
   if (!entry)
     return fail(Status::error(loaded->label + ": the artifact has no " +

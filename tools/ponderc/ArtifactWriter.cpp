@@ -36,9 +36,11 @@ llvm::json::Object describeValue(StringRef name, Type type) {
   llvm::json::Array shape;
   for (int64_t d : tensor.getShape())
     shape.push_back(ShapedType::isDynamic(d) ? int64_t(-1) : d);
-  StringRef dtype = tensor.getElementType().isInteger(32) ? "I32" : "F32";
-  return llvm::json::Object{
-      {"name", name}, {"dtype", dtype}, {"shape", std::move(shape)}};
+  StringRef dtype = tensor.getElementType().isInteger(32) ? PONDER_DTYPE_I32
+                                                          : PONDER_DTYPE_F32;
+  return llvm::json::Object{{PONDER_KEY_NAME, name},
+                            {PONDER_KEY_DTYPE, dtype},
+                            {PONDER_KEY_SHAPE, std::move(shape)}};
 }
 
 /// Removes a file when it goes out of scope unless kept.
@@ -89,8 +91,8 @@ std::string compilePartition(llvm::StringRef bitcode,
 /// launch ABI (mgpu*).
 bool isRuntimeFunction(const llvm::Function &f) {
   return f.isDeclaration() &&
-         (f.getName().starts_with("mgpu") ||
-          f.getName().starts_with("_mlir_memref_to_llvm_"));
+         (f.getName().starts_with(PONDER_RUNTIME_GPU_PREFIX) ||
+          f.getName().starts_with(PONDER_RUNTIME_ALLOCATOR_PREFIX));
 }
 
 /// A function `name(void)` that calls each of `callees` in order.
@@ -130,9 +132,9 @@ std::vector<llvm::Function *> takeStructors(llvm::Module &m, StringRef name) {
 /// destructors `ponder_artifact_unload_kernels`.
 void bindRuntime(llvm::Module &m, bool cuda) {
   if (cuda) {
-    defineCaller(m, "ponder_artifact_load_kernels",
+    defineCaller(m, PONDER_SYMBOL_LOAD_KERNELS,
                  takeStructors(m, "llvm.global_ctors"));
-    defineCaller(m, "ponder_artifact_unload_kernels",
+    defineCaller(m, PONDER_SYMBOL_UNLOAD_KERNELS,
                  takeStructors(m, "llvm.global_dtors"));
   }
 
@@ -162,7 +164,7 @@ void bindRuntime(llvm::Module &m, bool cuda) {
 
   auto *bind = llvm::Function::Create(
       llvm::FunctionType::get(ir.getInt32Ty(), {ptr}, false),
-      llvm::GlobalValue::ExternalLinkage, "ponder_artifact_bind_runtime", m);
+      llvm::GlobalValue::ExternalLinkage, PONDER_SYMBOL_BIND_RUNTIME, m);
   ir.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", bind));
   auto *lookupType = llvm::FunctionType::get(ptr, {ptr}, false);
   llvm::Value *missing = ir.getInt32(0);
@@ -196,7 +198,7 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash,
       Type type = func.getArgumentTypes()[i];
       if (auto param = func.getArgAttrOfType<StringAttr>(i, "ponder.param")) {
         llvm::json::Object value = describeValue(param.getValue(), type);
-        value["kind"] = "param";
+        value[PONDER_KEY_KIND] = PONDER_KIND_PARAM;
         if (!parametersListed)
           parameters.push_back(describeValue(param.getValue(), type));
         arguments.push_back(std::move(value));
@@ -204,7 +206,7 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash,
       }
       auto input = func.getArgAttrOfType<StringAttr>(i, "ponder.input");
       llvm::json::Object value = describeValue(input.getValue(), type);
-      value["kind"] = "input";
+      value[PONDER_KEY_KIND] = PONDER_KIND_INPUT;
       arguments.push_back(std::move(value));
     }
     parametersListed = true;
@@ -213,28 +215,31 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash,
           func.getResultAttrOfType<StringAttr>(i, "ponder.output").getValue(),
           func.getResultTypes()[i]));
     entries.push_back(llvm::json::Object{
-        {"name", func.getSymName()},
-        {"symbol", ("ponder_entry_" + func.getSymName()).str()},
-        {"arguments", std::move(arguments)},
-        {"results", std::move(results)}});
+        {PONDER_KEY_NAME, func.getSymName()},
+        {PONDER_KEY_SYMBOL,
+         (PONDER_ENTRY_SYMBOL_PREFIX + func.getSymName()).str()},
+        {PONDER_KEY_ARGUMENTS, std::move(arguments)},
+        {PONDER_KEY_RESULTS, std::move(results)}});
   }
-  llvm::json::Object descriptor{{"abi_version", kArtifactAbiVersion},
-                                {"model_hash", modelHash},
-                                {"target", target},
-                                {"parameters", std::move(parameters)},
-                                {"entries", std::move(entries)}};
+  llvm::json::Object descriptor{
+      {PONDER_KEY_ABI_VERSION, PONDER_ARTIFACT_ABI_VERSION},
+      {PONDER_KEY_MODEL_HASH, modelHash},
+      {PONDER_KEY_TARGET, target},
+      {PONDER_KEY_PARAMETERS, std::move(parameters)},
+      {PONDER_KEY_ENTRIES, std::move(entries)}};
   if (auto vocab =
           module->getAttrOfType<mlir::ponder::VocabAttr>("ponder.vocab"))
-    descriptor["vocab"] = llvm::json::Object{{"verbal", vocab.getVerbal()},
-                                             {"think", vocab.getThink()}};
+    descriptor[PONDER_KEY_VOCAB] =
+        llvm::json::Object{{PONDER_KEY_VERBAL, vocab.getVerbal()},
+                           {PONDER_KEY_THINK, vocab.getThink()}};
   if (auto maxSeq = module->getAttrOfType<IntegerAttr>("ponder.max_seq"))
-    descriptor["max_seq"] = maxSeq.getInt();
+    descriptor[PONDER_KEY_MAX_SEQ] = maxSeq.getInt();
   if (auto maxThink = module->getAttrOfType<IntegerAttr>("ponder.max_think"))
-    descriptor["max_think"] = maxThink.getInt();
+    descriptor[PONDER_KEY_MAX_THINK] = maxThink.getInt();
   if (auto rollouts = module->getAttrOfType<IntegerAttr>("ponder.rollouts"))
-    descriptor["rollouts"] = rollouts.getInt();
+    descriptor[PONDER_KEY_ROLLOUTS] = rollouts.getInt();
   if (auto reward = module->getAttrOfType<StringAttr>("ponder.think_reward"))
-    descriptor["think_reward"] = reward.getValue();
+    descriptor[PONDER_KEY_THINK_REWARD] = reward.getValue();
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::json::Value(std::move(descriptor));
@@ -283,9 +288,9 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
       /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantDataArray::getString(context, descriptor),
       "ponder_descriptor_text");
-  addGetter("ponder_artifact_abi_version", ir.getInt32Ty(),
-            ir.getInt32(kArtifactAbiVersion));
-  addGetter("ponder_artifact_descriptor", ir.getPtrTy(), text);
+  addGetter(PONDER_SYMBOL_ABI_VERSION, ir.getInt32Ty(),
+            ir.getInt32(PONDER_ARTIFACT_ABI_VERSION));
+  addGetter(PONDER_SYMBOL_DESCRIPTOR, ir.getPtrTy(), text);
   bindRuntime(*llvmModule, cuda);
 
   // Functions (entry points and their outlined parallel bodies) are split

@@ -12,12 +12,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
 
+#include "runtime/ArtifactContract.h"
+
 #include <string>
 
 namespace ponder {
-
-/// The ABI version written into every artifact (`ponder_artifact_abi_version`).
-constexpr int kArtifactAbiVersion = 2;
 
 /// The descriptor JSON of a ponder-level module built by buildModel:
 /// parameters and entry points with argument names, dtypes and shapes.

@@ -137,8 +137,9 @@ int main(int argc, char **argv) {
       llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
       return 1;
     }
-    descriptor = ponder::describeArtifact(
-        *module, ponder::modelKey(*parsed.description), cuda ? "cuda" : "cpu");
+    descriptor =
+        ponder::describeArtifact(*module, ponder::modelKey(*parsed.description),
+                                 cuda ? PONDER_TARGET_CUDA : PONDER_TARGET_CPU);
     ponder::prepareEntryPoints(*module);
   }
   if (emitAction != Emit::Ponder) {

@@ -9,6 +9,8 @@
 #include "unittests/compiler/JitModel.h"
 
 #include "frontend/BuildModel.h"
+#include "runtime/Artifact.h"
+#include "runtime/ArtifactContract.h"
 
 #include <gtest/gtest.h>
 
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <set>
 
 using namespace ponder;
 using namespace ponder::testing;
@@ -44,9 +47,9 @@ act_epsilon = 0.05
 void *bindMalloc(const char *name) {
   static void *(*alloc)(uint64_t) = [](uint64_t n) { return std::malloc(n); };
   static void (*release)(void *) = [](void *p) { std::free(p); };
-  if (std::strcmp(name, "_mlir_memref_to_llvm_alloc") == 0)
+  if (std::strcmp(name, PONDER_RUNTIME_ALLOC) == 0)
     return reinterpret_cast<void *>(alloc);
-  if (std::strcmp(name, "_mlir_memref_to_llvm_free") == 0)
+  if (std::strcmp(name, PONDER_RUNTIME_FREE) == 0)
     return reinterpret_cast<void *>(release);
   return nullptr;
 }
@@ -76,16 +79,16 @@ TEST(Artifact, ForwardThroughTheCAbiMatchesTheCompiledModel) {
 
   void *handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(handle, nullptr) << dlerror();
-  auto version = reinterpret_cast<int32_t (*)()>(
-      dlsym(handle, "ponder_artifact_abi_version"));
+  auto version =
+      reinterpret_cast<int32_t (*)()>(dlsym(handle, PONDER_SYMBOL_ABI_VERSION));
   auto describe = reinterpret_cast<const char *(*)()>(
-      dlsym(handle, "ponder_artifact_descriptor"));
+      dlsym(handle, PONDER_SYMBOL_DESCRIPTOR));
   auto forward = reinterpret_cast<void (*)(void **)>(
-      dlsym(handle, "ponder_entry_forward"));
+      dlsym(handle, PONDER_ENTRY_SYMBOL_PREFIX PONDER_ENTRY_FORWARD));
   auto bind = reinterpret_cast<int32_t (*)(void *(*)(const char *))>(
-      dlsym(handle, "ponder_artifact_bind_runtime"));
+      dlsym(handle, PONDER_SYMBOL_BIND_RUNTIME));
   ASSERT_TRUE(version && describe && forward && bind);
-  EXPECT_EQ(version(), 2);
+  EXPECT_EQ(version(), PONDER_ARTIFACT_ABI_VERSION);
   ASSERT_EQ(bind(&bindMalloc), 0) << "the artifact calls only alloc and free";
   EXPECT_NE(std::strstr(describe(), "\"symbol\":\"ponder_entry_forward\""),
             nullptr);
@@ -148,6 +151,66 @@ TEST(Artifact, ForwardThroughTheCAbiMatchesTheCompiledModel) {
   for (size_t word : {size_t(0), size_t(9), size_t(16)})
     std::free(reinterpret_cast<void *>(results[word]));
   dlclose(handle);
+}
+
+/// The names of `values`.
+std::set<std::string> names(const std::vector<ValueSpec> &values) {
+  std::set<std::string> out;
+  for (const ValueSpec &v : values)
+    out.insert(v.name);
+  return out;
+}
+
+// What ponderc writes is what runtime/ArtifactContract.h says: the runtime's
+// strict descriptor reader (unknown, mistyped or missing keys are errors)
+// accepts it, and every entry and value the runtime names is there.
+TEST(Artifact, WhatPondercWritesIsWhatTheContractSays) {
+  std::string dir = ::testing::TempDir();
+  std::string toml = dir + "/contract_model.toml";
+  std::string library = dir + "/contract_model.so";
+  std::ofstream(toml) << kModel;
+  std::string command =
+      std::string(PONDERC_PATH) + " " + toml + " --emit=artifact -o " + library;
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  auto loaded = Artifact::load(library);
+  ASSERT_TRUE(loaded) << loaded.getStatus().message();
+  const Artifact &a = **loaded;
+  EXPECT_EQ(a.target(), PONDER_TARGET_CPU);
+  EXPECT_EQ(a.verbalVocab(), 9);
+  EXPECT_EQ(a.vocabSize(), 13);
+  EXPECT_EQ(a.maxSeq(), 10);
+  for (const char *entry :
+       {PONDER_ENTRY_FORWARD, PONDER_ENTRY_DECODE, PONDER_ENTRY_LOSS,
+        PONDER_ENTRY_GRAD, PONDER_ENTRY_TRAIN_STEP})
+    EXPECT_NE(a.entry(entry), nullptr) << entry;
+  using Names = std::set<std::string>;
+  const Names batch = {PONDER_VALUE_IDS, PONDER_VALUE_LENGTHS};
+  auto has = [](const Names &all, const Names &some) {
+    return std::includes(all.begin(), all.end(), some.begin(), some.end());
+  };
+  EXPECT_TRUE(has(names(a.entry(PONDER_ENTRY_FORWARD)->arguments), batch));
+  EXPECT_TRUE(
+      has(names(a.entry(PONDER_ENTRY_FORWARD)->results),
+          {PONDER_VALUE_LOGITS, PONDER_VALUE_STEPS, PONDER_VALUE_REMAINDER}));
+  EXPECT_TRUE(has(names(a.entry(PONDER_ENTRY_DECODE)->arguments),
+                  {PONDER_VALUE_IDS, PONDER_VALUE_LENGTHS, PONDER_VALUE_START,
+                   PONDER_VALUE_CACHE_KEYS, PONDER_VALUE_CACHE_VALUES}));
+  EXPECT_TRUE(has(names(a.entry(PONDER_ENTRY_LOSS)->arguments),
+                  {PONDER_VALUE_IDS, PONDER_VALUE_LENGTHS,
+                   PONDER_VALUE_TARGET_WEIGHT, PONDER_VALUE_ADVANTAGE}));
+  EXPECT_TRUE(has(names(a.entry(PONDER_ENTRY_LOSS)->results),
+                  {PONDER_VALUE_LOSS, PONDER_VALUE_LOSS_CE,
+                   PONDER_VALUE_LOSS_PONDER, PONDER_VALUE_LOSS_POLICY}));
+  Names step = names(a.entry(PONDER_ENTRY_TRAIN_STEP)->arguments);
+  EXPECT_TRUE(
+      has(step, {PONDER_VALUE_LEARNING_RATE, PONDER_VALUE_STEP,
+                 PONDER_VALUE_WEIGHT_DECAY,
+                 std::string(PONDER_VALUE_ADAM_M_PREFIX) + "halt.bias",
+                 std::string(PONDER_VALUE_ADAM_V_PREFIX) + "halt.bias"}));
+  EXPECT_TRUE(has(names(a.entry(PONDER_ENTRY_TRAIN_STEP)->results),
+                  {PONDER_VALUE_GRAD_NORM}));
+  EXPECT_TRUE(has(names(a.entry(PONDER_ENTRY_GRAD)->results),
+                  {std::string(PONDER_VALUE_GRAD_PREFIX) + "halt.bias"}));
 }
 
 } // namespace
