@@ -54,15 +54,32 @@ Status atMostMaxSeq(const Artifact &model, const char *flag, int64_t value) {
                        ": at most max_seq = " + std::to_string(model.maxSeq()));
 }
 
-int benchForward(BenchOptions o) {
+/// The model of a forward or train benchmark and its shape: B rows of T
+/// tokens (default max_seq), timed `iters` times.
+struct BenchRun {
+  LoadedModel loaded;
+  int64_t b = 0, t = 0, iters = 0;
+};
+
+StatusOr<BenchRun> prepare(const BenchOptions &o, int64_t batch, int64_t iters,
+                           const char *lengthFlag) {
   StatusOr<LoadedModel> loaded = loadModel(o.model);
   if (!loaded)
-    return fail(loaded.getStatus());
-  const Artifact &model = *loaded->artifact;
-  int64_t b = o.batch ? o.batch : 1, t = o.length ? o.length : model.maxSeq();
-  int64_t iters = o.iters ? o.iters : 10;
-  if (Status s = atMostMaxSeq(model, "--length", t); !s)
-    return fail(s);
+    return loaded.getStatus();
+  int64_t maxSeq = loaded->artifact->maxSeq();
+  BenchRun run{std::move(*loaded), o.batch ? o.batch : batch,
+               o.length ? o.length : maxSeq, o.iters ? o.iters : iters};
+  if (Status s = atMostMaxSeq(*run.loaded.artifact, lengthFlag, run.t); !s)
+    return s;
+  return run;
+}
+
+int benchForward(const BenchOptions &o) {
+  StatusOr<BenchRun> run = prepare(o, 1, 10, "--length");
+  if (!run)
+    return fail(run.getStatus());
+  const Artifact &model = *run->loaded.artifact;
+  int64_t b = run->b, t = run->t, iters = run->iters;
   std::map<std::string, Tensor> params = initialParameters(model, 0);
   std::map<std::string, const Tensor *> values;
   for (const auto &[name, p] : params)
@@ -73,7 +90,7 @@ int benchForward(BenchOptions o) {
   values[PONDER_VALUE_LENGTHS] = &lengths;
   const EntryPoint *forward = model.entry(PONDER_ENTRY_FORWARD);
   if (!forward)
-    return fail(Status::error(loaded->label +
+    return fail(Status::error(run->loaded.label +
                               ": the artifact has no forward entry point"));
   auto warm = model.call(*forward, values); // page-in, allocator warm-up
   if (!warm)
@@ -100,7 +117,7 @@ int benchForward(BenchOptions o) {
   return 0;
 }
 
-int benchGenerate(BenchOptions o) {
+int benchGenerate(const BenchOptions &o) {
   StatusOr<LoadedModel> loaded = loadModel(o.model);
   if (!loaded)
     return fail(loaded.getStatus());
@@ -177,15 +194,12 @@ double peakMemoryMiB() {
   return double(usage.ru_maxrss) / 1024.0; // ru_maxrss is in KiB on Linux
 }
 
-int benchTrain(BenchOptions o) {
-  StatusOr<LoadedModel> loaded = loadModel(o.model);
-  if (!loaded)
-    return fail(loaded.getStatus());
-  const Artifact &model = *loaded->artifact;
-  int64_t b = o.batch ? o.batch : 16, t = o.length ? o.length : model.maxSeq();
-  int64_t iters = o.iters ? o.iters : 5;
-  if (Status s = atMostMaxSeq(model, "--seq", t); !s)
-    return fail(s);
+int benchTrain(const BenchOptions &o) {
+  StatusOr<BenchRun> run = prepare(o, 16, 5, "--seq");
+  if (!run)
+    return fail(run.getStatus());
+  const Artifact &model = *run->loaded.artifact;
+  int64_t b = run->b, t = run->t, iters = run->iters;
   auto trainer =
       Trainer::create(model, initialParameters(model, 0), {}, {}, 0, "init");
   if (!trainer)
