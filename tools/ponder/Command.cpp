@@ -8,6 +8,7 @@
 #include "runtime/Trainer.h"
 #include "tools/ponder/ModelCache.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -33,8 +34,9 @@ CLI::Validator integerAtLeast(int64_t min) {
   return CLI::Validator(
       [min](std::string &value) -> std::string {
         char *end = nullptr;
+        errno = 0;
         long long v = std::strtoll(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || v < min)
+        if (value.empty() || *end != '\0' || errno == ERANGE || v < min)
           return "expected an integer >= " + std::to_string(min) + ", got '" +
                  value + "'";
         return "";

@@ -72,16 +72,20 @@ int reportExtras(const CLI::App *app) {
       ponder::Status::error("ponder: unexpected argument '" + first + "'"));
 }
 
-/// One line for a CLI11 parse error.
-int reportParseError(const CLI::ParseError &e) {
+/// The one line for a CLI11 parse error.
+std::string parseErrorLine(const CLI::ParseError &e) {
   std::string message = e.what();
+  // "--seed: 1 required INT missing": a flag at the end without its value.
+  if (dynamic_cast<const CLI::ArgumentMismatch *>(&e))
+    return "ponder: option '" + message.substr(0, message.find(':')) +
+           "' needs a value";
   const std::string required = " is required";
   if (message.size() > required.size() &&
       message.compare(message.size() - required.size(), required.size(),
                       required) == 0)
     message = "missing option '" +
               message.substr(0, message.size() - required.size()) + "'";
-  return fail(ponder::Status::error("ponder: " + message));
+  return "ponder: " + message;
 }
 
 std::string versionText() {
@@ -121,21 +125,21 @@ int main(int argc, char **argv) {
     return fail(ponder::Status::error("ponder: give a command: init, run, "
                                       "train, eval, generate or bench "
                                       "(ponder --help)"));
-  std::optional<CLI::ParseError> error;
+  std::optional<std::string> error;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
-    error = e;
+    if (e.get_exit_code() == 0)
+      return app.exit(e); // --help, --version
+    error = parseErrorLine(e);
   }
-  if (error && error->get_exit_code() == 0)
-    return app.exit(*error); // --help, --version
   // The deepest parsed command runs (bench generate, not bench). An unknown
   // flag is named first: it may be a misspelt required one.
   for (auto it = commands.rbegin(); it != commands.rend(); ++it)
     if (it->app->parsed()) {
       if (int code = reportExtras(it->app))
         return code;
-      return error ? reportParseError(*error) : it->run();
+      return error ? fail(ponder::Status::error(*error)) : it->run();
     }
-  return reportParseError(*error);
+  return fail(ponder::Status::error(*error));
 }

@@ -88,6 +88,11 @@ TEST_F(PonderCli, MistypesGetOneLineWithASuggestion) {
   EXPECT_EQ(ponder(""), 1);
   EXPECT_EQ(err, "ponder: give a command: init, run, train, eval, generate "
                  "or bench (ponder --help)\n");
+  EXPECT_EQ(ponder("init " + model + " -o " + path("w.st") + " --seed"), 1);
+  EXPECT_EQ(err, "ponder: option '--seed' needs a value\n");
+  EXPECT_EQ(ponder("eval --weights w --examples 99999999999999999999"), 1);
+  EXPECT_EQ(err, "ponder: --examples: expected an integer >= 1, got "
+                 "'99999999999999999999'\n");
   // --flag=value works like --flag value.
   EXPECT_EQ(ponder("init " + model + " --seed=x -o " + path("w.st")), 1);
   EXPECT_EQ(err, "ponder: --seed: expected an integer >= 0, got 'x'\n");
