@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 namespace ponder {
 
@@ -21,6 +22,88 @@ Tensor sliceRows(const Tensor &t, int64_t first, int64_t count) {
                   size_t(first) * rowBytes,
               size_t(count) * rowBytes);
   return slice;
+}
+
+/// KL(truth || model) of a span's verbal decision, from its log-probs.
+double klDivergence(const std::vector<double> &truth, const Span &s) {
+  double kl = 0;
+  for (size_t v = 0; v < truth.size(); ++v)
+    if (truth[v] > 0)
+      kl += truth[v] * (std::log(truth[v]) - s.verbalLogProbs[v]);
+  return kl;
+}
+
+/// Adds the spans of `row`, the walk of example `index` (`scored`: its row of
+/// the scored mask), to `e` and `l`; whether every scored decision was right.
+bool addSpans(Evaluation &e, LengthStats &l, const WalkRow &row,
+              const int32_t *scored, int64_t index,
+              const EvaluateOptions &options) {
+  bool exact = true;
+  for (const Span &s : row.spans) {
+    PositionStats &p = e.positions[s.position];
+    ++p.targets;
+    p.thinkTokens += s.thinkTokens;
+    p.thinkDepth += s.thinkDepth;
+    p.nll -= s.logProb;
+    if (scored[s.position]) {
+      ++p.scored;
+      p.correct += s.correct;
+      exact &= s.correct;
+    }
+    e.nll -= s.logProb;
+    e.thinkTokens += s.thinkTokens;
+    std::vector<double> truth = options.known ? options.known(index, s.position)
+                                              : std::vector<double>();
+    if (!truth.empty()) {
+      double kl = klDivergence(truth, s);
+      p.kl += kl;
+      ++p.known;
+      e.kl += kl;
+      ++e.known;
+    }
+    l.thinkTokens += s.thinkTokens;
+  }
+  e.targets += int64_t(row.spans.size());
+  l.targets += int64_t(row.spans.size());
+  return exact;
+}
+
+/// Adds every decoded token of `row` (example ids `x`) to the token and depth
+/// sums of `e` and `l`.
+void addTokens(Evaluation &e, LengthStats &l, const WalkRow &row,
+               const int32_t *x) {
+  size_t span = 0;
+  for (size_t i = 0; i < row.ids.size(); ++i) {
+    e.depth += row.depth[i];
+    ++e.tokens;
+    int32_t source = row.source[i];
+    if (source < 0)
+      continue;
+    PositionStats &p = e.positions[source];
+    p.token = p.count == 0 || p.token == x[source] ? x[source] : -2;
+    ++p.count;
+    p.depth += row.depth[i];
+    l.depth += row.depth[i];
+    if (span < row.spans.size() && row.spans[span].position == source) {
+      l.targetDepth += row.depth[i - 1]; // the span's deciding token
+      ++span;
+    }
+  }
+}
+
+/// Adds example `index`, walked as `row`, to `e` and its length's stats.
+void addExample(Evaluation &e, std::map<int64_t, LengthStats> &byLength,
+                const WalkRow &row, const int32_t *x, int64_t length,
+                const int32_t *scored, int64_t index,
+                const EvaluateOptions &options) {
+  LengthStats &l = byLength[length];
+  l.length = length;
+  ++l.count;
+  bool exact = addSpans(e, l, row, scored, index, options);
+  addTokens(e, l, row, x);
+  e.exact += exact;
+  l.exact += exact;
+  ++e.examples;
 }
 
 } // namespace
@@ -60,66 +143,10 @@ evaluate(const Artifact &artifact,
     auto rows = walk(**decoder, partIds, partLengths, partWeight, walkOptions);
     if (!rows)
       return rows.getStatus();
-
-    for (int64_t r = 0; r < n; ++r) {
-      const WalkRow &row = (*rows)[r];
-      const int32_t *x = partIds.data<int32_t>() + r * t;
-      int64_t length = partLengths.data<int32_t>()[r];
-      LengthStats &l = byLength[length];
-      l.length = length;
-      ++l.count;
-      bool exact = true;
-      for (const Span &s : row.spans) {
-        PositionStats &p = e.positions[s.position];
-        ++p.targets;
-        p.thinkTokens += s.thinkTokens;
-        p.thinkDepth += s.thinkDepth;
-        p.nll -= s.logProb;
-        if (partScored.data<int32_t>()[r * t + s.position]) {
-          ++p.scored;
-          p.correct += s.correct;
-          exact &= s.correct;
-        }
-        e.nll -= s.logProb;
-        e.thinkTokens += s.thinkTokens;
-        std::vector<double> truth = options.known
-                                        ? options.known(first + r, s.position)
-                                        : std::vector<double>();
-        if (!truth.empty()) {
-          double kl = 0;
-          for (size_t v = 0; v < truth.size(); ++v)
-            if (truth[v] > 0)
-              kl += truth[v] * (std::log(truth[v]) - s.verbalLogProbs[v]);
-          p.kl += kl;
-          ++p.known;
-          e.kl += kl;
-          ++e.known;
-        }
-        l.thinkTokens += s.thinkTokens;
-      }
-      e.targets += int64_t(row.spans.size());
-      l.targets += int64_t(row.spans.size());
-      size_t span = 0;
-      for (size_t i = 0; i < row.ids.size(); ++i) {
-        e.depth += row.depth[i];
-        ++e.tokens;
-        int32_t source = row.source[i];
-        if (source < 0)
-          continue;
-        PositionStats &p = e.positions[source];
-        p.token = p.count == 0 || p.token == x[source] ? x[source] : -2;
-        ++p.count;
-        p.depth += row.depth[i];
-        l.depth += row.depth[i];
-        if (span < row.spans.size() && row.spans[span].position == source) {
-          l.targetDepth += row.depth[i - 1]; // the span's deciding token
-          ++span;
-        }
-      }
-      e.exact += exact;
-      l.exact += exact;
-      ++e.examples;
-    }
+    for (int64_t r = 0; r < n; ++r)
+      addExample(e, byLength, (*rows)[r], partIds.data<int32_t>() + r * t,
+                 partLengths.data<int32_t>()[r],
+                 partScored.data<int32_t>() + r * t, first + r, options);
   }
   for (PositionStats &p : e.positions)
     p.token = std::max(p.token, int32_t(-1));
