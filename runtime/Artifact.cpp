@@ -4,7 +4,7 @@
 
 #include "runtime/Cuda.h"
 #include "runtime/HostMemory.h"
-#include "runtime/Json.h"
+#include "runtime/StrictJson.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -8,7 +8,7 @@
 
 #include "runtime/Safetensors.h"
 
-#include "runtime/Json.h"
+#include "runtime/StrictJson.h"
 #include "runtime/Utf8.h"
 
 #include <algorithm>

@@ -24,8 +24,7 @@ seconds=${1:-$($smoke && echo 20 || echo 60)}
   exit 2
 }
 
-# nlohmann-json3-dev: the runtime's JSON library once it replaces
-# runtime/Json.cpp (issue 17).
+# nlohmann-json3-dev: the runtime's JSON library.
 packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev libclang-rt-22-dev
   libtomlplusplus-dev libmlir-22-dev mlir-22-tools nlohmann-json3-dev)
 bash scripts/install-packages.sh fuzz "${packages[@]}"

@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
-#include "runtime/Json.h"
+#include "runtime/StrictJson.h"
 
 #include "unittests/TempDirTest.h"
 

@@ -1,4 +1,4 @@
-//===- Json.h - Strict JSON reading on nlohmann::json -----------*- C++ -*-===//
+//===- StrictJson.h - Strict JSON reading on nlohmann::json -----*- C++ -*-===//
 //
 // Safetensors headers and artifact descriptors are read with nlohmann::json
 // (Debian's nlohmann-json3-dev), held to rules it does not enforce by
@@ -16,8 +16,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PONDER_RUNTIME_JSON_H
-#define PONDER_RUNTIME_JSON_H
+#ifndef PONDER_RUNTIME_STRICTJSON_H
+#define PONDER_RUNTIME_STRICTJSON_H
 
 #include "runtime/Status.h"
 
@@ -80,4 +80,4 @@ Status checkArray(const Value &value, const std::string &path, Type element);
 
 } // namespace ponder::json
 
-#endif // PONDER_RUNTIME_JSON_H
+#endif // PONDER_RUNTIME_STRICTJSON_H

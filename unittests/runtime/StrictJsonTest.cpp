@@ -1,4 +1,4 @@
-//===- JsonTest.cpp - Strict JSON reading on nlohmann::json ---------------===//
+//===- StrictJsonTest.cpp - Strict JSON reading on nlohmann::json ---------===//
 //
 // One test per rule json::parse adds to nlohmann's parser (each fails
 // without it), the messages nlohmann's errors become, and the typed checks
@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Json.h"
+#include "runtime/StrictJson.h"
 
 #include <gtest/gtest.h>
 

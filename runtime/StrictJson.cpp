@@ -1,6 +1,6 @@
-//===- Json.cpp - Strict JSON reading on nlohmann::json -------------------===//
+//===- StrictJson.cpp - Strict JSON reading on nlohmann::json -------------===//
 
-#include "runtime/Json.h"
+#include "runtime/StrictJson.h"
 
 #include <algorithm>
 #include <cstdint>
