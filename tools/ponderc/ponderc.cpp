@@ -5,9 +5,10 @@
 //
 // Reads a model description (MODEL.md §2), builds its forward and loss graphs
 // as ponder IR, lowers them as far as the requested stage for the host CPU or
-// for NVIDIA GPUs (docs/gpu.md) and prints it. Errors
-// in the description are one line `FILE:LINE: ...` and exit code 1; nothing is
-// written then.
+// for NVIDIA GPUs (docs/gpu.md) and prints it. Errors in the description are
+// one line `FILE:LINE: ...` and exit code 1; nothing is written then. --help
+// lists ponderc's options and MLIR's --mlir-* ones (IR printing, debug
+// locations, per-pass dumps).
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,11 +45,22 @@ enum class Emit { Ponder, Linalg, LLVM, PTX, Artifact };
 enum class Target { CPU, CUDA };
 } // namespace
 
-static cl::opt<std::string>
-    inputFilename(cl::Positional, cl::desc("<model.toml>"), cl::Required);
+/// ponderc's own options. --help sorts categories by name: this one comes
+/// before LLVM's "Generic Options" (--help, --version) and MLIR's.
+static cl::OptionCategory pondercCategory("Compiler options");
+/// MLIR's general options (--mlir-*): printing the IR, its locations and the
+/// passes. Every other option linked in (LLVM's backends) stays accepted but
+/// is left out of --help.
+static cl::OptionCategory mlirCategory("MLIR options");
+
+static cl::opt<std::string> inputFilename(cl::Positional,
+                                          cl::desc("<model.toml>"),
+                                          cl::Required,
+                                          cl::cat(pondercCategory));
 static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
                                            cl::value_desc("filename"),
-                                           cl::init("-"));
+                                           cl::init("-"),
+                                           cl::cat(pondercCategory));
 static cl::opt<Emit> emitAction(
     "emit", cl::desc("Stage to emit"), cl::init(Emit::Ponder),
     cl::values(clEnumValN(Emit::Ponder, "ponder",
@@ -59,17 +71,50 @@ static cl::opt<Emit> emitAction(
                           "LLVM IR for the host (kernels embedded for cuda)"),
                clEnumValN(Emit::PTX, "ptx", "PTX of every kernel (cuda)"),
                clEnumValN(Emit::Artifact, "artifact",
-                          "shared object for the runtime (-o required)")));
+                          "shared object for the runtime (-o required)")),
+    cl::cat(pondercCategory));
 static cl::opt<Target>
     target("target", cl::desc("Where the compiled model runs"),
            cl::init(Target::CPU),
            cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU"),
-                      clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs")));
+                      clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs")),
+           cl::cat(pondercCategory));
 static cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("Architecture of the PTX (--emit=ptx|llvm); artifacts "
                       "embed PTX for sm_80 and cubins for sm_80 and sm_90"),
-             cl::init("sm_80"));
+             cl::init("sm_80"), cl::cat(pondercCategory));
+
+/// Registers the passes and MLIR's general options, and hides the options
+/// of neither category from --help. Passes come first: the parser of
+/// --mlir-print-ir-after=PASS lists them when it is created.
+static void registerOptions() {
+  ponder::registerPonderPasses(); // the GPU pipeline is written as text too
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  for (auto &[name, option] : cl::getRegisteredOptions())
+    if (name.starts_with("mlir-"))
+      option->addCategory(mlirCategory);
+  cl::HideUnrelatedOptions({&pondercCategory, &mlirCategory});
+}
+
+/// Checks the options that do not depend on the description; false after
+/// printing the problem.
+static bool checkOptions() {
+  if (emitAction == Emit::PTX && target != Target::CUDA) {
+    llvm::errs() << "ponderc: --emit=ptx needs --target=cuda\n";
+    return false;
+  }
+  llvm::StringRef arch(cudaArch);
+  if (!arch.starts_with("sm_") || arch.size() == 3 ||
+      !llvm::all_of(arch.drop_front(3), llvm::isDigit)) {
+    llvm::errs() << "ponderc: --cuda-arch must be sm_NN, not '" << cudaArch
+                 << "'\n";
+    return false;
+  }
+  return true;
+}
 
 /// FNV-1a of the description text and the compiler version: the key under
 /// which the runtime caches compiled artifacts.
@@ -81,123 +126,100 @@ static std::string modelHash(llvm::StringRef path) {
   return llvm::utohexstr(hash, /*LowerCase=*/true);
 }
 
-int main(int argc, char **argv) {
-  llvm::InitLLVM initLLVM(argc, argv);
-  mlir::registerAsmPrinterCLOptions();
-  mlir::registerMLIRContextCLOptions();
-  mlir::registerPassManagerCLOptions();
-  cl::ParseCommandLineOptions(argc, argv, "Ponder compiler driver\n");
+/// The passes from ponder IR to the --emit stage (after --emit=ponder).
+static void addLoweringPasses(mlir::PassManager &pm, bool cuda) {
+  // GPU kernels compute attention with an online softmax (no score
+  // matrices); the CPU keeps the vectorised score generics.
+  mlir::ponder::LowerToLinalgOptions lowering;
+  lowering.fusedAttention = cuda;
+  mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
+  if (emitAction != Emit::Linalg) {
+    if (cuda) {
+      mlir::ponder::GPUPipelineOptions options;
+      // Artifacts carry sm_80 PTX, which every newer GPU can JIT.
+      options.chip =
+          emitAction == Emit::Artifact ? std::string("sm_80") : cudaArch;
+      mlir::ponder::buildLinalgToGPUPipeline(pm, options);
+    } else {
+      // Artifacts allocate through the runtime, which reuses buffers.
+      mlir::ponder::CPUPipelineOptions options;
+      options.runtimeAllocator = true;
+      mlir::ponder::buildLinalgToLLVMPipeline(pm, options);
+    }
+  }
+  if (emitAction == Emit::Artifact)
+    pm.addPass(mlir::ponder::createGenerateEntryPoints());
+}
+
+/// Lowers `module` to the --emit stage, kernels to PTX for cuda (with the
+/// CUDA toolkit at `toolkit`, if any). Returns the exit code: 0, or 1 or 2
+/// after printing the problem.
+static int lower(mlir::ModuleOp module, mlir::MLIRContext &context,
+                 llvm::StringRef toolkit) {
   bool cuda = target == Target::CUDA;
-  if (emitAction == Emit::PTX && !cuda) {
-    llvm::errs() << "ponderc: --emit=ptx needs --target=cuda\n";
+  if (emitAction == Emit::Ponder)
+    return 0;
+  mlir::PassManager pm(&context);
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
-  }
-  if (!llvm::StringRef(cudaArch).starts_with("sm_") ||
-      !llvm::all_of(llvm::StringRef(cudaArch).drop_front(3), llvm::isDigit) ||
-      cudaArch.size() == 3) {
-    llvm::errs() << "ponderc: --cuda-arch must be sm_NN, not '" << cudaArch
-                 << "'\n";
-    return 1;
-  }
-
-  ponder::ParsedDescription parsed =
-      ponder::parseModelDescriptionFile(inputFilename);
-  if (!parsed.description) {
-    llvm::errs() << parsed.error << "\n";
-    return 1;
-  }
-
-  mlir::DialectRegistry registry;
-  ponder::registerPonderDialects(registry);
-  ponder::registerPonderPasses(); // the GPU pipeline is written as text
-  mlir::MLIRContext context(registry);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      ponder::buildModel(context, *parsed.description);
-  // A description that parsed must give valid IR: failing here is a bug in
-  // the front end, reported with the verifier's diagnostic.
-  if (mlir::failed(mlir::verify(*module))) {
+  addLoweringPasses(pm, cuda);
+  if (mlir::failed(pm.run(module))) {
     llvm::errs() << inputFilename
-                 << ": internal error: the generated IR does not verify\n";
+                 << ": internal error: lowering failed (see above)\n";
     return 2;
   }
-
-  std::string descriptor;
-  if (emitAction == Emit::Artifact) {
-    if (outputFilename == "-") {
-      llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
-      return 1;
-    }
-    descriptor = ponder::describeArtifact(*module, modelHash(inputFilename),
-                                          cuda ? "cuda" : "cpu");
-    ponder::prepareEntryPoints(*module);
-  }
-  if (emitAction != Emit::Ponder) {
-    mlir::PassManager pm(&context);
-    if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
-      return 1;
-    // GPU kernels compute attention with an online softmax (no score
-    // matrices); the CPU keeps the vectorised score generics.
-    mlir::ponder::LowerToLinalgOptions lowering;
-    lowering.fusedAttention = cuda;
-    mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
-    if (emitAction != Emit::Linalg) {
-      if (cuda) {
-        mlir::ponder::GPUPipelineOptions options;
-        // Artifacts carry sm_80 PTX, which every newer GPU can JIT.
-        options.chip =
-            emitAction == Emit::Artifact ? std::string("sm_80") : cudaArch;
-        mlir::ponder::buildLinalgToGPUPipeline(pm, options);
-      } else {
-        // Artifacts allocate through the runtime, which reuses buffers.
-        mlir::ponder::CPUPipelineOptions options;
-        options.runtimeAllocator = true;
-        mlir::ponder::buildLinalgToLLVMPipeline(pm, options);
-      }
-    }
-    if (emitAction == Emit::Artifact)
-      pm.addPass(mlir::ponder::createGenerateEntryPoints());
-    if (mlir::failed(pm.run(*module))) {
-      llvm::errs() << inputFilename
-                   << ": internal error: lowering failed (see above)\n";
-      return 2;
-    }
-  }
-  std::string toolkit = ponder::findCudaToolkit();
-  if (cuda && emitAction != Emit::Ponder && emitAction != Emit::Linalg &&
-      mlir::failed(ponder::serializeKernelsToPTX(*module, toolkit))) {
+  if (cuda && emitAction != Emit::Linalg &&
+      mlir::failed(ponder::serializeKernelsToPTX(module, toolkit))) {
     llvm::errs() << inputFilename
                  << ": internal error: PTX generation failed (see above)\n";
     return 2;
   }
-  if (emitAction == Emit::Artifact) {
-    std::string error;
-    // Without the toolkit the artifact carries PTX only, which the driver
-    // compiles when it loads the artifact.
-    if (cuda && !toolkit.empty() &&
-        !ponder::embedCubins(*module, toolkit, {"sm_80", "sm_90"}, error)) {
-      llvm::errs() << inputFilename << ": " << error << "\n";
-      return 1;
-    }
-    if (!ponder::writeArtifact(*module, descriptor, outputFilename, cuda,
-                               error)) {
-      llvm::errs() << outputFilename << ": " << error << "\n";
-      return 1;
-    }
-    return 0;
-  }
+  return 0;
+}
 
+/// --emit=artifact: compiles `module` into the shared object -o names.
+/// Returns the exit code.
+static int compileArtifact(mlir::ModuleOp module, mlir::MLIRContext &context) {
+  if (outputFilename == "-") {
+    llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
+    return 1;
+  }
+  bool cuda = target == Target::CUDA;
+  std::string descriptor = ponder::describeArtifact(
+      module, modelHash(inputFilename), cuda ? "cuda" : "cpu");
+  ponder::prepareEntryPoints(module);
+  std::string toolkit = cuda ? ponder::findCudaToolkit() : "";
+  if (int status = lower(module, context, toolkit))
+    return status;
+  std::string error;
+  // Without the toolkit the artifact carries PTX only, which the driver
+  // compiles when it loads the artifact.
+  if (cuda && !toolkit.empty() &&
+      !ponder::embedCubins(module, toolkit, {"sm_80", "sm_90"}, error)) {
+    llvm::errs() << inputFilename << ": " << error << "\n";
+    return 1;
+  }
+  if (!ponder::writeArtifact(module, descriptor, outputFilename, cuda, error)) {
+    llvm::errs() << outputFilename << ": " << error << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+/// Writes the lowered `module` as the --emit stage's text to -o. Returns the
+/// exit code.
+static int printOutput(mlir::ModuleOp module) {
   // The context must outlive the module.
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule;
   if (emitAction == Emit::LLVM) {
-    llvmModule = mlir::translateModuleToLLVMIR(*module, llvmContext);
+    llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext);
     if (!llvmModule) {
       llvm::errs() << inputFilename
                    << ": internal error: translation to LLVM IR failed\n";
       return 2;
     }
   }
-
   std::string errorMessage;
   std::unique_ptr<llvm::ToolOutputFile> output =
       mlir::openOutputFile(outputFilename, &errorMessage);
@@ -215,11 +237,45 @@ int main(int argc, char **argv) {
     llvmModule->print(output->os(), nullptr);
     break;
   case Emit::PTX:
-    output->os() << ponder::kernelPTX(*module);
+    output->os() << ponder::kernelPTX(module);
     break;
   case Emit::Artifact:
-    break;
+    llvm_unreachable("artifacts are written by compileArtifact");
   }
   output->keep();
   return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  registerOptions();
+  cl::ParseCommandLineOptions(argc, argv, "Ponder compiler driver\n");
+  if (!checkOptions())
+    return 1;
+
+  ponder::ParsedDescription parsed =
+      ponder::parseModelDescriptionFile(inputFilename);
+  if (!parsed.description) {
+    llvm::errs() << parsed.error << "\n";
+    return 1;
+  }
+  mlir::DialectRegistry registry;
+  ponder::registerPonderDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      ponder::buildModel(context, *parsed.description);
+  // A description that parsed must give valid IR: failing here is a bug in
+  // the front end, reported with the verifier's diagnostic.
+  if (mlir::failed(mlir::verify(*module))) {
+    llvm::errs() << inputFilename
+                 << ": internal error: the generated IR does not verify\n";
+    return 2;
+  }
+
+  if (emitAction == Emit::Artifact)
+    return compileArtifact(*module, context);
+  std::string toolkit = target == Target::CUDA ? ponder::findCudaToolkit() : "";
+  if (int status = lower(*module, context, toolkit))
+    return status;
+  return printOutput(*module);
 }
