@@ -4,6 +4,14 @@
 // model description. Batch size B and sequence length T are dynamic; every
 // model dimension is static.
 //
+// Every op is located at the key of the description that shapes it, so that
+// a diagnostic points into the TOML file: attention at [model] n_heads, the
+// linear layers at the width they produce (d_model, d_ff, verbal_vocab),
+// norms at norm_eps, the step embedding at [depth] max_steps, the halting
+// loop at [depth] halting, each loss term at the key that weights it; what
+// no single key decides at its section's header ([model] for @forward and
+// @decode, [loss] for @loss, @grad and @train_step).
+//
 //===----------------------------------------------------------------------===//
 
 #include "frontend/BuildModel.h"
@@ -17,6 +25,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
 using namespace mlir::ponder;
@@ -59,6 +68,19 @@ HaltingMode toHaltingMode(Halting h) {
   return HaltingMode::Fixed;
 }
 
+/// The key that sets the weight w of L_ponder (ModelDescription::ponderWeight).
+StringRef ponderWeightKey(Halting h) {
+  switch (h) {
+  case Halting::Fixed:
+    return "depth.halting";
+  case Halting::Act:
+    return "depth.ponder_cost";
+  case Halting::PonderNet:
+    return "depth.kl_beta";
+  }
+  llvm_unreachable("unknown halting mode");
+}
+
 /// The inputs of cached decoding: where each row's new tokens start and the
 /// per-step key and value caches.
 struct DecodeCache {
@@ -81,6 +103,14 @@ public:
         vocab(VocabAttr::get(b.getContext(), desc.model.verbalVocab,
                              desc.model.thinkVocab)) {}
 
+  /// The module's attributes and its five functions.
+  void buildModule(ModuleOp module);
+
+  /// Where `key` ("section" or "section.key") is in the description's file;
+  /// unknown for a description that was not read from a file.
+  Location at(StringRef key) const;
+
+private:
   /// Creates `func.func @name` with data arguments `inputs` (named by
   /// `ponder.input`) followed by the parameters, and positions the builder
   /// in its body.
@@ -95,12 +125,8 @@ public:
   Trunk buildTrunk(Value ids, Value lengths,
                    const DecodeCache *cache = nullptr);
 
-  /// The module's attributes and its five functions.
-  void buildModule(ModuleOp module);
-
   Value param(StringRef name) const { return params.lookup(name); }
   Value input(StringRef name) const { return inputs.lookup(name); }
-  VocabAttr getVocab() const { return vocab; }
 
   RankedTensorType floatTensor(ArrayRef<int64_t> shape) const {
     return RankedTensorType::get(shape, b.getF32Type());
@@ -116,7 +142,6 @@ public:
                                   b.getF32FloatAttr(value).getValue()));
   }
 
-private:
   /// The data types of the functions' inputs and outputs.
   struct Types {
     Type ids, lengths, perPosition, logits, scalar, steps;
@@ -148,7 +173,8 @@ private:
     Value u, normed, keys, values;
   };
 
-  Value linear(Value x, StringRef weight);
+  /// x W^T, located at `key` (the width it produces).
+  Value linear(Value x, StringRef weight, StringRef key);
   Value rmsNorm(Value x, StringRef weight);
   Projections project(Value s, Value step);
   /// Block(s, n); `p` holds project(s, n).
@@ -160,6 +186,14 @@ private:
   VocabAttr vocab;
   llvm::StringMap<Value> params, inputs;
 };
+
+Location ModelBuilder::at(StringRef key) const {
+  const SourcePositions &source = desc.source;
+  if (source.file.empty())
+    return UnknownLoc::get(b.getContext());
+  SourcePositions::Position p = source.find(key);
+  return FileLineColLoc::get(b.getContext(), source.file, p.line, p.column);
+}
 
 func::FuncOp
 ModelBuilder::beginFunction(StringRef name,
@@ -202,7 +236,8 @@ ModelBuilder::beginFunction(StringRef name,
   return func;
 }
 
-Value ModelBuilder::linear(Value x, StringRef weight) {
+Value ModelBuilder::linear(Value x, StringRef weight, StringRef key) {
+  b.setLoc(at(key));
   Value w = param(weight);
   auto in = cast<RankedTensorType>(x.getType());
   SmallVector<int64_t> shape(in.getShape());
@@ -211,21 +246,24 @@ Value ModelBuilder::linear(Value x, StringRef weight) {
 }
 
 Value ModelBuilder::rmsNorm(Value x, StringRef weight) {
+  b.setLoc(at("model.norm_eps"));
   return RMSNormOp::create(b, x.getType(), x, param(weight),
                            b.getF64FloatAttr(desc.model.normEps));
 }
 
 ModelBuilder::Projections ModelBuilder::project(Value s, Value step) {
+  b.setLoc(at("depth.max_steps"));
   Value u = StepEmbedOp::create(b, s.getType(), s, param("embed.step"), step);
   Value h = rmsNorm(u, "block.attn_norm.weight");
-  return {u, h, linear(h, "block.attn.k.weight"),
-          linear(h, "block.attn.v.weight")};
+  return {u, h, linear(h, "block.attn.k.weight", "model.d_model"),
+          linear(h, "block.attn.v.weight", "model.d_model")};
 }
 
 // Block(s, n) of MODEL.md §4.
 Value ModelBuilder::block(const Projections &p, Value step, Value lengths,
                           const DecodeCache *cache) {
-  Value q = linear(p.normed, "block.attn.q.weight");
+  Value q = linear(p.normed, "block.attn.q.weight", "model.d_model");
+  b.setLoc(at("model.n_heads"));
   IntegerAttr heads = b.getI64IntegerAttr(desc.model.nHeads);
   Value att;
   if (cache)
@@ -235,15 +273,20 @@ Value ModelBuilder::block(const Projections &p, Value step, Value lengths,
   else
     att = AttentionOp::create(b, q.getType(), q, p.keys, p.values, lengths,
                               heads);
-  Value a = arith::AddFOp::create(b, p.u, linear(att, "block.attn.o.weight"));
-  Value up = linear(rmsNorm(a, "block.ffn_norm.weight"), "block.ffn.up.weight");
-  Value down = linear(GeluOp::create(b, up), "block.ffn.down.weight");
+  Value o = linear(att, "block.attn.o.weight", "model.d_model");
+  Value a = arith::AddFOp::create(b, p.u, o);
+  Value up = linear(rmsNorm(a, "block.ffn_norm.weight"), "block.ffn.up.weight",
+                    "model.d_ff");
+  b.setLoc(at("model.d_ff"));
+  Value gelu = GeluOp::create(b, up);
+  Value down = linear(gelu, "block.ffn.down.weight", "model.d_model");
   return arith::AddFOp::create(b, a, down);
 }
 
 Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
                                const DecodeCache *cache) {
   int64_t d = desc.model.dModel;
+  b.setLoc(at("model.verbal_vocab"));
   Value x = EmbedOp::create(
       b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, d}), ids,
       param("embed.token"), param("embed.position"),
@@ -251,6 +294,7 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
 
   HaltingMode mode = toHaltingMode(desc.depth.halting);
   bool fixed = mode == HaltingMode::Fixed;
+  b.setLoc(at("depth.halting"));
   FloatAttr epsilon = mode == HaltingMode::Act
                           ? b.getF64FloatAttr(desc.depth.actEpsilon)
                           : FloatAttr();
@@ -266,11 +310,13 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
     Value step = body->getArgument(1);
     Projections p = project(body->getArgument(0), step);
     Value f = block(p, step, lengths, cache);
+    b.setLoc(loop.getLoc());
     if (cache) {
       YieldOp::create(b, ValueRange{f, p.keys, p.values});
       // The keys and values of a halted position's later steps.
       Block *frozen = b.createBlock(&loop.getFrozen(), {}, argTypes, argLocs);
       Projections q = project(frozen->getArgument(0), frozen->getArgument(1));
+      b.setLoc(loop.getLoc());
       YieldOp::create(b, ValueRange{q.keys, q.values});
     } else {
       YieldOp::create(b, ValueRange{f});
@@ -278,8 +324,8 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
   }
 
   Trunk trunk{loop, {}, {}};
-  Value logits =
-      linear(rmsNorm(loop.getState(), "out_norm.weight"), "unembed.weight");
+  Value logits = linear(rmsNorm(loop.getState(), "out_norm.weight"),
+                        "unembed.weight", "model.verbal_vocab");
   if (mode != HaltingMode::PonderNet) {
     trunk.logits = logits;
     return trunk;
@@ -287,6 +333,7 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
   // PonderNet: every step has its own logits; the reported ones are step N's.
   trunk.perStepLogits = logits;
   int64_t v = vocab.getSize();
+  b.setLoc(loop.getLoc());
   trunk.logits = SelectStepOp::create(
       b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, v}), logits,
       loop.getSteps());
@@ -331,10 +378,12 @@ void ModelBuilder::buildModule(ModuleOp module) {
 
 // @forward: inference (MODEL.md §4).
 void ModelBuilder::buildForward(const Types &t) {
+  b.setLoc(at("model"));
   beginFunction(
       "forward", {{"ids", t.ids}, {"lengths", t.lengths}},
       {{"logits", t.logits}, {"steps", t.steps}, {"remainder", t.perPosition}});
   Trunk trunk = buildTrunk(input("ids"), input("lengths"));
+  b.setLoc(at("model"));
   func::ReturnOp::create(b, ValueRange{trunk.logits, trunk.loop.getSteps(),
                                        trunk.loop.getRemainder()});
 }
@@ -343,6 +392,7 @@ void ModelBuilder::buildForward(const Types &t) {
 void ModelBuilder::buildDecode(const Types &t) {
   Type cache = floatTensor({desc.depth.maxSteps, ShapedType::kDynamic,
                             desc.model.maxSeq, desc.model.dModel});
+  b.setLoc(at("model"));
   beginFunction("decode",
                 {{"ids", t.ids},
                  {"lengths", t.lengths},
@@ -357,14 +407,16 @@ void ModelBuilder::buildDecode(const Types &t) {
   DecodeCache in{input("start"), input("cache.keys"), input("cache.values")};
   Value lengths = input("lengths");
   Trunk trunk = buildTrunk(input("ids"), lengths, &in);
+  b.setLoc(at("model.max_seq"));
   auto write = [&](Value fresh, Value into) -> Value {
     return CacheWriteOp::create(b, cache, fresh, into, in.start, lengths);
   };
+  Value keys = write(trunk.loop.getKeys(), in.keys);
+  Value values = write(trunk.loop.getValues(), in.values);
+  b.setLoc(at("model"));
   func::ReturnOp::create(b,
                          ValueRange{trunk.logits, trunk.loop.getSteps(),
-                                    trunk.loop.getRemainder(),
-                                    write(trunk.loop.getKeys(), in.keys),
-                                    write(trunk.loop.getValues(), in.values)});
+                                    trunk.loop.getRemainder(), keys, values});
 }
 
 // @loss: the training objective (MODEL.md §5), with the outputs of
@@ -379,6 +431,7 @@ ModelBuilder::buildLoss(const Types &t) {
   bool useReference = desc.loss.referenceMix > 0.0;
   if (useReference)
     inputs.push_back({"reference_logits", t.logits});
+  b.setLoc(at("loss"));
   beginFunction("loss", inputs,
                 {{"loss", t.scalar},
                  {"loss.ce", t.scalar},
@@ -389,6 +442,7 @@ ModelBuilder::buildLoss(const Types &t) {
                  {"remainder", t.perPosition}});
   Trunk trunk = buildTrunk(input("ids"), input("lengths"));
   SmallVector<Value> results = buildLossTerms(t, trunk, useReference);
+  b.setLoc(at("loss"));
   results.append(
       {trunk.logits, trunk.loop.getSteps(), trunk.loop.getRemainder()});
   func::ReturnOp::create(b, results);
@@ -401,6 +455,7 @@ SmallVector<Value> ModelBuilder::buildLossTerms(const Types &t,
   Value ids = input("ids"), lengths = input("lengths");
   HaltingLoopOp loop = trunk.loop;
   bool perStep = static_cast<bool>(trunk.perStepLogits);
+  b.setLoc(at("loss"));
   Value ce = VerbalXentOp::create(
       b, t.scalar, perStep ? trunk.perStepLogits : trunk.logits, ids, lengths,
       input("target_weight"),
@@ -409,8 +464,10 @@ SmallVector<Value> ModelBuilder::buildLossTerms(const Types &t,
       b.getF64FloatAttr(desc.loss.smoothing),
       b.getF64FloatAttr(desc.loss.referenceMix),
       b.getF64FloatAttr(desc.loss.referenceTemperature));
+  b.setLoc(at("loss.policy_weight"));
   Value policy = PolicyLossOp::create(b, t.scalar, trunk.logits, ids, lengths,
                                       input("advantage"), vocab);
+  b.setLoc(at(ponderWeightKey(desc.depth.halting)));
   FloatAttr priorLambda = desc.depth.halting == Halting::PonderNet
                               ? b.getF64FloatAttr(desc.depth.priorLambda)
                               : FloatAttr();
@@ -418,11 +475,15 @@ SmallVector<Value> ModelBuilder::buildLossTerms(const Types &t,
       b, t.scalar, loop.getModeAttr(), loop.getSteps(), loop.getRemainder(),
       loop.getProbs(), lengths, priorLambda);
   // L = L_ce + w L_ponder + lambda_pg L_pg (MODEL.md §5).
-  Value total = arith::AddFOp::create(
-      b, ce, arith::MulFOp::create(b, scalar(desc.ponderWeight()), ponderCost));
-  total = arith::AddFOp::create(
-      b, total,
-      arith::MulFOp::create(b, scalar(desc.loss.policyWeight), policy));
+  Value ponderTerm =
+      arith::MulFOp::create(b, scalar(desc.ponderWeight()), ponderCost);
+  b.setLoc(at("loss"));
+  Value total = arith::AddFOp::create(b, ce, ponderTerm);
+  b.setLoc(at("loss.policy_weight"));
+  Value policyTerm =
+      arith::MulFOp::create(b, scalar(desc.loss.policyWeight), policy);
+  b.setLoc(at("loss"));
+  total = arith::AddFOp::create(b, total, policyTerm);
   return {total, ce, ponderCost, policy};
 }
 
@@ -444,6 +505,7 @@ void ModelBuilder::buildGrad(func::FuncOp loss,
                              ArrayRef<std::pair<StringRef, Type>> inputs) {
   std::vector<std::pair<std::string, Type>> outputs = gradOutputs(loss);
   SmallVector<std::pair<StringRef, Type>> outs(outputs.begin(), outputs.end());
+  b.setLoc(at("loss"));
   func::FuncOp grad = beginFunction("grad", inputs, outs);
   SmallVector<Type> resultTypes;
   for (auto &[_, type] : outputs)
@@ -476,6 +538,7 @@ void ModelBuilder::buildTrainStep(const Types &t, func::FuncOp loss,
   for (const ParameterSpec &p : specs)
     stepOutputs.push_back({p.name, floatTensor(p.shape)});
   stepOutputs.append(moments.begin(), moments.end());
+  b.setLoc(at("loss"));
   beginFunction("train_step", stepInputs, stepOutputs, moments);
   func::ReturnOp::create(b, buildOptimizerStep(loss, inputs, names));
 }
@@ -532,10 +595,10 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
                                  const ModelDescription &desc) {
   context.loadDialect<PonderDialect, func::FuncDialect, arith::ArithDialect,
                       tensor::TensorDialect>();
-  Location loc = UnknownLoc::get(&context);
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  ImplicitLocOpBuilder b(loc, &context);
-  ModelBuilder(b, desc).buildModule(*module);
+  ImplicitLocOpBuilder b(UnknownLoc::get(&context), &context);
+  ModelBuilder builder(b, desc);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(builder.at("model"));
+  builder.buildModule(*module);
   return module;
 }
 
