@@ -80,10 +80,7 @@ Value haltLogit(OpBuilder &b, Location l, Value s, Value weight, Value bias) {
   return generic(
       b, l, init, {s, row},
       {dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {2}), dims(ctx, 3, {0, 1})},
-      loops(2, 1), [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        Value prod = arith::MulFOp::create(nb, nl, a[0], a[1]);
-        return arith::AddFOp::create(nb, nl, a[2], prod);
-      });
+      loops(2, 1), multiplyAdd);
 }
 
 /// Writes the [B, T] (or [B, T, d]) slice `value` at step `n` of `into`.
@@ -405,12 +402,8 @@ private:
     next[kRunning] = upd[4];
     next[kProbs] = insertStep(b, l, p, args[kProbs], args[kStep]);
     // y = y + p * s
-    next[kMix] =
-        generic(b, l, args[kMix], {p, s}, {bt3, all3, all3}, loops(3),
-                [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                  return arith::AddFOp::create(
-                      nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
-                });
+    next[kMix] = generic(b, l, args[kMix], {p, s}, {bt3, all3, all3}, loops(3),
+                         multiplyAdd);
   }
 
   /// The op's results (state, steps, remainder, probs) from the final
@@ -514,13 +507,9 @@ Value add(OpBuilder &b, Location l, Value x, Value y) {
 Value dotLast(OpBuilder &b, Location l, Value x, Value y) {
   MLIRContext *ctx = b.getContext();
   AffineMap all = dims(ctx, 3, {0, 1, 2});
-  return generic(b, l,
-                 filled(b, l, {sizeOf(b, l, x, 0), sizeOf(b, l, x, 1)}, 0.0),
-                 {x, y}, {all, all, dims(ctx, 3, {0, 1})}, loops(2, 1),
-                 [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                   return arith::AddFOp::create(
-                       nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
-                 });
+  return generic(
+      b, l, filled(b, l, {sizeOf(b, l, x, 0), sizeOf(b, l, x, 1)}, 0.0), {x, y},
+      {all, all, dims(ctx, 3, {0, 1})}, loops(2, 1), multiplyAdd);
 }
 
 /// Without a tape: (s_{count-1}, s_count) recomputed from `init` by `count`
@@ -920,10 +909,7 @@ void ReverseLoopBuilder::accumulateHaltGrads(Location l, Value dz, Value s1,
   next[kHaltW] = generic(
       b, l, args[kHaltW], {dz, s1},
       {dims(ctx, 4, {2, 3}), dims(ctx, 4, {2, 3, 1}), dims(ctx, 4, {0, 1})},
-      loops(2, 2), [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        return arith::AddFOp::create(nb, nl, a[2],
-                                     arith::MulFOp::create(nb, nl, a[0], a[1]));
-      });
+      loops(2, 2), multiplyAdd);
   next[kHaltB] = generic(b, l, args[kHaltB], {dz},
                          {dims(ctx, 3, {1, 2}), dims(ctx, 3, {0})}, loops(1, 2),
                          [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
