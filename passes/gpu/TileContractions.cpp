@@ -27,6 +27,8 @@ namespace mlir::ponder {
 
 using namespace mlir;
 using mlir::ponder::delinearize;
+using mlir::ponder::loopExtents;
+using mlir::ponder::product;
 
 namespace {
 
@@ -159,28 +161,19 @@ void ContractionTiler::tile() {
 
 /// The extents of the loop dimensions and the flattened m, n and k.
 void ContractionTiler::computeExtents(OpBuilder &b, Location loc) {
-  SmallVector<Value> sizes;
-  for (Range r :
-       cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
-    sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
+  SmallVector<Value> sizes = loopExtents(b, loc, op);
   auto sizesOf = [&](ArrayRef<unsigned> dims) {
     SmallVector<Value> out;
     for (unsigned d : dims)
       out.push_back(sizes[d]);
     return out;
   };
-  auto product = [&](ArrayRef<Value> values) {
-    Value p = constant(b, loc, 1);
-    for (Value v : values)
-      p = arith::MulIOp::create(b, loc, p, v);
-    return p;
-  };
   mSizes = sizesOf(c.m);
   nSizes = sizesOf(c.n);
   kSizes = sizesOf(c.k);
-  m = product(mSizes);
-  n = product(nSizes);
-  k = product(kSizes);
+  m = product(b, loc, mSizes);
+  n = product(b, loc, nSizes);
+  k = product(b, loc, kSizes);
 }
 
 /// A launch of ceil(n / 64) x ceil(m / 64) blocks of 16 x 16 threads with
