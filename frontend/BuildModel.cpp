@@ -4,6 +4,14 @@
 // model description. Batch size B and sequence length T are dynamic; every
 // model dimension is static.
 //
+// Every op is located at the key of the description that shapes it, so that
+// a diagnostic points into the TOML file: attention at [model] n_heads, the
+// linear layers at the width they produce (d_model, d_ff, verbal_vocab),
+// norms at norm_eps, the step embedding at [depth] max_steps, the halting
+// loop at [depth] halting, each loss term at the key that weights it; what
+// no single key decides at its section's header ([model] for @forward and
+// @decode, [loss] for @loss, @grad and @train_step).
+//
 //===----------------------------------------------------------------------===//
 
 #include "frontend/BuildModel.h"
@@ -17,6 +25,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
 using namespace mlir::ponder;
@@ -59,6 +68,19 @@ HaltingMode toHaltingMode(Halting h) {
   return HaltingMode::Fixed;
 }
 
+/// The key that sets the weight w of L_ponder (ModelDescription::ponderWeight).
+StringRef ponderWeightKey(Halting h) {
+  switch (h) {
+  case Halting::Fixed:
+    return "depth.halting";
+  case Halting::Act:
+    return "depth.ponder_cost";
+  case Halting::PonderNet:
+    return "depth.kl_beta";
+  }
+  llvm_unreachable("unknown halting mode");
+}
+
 /// The inputs of cached decoding: where each row's new tokens start and the
 /// per-step key and value caches.
 struct DecodeCache {
@@ -81,6 +103,14 @@ public:
         vocab(VocabAttr::get(b.getContext(), desc.model.verbalVocab,
                              desc.model.thinkVocab)) {}
 
+  /// The module's attributes and its five functions.
+  void buildModule(ModuleOp module);
+
+  /// Where `key` ("section" or "section.key") is in the description's file;
+  /// unknown for a description that was not read from a file.
+  Location at(StringRef key) const;
+
+private:
   /// Creates `func.func @name` with data arguments `inputs` (named by
   /// `ponder.input`) followed by the parameters, and positions the builder
   /// in its body.
@@ -97,7 +127,6 @@ public:
 
   Value param(StringRef name) const { return params.lookup(name); }
   Value input(StringRef name) const { return inputs.lookup(name); }
-  VocabAttr getVocab() const { return vocab; }
 
   RankedTensorType floatTensor(ArrayRef<int64_t> shape) const {
     return RankedTensorType::get(shape, b.getF32Type());
@@ -113,13 +142,39 @@ public:
                                   b.getF32FloatAttr(value).getValue()));
   }
 
-private:
+  /// The data types of the functions' inputs and outputs.
+  struct Types {
+    Type ids, lengths, perPosition, logits, scalar, steps;
+  };
+
+  void setModuleAttributes(ModuleOp module);
+  void buildForward(const Types &t);
+  void buildDecode(const Types &t);
+  /// Returns @loss's data inputs, which @grad and @train_step share.
+  SmallVector<std::pair<StringRef, Type>> buildLoss(const Types &t);
+  /// The loss terms of @loss from the trunk's results.
+  SmallVector<Value> buildLossTerms(const Types &t, const Trunk &trunk,
+                                    bool useReference);
+  void buildGrad(func::FuncOp loss,
+                 ArrayRef<std::pair<StringRef, Type>> inputs);
+  void buildTrainStep(const Types &t, func::FuncOp loss,
+                      ArrayRef<std::pair<StringRef, Type>> inputs);
+  /// @train_step's body: the gradient, clipping and one AdamW update per
+  /// parameter; `moments` names the first moments, then the second ones.
+  SmallVector<Value>
+  buildOptimizerStep(func::FuncOp loss,
+                     ArrayRef<std::pair<StringRef, Type>> inputs,
+                     ArrayRef<std::string> moments);
+  /// @loss's results followed by `grad.NAME` for every parameter.
+  std::vector<std::pair<std::string, Type>> gradOutputs(func::FuncOp loss);
+
   /// u = s + step[n], its attention norm, keys and values.
   struct Projections {
     Value u, normed, keys, values;
   };
 
-  Value linear(Value x, StringRef weight);
+  /// x W^T, located at `key` (the width it produces).
+  Value linear(Value x, StringRef weight, StringRef key);
   Value rmsNorm(Value x, StringRef weight);
   Projections project(Value s, Value step);
   /// Block(s, n); `p` holds project(s, n).
@@ -131,6 +186,14 @@ private:
   VocabAttr vocab;
   llvm::StringMap<Value> params, inputs;
 };
+
+Location ModelBuilder::at(StringRef key) const {
+  const SourcePositions &source = desc.source;
+  if (source.file.empty())
+    return UnknownLoc::get(b.getContext());
+  SourcePositions::Position p = source.find(key);
+  return FileLineColLoc::get(b.getContext(), source.file, p.line, p.column);
+}
 
 func::FuncOp
 ModelBuilder::beginFunction(StringRef name,
@@ -173,7 +236,8 @@ ModelBuilder::beginFunction(StringRef name,
   return func;
 }
 
-Value ModelBuilder::linear(Value x, StringRef weight) {
+Value ModelBuilder::linear(Value x, StringRef weight, StringRef key) {
+  b.setLoc(at(key));
   Value w = param(weight);
   auto in = cast<RankedTensorType>(x.getType());
   SmallVector<int64_t> shape(in.getShape());
@@ -182,21 +246,24 @@ Value ModelBuilder::linear(Value x, StringRef weight) {
 }
 
 Value ModelBuilder::rmsNorm(Value x, StringRef weight) {
+  b.setLoc(at("model.norm_eps"));
   return RMSNormOp::create(b, x.getType(), x, param(weight),
                            b.getF64FloatAttr(desc.model.normEps));
 }
 
 ModelBuilder::Projections ModelBuilder::project(Value s, Value step) {
+  b.setLoc(at("depth.max_steps"));
   Value u = StepEmbedOp::create(b, s.getType(), s, param("embed.step"), step);
   Value h = rmsNorm(u, "block.attn_norm.weight");
-  return {u, h, linear(h, "block.attn.k.weight"),
-          linear(h, "block.attn.v.weight")};
+  return {u, h, linear(h, "block.attn.k.weight", "model.d_model"),
+          linear(h, "block.attn.v.weight", "model.d_model")};
 }
 
 // Block(s, n) of MODEL.md §4.
 Value ModelBuilder::block(const Projections &p, Value step, Value lengths,
                           const DecodeCache *cache) {
-  Value q = linear(p.normed, "block.attn.q.weight");
+  Value q = linear(p.normed, "block.attn.q.weight", "model.d_model");
+  b.setLoc(at("model.n_heads"));
   IntegerAttr heads = b.getI64IntegerAttr(desc.model.nHeads);
   Value att;
   if (cache)
@@ -206,15 +273,20 @@ Value ModelBuilder::block(const Projections &p, Value step, Value lengths,
   else
     att = AttentionOp::create(b, q.getType(), q, p.keys, p.values, lengths,
                               heads);
-  Value a = arith::AddFOp::create(b, p.u, linear(att, "block.attn.o.weight"));
-  Value up = linear(rmsNorm(a, "block.ffn_norm.weight"), "block.ffn.up.weight");
-  Value down = linear(GeluOp::create(b, up), "block.ffn.down.weight");
+  Value o = linear(att, "block.attn.o.weight", "model.d_model");
+  Value a = arith::AddFOp::create(b, p.u, o);
+  Value up = linear(rmsNorm(a, "block.ffn_norm.weight"), "block.ffn.up.weight",
+                    "model.d_ff");
+  b.setLoc(at("model.d_ff"));
+  Value gelu = GeluOp::create(b, up);
+  Value down = linear(gelu, "block.ffn.down.weight", "model.d_model");
   return arith::AddFOp::create(b, a, down);
 }
 
 Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
                                const DecodeCache *cache) {
   int64_t d = desc.model.dModel;
+  b.setLoc(at("model.verbal_vocab"));
   Value x = EmbedOp::create(
       b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, d}), ids,
       param("embed.token"), param("embed.position"),
@@ -222,6 +294,7 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
 
   HaltingMode mode = toHaltingMode(desc.depth.halting);
   bool fixed = mode == HaltingMode::Fixed;
+  b.setLoc(at("depth.halting"));
   FloatAttr epsilon = mode == HaltingMode::Act
                           ? b.getF64FloatAttr(desc.depth.actEpsilon)
                           : FloatAttr();
@@ -237,11 +310,13 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
     Value step = body->getArgument(1);
     Projections p = project(body->getArgument(0), step);
     Value f = block(p, step, lengths, cache);
+    b.setLoc(loop.getLoc());
     if (cache) {
       YieldOp::create(b, ValueRange{f, p.keys, p.values});
       // The keys and values of a halted position's later steps.
       Block *frozen = b.createBlock(&loop.getFrozen(), {}, argTypes, argLocs);
       Projections q = project(frozen->getArgument(0), frozen->getArgument(1));
+      b.setLoc(loop.getLoc());
       YieldOp::create(b, ValueRange{q.keys, q.values});
     } else {
       YieldOp::create(b, ValueRange{f});
@@ -249,8 +324,8 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
   }
 
   Trunk trunk{loop, {}, {}};
-  Value logits =
-      linear(rmsNorm(loop.getState(), "out_norm.weight"), "unembed.weight");
+  Value logits = linear(rmsNorm(loop.getState(), "out_norm.weight"),
+                        "unembed.weight", "model.verbal_vocab");
   if (mode != HaltingMode::PonderNet) {
     trunk.logits = logits;
     return trunk;
@@ -258,10 +333,260 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
   // PonderNet: every step has its own logits; the reported ones are step N's.
   trunk.perStepLogits = logits;
   int64_t v = vocab.getSize();
+  b.setLoc(loop.getLoc());
   trunk.logits = SelectStepOp::create(
       b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, v}), logits,
       loop.getSteps());
   return trunk;
+}
+
+void ModelBuilder::setModuleAttributes(ModuleOp module) {
+  module->setAttr("ponder.vocab", vocab);
+  module->setAttr("ponder.max_seq", b.getI64IntegerAttr(desc.model.maxSeq));
+  module->setAttr("ponder.max_think", b.getI64IntegerAttr(desc.think.maxThink));
+  module->setAttr("ponder.rollouts", b.getI64IntegerAttr(desc.think.rollouts));
+  module->setAttr("ponder.think_reward",
+                  b.getStringAttr(stringifyReward(desc.think.reward)));
+  // ponder-autodiff reads how the halting loops' backward gets its states.
+  if (desc.depth.backward == Backward::Recompute)
+    module->setAttr("ponder.recompute_states", b.getUnitAttr());
+}
+
+void ModelBuilder::buildModule(ModuleOp module) {
+  setModuleAttributes(module);
+  const int64_t dyn = ShapedType::kDynamic;
+  Types t;
+  t.ids = idTensor({dyn, dyn});
+  t.lengths = idTensor({dyn});
+  t.perPosition = floatTensor({dyn, dyn});
+  t.logits = floatTensor({dyn, dyn, vocab.getSize()});
+  t.scalar = floatTensor({});
+  t.steps = idTensor({dyn, dyn});
+
+  b.setInsertionPointToEnd(module.getBody());
+  buildForward(t);
+  b.setInsertionPointToEnd(module.getBody());
+  buildDecode(t);
+  b.setInsertionPointToEnd(module.getBody());
+  SmallVector<std::pair<StringRef, Type>> inputs = buildLoss(t);
+  auto loss = module.lookupSymbol<func::FuncOp>("loss");
+  b.setInsertionPointToEnd(module.getBody());
+  buildGrad(loss, inputs);
+  b.setInsertionPointToEnd(module.getBody());
+  buildTrainStep(t, loss, inputs);
+}
+
+// @forward: inference (MODEL.md §4).
+void ModelBuilder::buildForward(const Types &t) {
+  b.setLoc(at("model"));
+  beginFunction(
+      "forward", {{"ids", t.ids}, {"lengths", t.lengths}},
+      {{"logits", t.logits}, {"steps", t.steps}, {"remainder", t.perPosition}});
+  Trunk trunk = buildTrunk(input("ids"), input("lengths"));
+  b.setLoc(at("model"));
+  func::ReturnOp::create(b, ValueRange{trunk.logits, trunk.loop.getSteps(),
+                                       trunk.loop.getRemainder()});
+}
+
+// @decode: cached decoding (docs/decoding.md).
+void ModelBuilder::buildDecode(const Types &t) {
+  Type cache = floatTensor({desc.depth.maxSteps, ShapedType::kDynamic,
+                            desc.model.maxSeq, desc.model.dModel});
+  b.setLoc(at("model"));
+  beginFunction("decode",
+                {{"ids", t.ids},
+                 {"lengths", t.lengths},
+                 {"start", t.lengths},
+                 {"cache.keys", cache},
+                 {"cache.values", cache}},
+                {{"logits", t.logits},
+                 {"steps", t.steps},
+                 {"remainder", t.perPosition},
+                 {"cache.keys", cache},
+                 {"cache.values", cache}});
+  DecodeCache in{input("start"), input("cache.keys"), input("cache.values")};
+  Value lengths = input("lengths");
+  Trunk trunk = buildTrunk(input("ids"), lengths, &in);
+  b.setLoc(at("model.max_seq"));
+  auto write = [&](Value fresh, Value into) -> Value {
+    return CacheWriteOp::create(b, cache, fresh, into, in.start, lengths);
+  };
+  Value keys = write(trunk.loop.getKeys(), in.keys);
+  Value values = write(trunk.loop.getValues(), in.values);
+  b.setLoc(at("model"));
+  func::ReturnOp::create(b,
+                         ValueRange{trunk.logits, trunk.loop.getSteps(),
+                                    trunk.loop.getRemainder(), keys, values});
+}
+
+// @loss: the training objective (MODEL.md §5), with the outputs of
+// `ponder run` (§8).
+SmallVector<std::pair<StringRef, Type>>
+ModelBuilder::buildLoss(const Types &t) {
+  SmallVector<std::pair<StringRef, Type>> inputs = {
+      {"ids", t.ids},
+      {"lengths", t.lengths},
+      {"target_weight", t.perPosition},
+      {"advantage", t.perPosition}};
+  bool useReference = desc.loss.referenceMix > 0.0;
+  if (useReference)
+    inputs.push_back({"reference_logits", t.logits});
+  b.setLoc(at("loss"));
+  beginFunction("loss", inputs,
+                {{"loss", t.scalar},
+                 {"loss.ce", t.scalar},
+                 {"loss.ponder", t.scalar},
+                 {"loss.policy", t.scalar},
+                 {"logits", t.logits},
+                 {"steps", t.steps},
+                 {"remainder", t.perPosition}});
+  Trunk trunk = buildTrunk(input("ids"), input("lengths"));
+  SmallVector<Value> results = buildLossTerms(t, trunk, useReference);
+  b.setLoc(at("loss"));
+  results.append(
+      {trunk.logits, trunk.loop.getSteps(), trunk.loop.getRemainder()});
+  func::ReturnOp::create(b, results);
+  return inputs;
+}
+
+SmallVector<Value> ModelBuilder::buildLossTerms(const Types &t,
+                                                const Trunk &trunk,
+                                                bool useReference) {
+  Value ids = input("ids"), lengths = input("lengths");
+  HaltingLoopOp loop = trunk.loop;
+  bool perStep = static_cast<bool>(trunk.perStepLogits);
+  b.setLoc(at("loss"));
+  Value ce = VerbalXentOp::create(
+      b, t.scalar, perStep ? trunk.perStepLogits : trunk.logits, ids, lengths,
+      input("target_weight"),
+      useReference ? input("reference_logits") : Value(),
+      perStep ? loop.getProbs() : Value(), vocab,
+      b.getF64FloatAttr(desc.loss.smoothing),
+      b.getF64FloatAttr(desc.loss.referenceMix),
+      b.getF64FloatAttr(desc.loss.referenceTemperature));
+  b.setLoc(at("loss.policy_weight"));
+  Value policy = PolicyLossOp::create(b, t.scalar, trunk.logits, ids, lengths,
+                                      input("advantage"), vocab);
+  b.setLoc(at(ponderWeightKey(desc.depth.halting)));
+  FloatAttr priorLambda = desc.depth.halting == Halting::PonderNet
+                              ? b.getF64FloatAttr(desc.depth.priorLambda)
+                              : FloatAttr();
+  Value ponderCost = PonderCostOp::create(
+      b, t.scalar, loop.getModeAttr(), loop.getSteps(), loop.getRemainder(),
+      loop.getProbs(), lengths, priorLambda);
+  // L = L_ce + w L_ponder + lambda_pg L_pg (MODEL.md §5).
+  Value ponderTerm =
+      arith::MulFOp::create(b, scalar(desc.ponderWeight()), ponderCost);
+  b.setLoc(at("loss"));
+  Value total = arith::AddFOp::create(b, ce, ponderTerm);
+  b.setLoc(at("loss.policy_weight"));
+  Value policyTerm =
+      arith::MulFOp::create(b, scalar(desc.loss.policyWeight), policy);
+  b.setLoc(at("loss"));
+  total = arith::AddFOp::create(b, total, policyTerm);
+  return {total, ce, ponderCost, policy};
+}
+
+std::vector<std::pair<std::string, Type>>
+ModelBuilder::gradOutputs(func::FuncOp loss) {
+  std::vector<std::pair<std::string, Type>> outputs;
+  for (unsigned i = 0; i < loss.getNumResults(); ++i)
+    outputs.push_back(
+        {loss.getResultAttrOfType<StringAttr>(i, "ponder.output").str(),
+         loss.getResultTypes()[i]});
+  for (const ParameterSpec &p : getParameters(desc))
+    outputs.push_back({"grad." + p.name, floatTensor(p.shape)});
+  return outputs;
+}
+
+// @grad: @loss's outputs and the gradient of the loss with respect to every
+// parameter (`ponder run --grad`, MODEL.md §8), by ponder-autodiff.
+void ModelBuilder::buildGrad(func::FuncOp loss,
+                             ArrayRef<std::pair<StringRef, Type>> inputs) {
+  std::vector<std::pair<std::string, Type>> outputs = gradOutputs(loss);
+  SmallVector<std::pair<StringRef, Type>> outs(outputs.begin(), outputs.end());
+  b.setLoc(at("loss"));
+  func::FuncOp grad = beginFunction("grad", inputs, outs);
+  SmallVector<Type> resultTypes;
+  for (auto &[_, type] : outputs)
+    resultTypes.push_back(type);
+  auto g = GradientOp::create(b, resultTypes, loss.getSymName(),
+                              grad.getArguments());
+  func::ReturnOp::create(b, g.getResults());
+}
+
+// @train_step: one optimiser step (MODEL.md §7): the gradient of @loss,
+// global-norm clipping at 1.0, and AdamW with decoupled weight decay on
+// 2-D parameters except embed.*.
+void ModelBuilder::buildTrainStep(const Types &t, func::FuncOp loss,
+                                  ArrayRef<std::pair<StringRef, Type>> inputs) {
+  std::vector<ParameterSpec> specs = getParameters(desc);
+  std::vector<std::string> names;
+  for (const char *prefix : {"adam.m.", "adam.v."})
+    for (const ParameterSpec &p : specs)
+      names.push_back(prefix + p.name);
+  SmallVector<std::pair<StringRef, Type>> moments, stepInputs(inputs);
+  for (auto [i, name] : llvm::enumerate(names))
+    moments.push_back({name, floatTensor(specs[i % specs.size()].shape)});
+  stepInputs.append({{"learning_rate", t.scalar},
+                     {"step", idTensor({})},
+                     {"weight_decay", t.scalar}});
+  SmallVector<std::pair<StringRef, Type>> stepOutputs = {
+      {"loss", t.scalar},        {"loss.ce", t.scalar},
+      {"loss.ponder", t.scalar}, {"loss.policy", t.scalar},
+      {"grad_norm", t.scalar},   {"steps", t.steps}};
+  for (const ParameterSpec &p : specs)
+    stepOutputs.push_back({p.name, floatTensor(p.shape)});
+  stepOutputs.append(moments.begin(), moments.end());
+  b.setLoc(at("loss"));
+  beginFunction("train_step", stepInputs, stepOutputs, moments);
+  func::ReturnOp::create(b, buildOptimizerStep(loss, inputs, names));
+}
+
+SmallVector<Value>
+ModelBuilder::buildOptimizerStep(func::FuncOp loss,
+                                 ArrayRef<std::pair<StringRef, Type>> inputs,
+                                 ArrayRef<std::string> moments) {
+  std::vector<ParameterSpec> specs = getParameters(desc);
+  SmallVector<Value> lossArgs;
+  for (auto &[name, _] : inputs)
+    lossArgs.push_back(input(name));
+  for (const ParameterSpec &p : specs)
+    lossArgs.push_back(param(p.name));
+  SmallVector<Type> resultTypes;
+  for (auto &[_, type] : gradOutputs(loss))
+    resultTypes.push_back(type);
+  auto g = GradientOp::create(b, resultTypes, loss.getSymName(), lossArgs);
+  SmallVector<Value> grads(g.getResults().drop_front(loss.getNumResults()));
+  auto clip =
+      ClipGlobalNormOp::create(b, ValueRange(grads).getTypes(), floatTensor({}),
+                               grads, b.getF64FloatAttr(1.0));
+  Value lr = tensor::ExtractOp::create(b, input("learning_rate"), ValueRange{});
+  Value step = arith::ExtSIOp::create(
+      b, b.getI64Type(),
+      tensor::ExtractOp::create(b, input("step"), ValueRange{}));
+  Value decay =
+      tensor::ExtractOp::create(b, input("weight_decay"), ValueRange{});
+  Value noDecay =
+      arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f)).getResult();
+  SmallVector<Value> results(g.getResults().take_front(4));
+  results.push_back(clip.getNorm());
+  results.push_back(g.getResult(5)); // steps
+  SmallVector<Value> newM, newV;
+  for (auto [i, p] : llvm::enumerate(specs)) {
+    bool decays = p.shape.size() == 2 && p.name.rfind("embed.", 0) != 0;
+    auto update =
+        AdamWOp::create(b, param(p.name), clip.getClipped()[i],
+                        input(moments[i]), input(moments[specs.size() + i]), lr,
+                        step, decays ? decay : noDecay, b.getF64FloatAttr(0.9),
+                        b.getF64FloatAttr(0.95), b.getF64FloatAttr(1e-8));
+    results.push_back(update.getNewParam());
+    newM.push_back(update.getNewM());
+    newV.push_back(update.getNewV());
+  }
+  results.append(newM);
+  results.append(newV);
+  return results;
 }
 
 } // namespace
@@ -270,211 +595,10 @@ OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
                                  const ModelDescription &desc) {
   context.loadDialect<PonderDialect, func::FuncDialect, arith::ArithDialect,
                       tensor::TensorDialect>();
-  Location loc = UnknownLoc::get(&context);
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  ImplicitLocOpBuilder b(loc, &context);
-  b.setInsertionPointToEnd(module->getBody());
-  ModelBuilder mb(b, desc);
-  (*module)->setAttr("ponder.vocab", mb.getVocab());
-  (*module)->setAttr("ponder.max_seq", b.getI64IntegerAttr(desc.model.maxSeq));
-  (*module)->setAttr("ponder.max_think",
-                     b.getI64IntegerAttr(desc.think.maxThink));
-  (*module)->setAttr("ponder.rollouts",
-                     b.getI64IntegerAttr(desc.think.rollouts));
-  (*module)->setAttr("ponder.think_reward",
-                     b.getStringAttr(stringifyReward(desc.think.reward)));
-  // ponder-autodiff reads how the halting loops' backward gets its states.
-  if (desc.depth.backward == Backward::Recompute)
-    (*module)->setAttr("ponder.recompute_states", b.getUnitAttr());
-
-  const int64_t dyn = ShapedType::kDynamic;
-  int64_t v = mb.getVocab().getSize();
-  Type ids = mb.idTensor({dyn, dyn}), lengths = mb.idTensor({dyn});
-  Type perPosition = mb.floatTensor({dyn, dyn});
-  Type logits = mb.floatTensor({dyn, dyn, v}), scalar = mb.floatTensor({});
-  Type steps = mb.idTensor({dyn, dyn});
-
-  // @forward: inference (MODEL.md §4).
-  mb.beginFunction(
-      "forward", {{"ids", ids}, {"lengths", lengths}},
-      {{"logits", logits}, {"steps", steps}, {"remainder", perPosition}});
-  {
-    Trunk t = mb.buildTrunk(mb.input("ids"), mb.input("lengths"));
-    func::ReturnOp::create(
-        b, ValueRange{t.logits, t.loop.getSteps(), t.loop.getRemainder()});
-  }
-
-  // @decode: cached decoding (docs/decoding.md).
-  b.setInsertionPointToEnd(module->getBody());
-  Type cache = mb.floatTensor(
-      {desc.depth.maxSteps, dyn, desc.model.maxSeq, desc.model.dModel});
-  mb.beginFunction("decode",
-                   {{"ids", ids},
-                    {"lengths", lengths},
-                    {"start", lengths},
-                    {"cache.keys", cache},
-                    {"cache.values", cache}},
-                   {{"logits", logits},
-                    {"steps", steps},
-                    {"remainder", perPosition},
-                    {"cache.keys", cache},
-                    {"cache.values", cache}});
-  {
-    DecodeCache in{mb.input("start"), mb.input("cache.keys"),
-                   mb.input("cache.values")};
-    Value lengthsArg = mb.input("lengths");
-    Trunk t = mb.buildTrunk(mb.input("ids"), lengthsArg, &in);
-    auto write = [&](Value fresh, Value into) -> Value {
-      return CacheWriteOp::create(b, cache, fresh, into, in.start, lengthsArg);
-    };
-    func::ReturnOp::create(b, ValueRange{t.logits, t.loop.getSteps(),
-                                         t.loop.getRemainder(),
-                                         write(t.loop.getKeys(), in.keys),
-                                         write(t.loop.getValues(), in.values)});
-  }
-
-  // @loss: the training objective (MODEL.md §5), with the outputs of
-  // `ponder run` (§8).
-  b.setInsertionPointToEnd(module->getBody());
-  SmallVector<std::pair<StringRef, Type>> inputs = {
-      {"ids", ids},
-      {"lengths", lengths},
-      {"target_weight", perPosition},
-      {"advantage", perPosition}};
-  bool useReference = desc.loss.referenceMix > 0.0;
-  if (useReference)
-    inputs.push_back({"reference_logits", logits});
-  mb.beginFunction("loss", inputs,
-                   {{"loss", scalar},
-                    {"loss.ce", scalar},
-                    {"loss.ponder", scalar},
-                    {"loss.policy", scalar},
-                    {"logits", logits},
-                    {"steps", steps},
-                    {"remainder", perPosition}});
-  {
-    Value idsArg = mb.input("ids"), lengthsArg = mb.input("lengths");
-    Trunk t = mb.buildTrunk(idsArg, lengthsArg);
-    HaltingLoopOp loop = t.loop;
-    bool perStep = static_cast<bool>(t.perStepLogits);
-    Value ce = VerbalXentOp::create(
-        b, scalar, perStep ? t.perStepLogits : t.logits, idsArg, lengthsArg,
-        mb.input("target_weight"),
-        useReference ? mb.input("reference_logits") : Value(),
-        perStep ? loop.getProbs() : Value(), mb.getVocab(),
-        b.getF64FloatAttr(desc.loss.smoothing),
-        b.getF64FloatAttr(desc.loss.referenceMix),
-        b.getF64FloatAttr(desc.loss.referenceTemperature));
-    Value policy = PolicyLossOp::create(b, scalar, t.logits, idsArg, lengthsArg,
-                                        mb.input("advantage"), mb.getVocab());
-    FloatAttr priorLambda = desc.depth.halting == Halting::PonderNet
-                                ? b.getF64FloatAttr(desc.depth.priorLambda)
-                                : FloatAttr();
-    Value ponderCost = PonderCostOp::create(
-        b, scalar, loop.getModeAttr(), loop.getSteps(), loop.getRemainder(),
-        loop.getProbs(), lengthsArg, priorLambda);
-    // L = L_ce + w L_ponder + lambda_pg L_pg (MODEL.md §5).
-    Value total = arith::AddFOp::create(
-        b, ce,
-        arith::MulFOp::create(b, mb.scalar(desc.ponderWeight()), ponderCost));
-    total = arith::AddFOp::create(
-        b, total,
-        arith::MulFOp::create(b, mb.scalar(desc.loss.policyWeight), policy));
-    func::ReturnOp::create(b,
-                           ValueRange{total, ce, ponderCost, policy, t.logits,
-                                      loop.getSteps(), loop.getRemainder()});
-  }
-
-  // @grad: @loss's outputs and the gradient of the loss with respect to every
-  // parameter (`ponder run --grad`, MODEL.md §8), by ponder-autodiff.
-  b.setInsertionPointToEnd(module->getBody());
-  auto loss = module->lookupSymbol<func::FuncOp>("loss");
-  SmallVector<std::pair<std::string, Type>> gradOutputs;
-  for (unsigned i = 0; i < loss.getNumResults(); ++i)
-    gradOutputs.push_back(
-        {loss.getResultAttrOfType<StringAttr>(i, "ponder.output").str(),
-         loss.getResultTypes()[i]});
-  for (const ParameterSpec &p : getParameters(desc))
-    gradOutputs.push_back({"grad." + p.name, mb.floatTensor(p.shape)});
-  SmallVector<std::pair<StringRef, Type>> gradOuts(gradOutputs.begin(),
-                                                   gradOutputs.end());
-  func::FuncOp grad = mb.beginFunction("grad", inputs, gradOuts);
-  {
-    SmallVector<Type> resultTypes;
-    for (auto &[_, type] : gradOutputs)
-      resultTypes.push_back(type);
-    auto g = GradientOp::create(b, resultTypes, loss.getSymName(),
-                                grad.getArguments());
-    func::ReturnOp::create(b, g.getResults());
-  }
-
-  // @train_step: one optimiser step (MODEL.md §7): the gradient of @loss,
-  // global-norm clipping at 1.0, and AdamW with decoupled weight decay on
-  // 2-D parameters except embed.*.
-  b.setInsertionPointToEnd(module->getBody());
-  std::vector<ParameterSpec> specs = getParameters(desc);
-  std::vector<std::string> names;
-  for (const char *prefix : {"adam.m.", "adam.v."})
-    for (const ParameterSpec &p : specs)
-      names.push_back(prefix + p.name);
-  SmallVector<std::pair<StringRef, Type>> moments, stepInputs(inputs);
-  for (auto [i, name] : llvm::enumerate(names))
-    moments.push_back({name, mb.floatTensor(specs[i % specs.size()].shape)});
-  stepInputs.append({{"learning_rate", scalar},
-                     {"step", mb.idTensor({})},
-                     {"weight_decay", scalar}});
-  SmallVector<std::pair<StringRef, Type>> stepOutputs = {
-      {"loss", scalar},        {"loss.ce", scalar},   {"loss.ponder", scalar},
-      {"loss.policy", scalar}, {"grad_norm", scalar}, {"steps", steps}};
-  for (const ParameterSpec &p : specs)
-    stepOutputs.push_back({p.name, mb.floatTensor(p.shape)});
-  stepOutputs.append(moments.begin(), moments.end());
-  func::FuncOp train =
-      mb.beginFunction("train_step", stepInputs, stepOutputs, moments);
-  {
-    SmallVector<Value> lossArgs;
-    for (auto &[name, _] : inputs)
-      lossArgs.push_back(mb.input(name));
-    for (const ParameterSpec &p : specs)
-      lossArgs.push_back(mb.param(p.name));
-    SmallVector<Type> resultTypes;
-    for (auto &[_, type] : gradOutputs)
-      resultTypes.push_back(type);
-    auto g = GradientOp::create(b, resultTypes, loss.getSymName(), lossArgs);
-    unsigned firstGrad = loss.getNumResults();
-    SmallVector<Value> grads(g.getResults().drop_front(firstGrad));
-    auto clip = ClipGlobalNormOp::create(b, ValueRange(grads).getTypes(),
-                                         mb.floatTensor({}), grads,
-                                         b.getF64FloatAttr(1.0));
-    Value lr =
-        tensor::ExtractOp::create(b, mb.input("learning_rate"), ValueRange{});
-    Value step = arith::ExtSIOp::create(
-        b, b.getI64Type(),
-        tensor::ExtractOp::create(b, mb.input("step"), ValueRange{}));
-    Value decay =
-        tensor::ExtractOp::create(b, mb.input("weight_decay"), ValueRange{});
-    Value noDecay =
-        arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f)).getResult();
-    SmallVector<Value> results(g.getResults().take_front(4));
-    results.push_back(clip.getNorm());
-    results.push_back(g.getResult(5)); // steps
-    SmallVector<Value> newM, newV;
-    for (auto [i, p] : llvm::enumerate(specs)) {
-      bool decays = p.shape.size() == 2 && p.name.rfind("embed.", 0) != 0;
-      auto update = AdamWOp::create(
-          b, mb.param(p.name), clip.getClipped()[i], mb.input(names[i]),
-          mb.input(names[specs.size() + i]), lr, step, decays ? decay : noDecay,
-          b.getF64FloatAttr(0.9), b.getF64FloatAttr(0.95),
-          b.getF64FloatAttr(1e-8));
-      results.push_back(update.getNewParam());
-      newM.push_back(update.getNewM());
-      newV.push_back(update.getNewV());
-    }
-    results.append(newM);
-    results.append(newV);
-    func::ReturnOp::create(b, results);
-  }
-  (void)train;
+  ImplicitLocOpBuilder b(UnknownLoc::get(&context), &context);
+  ModelBuilder builder(b, desc);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(builder.at("model"));
+  builder.buildModule(*module);
   return module;
 }
 

@@ -89,6 +89,17 @@ unsigned lineOf(const toml::key &key, const toml::node &node) {
   return std::max(1u, unsigned(key.source().begin.line));
 }
 
+/// Where `key` is (its name, not its value); its node's position when toml++
+/// recorded none for the key.
+SourcePositions::Position positionOf(const toml::key &key,
+                                     const toml::node &node) {
+  toml::source_position begin = key.source().begin;
+  if (!begin.line)
+    begin = node.source().begin;
+  return {std::max(1u, unsigned(begin.line)),
+          std::max(1u, unsigned(begin.column))};
+}
+
 struct Entry {
   StringRef key;
   const toml::node *node;
@@ -156,12 +167,12 @@ FloatRange interval(char open, double lo, double hi, char close) {
 }
 
 /// Reads the keys of one section. It remembers which keys were asked for,
-/// so that the others can be reported as unknown, and the first problem.
+/// so that the others can be reported as unknown, the first problem, and
+/// where each key is (in `source`).
 class Section {
 public:
-  Section(const toml::table &root, StringRef name, StringRef file)
-      : table(root.get_as<toml::table>(std::string_view(name))), name(name),
-        file(file) {}
+  Section(const toml::table &root, StringRef name, StringRef file,
+          SourcePositions &source);
 
   /// Each reader leaves `out` at its default when the key is absent and
   /// returns true iff the key is present and valid.
@@ -183,13 +194,39 @@ private:
 
   const toml::table *table; // null when the section is absent
   StringRef name, file;
+  SourcePositions &source;
+  SourcePositions::Position header; // 1:1 when the section is absent
   llvm::StringSet<> known;
   std::optional<std::string> firstError;
 };
 
+Section::Section(const toml::table &root, StringRef name, StringRef file,
+                 SourcePositions &source)
+    : table(root.get_as<toml::table>(std::string_view(name))), name(name),
+      file(file), source(source) {
+  // At the header's `[`; a table that only exists through `[name.sub]` has
+  // no source of its own, so at its key.
+  if (table) {
+    toml::source_position begin = table->source().begin;
+    if (begin.line)
+      header = {unsigned(begin.line), std::max(1u, unsigned(begin.column))};
+    else
+      header = positionOf(root.find(std::string_view(name))->first, *table);
+  }
+  source.positions[name] = header;
+}
+
 const toml::node *Section::lookup(StringRef key, Presence presence) {
   known.insert(key);
-  const toml::node *node = table ? table->get(std::string_view(key)) : nullptr;
+  SourcePositions::Position &at = source.positions[(name + "." + key).str()];
+  at = header;
+  const toml::node *node = nullptr;
+  if (table) {
+    if (auto it = table->find(std::string_view(key)); it != table->end()) {
+      node = &it->second;
+      at = positionOf(it->first, *node);
+    }
+  }
   if (!node && presence == Required)
     fail(key, "missing (required)");
   return node;
@@ -368,6 +405,13 @@ StringRef ponder::stringifyReward(Reward r) {
   llvm_unreachable("unknown reward");
 }
 
+SourcePositions::Position SourcePositions::find(StringRef name) const {
+  auto it = positions.find(name);
+  assert((it != positions.end() || file.empty()) &&
+         "not a section or a key that the parser reads");
+  return it == positions.end() ? Position() : it->second;
+}
+
 double ModelDescription::ponderWeight() const {
   switch (depth.halting) {
   case Halting::Fixed:
@@ -497,8 +541,11 @@ ParsedDescription ponder::parseModelDescription(StringRef text,
       return failAt(1, "section [" + name + "]: missing (required)");
 
   ModelDescription desc;
-  Section model(root, "model", fileName), depth(root, "depth", fileName),
-      loss(root, "loss", fileName), think(root, "think", fileName);
+  desc.source.file = fileName.str();
+  Section model(root, "model", fileName, desc.source),
+      depth(root, "depth", fileName, desc.source),
+      loss(root, "loss", fileName, desc.source),
+      think(root, "think", fileName, desc.source);
   readModel(model, desc.model);
   readDepth(depth, desc.depth);
   readLoss(loss, desc.loss);

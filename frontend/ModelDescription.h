@@ -9,6 +9,7 @@
 #ifndef PONDER_FRONTEND_MODELDESCRIPTION_H
 #define PONDER_FRONTEND_MODELDESCRIPTION_H
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
@@ -29,6 +30,24 @@ llvm::StringRef stringifyHalting(Halting h);
 llvm::StringRef stringifyBackward(Backward b);
 /// Returns "first_verbal_logprob" or "first_verbal_correct".
 llvm::StringRef stringifyReward(Reward r);
+
+/// Where the keys of a description are in its file, so that the IR built
+/// from it points at the key that caused each op (FileLineColLoc).
+struct SourcePositions {
+  struct Position {
+    unsigned line = 1, column = 1;
+  };
+  /// The file as named to the parser; "" for a description built in code.
+  std::string file;
+  /// Every section ("depth", at its header) and every key the parser reads
+  /// ("depth.max_steps"). A key left at its default is at its section's
+  /// header; a missing section at 1:1.
+  llvm::StringMap<Position> positions;
+
+  /// The position of `name`, which must be one of `positions` unless
+  /// `file` is empty.
+  Position find(llvm::StringRef name) const;
+};
 
 /// Every field of MODEL.md §2, with the defaults documented in
 /// docs/model-description.md.
@@ -67,6 +86,10 @@ struct ModelDescription {
     Reward reward = Reward::FirstVerbalLogprob;
     int64_t rollouts = 4; // G
   } think;
+
+  /// Where each key is; not part of the model (moving a key changes only
+  /// the IR's locations).
+  SourcePositions source;
 
   /// The weight w of L_ponder in the total loss (MODEL.md §5): tau for act,
   /// kl_beta for pondernet, 0 for fixed.

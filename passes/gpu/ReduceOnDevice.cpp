@@ -84,16 +84,10 @@ struct ReduceOnDevicePass
   void rewrite(linalg::GenericOp op, Operation *combiner) {
     OpBuilder b(op);
     Location loc = op.getLoc();
-    Block &body = op.getRegion().front();
-    BlockArgument out = body.getArguments().back();
+    BlockArgument out = op.getRegion().front().getArguments().back();
     Type type = out.getType();
-    SmallVector<Value> sizes;
-    for (Range r :
-         cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
-      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
-    Value total = constant(b, loc, 1);
-    for (Value s : sizes)
-      total = arith::MulIOp::create(b, loc, total, s);
+    SmallVector<Value> sizes = mlir::ponder::loopExtents(b, loc, op);
+    Value total = mlir::ponder::product(b, loc, sizes);
     Value one = constant(b, loc, 1);
     auto launch = gpu::LaunchOp::create(b, loc, one, one, one,
                                         constant(b, loc, kThreads), one, one);
@@ -110,8 +104,30 @@ struct ReduceOnDevicePass
     Value tid = launch.getThreadIds().x;
     Value neutral =
         arith::ConstantOp::create(b, loc, *arith::getNeutralElement(combiner));
+    Value share = foldShare(b, loc, op, combiner, sizes, total, tid, neutral);
+    memref::StoreOp::create(b, loc, share, partials, tid);
+    gpu::BarrierOp::create(b, loc);
+    foldPartials(b, loc, combiner, out, partials, tid);
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
+                                        constant(b, loc, 0));
+    auto ifOp = scf::IfOp::create(b, loc, first, /*else=*/false);
+    OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
+    Value output = op.getDpsInitOperand(0)->get();
+    Value init = memref::LoadOp::create(tb, loc, output, ValueRange{});
+    Value sum = memref::LoadOp::create(tb, loc, partials,
+                                       ValueRange{constant(tb, loc, 0)});
+    memref::StoreOp::create(tb, loc, combine(tb, loc, combiner, out, init, sum),
+                            output, ValueRange{});
+    op.erase();
+  }
 
-    // This thread's share: elements tid, tid + 256, ...
+  /// This thread's share: the elements tid, tid + 256, ... of the `total`
+  /// (loop extents `sizes`) folded from `neutral` by the op's body.
+  static Value foldShare(OpBuilder &b, Location loc, linalg::GenericOp op,
+                         Operation *combiner, ArrayRef<Value> sizes,
+                         Value total, Value tid, Value neutral) {
+    Block &body = op.getRegion().front();
+    BlockArgument out = body.getArguments().back();
     auto share = scf::ForOp::create(
         b, loc, tid, total, constant(b, loc, kThreads), ValueRange{neutral},
         [&](OpBuilder &lb, Location l, Value flat, ValueRange acc) {
@@ -144,9 +160,13 @@ struct ReduceOnDevicePass
           scf::YieldOp::create(lb, l,
                                combine(lb, l, combiner, out, acc[0], element));
         });
-    memref::StoreOp::create(b, loc, share.getResult(0), partials, tid);
-    gpu::BarrierOp::create(b, loc);
-    // Tree: at each level the lower half folds in the upper half.
+    return share.getResult(0);
+  }
+
+  /// The tree over the threads' partial results: at each level the lower
+  /// half folds in the upper half; partials[0] ends with the block's total.
+  static void foldPartials(OpBuilder &b, Location loc, Operation *combiner,
+                           BlockArgument out, Value partials, Value tid) {
     for (int64_t half = kThreads / 2; half >= 1; half /= 2) {
       Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            tid, constant(b, loc, half));
@@ -161,17 +181,6 @@ struct ReduceOnDevicePass
           tb, loc, combine(tb, loc, combiner, out, mine, other), partials, tid);
       gpu::BarrierOp::create(b, loc);
     }
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
-                                        constant(b, loc, 0));
-    auto ifOp = scf::IfOp::create(b, loc, first, /*else=*/false);
-    OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
-    Value output = op.getDpsInitOperand(0)->get();
-    Value init = memref::LoadOp::create(tb, loc, output, ValueRange{});
-    Value sum = memref::LoadOp::create(tb, loc, partials,
-                                       ValueRange{constant(tb, loc, 0)});
-    memref::StoreOp::create(tb, loc, combine(tb, loc, combiner, out, init, sum),
-                            output, ValueRange{});
-    op.erase();
   }
 };
 

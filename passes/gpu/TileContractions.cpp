@@ -27,6 +27,8 @@ namespace mlir::ponder {
 
 using namespace mlir;
 using mlir::ponder::delinearize;
+using mlir::ponder::loopExtents;
+using mlir::ponder::product;
 
 namespace {
 
@@ -84,6 +86,229 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   return Contraction{op, dims->m, dims->n, dims->k};
 }
 
+/// A flat index over several loop dimensions: `flat` in the row-major
+/// flattening of `sizes`, the extents of the loop dimensions `dims`.
+struct FlatIndex {
+  ArrayRef<unsigned> dims;
+  Value flat;
+  ArrayRef<Value> sizes;
+};
+
+/// The indices into an operand indexed by `map` (a projection of the loop
+/// dimensions) at the loop dimensions covered by `first` and `second`.
+SmallVector<Value> operandIndices(OpBuilder &b, Location l, AffineMap map,
+                                  const FlatIndex &first,
+                                  const FlatIndex &second) {
+  DenseMap<unsigned, Value> at;
+  for (const FlatIndex *index : {&first, &second})
+    for (auto [d, v] :
+         llvm::zip(index->dims, delinearize(b, l, index->flat, index->sizes)))
+      at[d] = v;
+  SmallVector<Value> indices;
+  for (AffineExpr expr : map.getResults())
+    indices.push_back(at.lookup(cast<AffineDimExpr>(expr).getPosition()));
+  return indices;
+}
+
+/// Replaces one contraction by its tiled kernel (see the file header).
+class ContractionTiler {
+public:
+  explicit ContractionTiler(const Contraction &c) : c(c), op(c.op) {}
+
+  void tile();
+
+private:
+  void computeExtents(OpBuilder &b, Location loc);
+  gpu::LaunchOp createLaunch(OpBuilder &b, Location loc);
+  void stage(OpBuilder &b, Location l, unsigned which, Value rowBase,
+             Value rows, ArrayRef<unsigned> rowDims, ArrayRef<Value> rowSizes,
+             Value k0, Value tileBuffer);
+  scf::ForOp accumulate(OpBuilder &b, Location loc);
+  void store(OpBuilder &b, Location loc, scf::ForOp outer);
+
+  const Contraction &c;
+  linalg::GenericOp op;
+  SmallVector<Value> mSizes, nSizes, kSizes; // extents of c.m, c.n, c.k
+  Value m, n, k;                             // and their products
+  Value block;                               // kThreads
+  // In the launch: the staged tiles, thread and tile coordinates.
+  Value aTile, bTile, tx, ty, tid, m0, n0, zeroF;
+};
+
+void ContractionTiler::tile() {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  computeExtents(b, loc);
+  gpu::LaunchOp launch = createLaunch(b, loc);
+
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToStart(&body);
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&body);
+  tx = launch.getThreadIds().x;
+  ty = launch.getThreadIds().y;
+  m0 = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
+                             constant(b, loc, kTile));
+  n0 = arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                             constant(b, loc, kTile));
+  tid = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, ty, block),
+                              tx);
+  zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  scf::ForOp outer = accumulate(b, loc);
+  store(b, loc, outer);
+  op.erase();
+}
+
+/// The extents of the loop dimensions and the flattened m, n and k.
+void ContractionTiler::computeExtents(OpBuilder &b, Location loc) {
+  SmallVector<Value> sizes = loopExtents(b, loc, op);
+  auto sizesOf = [&](ArrayRef<unsigned> dims) {
+    SmallVector<Value> out;
+    for (unsigned d : dims)
+      out.push_back(sizes[d]);
+    return out;
+  };
+  mSizes = sizesOf(c.m);
+  nSizes = sizesOf(c.n);
+  kSizes = sizesOf(c.k);
+  m = product(b, loc, mSizes);
+  n = product(b, loc, nSizes);
+  k = product(b, loc, kSizes);
+}
+
+/// A launch of ceil(n / 64) x ceil(m / 64) blocks of 16 x 16 threads with
+/// the two staged tiles in workgroup memory.
+gpu::LaunchOp ContractionTiler::createLaunch(OpBuilder &b, Location loc) {
+  Value one = constant(b, loc, 1);
+  auto tiles = [&](Value extent) {
+    return arith::CeilDivUIOp::create(b, loc, extent, constant(b, loc, kTile));
+  };
+  block = constant(b, loc, kThreads);
+  auto launch =
+      gpu::LaunchOp::create(b, loc, tiles(n), tiles(m), one, block, block, one);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto tileType = MemRefType::get({kDepth, kTile + kPad}, b.getF32Type(),
+                                  MemRefLayoutAttrInterface(), workgroup);
+  aTile = launch.addWorkgroupAttribution(tileType, loc);
+  bTile = launch.addWorkgroupAttribution(tileType, loc);
+  return launch;
+}
+
+/// Loads operand `which` at flat (row, depth) = (m or n, k) into the staged
+/// tile, zero outside the bounds.
+void ContractionTiler::stage(OpBuilder &b, Location l, unsigned which,
+                             Value rowBase, Value rows,
+                             ArrayRef<unsigned> rowDims,
+                             ArrayRef<Value> rowSizes, Value k0,
+                             Value tileBuffer) {
+  OpOperand *operand = op.getDpsInputOperand(which);
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  // Threads with consecutive ids read consecutive addresses: along k when
+  // the operand's innermost index is a k dimension, else along the row
+  // dimension.
+  auto lastDim = cast<AffineDimExpr>(map.getResults().back()).getPosition();
+  bool depthFastest = llvm::is_contained(c.k, lastDim);
+  for (int64_t r = 0; r < kTile * kDepth / (kThreads * kThreads); ++r) {
+    Value e = arith::AddIOp::create(b, l, tid,
+                                    constant(b, l, r * kThreads * kThreads));
+    Value row, depth;
+    if (depthFastest) {
+      row = arith::DivUIOp::create(b, l, e, constant(b, l, kDepth));
+      depth = arith::RemUIOp::create(b, l, e, constant(b, l, kDepth));
+    } else {
+      depth = arith::DivUIOp::create(b, l, e, constant(b, l, kTile));
+      row = arith::RemUIOp::create(b, l, e, constant(b, l, kTile));
+    }
+    Value gRow = arith::AddIOp::create(b, l, rowBase, row);
+    Value gDepth = arith::AddIOp::create(b, l, k0, depth);
+    Value inBounds = arith::AndIOp::create(
+        b, l,
+        arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, gRow, rows),
+        arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, gDepth, k));
+    auto ifOp = scf::IfOp::create(
+        b, l, inBounds,
+        [&](OpBuilder &tb, Location tl) {
+          SmallVector<Value> indices = operandIndices(
+              tb, tl, map, {rowDims, gRow, rowSizes}, {c.k, gDepth, kSizes});
+          Value v = memref::LoadOp::create(tb, tl, operand->get(), indices);
+          scf::YieldOp::create(tb, tl, v);
+        },
+        [&](OpBuilder &eb, Location el) {
+          scf::YieldOp::create(eb, el, zeroF);
+        });
+    memref::StoreOp::create(b, l, ifOp.getResult(0), tileBuffer, {depth, row});
+  }
+}
+
+/// The loop over k in steps of kDepth: stage both tiles, then each thread
+/// accumulates its 4 x 4 outputs (the loop's results) from them.
+scf::ForOp ContractionTiler::accumulate(OpBuilder &b, Location loc) {
+  constexpr int64_t kAcc = kPerThread * kPerThread;
+  SmallVector<Value> init(kAcc, zeroF);
+  return scf::ForOp::create(
+      b, loc, constant(b, loc, 0), k, constant(b, loc, kDepth), init,
+      [&](OpBuilder &bb, Location l, Value k0, ValueRange acc) {
+        stage(bb, l, 0, m0, m, c.m, mSizes, k0, aTile);
+        stage(bb, l, 1, n0, n, c.n, nSizes, k0, bTile);
+        gpu::BarrierOp::create(bb, l);
+        auto inner = scf::ForOp::create(
+            bb, l, constant(bb, l, 0), constant(bb, l, kDepth),
+            constant(bb, l, 1), acc,
+            [&](OpBuilder &ib, Location il, Value d, ValueRange sums) {
+              SmallVector<Value> as, bs;
+              for (int64_t i = 0; i < kPerThread; ++i) {
+                as.push_back(memref::LoadOp::create(
+                    ib, il, aTile,
+                    {d, arith::AddIOp::create(
+                            ib, il, ty, constant(ib, il, i * kThreads))}));
+                bs.push_back(memref::LoadOp::create(
+                    ib, il, bTile,
+                    {d, arith::AddIOp::create(
+                            ib, il, tx, constant(ib, il, i * kThreads))}));
+              }
+              SmallVector<Value> next;
+              for (int64_t i = 0; i < kPerThread; ++i)
+                for (int64_t j = 0; j < kPerThread; ++j)
+                  next.push_back(arith::AddFOp::create(
+                      ib, il, sums[i * kPerThread + j],
+                      arith::MulFOp::create(ib, il, as[i], bs[j])));
+              scf::YieldOp::create(ib, il, next);
+            });
+        // Nobody restages the tiles while others still read them.
+        gpu::BarrierOp::create(bb, l);
+        scf::YieldOp::create(bb, l, inner.getResults());
+      });
+}
+
+/// out[m, n] += acc where in bounds.
+void ContractionTiler::store(OpBuilder &b, Location loc, scf::ForOp outer) {
+  OpOperand *init0 = op.getDpsInitOperand(0);
+  AffineMap outMap = op.getMatchingIndexingMap(init0);
+  for (int64_t i = 0; i < kPerThread; ++i) {
+    for (int64_t j = 0; j < kPerThread; ++j) {
+      Value gm = arith::AddIOp::create(
+          b, loc, m0,
+          arith::AddIOp::create(b, loc, ty, constant(b, loc, i * kThreads)));
+      Value gn = arith::AddIOp::create(
+          b, loc, n0,
+          arith::AddIOp::create(b, loc, tx, constant(b, loc, j * kThreads)));
+      Value inBounds = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, gm, m),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, gn, n));
+      auto ifOp = scf::IfOp::create(b, loc, inBounds, /*else=*/false);
+      OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
+      SmallVector<Value> indices =
+          operandIndices(tb, loc, outMap, {c.m, gm, mSizes}, {c.n, gn, nSizes});
+      Value old = memref::LoadOp::create(tb, loc, init0->get(), indices);
+      Value sum = arith::AddFOp::create(tb, loc, old,
+                                        outer.getResult(i * kPerThread + j));
+      memref::StoreOp::create(tb, loc, sum, init0->get(), indices);
+    }
+  }
+}
+
 struct TileContractionsForGPUPass
     : mlir::ponder::impl::TileContractionsForGPUBase<
           TileContractionsForGPUPass> {
@@ -94,183 +319,7 @@ struct TileContractionsForGPUPass
         found.push_back(*c);
     });
     for (Contraction &c : found)
-      tile(c);
-  }
-
-  void tile(Contraction &c) {
-    linalg::GenericOp op = c.op;
-    OpBuilder b(op);
-    Location loc = op.getLoc();
-    MLIRContext *ctx = b.getContext();
-    SmallVector<Value> sizes;
-    for (Range r :
-         cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
-      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
-    auto sizesOf = [&](ArrayRef<unsigned> dims) {
-      SmallVector<Value> out;
-      for (unsigned d : dims)
-        out.push_back(sizes[d]);
-      return out;
-    };
-    auto product = [&](ArrayRef<Value> values) {
-      Value p = constant(b, loc, 1);
-      for (Value v : values)
-        p = arith::MulIOp::create(b, loc, p, v);
-      return p;
-    };
-    SmallVector<Value> mSizes = sizesOf(c.m), nSizes = sizesOf(c.n),
-                       kSizes = sizesOf(c.k);
-    Value m = product(mSizes), n = product(nSizes), k = product(kSizes);
-    Value one = constant(b, loc, 1);
-    auto tiles = [&](Value extent) {
-      return arith::CeilDivUIOp::create(b, loc, extent,
-                                        constant(b, loc, kTile));
-    };
-    Value block = constant(b, loc, kThreads);
-    auto launch = gpu::LaunchOp::create(b, loc, tiles(n), tiles(m), one, block,
-                                        block, one);
-    auto workgroup =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto tileType = MemRefType::get({kDepth, kTile + kPad}, b.getF32Type(),
-                                    MemRefLayoutAttrInterface(), workgroup);
-    Value aTile = launch.addWorkgroupAttribution(tileType, loc);
-    Value bTile = launch.addWorkgroupAttribution(tileType, loc);
-
-    Block &body = launch.getBody().front();
-    b.setInsertionPointToStart(&body);
-    gpu::TerminatorOp::create(b, loc);
-    b.setInsertionPointToStart(&body);
-    Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
-    Value m0 = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
-                                     constant(b, loc, kTile));
-    Value n0 = arith::MulIOp::create(b, loc, launch.getBlockIds().x,
-                                     constant(b, loc, kTile));
-    Value tid = arith::AddIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, ty, block), tx);
-    Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-
-    // Loads operand `which` at flat (row, depth) = (m or n, k) into the
-    // staged tile, zero outside the bounds.
-    auto stage = [&](OpBuilder &bb, Location l, unsigned which, Value rowBase,
-                     Value rows, ArrayRef<unsigned> rowDims,
-                     ArrayRef<Value> rowSizes, Value k0, Value tileBuffer) {
-      OpOperand *operand = op.getDpsInputOperand(which);
-      AffineMap map = op.getMatchingIndexingMap(operand);
-      // Threads with consecutive ids read consecutive addresses: along k
-      // when the operand's innermost index is a k dimension, else along the
-      // row dimension.
-      auto lastDim = cast<AffineDimExpr>(map.getResults().back()).getPosition();
-      bool depthFastest = llvm::is_contained(c.k, lastDim);
-      for (int64_t r = 0; r < kTile * kDepth / (kThreads * kThreads); ++r) {
-        Value e = arith::AddIOp::create(
-            bb, l, tid, constant(bb, l, r * kThreads * kThreads));
-        Value row, depth;
-        if (depthFastest) {
-          row = arith::DivUIOp::create(bb, l, e, constant(bb, l, kDepth));
-          depth = arith::RemUIOp::create(bb, l, e, constant(bb, l, kDepth));
-        } else {
-          depth = arith::DivUIOp::create(bb, l, e, constant(bb, l, kTile));
-          row = arith::RemUIOp::create(bb, l, e, constant(bb, l, kTile));
-        }
-        Value gRow = arith::AddIOp::create(bb, l, rowBase, row);
-        Value gDepth = arith::AddIOp::create(bb, l, k0, depth);
-        Value inBounds = arith::AndIOp::create(
-            bb, l,
-            arith::CmpIOp::create(bb, l, arith::CmpIPredicate::ult, gRow, rows),
-            arith::CmpIOp::create(bb, l, arith::CmpIPredicate::ult, gDepth, k));
-        auto ifOp = scf::IfOp::create(
-            bb, l, inBounds,
-            [&](OpBuilder &tb, Location tl) {
-              DenseMap<unsigned, Value> at;
-              for (auto [d, v] :
-                   llvm::zip(rowDims, delinearize(tb, tl, gRow, rowSizes)))
-                at[d] = v;
-              for (auto [d, v] :
-                   llvm::zip(c.k, delinearize(tb, tl, gDepth, kSizes)))
-                at[d] = v;
-              SmallVector<Value> indices;
-              for (AffineExpr expr : map.getResults())
-                indices.push_back(
-                    at.lookup(cast<AffineDimExpr>(expr).getPosition()));
-              Value v = memref::LoadOp::create(tb, tl, operand->get(), indices);
-              scf::YieldOp::create(tb, tl, v);
-            },
-            [&](OpBuilder &eb, Location el) {
-              scf::YieldOp::create(eb, el, zeroF);
-            });
-        memref::StoreOp::create(bb, l, ifOp.getResult(0), tileBuffer,
-                                {depth, row});
-      }
-    };
-
-    constexpr int64_t kAcc = kPerThread * kPerThread;
-    SmallVector<Value> init(kAcc, zeroF);
-    auto outer = scf::ForOp::create(
-        b, loc, constant(b, loc, 0), k, constant(b, loc, kDepth), init,
-        [&](OpBuilder &bb, Location l, Value k0, ValueRange acc) {
-          stage(bb, l, 0, m0, m, c.m, mSizes, k0, aTile);
-          stage(bb, l, 1, n0, n, c.n, nSizes, k0, bTile);
-          gpu::BarrierOp::create(bb, l);
-          auto inner = scf::ForOp::create(
-              bb, l, constant(bb, l, 0), constant(bb, l, kDepth),
-              constant(bb, l, 1), acc,
-              [&](OpBuilder &ib, Location il, Value d, ValueRange sums) {
-                SmallVector<Value> as, bs;
-                for (int64_t i = 0; i < kPerThread; ++i) {
-                  as.push_back(memref::LoadOp::create(
-                      ib, il, aTile,
-                      {d, arith::AddIOp::create(
-                              ib, il, ty, constant(ib, il, i * kThreads))}));
-                  bs.push_back(memref::LoadOp::create(
-                      ib, il, bTile,
-                      {d, arith::AddIOp::create(
-                              ib, il, tx, constant(ib, il, i * kThreads))}));
-                }
-                SmallVector<Value> next;
-                for (int64_t i = 0; i < kPerThread; ++i)
-                  for (int64_t j = 0; j < kPerThread; ++j)
-                    next.push_back(arith::AddFOp::create(
-                        ib, il, sums[i * kPerThread + j],
-                        arith::MulFOp::create(ib, il, as[i], bs[j])));
-                scf::YieldOp::create(ib, il, next);
-              });
-          // Nobody restages the tiles while others still read them.
-          gpu::BarrierOp::create(bb, l);
-          scf::YieldOp::create(bb, l, inner.getResults());
-        });
-
-    // out[m, n] += acc where in bounds.
-    OpOperand *init0 = op.getDpsInitOperand(0);
-    AffineMap outMap = op.getMatchingIndexingMap(init0);
-    for (int64_t i = 0; i < kPerThread; ++i) {
-      for (int64_t j = 0; j < kPerThread; ++j) {
-        Value gm = arith::AddIOp::create(
-            b, loc, m0,
-            arith::AddIOp::create(b, loc, ty, constant(b, loc, i * kThreads)));
-        Value gn = arith::AddIOp::create(
-            b, loc, n0,
-            arith::AddIOp::create(b, loc, tx, constant(b, loc, j * kThreads)));
-        Value inBounds = arith::AndIOp::create(
-            b, loc,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, gm, m),
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, gn, n));
-        auto ifOp = scf::IfOp::create(b, loc, inBounds, /*else=*/false);
-        OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
-        DenseMap<unsigned, Value> at;
-        for (auto [d, v] : llvm::zip(c.m, delinearize(tb, loc, gm, mSizes)))
-          at[d] = v;
-        for (auto [d, v] : llvm::zip(c.n, delinearize(tb, loc, gn, nSizes)))
-          at[d] = v;
-        SmallVector<Value> indices;
-        for (AffineExpr expr : outMap.getResults())
-          indices.push_back(at.lookup(cast<AffineDimExpr>(expr).getPosition()));
-        Value old = memref::LoadOp::create(tb, loc, init0->get(), indices);
-        Value sum = arith::AddFOp::create(tb, loc, old,
-                                          outer.getResult(i * kPerThread + j));
-        memref::StoreOp::create(tb, loc, sum, init0->get(), indices);
-      }
-    }
-    op.erase();
+      ContractionTiler(c).tile();
   }
 };
 

@@ -357,101 +357,120 @@ struct FusedAttentionGradLowering : OpConversionPattern<AttentionGradOp> {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
     Heads heads(b, loc, type, op.getHeads(), adaptor.getQuery());
-    Value q = bufferOf(b, loc, adaptor.getQuery());
-    Value k = bufferOf(b, loc, adaptor.getKey());
-    Value v = bufferOf(b, loc, adaptor.getValue());
-    Value dOut = bufferOf(b, loc, adaptor.getResultGrad());
-    Value lens = bufferOf(b, loc, adaptor.getLengths());
-    Value dQ = heads.allocLike(b, loc, type);
-    Value dK = heads.allocLike(b, loc, type);
-    Value dV = heads.allocLike(b, loc, type);
-    // Row statistics [B, H, T]: max, sum, dO.O.
+    Buffers g;
+    g.q = bufferOf(b, loc, adaptor.getQuery());
+    g.k = bufferOf(b, loc, adaptor.getKey());
+    g.v = bufferOf(b, loc, adaptor.getValue());
+    g.dOut = bufferOf(b, loc, adaptor.getResultGrad());
+    g.lens = bufferOf(b, loc, adaptor.getLengths());
+    g.dQ = heads.allocLike(b, loc, type);
+    g.dK = heads.allocLike(b, loc, type);
+    g.dV = heads.allocLike(b, loc, type);
     int64_t statShape[] = {type.getDimSize(0), heads.count, type.getDimSize(1)};
-    SmallVector<Value> stats;
     for (int s = 0; s < 3; ++s)
-      stats.push_back(Heads::alloc(b, loc, statShape,
-                                   {heads.batch, Value(), heads.length}));
-    Value numHeads = indexConst(b, loc, heads.count);
-    Value zero = indexConst(b, loc, 0);
+      g.stats.push_back(Heads::alloc(b, loc, statShape,
+                                     {heads.batch, Value(), heads.length}));
+    g.numHeads = indexConst(b, loc, heads.count);
+    g.zero = indexConst(b, loc, 0);
+    buildQueryPass(b, loc, heads, g);
+    buildKeyPass(b, loc, heads, g);
+    rewriter.replaceOp(op, {asTensor(b, loc, type, g.dQ),
+                            asTensor(b, loc, type, g.dK),
+                            asTensor(b, loc, type, g.dV)});
+    return success();
+  }
 
-    // Per query: statistics and dQ.
-    parallel(
-        b, loc, {heads.batch, numHeads, heads.length},
-        [&](OpBuilder &nb, Location l, ValueRange ivs) {
-          Value row = ivs[0], h = ivs[1], i = ivs[2];
-          Value base = heads.base(nb, l, h);
-          Value end = visibleEnd(nb, l, zero, i, loadIndex(nb, l, lens, row));
-          auto at = [&](Value buffer) {
-            return [&, buffer](OpBuilder &bb, Location ll, Value j) -> Row {
-              return heads.rowOf(bb, ll, buffer, row, j, base);
-            };
-          };
-          Row qi = heads.rowOf(nb, l, q, row, i, base);
-          Row dOi = heads.rowOf(nb, l, dOut, row, i, base);
-          OnlineSoftmax s = scanKeys(nb, l, qi, heads.scale, end, at(k), at(v));
-          Row o;
-          for (Value a : s.acc)
-            o.push_back(arith::DivFOp::create(nb, l, a, s.sum));
-          Value d = dot(nb, l, dOi, o);
-          Row init(heads.width, f32Const(nb, l, 0.0f));
-          Row dq = loop(nb, l, zero, end, init,
-                        [&](OpBuilder &bb, Location ll, Value j,
-                            ArrayRef<Value> acc) -> Row {
-                          Row kj = at(k)(bb, ll, j);
-                          Value p = probability(bb, ll, qi, kj, heads.scale,
-                                                s.max, s.sum);
-                          Value ds =
-                              scoreGrad(bb, ll, heads.scale, p,
-                                        dot(bb, ll, dOi, at(v)(bb, ll, j)), d);
-                          return scaleAdd(bb, ll, acc, Value(), ds, kj);
-                        });
-          storeHead(nb, l, dq, dQ, row, i, base);
-          Value values[] = {s.max, s.sum, d};
-          for (auto [buffer, value] : llvm::zip(stats, values))
-            memref::StoreOp::create(nb, l, value, buffer, {row, h, i});
-        });
+private:
+  /// The operands' views and the results' buffers of both passes.
+  struct Buffers {
+    Value q, k, v, dOut, lens;
+    Value dQ, dK, dV;
+    SmallVector<Value> stats; // per row [B, H, T]: max, sum, dO.O
+    Value numHeads, zero;
+  };
 
-    // Per key: dK and dV over the queries that see it.
+  /// Per query: the row statistics and dQ.
+  static void buildQueryPass(OpBuilder &b, Location loc, const Heads &heads,
+                             const Buffers &g) {
+    parallel(b, loc, {heads.batch, g.numHeads, heads.length},
+             [&](OpBuilder &nb, Location l, ValueRange ivs) {
+               Value row = ivs[0], h = ivs[1], i = ivs[2];
+               Value base = heads.base(nb, l, h);
+               Value end =
+                   visibleEnd(nb, l, g.zero, i, loadIndex(nb, l, g.lens, row));
+               auto at = [&](Value buffer) {
+                 return
+                     [&, buffer](OpBuilder &bb, Location ll, Value j) -> Row {
+                       return heads.rowOf(bb, ll, buffer, row, j, base);
+                     };
+               };
+               Row qi = heads.rowOf(nb, l, g.q, row, i, base);
+               Row dOi = heads.rowOf(nb, l, g.dOut, row, i, base);
+               OnlineSoftmax s =
+                   scanKeys(nb, l, qi, heads.scale, end, at(g.k), at(g.v));
+               Row o;
+               for (Value a : s.acc)
+                 o.push_back(arith::DivFOp::create(nb, l, a, s.sum));
+               Value d = dot(nb, l, dOi, o);
+               Row init(heads.width, f32Const(nb, l, 0.0f));
+               Row dq = loop(nb, l, g.zero, end, init,
+                             [&](OpBuilder &bb, Location ll, Value j,
+                                 ArrayRef<Value> acc) -> Row {
+                               Row kj = at(g.k)(bb, ll, j);
+                               Value p = probability(bb, ll, qi, kj,
+                                                     heads.scale, s.max, s.sum);
+                               Value ds = scoreGrad(
+                                   bb, ll, heads.scale, p,
+                                   dot(bb, ll, dOi, at(g.v)(bb, ll, j)), d);
+                               return scaleAdd(bb, ll, acc, Value(), ds, kj);
+                             });
+               storeHead(nb, l, dq, g.dQ, row, i, base);
+               Value values[] = {s.max, s.sum, d};
+               for (auto [buffer, value] : llvm::zip(g.stats, values))
+                 memref::StoreOp::create(nb, l, value, buffer, {row, h, i});
+             });
+  }
+
+  /// Per key: dK and dV over the queries that see it.
+  static void buildKeyPass(OpBuilder &b, Location loc, const Heads &heads,
+                           const Buffers &g) {
     parallel(
-        b, loc, {heads.batch, numHeads, heads.length},
+        b, loc, {heads.batch, g.numHeads, heads.length},
         [&](OpBuilder &nb, Location l, ValueRange ivs) {
           Value row = ivs[0], h = ivs[1], j = ivs[2];
           Value base = heads.base(nb, l, h);
-          Value visible = arith::CmpIOp::create(
-              nb, l, arith::CmpIPredicate::slt, j, loadIndex(nb, l, lens, row));
+          Value visible =
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, j,
+                                    loadIndex(nb, l, g.lens, row));
           Value first =
               arith::SelectOp::create(nb, l, visible, j, heads.length);
-          Row kj = heads.rowOf(nb, l, k, row, j, base);
-          Row vj = heads.rowOf(nb, l, v, row, j, base);
+          Row kj = heads.rowOf(nb, l, g.k, row, j, base);
+          Row vj = heads.rowOf(nb, l, g.v, row, j, base);
           Row init(2 * heads.width, f32Const(nb, l, 0.0f));
-          Row grads = loop(
-              nb, l, first, heads.length, init,
-              [&](OpBuilder &bb, Location ll, Value i,
-                  ArrayRef<Value> acc) -> Row {
-                Row qi = heads.rowOf(bb, ll, q, row, i, base);
-                Row dOi = heads.rowOf(bb, ll, dOut, row, i, base);
-                auto stat = [&](int s) -> Value {
-                  return memref::LoadOp::create(bb, ll, stats[s], {row, h, i});
-                };
-                Value p =
-                    probability(bb, ll, qi, kj, heads.scale, stat(0), stat(1));
-                Value ds = scoreGrad(bb, ll, heads.scale, p,
-                                     dot(bb, ll, dOi, vj), stat(2));
-                Row next = scaleAdd(bb, ll, acc.take_front(heads.width),
-                                    Value(), ds, qi);
-                next.append(scaleAdd(bb, ll, acc.drop_front(heads.width),
-                                     Value(), p, dOi));
-                return next;
-              });
+          Row grads =
+              loop(nb, l, first, heads.length, init,
+                   [&](OpBuilder &bb, Location ll, Value i,
+                       ArrayRef<Value> acc) -> Row {
+                     Row qi = heads.rowOf(bb, ll, g.q, row, i, base);
+                     Row dOi = heads.rowOf(bb, ll, g.dOut, row, i, base);
+                     auto stat = [&](int s) -> Value {
+                       return memref::LoadOp::create(bb, ll, g.stats[s],
+                                                     {row, h, i});
+                     };
+                     Value p = probability(bb, ll, qi, kj, heads.scale, stat(0),
+                                           stat(1));
+                     Value ds = scoreGrad(bb, ll, heads.scale, p,
+                                          dot(bb, ll, dOi, vj), stat(2));
+                     Row next = scaleAdd(bb, ll, acc.take_front(heads.width),
+                                         Value(), ds, qi);
+                     next.append(scaleAdd(bb, ll, acc.drop_front(heads.width),
+                                          Value(), p, dOi));
+                     return next;
+                   });
           ArrayRef<Value> all(grads);
-          storeHead(nb, l, all.take_front(heads.width), dK, row, j, base);
-          storeHead(nb, l, all.drop_front(heads.width), dV, row, j, base);
+          storeHead(nb, l, all.take_front(heads.width), g.dK, row, j, base);
+          storeHead(nb, l, all.drop_front(heads.width), g.dV, row, j, base);
         });
-
-    rewriter.replaceOp(op,
-                       {asTensor(b, loc, type, dQ), asTensor(b, loc, type, dK),
-                        asTensor(b, loc, type, dV)});
-    return success();
   }
 
   /// dS = scale P (dP - D).

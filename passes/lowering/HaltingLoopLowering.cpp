@@ -60,10 +60,9 @@ Value sigmoid(OpBuilder &b, Location l, Value x) {
   return arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, e));
 }
 
-/// hlogit[b, t] = s[b, t, :] . w[0, :] + bias.
-Value haltLogit(OpBuilder &b, Location l, Value s, Value weight, Value bias) {
-  MLIRContext *ctx = b.getContext();
-  Value row = tensor::ExtractSliceOp::create(
+/// Row 0 of the halting weight [1, d], as a [d] tensor.
+Value haltWeightRow(OpBuilder &b, Location l, Value weight) {
+  return tensor::ExtractSliceOp::create(
       b, l,
       RankedTensorType::get(
           {cast<RankedTensorType>(weight.getType()).getDimSize(1)},
@@ -71,14 +70,17 @@ Value haltLogit(OpBuilder &b, Location l, Value s, Value weight, Value bias) {
       weight, {b.getIndexAttr(0), b.getIndexAttr(0)},
       {b.getIndexAttr(1), sizeOf(b, l, weight, 1)},
       {b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// hlogit[b, t] = s[b, t, :] . w[0, :] + bias.
+Value haltLogit(OpBuilder &b, Location l, Value s, Value weight, Value bias) {
+  MLIRContext *ctx = b.getContext();
+  Value row = haltWeightRow(b, l, weight);
   Value init = filledWith(b, l, {sizeOf(b, l, s, 0), sizeOf(b, l, s, 1)}, bias);
   return generic(
       b, l, init, {s, row},
       {dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {2}), dims(ctx, 3, {0, 1})},
-      loops(2, 1), [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        Value prod = arith::MulFOp::create(nb, nl, a[0], a[1]);
-        return arith::AddFOp::create(nb, nl, a[2], prod);
-      });
+      loops(2, 1), multiplyAdd);
 }
 
 /// Writes the [B, T] (or [B, T, d]) slice `value` at step `n` of `into`.
@@ -94,6 +96,28 @@ Value insertStep(OpBuilder &b, Location l, Value value, Value into, Value n) {
                                        strides);
 }
 
+/// The halting bias as a scalar; null without a halting unit (fixed depth).
+Value extractHaltBias(OpBuilder &b, Location loc, Value bias) {
+  if (!bias)
+    return Value();
+  return tensor::ExtractOp::create(
+      b, loc, bias, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+}
+
+/// Moves `block`, which ends in a ponder.yield, to the end of the current
+/// insertion block with `args` for its arguments, and returns the values it
+/// yielded (the yield is erased).
+SmallVector<Value> inlineYieldingBlock(ConversionPatternRewriter &rewriter,
+                                       Block &block, ValueRange args) {
+  auto yield = cast<YieldOp>(block.getTerminator());
+  Block *into = rewriter.getInsertionBlock();
+  rewriter.inlineBlockBefore(&block, into, into->end(), args);
+  SmallVector<Value> yielded(yield.getValues());
+  rewriter.eraseOp(yield);
+  rewriter.setInsertionPointToEnd(into);
+  return yielded;
+}
+
 struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -101,18 +125,55 @@ struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
   matchAndRewrite(HaltingLoopOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
+    Value init = adaptor.getInit();
+    SmallVector<OpFoldResult> btd = {sizeOf(rewriter, loc, init, 0),
+                                     sizeOf(rewriter, loc, init, 1),
+                                     sizeOf(rewriter, loc, init, 2)};
+    Value valid = validPositions(rewriter, loc, adaptor.getLengths(),
+                                 ArrayRef(btd).take_front(2));
+    SmallVector<Value> inits =
+        initialCarried(rewriter, loc, op, init, valid, btd);
+    Value haltBias = extractHaltBias(rewriter, loc, adaptor.getHaltBias());
+    auto whileOp = scf::WhileOp::create(
+        rewriter, loc, ValueRange(inits).getTypes(), inits,
+        [&](OpBuilder &, Location l, ValueRange args) {
+          buildCondition(rewriter, l, op, args);
+        },
+        [&](OpBuilder &, Location l, ValueRange args) {
+          buildIteration(rewriter, l, op, args, haltBias,
+                         adaptor.getHaltWeight(), valid);
+        });
+
+    SmallVector<Value> carried(whileOp.getResults());
+    SmallVector<Value> results = finish(rewriter, loc, op, carried, valid);
+    if (op.getKvCache()) {
+      if (op.getMode() == HaltingMode::Act)
+        fillFrozenSteps(rewriter, loc, op, carried);
+      results.append({carried[kKeys], carried[kValues]});
+    }
+    if (op.getTape())
+      results.push_back(fillTapeTail(rewriter, loc, op, carried));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+
+private:
+  /// Where the tape is among the carried values: after the caches.
+  static unsigned tapeIndex(HaltingLoopOp op) {
+    return op.getKvCache() ? kValues + 1 : kNumCarried;
+  }
+
+  /// The scf.while's initial values: the Carried ones, then (kv_cache) the
+  /// key and value caches, then (tape) the tape. `btd` is [B, T, d].
+  static SmallVector<Value> initialCarried(ConversionPatternRewriter &rewriter,
+                                           Location loc, HaltingLoopOp op,
+                                           Value init, Value valid,
+                                           ArrayRef<OpFoldResult> btd) {
     HaltingMode mode = op.getMode();
     int64_t maxSteps = op.getMaxSteps();
-    Value init = adaptor.getInit(), lengths = adaptor.getLengths();
-    OpFoldResult batch = sizeOf(rewriter, loc, init, 0);
-    OpFoldResult length = sizeOf(rewriter, loc, init, 1);
-    OpFoldResult width = sizeOf(rewriter, loc, init, 2);
+    OpFoldResult batch = btd[0], length = btd[1], width = btd[2];
     OpFoldResult steps = rewriter.getIndexAttr(maxSteps);
     SmallVector<OpFoldResult> bt = {batch, length};
-
-    Value valid = validPositions(rewriter, loc, lengths, bt);
-
     SmallVector<Value> inits(kNumCarried);
     inits[kStep] = arith::ConstantIndexOp::create(rewriter, loc, 0);
     inits[kState] = init;
@@ -128,85 +189,53 @@ struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {
         filled(rewriter, loc, bt, mode == HaltingMode::PonderNet ? 1.0 : 0.0);
     inits[kRunning] = valid;
     inits[kProbs] = filled(rewriter, loc, {steps, batch, length}, 0.0);
-    bool kv = op.getKvCache();
-    if (kv)
+    if (op.getKvCache())
       inits.append(2, tensor::EmptyOp::create(rewriter, loc,
                                               {steps, batch, length, width},
                                               rewriter.getF32Type()));
     // The tape: the state before each step, then the final state.
-    unsigned tapeAt = inits.size();
     if (op.getTape())
       inits.push_back(tensor::EmptyOp::create(
           rewriter, loc,
           {rewriter.getIndexAttr(maxSteps + 1), batch, length, width},
           rewriter.getF32Type()));
-
-    Value haltBias;
-    if (Value bias = adaptor.getHaltBias())
-      haltBias = tensor::ExtractOp::create(
-          rewriter, loc, bias,
-          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, 0)});
-
-    Block &body = op.getBody().front();
-    auto yield = cast<YieldOp>(body.getTerminator());
-    auto whileOp = scf::WhileOp::create(
-        rewriter, loc, ValueRange(inits).getTypes(), inits,
-        [&](OpBuilder &, Location l, ValueRange args) {
-          // Continue while n < N_max and (act only) some position runs.
-          Value more = arith::CmpIOp::create(
-              rewriter, l, arith::CmpIPredicate::ult, args[kStep],
-              arith::ConstantIndexOp::create(rewriter, l, maxSteps));
-          if (mode == HaltingMode::Act)
-            more = arith::AndIOp::create(rewriter, l, more,
-                                         anyRunning(rewriter, l, args));
-          scf::ConditionOp::create(rewriter, l, more, args);
-        },
-        [&](OpBuilder &, Location l, ValueRange args) {
-          Block *after = rewriter.getInsertionBlock();
-          rewriter.inlineBlockBefore(&body, after, after->end(),
-                                     {args[kState], args[kStep]});
-          SmallVector<Value> yielded(yield.getValues());
-          rewriter.eraseOp(yield);
-          rewriter.setInsertionPointToEnd(after);
-          SmallVector<Value> next =
-              step(rewriter, l, op, args, yielded[0], haltBias,
-                   adaptor.getHaltWeight(), valid);
-          if (kv) {
-            next[kKeys] =
-                insertStep(rewriter, l, yielded[1], args[kKeys], args[kStep]);
-            next[kValues] =
-                insertStep(rewriter, l, yielded[2], args[kValues], args[kStep]);
-          }
-          if (op.getTape())
-            next[tapeAt] = insertStep(rewriter, l, args[kState], args[tapeAt],
-                                      args[kStep]);
-          scf::YieldOp::create(rewriter, l, next);
-        });
-
-    SmallVector<Value> carried(whileOp.getResults());
-    SmallVector<Value> results = finish(rewriter, loc, op, carried, valid);
-    if (kv) {
-      if (mode == HaltingMode::Act)
-        fillFrozenSteps(rewriter, loc, op, carried);
-      results.append({carried[kKeys], carried[kValues]});
-    }
-    if (op.getTape()) {
-      // Steps that did not run, and the end, hold the final state.
-      Value end = arith::ConstantIndexOp::create(rewriter, loc, maxSteps + 1);
-      Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-      auto fill = scf::ForOp::create(
-          rewriter, loc, carried[kStep], end, one, ValueRange{carried[tapeAt]},
-          [&](OpBuilder &b, Location l, Value n, ValueRange tape) {
-            scf::YieldOp::create(b, l,
-                                 insertStep(b, l, carried[kState], tape[0], n));
-          });
-      results.push_back(fill.getResult(0));
-    }
-    rewriter.replaceOp(op, results);
-    return success();
+    return inits;
   }
 
-private:
+  /// Continue while n < N_max and (act only) some position runs.
+  static void buildCondition(OpBuilder &b, Location l, HaltingLoopOp op,
+                             ValueRange args) {
+    Value more = arith::CmpIOp::create(
+        b, l, arith::CmpIPredicate::ult, args[kStep],
+        arith::ConstantIndexOp::create(b, l, op.getMaxSteps()));
+    if (op.getMode() == HaltingMode::Act)
+      more = arith::AndIOp::create(b, l, more, anyRunning(b, l, args));
+    scf::ConditionOp::create(b, l, more, args);
+  }
+
+  /// One iteration: Block(s, n) (the op's region), the halting update, and
+  /// step n of the caches and of the tape.
+  static void buildIteration(ConversionPatternRewriter &rewriter, Location l,
+                             HaltingLoopOp op, ValueRange args, Value haltBias,
+                             Value haltWeight, Value valid) {
+    SmallVector<Value> yielded = inlineYieldingBlock(
+        rewriter, op.getBody().front(), {args[kState], args[kStep]});
+    SmallVector<Value> next =
+        step(rewriter, l, op, args, yielded[0], haltBias, haltWeight, valid);
+    if (op.getKvCache()) {
+      next[kKeys] =
+          insertStep(rewriter, l, yielded[1], args[kKeys], args[kStep]);
+      next[kValues] =
+          insertStep(rewriter, l, yielded[2], args[kValues], args[kStep]);
+    }
+    if (op.getTape()) {
+      unsigned tapeAt = tapeIndex(op);
+      next[tapeAt] =
+          insertStep(rewriter, l, args[kState], args[tapeAt], args[kStep]);
+    }
+    scf::YieldOp::create(rewriter, l, next);
+  }
+
   /// After ACT stopped early at step m, the keys and values of steps
   /// m .. N_max - 1 come from the final (frozen) states through the
   /// `frozen` region: a later token that runs deeper attends to them.
@@ -215,18 +244,12 @@ private:
                               SmallVectorImpl<Value> &carried) {
     Value end = arith::ConstantIndexOp::create(rewriter, loc, op.getMaxSteps());
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Block &frozen = op.getFrozen().front();
-    auto yield = cast<YieldOp>(frozen.getTerminator());
     auto forOp = scf::ForOp::create(
         rewriter, loc, carried[kStep], end, one,
         ValueRange{carried[kKeys], carried[kValues]},
         [&](OpBuilder &, Location l, Value n, ValueRange kv) {
-          Block *body = rewriter.getInsertionBlock();
-          rewriter.inlineBlockBefore(&frozen, body, body->end(),
-                                     {carried[kState], n});
-          SmallVector<Value> yielded(yield.getValues());
-          rewriter.eraseOp(yield);
-          rewriter.setInsertionPointToEnd(body);
+          SmallVector<Value> yielded = inlineYieldingBlock(
+              rewriter, op.getFrozen().front(), {carried[kState], n});
           scf::YieldOp::create(
               rewriter, l,
               ValueRange{insertStep(rewriter, l, yielded[0], kv[0], n),
@@ -234,6 +257,22 @@ private:
         });
     carried[kKeys] = forOp.getResult(0);
     carried[kValues] = forOp.getResult(1);
+  }
+
+  /// The tape with the steps that did not run, and the end, holding the
+  /// final state.
+  static Value fillTapeTail(OpBuilder &b, Location loc, HaltingLoopOp op,
+                            ValueRange carried) {
+    unsigned tapeAt = tapeIndex(op);
+    Value end = arith::ConstantIndexOp::create(b, loc, op.getMaxSteps() + 1);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    auto fill = scf::ForOp::create(
+        b, loc, carried[kStep], end, one, ValueRange{carried[tapeAt]},
+        [&](OpBuilder &nb, Location l, Value n, ValueRange tape) {
+          scf::YieldOp::create(nb, l,
+                               insertStep(nb, l, carried[kState], tape[0], n));
+        });
+    return fill.getResult(0);
   }
 
   /// any(running) as an i1 scalar.
@@ -255,15 +294,11 @@ private:
                                  HaltingLoopOp op, ValueRange args, Value f,
                                  Value haltBias, Value haltWeight,
                                  Value valid) {
-    MLIRContext *ctx = b.getContext();
     SmallVector<Value> next(args.begin(), args.end());
     Value n = args[kStep];
     next[kStep] =
         arith::AddIOp::create(b, l, n, arith::ConstantIndexOp::create(b, l, 1));
     HaltingMode mode = op.getMode();
-    AffineMap bt3 = dims(ctx, 3, {0, 1}), all3 = dims(ctx, 3, {0, 1, 2});
-    AffineMap bt2 = dims(ctx, 2, {0, 1});
-
     if (mode == HaltingMode::Fixed) {
       next[kState] = f;
       return next;
@@ -272,34 +307,51 @@ private:
     Value last = arith::CmpIOp::create(
         b, l, arith::CmpIPredicate::eq, n,
         arith::ConstantIndexOp::create(b, l, op.getMaxSteps() - 1));
-    if (mode == HaltingMode::PonderNet) {
-      // Every position runs every step; p_n = lambda_n prod_{j<n}(1 -
-      // lambda_j) with lambda = 1 at the last step.
-      next[kState] = f;
-      next[kMix] = insertStep(b, l, f, args[kMix], n);
-      Value logit = haltLogit(b, l, f, haltWeight, haltBias);
-      SmallVector<Value> pr = genericN(
-          b, l,
-          {tensor::EmptyOp::create(
-               b, l, {sizeOf(b, l, f, 0), sizeOf(b, l, f, 1)}, b.getF32Type()),
-           args[kRemainder]},
-          {logit, valid}, {bt2, bt2, bt2, bt2}, loops(2),
-          [&](OpBuilder &nb, Location nl, ValueRange a) -> SmallVector<Value> {
-            Value lambda = arith::SelectOp::create(nb, nl, last, f32(nb, nl, 1),
-                                                   sigmoid(nb, nl, a[0]));
-            Value p = arith::MulFOp::create(nb, nl, lambda, a[3]);
-            p = arith::SelectOp::create(nb, nl, a[1], p, f32(nb, nl, 0));
-            Value rest = arith::MulFOp::create(
-                nb, nl, a[3],
-                arith::SubFOp::create(nb, nl, f32(nb, nl, 1), lambda));
-            return {p, rest};
-          });
-      next[kRemainder] = pr[1];
-      next[kProbs] = insertStep(b, l, pr[0], args[kProbs], n);
-      return next;
-    }
+    if (mode == HaltingMode::PonderNet)
+      ponderNetStep(b, l, args, f, last, haltBias, haltWeight, valid, next);
+    else
+      actStep(b, l, op, args, f, last, haltBias, haltWeight, next);
+    return next;
+  }
 
-    // ACT (Graves), frozen on halt.
+  /// PonderNet: every position runs every step; p_n = lambda_n
+  /// prod_{j<n}(1 - lambda_j) with lambda = 1 at the `last` step.
+  static void ponderNetStep(OpBuilder &b, Location l, ValueRange args, Value f,
+                            Value last, Value haltBias, Value haltWeight,
+                            Value valid, SmallVectorImpl<Value> &next) {
+    AffineMap bt2 = dims(b.getContext(), 2, {0, 1});
+    Value n = args[kStep];
+    next[kState] = f;
+    next[kMix] = insertStep(b, l, f, args[kMix], n);
+    Value logit = haltLogit(b, l, f, haltWeight, haltBias);
+    SmallVector<Value> pr = genericN(
+        b, l,
+        {tensor::EmptyOp::create(b, l, {sizeOf(b, l, f, 0), sizeOf(b, l, f, 1)},
+                                 b.getF32Type()),
+         args[kRemainder]},
+        {logit, valid}, {bt2, bt2, bt2, bt2}, loops(2),
+        [&](OpBuilder &nb, Location nl, ValueRange a) -> SmallVector<Value> {
+          Value lambda = arith::SelectOp::create(nb, nl, last, f32(nb, nl, 1),
+                                                 sigmoid(nb, nl, a[0]));
+          Value p = arith::MulFOp::create(nb, nl, lambda, a[3]);
+          p = arith::SelectOp::create(nb, nl, a[1], p, f32(nb, nl, 0));
+          Value rest = arith::MulFOp::create(
+              nb, nl, a[3],
+              arith::SubFOp::create(nb, nl, f32(nb, nl, 1), lambda));
+          return {p, rest};
+        });
+    next[kRemainder] = pr[1];
+    next[kProbs] = insertStep(b, l, pr[0], args[kProbs], n);
+  }
+
+  /// ACT (Graves), frozen on halt: a position halts once its accumulated
+  /// probability reaches 1 - epsilon, or at the `last` step.
+  static void actStep(OpBuilder &b, Location l, HaltingLoopOp op,
+                      ValueRange args, Value f, Value last, Value haltBias,
+                      Value haltWeight, SmallVectorImpl<Value> &next) {
+    MLIRContext *ctx = b.getContext();
+    AffineMap bt3 = dims(ctx, 3, {0, 1}), all3 = dims(ctx, 3, {0, 1, 2});
+    AffineMap bt2 = dims(ctx, 2, {0, 1});
     Value s = generic(
         b, l,
         tensor::EmptyOp::create(b, l, tensor::getMixedSizes(b, l, f),
@@ -348,15 +400,10 @@ private:
     next[kSteps] = upd[2];
     next[kRemainder] = upd[3];
     next[kRunning] = upd[4];
-    next[kProbs] = insertStep(b, l, p, args[kProbs], n);
+    next[kProbs] = insertStep(b, l, p, args[kProbs], args[kStep]);
     // y = y + p * s
-    next[kMix] =
-        generic(b, l, args[kMix], {p, s}, {bt3, all3, all3}, loops(3),
-                [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                  return arith::AddFOp::create(
-                      nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
-                });
-    return next;
+    next[kMix] = generic(b, l, args[kMix], {p, s}, {bt3, all3, all3}, loops(3),
+                         multiplyAdd);
   }
 
   /// The op's results (state, steps, remainder, probs) from the final
@@ -460,13 +507,414 @@ Value add(OpBuilder &b, Location l, Value x, Value y) {
 Value dotLast(OpBuilder &b, Location l, Value x, Value y) {
   MLIRContext *ctx = b.getContext();
   AffineMap all = dims(ctx, 3, {0, 1, 2});
-  return generic(b, l,
-                 filled(b, l, {sizeOf(b, l, x, 0), sizeOf(b, l, x, 1)}, 0.0),
-                 {x, y}, {all, all, dims(ctx, 3, {0, 1})}, loops(2, 1),
-                 [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                   return arith::AddFOp::create(
-                       nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
-                 });
+  return generic(
+      b, l, filled(b, l, {sizeOf(b, l, x, 0), sizeOf(b, l, x, 1)}, 0.0), {x, y},
+      {all, all, dims(ctx, 3, {0, 1})}, loops(2, 1), multiplyAdd);
+}
+
+/// Without a tape: (s_{count-1}, s_count) recomputed from `init` by `count`
+/// applications of the op's forward region. As in the forward pass, an ACT
+/// position moves on only at steps j < N (its halting step, known from
+/// `steps`); fixed depth and PonderNet update every position.
+std::pair<Value, Value> recomputeStates(OpBuilder &b, Location l,
+                                        HaltingLoopGradOp op, Value init,
+                                        Value steps, Value valid, Value count) {
+  MLIRContext *ctx = b.getContext();
+  Block &forward = op.getForward().front();
+  bool act = op.getMode() == HaltingMode::Act;
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value one = arith::ConstantIndexOp::create(b, l, 1);
+  auto loop = scf::ForOp::create(
+      b, l, zero, count, one, ValueRange{init, init},
+      [&](OpBuilder &nb, Location nl, Value j, ValueRange carried) {
+        IRMapping map;
+        map.map(forward.getArgument(0), carried[1]);
+        map.map(forward.getArgument(1), j);
+        for (Operation &o : forward.without_terminator())
+          nb.clone(o, map);
+        Value f = map.lookupOrDefault(
+            cast<YieldOp>(forward.getTerminator()).getValues()[0]);
+        Value next = f;
+        if (act) {
+          Value jI32 = arith::IndexCastOp::create(nb, nl, nb.getI32Type(), j);
+          AffineMap all3 = dims(ctx, 3, {0, 1, 2}), bt3 = dims(ctx, 3, {0, 1});
+          next = generic(
+              nb, nl,
+              tensor::EmptyOp::create(nb, nl, tensor::getMixedSizes(nb, nl, f),
+                                      nb.getF32Type()),
+              {f, carried[1], steps, valid}, {all3, all3, bt3, bt3, all3},
+              loops(3), [&](OpBuilder &ib, Location il, ValueRange a) -> Value {
+                Value ran = arith::AndIOp::create(
+                    ib, il, a[3],
+                    arith::CmpIOp::create(ib, il, arith::CmpIPredicate::slt,
+                                          jI32, a[2]));
+                return arith::SelectOp::create(ib, il, ran, a[0], a[1]);
+              });
+        }
+        scf::YieldOp::create(nb, nl, ValueRange{carried[1], next});
+      });
+  return {loop.getResult(0), loop.getResult(1)};
+}
+
+/// Builds the reverse loop of one ponder.halting_loop_grad: an scf.for over
+/// the executed steps, last first. The members below the operands are the
+/// values every reverse step reads, built once before the loop.
+class ReverseLoopBuilder {
+public:
+  ReverseLoopBuilder(HaltingLoopGradOp op, HaltingLoopGradOp::Adaptor adaptor,
+                     ConversionPatternRewriter &rewriter)
+      : op(op), adaptor(adaptor), rewriter(rewriter), ctx(op.getContext()),
+        mode(op.getMode()), maxSteps(op.getMaxSteps()), tape(adaptor.getTape()),
+        steps(adaptor.getSteps()), dy(adaptor.getStateGrad()),
+        w(adaptor.getHaltWeight()), state(adaptor.getInit()) {}
+
+  /// The op's results: the cotangent of init, those of the halting weight
+  /// and bias (when the op has them), then those of the captured values.
+  SmallVector<Value> build(Location loc);
+
+private:
+  // iter_args of the scf.for.
+  enum : unsigned { kCarry, kHaltW, kHaltB, kRest, kFirstCaptured };
+
+  Value executedSteps(Location loc);
+  Value lastStepProbGrad(Location loc);
+  SmallVector<Value> initialCotangents(Location loc, Value bias);
+  SmallVector<Value> reverseStep(Location l, Value k, ValueRange args);
+  std::pair<Value, Value> haltingStepGrad(Location l, Value n, Value s1,
+                                          ValueRange args,
+                                          SmallVectorImpl<Value> &next);
+  SmallVector<Value> actHaltingGrads(Location l, Value n, Value z, Value dyN,
+                                     Value s1, Value dprobsN);
+  SmallVector<Value> ponderNetHaltingGrads(Location l, Value n, Value z,
+                                           Value dprobsN, Value dRestNext);
+  Value stateGrad(Location l, Value carry, Value dyN, Value dz, Value p);
+  void accumulateHaltGrads(Location l, Value dz, Value s1, ValueRange args,
+                           SmallVectorImpl<Value> &next);
+
+  HaltingLoopGradOp op;
+  HaltingLoopGradOp::Adaptor adaptor;
+  ConversionPatternRewriter &rewriter;
+  MLIRContext *ctx;
+  HaltingMode mode;
+  int64_t maxSteps;
+  Value tape, steps, dy, w, state;
+
+  SmallVector<OpFoldResult> bt, btd; // [B, T] and [B, T, d]
+  Value valid, executed, dpLast, haltBias, one;
+};
+
+SmallVector<Value> ReverseLoopBuilder::build(Location loc) {
+  bt = {sizeOf(rewriter, loc, state, 0), sizeOf(rewriter, loc, state, 1)};
+  btd = tensor::getMixedSizes(rewriter, loc, state);
+  valid = validPositions(rewriter, loc, adaptor.getLengths(), bt);
+  executed = executedSteps(loc);
+  if (mode == HaltingMode::Act)
+    dpLast = lastStepProbGrad(loc);
+  Value bias = adaptor.getHaltBias();
+  SmallVector<Value> inits = initialCotangents(loc, bias);
+  haltBias = extractHaltBias(rewriter, loc, bias);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto forOp = scf::ForOp::create(
+      rewriter, loc, zero, executed, one, inits,
+      [&](OpBuilder &, Location l, Value k, ValueRange args) {
+        scf::YieldOp::create(rewriter, l, reverseStep(l, k, args));
+      });
+
+  SmallVector<Value> results = {forOp.getResult(kCarry)};
+  if (w)
+    results.append({forOp.getResult(kHaltW), forOp.getResult(kHaltB)});
+  for (unsigned i = 0; i < op.getCapturedGrads().size(); ++i)
+    results.push_back(forOp.getResult(kFirstCaptured + i));
+  return results;
+}
+
+/// The executed steps: ACT stops after the deepest valid position.
+Value ReverseLoopBuilder::executedSteps(Location loc) {
+  if (mode != HaltingMode::Act)
+    return arith::ConstantIndexOp::create(rewriter, loc, maxSteps);
+  Value deepest =
+      generic(rewriter, loc,
+              filledWith(rewriter, loc, {},
+                         arith::ConstantIntOp::create(rewriter, loc, 0, 32)),
+              {steps}, {dims(ctx, 2, {0, 1}), AffineMap::get(2, 0, ctx)},
+              loops(0, 2), [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                return arith::MaxSIOp::create(b, l, a[1], a[0]);
+              });
+  return arith::IndexCastOp::create(
+      rewriter, loc, rewriter.getIndexType(),
+      tensor::ExtractOp::create(rewriter, loc, deepest, ValueRange{}));
+}
+
+/// ACT: dp at each position's last step, dy . s_final + dprobs[N - 1].
+Value ReverseLoopBuilder::lastStepProbGrad(Location loc) {
+  AffineMap bt2 = dims(ctx, 2, {0, 1});
+  Value final =
+      tape
+          ? extractStep(rewriter, loc, tape,
+                        arith::ConstantIndexOp::create(rewriter, loc, maxSteps))
+          : recomputeStates(rewriter, loc, op, state, steps, valid, executed)
+                .second;
+  Value probsGrad = adaptor.getProbsGrad();
+  return generic(
+      rewriter, loc,
+      tensor::EmptyOp::create(rewriter, loc, bt, rewriter.getF32Type()),
+      {dotLast(rewriter, loc, dy, final), steps}, {bt2, bt2, bt2}, loops(2),
+      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        Value one = arith::ConstantIntOp::create(b, l, 1, 32);
+        Value at = arith::SubIOp::create(
+            b, l, arith::MaxSIOp::create(b, l, a[1], one), one);
+        Value dp = tensor::ExtractOp::create(
+            b, l, probsGrad,
+            ValueRange{arith::IndexCastOp::create(b, l, b.getIndexType(), at),
+                       linalg::IndexOp::create(b, l, 0),
+                       linalg::IndexOp::create(b, l, 1)});
+        return arith::AddFOp::create(b, l, a[0], dp);
+      });
+}
+
+/// The scf.for's initial iter_args: zero cotangents, except the state's
+/// under fixed depth, which starts as dy (the final state is s_N).
+SmallVector<Value> ReverseLoopBuilder::initialCotangents(Location loc,
+                                                         Value bias) {
+  SmallVector<Value> inits(kFirstCaptured);
+  inits[kCarry] =
+      mode == HaltingMode::Fixed ? dy : filled(rewriter, loc, btd, 0.0);
+  inits[kHaltW] =
+      w ? filled(rewriter, loc, tensor::getMixedSizes(rewriter, loc, w), 0.0)
+        : filled(rewriter, loc, {}, 0.0);
+  inits[kHaltB] = bias ? filled(rewriter, loc,
+                                tensor::getMixedSizes(rewriter, loc, bias), 0.0)
+                       : filled(rewriter, loc, {}, 0.0);
+  inits[kRest] = filled(rewriter, loc, bt, 0.0); // PonderNet's d rest
+  for (Value g : op.getCapturedGrads()) {
+    auto type = cast<RankedTensorType>(g.getType());
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d : type.getShape())
+      sizes.push_back(rewriter.getIndexAttr(d));
+    inits.push_back(filled(rewriter, loc, sizes, 0.0));
+  }
+  return inits;
+}
+
+/// Reverse step k, for depth step n = executed - 1 - k: the halting
+/// update's cotangents, then the op's region (the VJP of Block(s_n, n)).
+SmallVector<Value> ReverseLoopBuilder::reverseStep(Location l, Value k,
+                                                   ValueRange args) {
+  OpBuilder &b = rewriter;
+  Value n = arith::SubIOp::create(
+      b, l, arith::SubIOp::create(b, l, executed, one), k);
+  Value nPlusOne = arith::AddIOp::create(b, l, n, one);
+  Value s0, s1;
+  if (tape) {
+    s0 = extractStep(b, l, tape, n);
+    s1 = extractStep(b, l, tape, nPlusOne);
+  } else {
+    std::tie(s0, s1) = recomputeStates(b, l, op, state, steps, valid, nPlusOne);
+  }
+  SmallVector<Value> next(args.begin(), args.end());
+  Value df;
+  Value pass; // the part of dL/ds_{n+1} that skips the block
+  if (mode == HaltingMode::Fixed)
+    df = args[kCarry];
+  else
+    std::tie(df, pass) = haltingStepGrad(l, n, s1, args, next);
+  SmallVector<Value> yielded =
+      inlineYieldingBlock(rewriter, op.getBackward().front(), {s0, n, df});
+  next[kCarry] = pass ? add(b, l, pass, yielded[0]) : yielded[0];
+  for (unsigned i = 1; i < yielded.size(); ++i)
+    next[kFirstCaptured + i - 1] =
+        add(b, l, args[kFirstCaptured + i - 1], yielded[i]);
+  return next;
+}
+
+/// The cotangents of step n's halting update (ACT, PonderNet): returns df,
+/// the cotangent of Block(s_n, n), and the part of dL/ds_{n+1} that skips
+/// the block (ACT's frozen positions), and adds the halting unit's
+/// cotangents to `next`.
+std::pair<Value, Value>
+ReverseLoopBuilder::haltingStepGrad(Location l, Value n, Value s1,
+                                    ValueRange args,
+                                    SmallVectorImpl<Value> &next) {
+  OpBuilder &b = rewriter;
+  Value z = haltLogit(b, l, s1, w, haltBias);
+  Value dprobsN = extractStep(b, l, adaptor.getProbsGrad(), n);
+  Value dyN = mode == HaltingMode::PonderNet ? extractStep(b, l, dy, n) : dy;
+  bool act = mode == HaltingMode::Act;
+  // Per position: p (ACT's mixture weight), dz and the running mask;
+  // PonderNet's dz and d rest.
+  SmallVector<Value> per;
+  if (act) {
+    per = actHaltingGrads(l, n, z, dyN, s1, dprobsN);
+  } else {
+    per = ponderNetHaltingGrads(l, n, z, dprobsN, args[kRest]);
+    next[kRest] = per[1];
+  }
+  Value dz = act ? per[1] : per[0];
+  Value ds1 = stateGrad(l, args[kCarry], dyN, dz, act ? per[0] : Value());
+  accumulateHaltGrads(l, dz, s1, args, next);
+  if (!act)
+    return {ds1, Value()};
+  // Only running positions' s_{n+1} came from the block.
+  AffineMap all3 = dims(ctx, 3, {0, 1, 2}), bt3 = dims(ctx, 3, {0, 1});
+  SmallVector<Value> split = genericN(
+      b, l,
+      {tensor::EmptyOp::create(b, l, btd, b.getF32Type()),
+       tensor::EmptyOp::create(b, l, btd, b.getF32Type())},
+      {ds1, per[2]}, {all3, bt3, all3, all3}, loops(3),
+      [](OpBuilder &nb, Location nl, ValueRange a) -> SmallVector<Value> {
+        Value zeroF = f32(nb, nl, 0);
+        return {arith::SelectOp::create(nb, nl, a[1], a[0], zeroF),
+                arith::SelectOp::create(nb, nl, a[1], zeroF, a[0])};
+      });
+  return {split[0], split[1]};
+}
+
+/// ACT at step n: per position p (the mixture weight), dz (the cotangent of
+/// the halting logit) and whether the position ran.
+SmallVector<Value> ReverseLoopBuilder::actHaltingGrads(Location l, Value n,
+                                                       Value z, Value dyN,
+                                                       Value s1,
+                                                       Value dprobsN) {
+  OpBuilder &b = rewriter;
+  Value stepI32 = arith::IndexCastOp::create(b, l, b.getI32Type(), n);
+  return genericN(
+      b, l,
+      {tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
+       tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
+       tensor::EmptyOp::create(b, l, bt, b.getI1Type())},
+      {z, steps, valid, adaptor.getRemainder(), dpLast,
+       adaptor.getRemainderGrad(), dprobsN, dotLast(b, l, dyN, s1)},
+      SmallVector<AffineMap>(11, dims(ctx, 2, {0, 1})), loops(2),
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> SmallVector<Value> {
+        Value running = arith::AndIOp::create(
+            nb, nl, a[2],
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, stepI32,
+                                  a[1]));
+        Value last = arith::AndIOp::create(
+            nb, nl, running,
+            arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::eq,
+                arith::AddIOp::create(
+                    nb, nl, stepI32,
+                    arith::ConstantIntOp::create(nb, nl, 1, 32)),
+                a[1]));
+        Value h = sigmoid(nb, nl, a[0]);
+        Value zeroF = f32(nb, nl, 0);
+        Value p = arith::SelectOp::create(
+            nb, nl, last, a[3],
+            arith::SelectOp::create(nb, nl, running, h, zeroF));
+        Value middle = arith::AndIOp::create(
+            nb, nl, running,
+            arith::XOrIOp::create(nb, nl, last,
+                                  arith::ConstantIntOp::create(nb, nl, 1, 1)));
+        // dh = dp_n - dp_last - dR for the steps before the last.
+        Value dh = arith::SubFOp::create(
+            nb, nl,
+            arith::SubFOp::create(
+                nb, nl, arith::AddFOp::create(nb, nl, a[7], a[6]), a[4]),
+            a[5]);
+        Value dz = arith::MulFOp::create(
+            nb, nl, dh,
+            arith::MulFOp::create(
+                nb, nl, h, arith::SubFOp::create(nb, nl, f32(nb, nl, 1), h)));
+        return {p, arith::SelectOp::create(nb, nl, middle, dz, zeroF), running};
+      });
+}
+
+/// PonderNet at step n: per position dz (the cotangent of the halting
+/// logit) and d rest_n, from dprobs_n and d rest_{n+1} (`dRestNext`).
+SmallVector<Value> ReverseLoopBuilder::ponderNetHaltingGrads(Location l,
+                                                             Value n, Value z,
+                                                             Value dprobsN,
+                                                             Value dRestNext) {
+  OpBuilder &b = rewriter;
+  AffineMap bt2 = dims(ctx, 2, {0, 1});
+  // rest_n = 1 - sum_{j < n} p_j.
+  Value spent = generic(
+      b, l, filled(b, l, bt, 0.0), {adaptor.getProbs()},
+      {dims(ctx, 3, {2, 0, 1}), dims(ctx, 3, {0, 1})}, loops(2, 1),
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value j = linalg::IndexOp::create(nb, nl, 2);
+        Value before =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j, n);
+        return arith::AddFOp::create(
+            nb, nl, a[1],
+            arith::SelectOp::create(nb, nl, before, a[0], f32(nb, nl, 0)));
+      });
+  Value isLast =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, n,
+                            arith::ConstantIndexOp::create(b, l, maxSteps - 1));
+  return genericN(
+      b, l,
+      {tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
+       tensor::EmptyOp::create(b, l, bt, b.getF32Type())},
+      {z, valid, spent, dprobsN, dRestNext}, SmallVector<AffineMap>(7, bt2),
+      loops(2),
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> SmallVector<Value> {
+        Value oneF = f32(nb, nl, 1), zeroF = f32(nb, nl, 0);
+        Value sig = sigmoid(nb, nl, a[0]);
+        Value lambda = arith::SelectOp::create(nb, nl, isLast, oneF, sig);
+        Value rest = arith::SubFOp::create(nb, nl, oneF, a[2]);
+        // p_n = lambda rest_n; rest_{n+1} = rest_n (1 - lambda).
+        Value dLambda = arith::MulFOp::create(
+            nb, nl, arith::SubFOp::create(nb, nl, a[3], a[4]), rest);
+        Value dRest = arith::AddFOp::create(
+            nb, nl, arith::MulFOp::create(nb, nl, a[3], lambda),
+            arith::MulFOp::create(nb, nl, a[4],
+                                  arith::SubFOp::create(nb, nl, oneF, lambda)));
+        Value dz = arith::MulFOp::create(
+            nb, nl, dLambda,
+            arith::MulFOp::create(nb, nl, sig,
+                                  arith::SubFOp::create(nb, nl, oneF, sig)));
+        Value live = arith::AndIOp::create(
+            nb, nl, a[1],
+            arith::XOrIOp::create(nb, nl, isLast,
+                                  arith::ConstantIntOp::create(nb, nl, 1, 1)));
+        return {arith::SelectOp::create(nb, nl, live, dz, zeroF),
+                arith::SelectOp::create(nb, nl, a[1], dRest, zeroF)};
+      });
+}
+
+/// ds_{n+1} = carry + (ACT: p dy; PonderNet: dy_n) + dz w; `p` is null for
+/// PonderNet.
+Value ReverseLoopBuilder::stateGrad(Location l, Value carry, Value dyN,
+                                    Value dz, Value p) {
+  OpBuilder &b = rewriter;
+  AffineMap all3 = dims(ctx, 3, {0, 1, 2}), bt3 = dims(ctx, 3, {0, 1});
+  Value row = haltWeightRow(b, l, w);
+  SmallVector<Value> inputs = {carry, dyN, dz, row};
+  SmallVector<AffineMap> maps = {all3, all3, bt3, dims(ctx, 3, {2})};
+  if (p) {
+    inputs.push_back(p);
+    maps.push_back(bt3);
+  }
+  maps.push_back(all3);
+  bool act = static_cast<bool>(p);
+  return generic(
+      b, l, tensor::EmptyOp::create(b, l, btd, b.getF32Type()), inputs, maps,
+      loops(3), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value fromY = act ? arith::MulFOp::create(nb, nl, a[4], a[1]) : a[1];
+        return arith::AddFOp::create(nb, nl,
+                                     arith::AddFOp::create(nb, nl, a[0], fromY),
+                                     arith::MulFOp::create(nb, nl, a[2], a[3]));
+      });
+}
+
+/// dw[0, c] += sum dz s1[., ., c]; db[0] += sum dz.
+void ReverseLoopBuilder::accumulateHaltGrads(Location l, Value dz, Value s1,
+                                             ValueRange args,
+                                             SmallVectorImpl<Value> &next) {
+  OpBuilder &b = rewriter;
+  next[kHaltW] = generic(
+      b, l, args[kHaltW], {dz, s1},
+      {dims(ctx, 4, {2, 3}), dims(ctx, 4, {2, 3, 1}), dims(ctx, 4, {0, 1})},
+      loops(2, 2), multiplyAdd);
+  next[kHaltB] = generic(b, l, args[kHaltB], {dz},
+                         {dims(ctx, 3, {1, 2}), dims(ctx, 3, {0})}, loops(1, 2),
+                         [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                           return arith::AddFOp::create(nb, nl, a[1], a[0]);
+                         });
 }
 
 /// The reverse pass of a taped halting loop (ponder.halting_loop_grad): an
@@ -477,363 +925,11 @@ Value dotLast(OpBuilder &b, Location l, Value x, Value y) {
 struct HaltingLoopGradLowering : OpConversionPattern<HaltingLoopGradOp> {
   using OpConversionPattern::OpConversionPattern;
 
-  /// Without a tape: (s_{count-1}, s_count) recomputed from `init` by
-  /// `count` applications of the op's forward region. As in the forward
-  /// pass, an ACT position moves on only at steps j < N (its halting step,
-  /// known from `steps`); fixed depth and PonderNet update every position.
-  static std::pair<Value, Value> recomputeStates(OpBuilder &b, Location l,
-                                                 HaltingLoopGradOp op,
-                                                 Value init, Value steps,
-                                                 Value valid, Value count) {
-    MLIRContext *ctx = b.getContext();
-    Block &forward = op.getForward().front();
-    bool act = op.getMode() == HaltingMode::Act;
-    Value zero = arith::ConstantIndexOp::create(b, l, 0);
-    Value one = arith::ConstantIndexOp::create(b, l, 1);
-    auto loop = scf::ForOp::create(
-        b, l, zero, count, one, ValueRange{init, init},
-        [&](OpBuilder &nb, Location nl, Value j, ValueRange carried) {
-          IRMapping map;
-          map.map(forward.getArgument(0), carried[1]);
-          map.map(forward.getArgument(1), j);
-          for (Operation &o : forward.without_terminator())
-            nb.clone(o, map);
-          Value f = map.lookupOrDefault(
-              cast<YieldOp>(forward.getTerminator()).getValues()[0]);
-          Value next = f;
-          if (act) {
-            Value jI32 = arith::IndexCastOp::create(nb, nl, nb.getI32Type(), j);
-            AffineMap all3 = dims(ctx, 3, {0, 1, 2}),
-                      bt3 = dims(ctx, 3, {0, 1});
-            next = generic(
-                nb, nl,
-                tensor::EmptyOp::create(
-                    nb, nl, tensor::getMixedSizes(nb, nl, f), nb.getF32Type()),
-                {f, carried[1], steps, valid}, {all3, all3, bt3, bt3, all3},
-                loops(3),
-                [&](OpBuilder &ib, Location il, ValueRange a) -> Value {
-                  Value ran = arith::AndIOp::create(
-                      ib, il, a[3],
-                      arith::CmpIOp::create(ib, il, arith::CmpIPredicate::slt,
-                                            jI32, a[2]));
-                  return arith::SelectOp::create(ib, il, ran, a[0], a[1]);
-                });
-          }
-          scf::YieldOp::create(nb, nl, ValueRange{carried[1], next});
-        });
-    return {loop.getResult(0), loop.getResult(1)};
-  }
-
-  // iter_args of the scf.for.
-  enum : unsigned { kCarry, kHaltW, kHaltB, kRest, kFirstCaptured };
-
   LogicalResult
   matchAndRewrite(HaltingLoopGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    HaltingMode mode = op.getMode();
-    int64_t maxSteps = op.getMaxSteps();
-    Value tape = adaptor.getTape(), steps = adaptor.getSteps();
-    Value dy = adaptor.getStateGrad();
-    Value w = adaptor.getHaltWeight(), bias = adaptor.getHaltBias();
-    Value state = adaptor.getInit();
-    SmallVector<OpFoldResult> bt = {sizeOf(rewriter, loc, state, 0),
-                                    sizeOf(rewriter, loc, state, 1)};
-    SmallVector<OpFoldResult> btd = tensor::getMixedSizes(rewriter, loc, state);
-    Value valid = validPositions(rewriter, loc, adaptor.getLengths(), bt);
-    AffineMap bt2 = dims(ctx, 2, {0, 1});
-    AffineMap all3 = dims(ctx, 3, {0, 1, 2}), bt3 = dims(ctx, 3, {0, 1});
-
-    // The executed steps: ACT stops after the deepest valid position.
-    Value executed;
-    if (mode == HaltingMode::Act) {
-      Value deepest = generic(
-          rewriter, loc,
-          filledWith(rewriter, loc, {},
-                     arith::ConstantIntOp::create(rewriter, loc, 0, 32)),
-          {steps}, {bt2, AffineMap::get(2, 0, ctx)}, loops(0, 2),
-          [](OpBuilder &b, Location l, ValueRange a) -> Value {
-            return arith::MaxSIOp::create(b, l, a[1], a[0]);
-          });
-      executed = arith::IndexCastOp::create(
-          rewriter, loc, rewriter.getIndexType(),
-          tensor::ExtractOp::create(rewriter, loc, deepest, ValueRange{}));
-    } else {
-      executed = arith::ConstantIndexOp::create(rewriter, loc, maxSteps);
-    }
-
-    // ACT: dp at each position's last step, dy . s_final + dprobs[N - 1].
-    Value dpLast;
-    if (mode == HaltingMode::Act) {
-      Value final = tape ? extractStep(rewriter, loc, tape,
-                                       arith::ConstantIndexOp::create(
-                                           rewriter, loc, maxSteps))
-                         : recomputeStates(rewriter, loc, op, state, steps,
-                                           valid, executed)
-                               .second;
-      Value probsGrad = adaptor.getProbsGrad();
-      dpLast = generic(
-          rewriter, loc,
-          tensor::EmptyOp::create(rewriter, loc, bt, rewriter.getF32Type()),
-          {dotLast(rewriter, loc, dy, final), steps}, {bt2, bt2, bt2}, loops(2),
-          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-            Value one = arith::ConstantIntOp::create(b, l, 1, 32);
-            Value at = arith::SubIOp::create(
-                b, l, arith::MaxSIOp::create(b, l, a[1], one), one);
-            Value dp = tensor::ExtractOp::create(
-                b, l, probsGrad,
-                ValueRange{
-                    arith::IndexCastOp::create(b, l, b.getIndexType(), at),
-                    linalg::IndexOp::create(b, l, 0),
-                    linalg::IndexOp::create(b, l, 1)});
-            return arith::AddFOp::create(b, l, a[0], dp);
-          });
-    }
-
-    SmallVector<Value> inits(kFirstCaptured);
-    inits[kCarry] =
-        mode == HaltingMode::Fixed ? dy : filled(rewriter, loc, btd, 0.0);
-    inits[kHaltW] =
-        w ? filled(rewriter, loc, tensor::getMixedSizes(rewriter, loc, w), 0.0)
-          : filled(rewriter, loc, {}, 0.0);
-    inits[kHaltB] =
-        bias ? filled(rewriter, loc, tensor::getMixedSizes(rewriter, loc, bias),
-                      0.0)
-             : filled(rewriter, loc, {}, 0.0);
-    inits[kRest] = filled(rewriter, loc, bt, 0.0); // PonderNet's d rest
-    for (Value g : op.getCapturedGrads()) {
-      auto type = cast<RankedTensorType>(g.getType());
-      SmallVector<OpFoldResult> sizes;
-      for (int64_t d : type.getShape())
-        sizes.push_back(rewriter.getIndexAttr(d));
-      inits.push_back(filled(rewriter, loc, sizes, 0.0));
-    }
-
-    Value haltBias;
-    if (bias)
-      haltBias = tensor::ExtractOp::create(
-          rewriter, loc, bias,
-          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, 0)});
-    Block &backward = op.getBackward().front();
-    auto yield = cast<YieldOp>(backward.getTerminator());
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    auto forOp = scf::ForOp::create(
-        rewriter, loc, zero, executed, one, inits,
-        [&](OpBuilder &, Location l, Value k, ValueRange args) {
-          OpBuilder &b = rewriter;
-          // n = executed - 1 - k: the last step first.
-          Value n = arith::SubIOp::create(
-              b, l, arith::SubIOp::create(b, l, executed, one), k);
-          Value nPlusOne = arith::AddIOp::create(b, l, n, one);
-          Value s0, s1;
-          if (tape) {
-            s0 = extractStep(b, l, tape, n);
-            s1 = extractStep(b, l, tape, nPlusOne);
-          } else {
-            std::tie(s0, s1) =
-                recomputeStates(b, l, op, state, steps, valid, nPlusOne);
-          }
-          SmallVector<Value> next(args.begin(), args.end());
-          Value df;
-          Value pass; // the part of dL/ds_{n+1} that skips the block
-          if (mode == HaltingMode::Fixed) {
-            df = args[kCarry];
-          } else {
-            Value z = haltLogit(b, l, s1, w, haltBias);
-            Value dprobsN = extractStep(b, l, adaptor.getProbsGrad(), n);
-            Value dyN =
-                mode == HaltingMode::PonderNet ? extractStep(b, l, dy, n) : dy;
-            Value stepI32 = arith::IndexCastOp::create(b, l, b.getI32Type(), n);
-            // Per position: p (ACT's mixture weight), dz and the running
-            // mask; PonderNet's d rest.
-            SmallVector<Value> per;
-            if (mode == HaltingMode::Act) {
-              per = genericN(
-                  b, l,
-                  {tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
-                   tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
-                   tensor::EmptyOp::create(b, l, bt, b.getI1Type())},
-                  {z, steps, valid, adaptor.getRemainder(), dpLast,
-                   adaptor.getRemainderGrad(), dprobsN, dotLast(b, l, dyN, s1)},
-                  SmallVector<AffineMap>(11, bt2), loops(2),
-                  [&](OpBuilder &nb, Location nl,
-                      ValueRange a) -> SmallVector<Value> {
-                    Value running = arith::AndIOp::create(
-                        nb, nl, a[2],
-                        arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
-                                              stepI32, a[1]));
-                    Value last = arith::AndIOp::create(
-                        nb, nl, running,
-                        arith::CmpIOp::create(
-                            nb, nl, arith::CmpIPredicate::eq,
-                            arith::AddIOp::create(
-                                nb, nl, stepI32,
-                                arith::ConstantIntOp::create(nb, nl, 1, 32)),
-                            a[1]));
-                    Value h = sigmoid(nb, nl, a[0]);
-                    Value zeroF = f32(nb, nl, 0);
-                    Value p = arith::SelectOp::create(
-                        nb, nl, last, a[3],
-                        arith::SelectOp::create(nb, nl, running, h, zeroF));
-                    Value middle = arith::AndIOp::create(
-                        nb, nl, running,
-                        arith::XOrIOp::create(
-                            nb, nl, last,
-                            arith::ConstantIntOp::create(nb, nl, 1, 1)));
-                    // dh = dp_n - dp_last - dR for the steps before the last.
-                    Value dh = arith::SubFOp::create(
-                        nb, nl,
-                        arith::SubFOp::create(
-                            nb, nl, arith::AddFOp::create(nb, nl, a[7], a[6]),
-                            a[4]),
-                        a[5]);
-                    Value dz = arith::MulFOp::create(
-                        nb, nl, dh,
-                        arith::MulFOp::create(
-                            nb, nl, h,
-                            arith::SubFOp::create(nb, nl, f32(nb, nl, 1), h)));
-                    return {p,
-                            arith::SelectOp::create(nb, nl, middle, dz, zeroF),
-                            running};
-                  });
-            } else {
-              // rest_n = 1 - sum_{j < n} p_j.
-              Value spent = generic(
-                  b, l, filled(b, l, bt, 0.0), {adaptor.getProbs()},
-                  {dims(ctx, 3, {2, 0, 1}), bt3}, loops(2, 1),
-                  [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                    Value j = linalg::IndexOp::create(nb, nl, 2);
-                    Value before = arith::CmpIOp::create(
-                        nb, nl, arith::CmpIPredicate::ult, j, n);
-                    return arith::AddFOp::create(
-                        nb, nl, a[1],
-                        arith::SelectOp::create(nb, nl, before, a[0],
-                                                f32(nb, nl, 0)));
-                  });
-              Value isLast = arith::CmpIOp::create(
-                  b, l, arith::CmpIPredicate::eq, n,
-                  arith::ConstantIndexOp::create(b, l, maxSteps - 1));
-              per = genericN(
-                  b, l,
-                  {tensor::EmptyOp::create(b, l, bt, b.getF32Type()),
-                   tensor::EmptyOp::create(b, l, bt, b.getF32Type())},
-                  {z, valid, spent, dprobsN, args[kRest]},
-                  SmallVector<AffineMap>(7, bt2), loops(2),
-                  [&](OpBuilder &nb, Location nl,
-                      ValueRange a) -> SmallVector<Value> {
-                    Value oneF = f32(nb, nl, 1), zeroF = f32(nb, nl, 0);
-                    Value sig = sigmoid(nb, nl, a[0]);
-                    Value lambda =
-                        arith::SelectOp::create(nb, nl, isLast, oneF, sig);
-                    Value rest = arith::SubFOp::create(nb, nl, oneF, a[2]);
-                    // p_n = lambda rest_n; rest_{n+1} = rest_n (1 - lambda).
-                    Value dLambda = arith::MulFOp::create(
-                        nb, nl, arith::SubFOp::create(nb, nl, a[3], a[4]),
-                        rest);
-                    Value dRest = arith::AddFOp::create(
-                        nb, nl, arith::MulFOp::create(nb, nl, a[3], lambda),
-                        arith::MulFOp::create(
-                            nb, nl, a[4],
-                            arith::SubFOp::create(nb, nl, oneF, lambda)));
-                    Value dz = arith::MulFOp::create(
-                        nb, nl, dLambda,
-                        arith::MulFOp::create(
-                            nb, nl, sig,
-                            arith::SubFOp::create(nb, nl, oneF, sig)));
-                    Value live = arith::AndIOp::create(
-                        nb, nl, a[1],
-                        arith::XOrIOp::create(
-                            nb, nl, isLast,
-                            arith::ConstantIntOp::create(nb, nl, 1, 1)));
-                    return {
-                        arith::SelectOp::create(nb, nl, live, dz, zeroF),
-                        arith::SelectOp::create(nb, nl, a[1], dRest, zeroF)};
-                  });
-              next[kRest] = per[1];
-            }
-            Value dz = mode == HaltingMode::Act ? per[1] : per[0];
-            // ds1 = carry + (ACT: p dy; PonderNet: dy_n) + dz w.
-            Value row = tensor::ExtractSliceOp::create(
-                b, l,
-                RankedTensorType::get(
-                    {cast<RankedTensorType>(w.getType()).getDimSize(1)},
-                    b.getF32Type()),
-                w, {b.getIndexAttr(0), b.getIndexAttr(0)},
-                {b.getIndexAttr(1), sizeOf(b, l, w, 1)},
-                {b.getIndexAttr(1), b.getIndexAttr(1)});
-            bool act = mode == HaltingMode::Act;
-            SmallVector<Value> inputs = {args[kCarry], dyN, dz, row};
-            SmallVector<AffineMap> maps = {all3, all3, bt3, dims(ctx, 3, {2})};
-            if (act) {
-              inputs.push_back(per[0]);
-              maps.push_back(bt3);
-            }
-            maps.push_back(all3);
-            Value ds1 = generic(
-                b, l, tensor::EmptyOp::create(b, l, btd, b.getF32Type()),
-                inputs, maps, loops(3),
-                [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                  Value fromY =
-                      act ? arith::MulFOp::create(nb, nl, a[4], a[1]) : a[1];
-                  return arith::AddFOp::create(
-                      nb, nl, arith::AddFOp::create(nb, nl, a[0], fromY),
-                      arith::MulFOp::create(nb, nl, a[2], a[3]));
-                });
-            // dw[0, c] += sum dz s1[., ., c]; db[0] += sum dz.
-            next[kHaltW] = generic(
-                b, l, args[kHaltW], {dz, s1},
-                {dims(ctx, 4, {2, 3}), dims(ctx, 4, {2, 3, 1}),
-                 dims(ctx, 4, {0, 1})},
-                loops(2, 2),
-                [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                  return arith::AddFOp::create(
-                      nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], a[1]));
-                });
-            next[kHaltB] =
-                generic(b, l, args[kHaltB], {dz},
-                        {dims(ctx, 3, {1, 2}), dims(ctx, 3, {0})}, loops(1, 2),
-                        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                          return arith::AddFOp::create(nb, nl, a[1], a[0]);
-                        });
-            if (act) {
-              // Only running positions' s_{n+1} came from the block.
-              SmallVector<Value> split = genericN(
-                  b, l,
-                  {tensor::EmptyOp::create(b, l, btd, b.getF32Type()),
-                   tensor::EmptyOp::create(b, l, btd, b.getF32Type())},
-                  {ds1, per[2]}, {all3, bt3, all3, all3}, loops(3),
-                  [](OpBuilder &nb, Location nl,
-                     ValueRange a) -> SmallVector<Value> {
-                    Value zeroF = f32(nb, nl, 0);
-                    return {arith::SelectOp::create(nb, nl, a[1], a[0], zeroF),
-                            arith::SelectOp::create(nb, nl, a[1], zeroF, a[0])};
-                  });
-              df = split[0];
-              pass = split[1];
-            } else {
-              df = ds1;
-            }
-          }
-          Block *body = rewriter.getInsertionBlock();
-          rewriter.inlineBlockBefore(&backward, body, body->end(), {s0, n, df});
-          SmallVector<Value> yielded(yield.getValues());
-          rewriter.eraseOp(yield);
-          rewriter.setInsertionPointToEnd(body);
-          next[kCarry] = pass ? add(b, l, pass, yielded[0]) : yielded[0];
-          for (unsigned i = 1; i < yielded.size(); ++i)
-            next[kFirstCaptured + i - 1] =
-                add(b, l, args[kFirstCaptured + i - 1], yielded[i]);
-          scf::YieldOp::create(b, l, next);
-        });
-
-    SmallVector<Value> results = {forOp.getResult(kCarry)};
-    if (w)
-      results.append({forOp.getResult(kHaltW), forOp.getResult(kHaltB)});
-    for (unsigned i = 0; i < op.getCapturedGrads().size(); ++i)
-      results.push_back(forOp.getResult(kFirstCaptured + i));
-    rewriter.replaceOp(op, results);
+    ReverseLoopBuilder builder(op, adaptor, rewriter);
+    rewriter.replaceOp(op, builder.build(op.getLoc()));
     return success();
   }
 };

@@ -51,11 +51,6 @@ Value zerosLike(OpBuilder &b, Location l, Value like) {
   return filled(b, l, tensor::getMixedSizes(b, l, like), 0.0);
 }
 
-Value multiplyAdd(OpBuilder &b, Location l, ValueRange a) {
-  return arith::AddFOp::create(b, l, a[2],
-                               arith::MulFOp::create(b, l, a[0], a[1]));
-}
-
 // dx[..., i] = sum_o dy[..., o] W[o, i];
 // dW[o, i] = sum over leading dims of dy[..., o] x[..., i].
 struct LinearGradLowering : OpConversionPattern<LinearGradOp> {

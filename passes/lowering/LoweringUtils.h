@@ -87,6 +87,12 @@ inline Value generic(OpBuilder &b, Location loc, Value init, ValueRange inputs,
   return op.getResult(0);
 }
 
+/// The body of a generic that accumulates products: out + in0 * in1.
+inline Value multiplyAdd(OpBuilder &b, Location loc, ValueRange args) {
+  return arith::AddFOp::create(b, loc, args[2],
+                               arith::MulFOp::create(b, loc, args[0], args[1]));
+}
+
 using MultiBodyFn =
     function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
 

@@ -434,32 +434,22 @@ struct AttentionGradLowering : OpConversionPattern<AttentionGradOp> {
                         return arith::DivFOp::create(b, l, a[0], a[1]);
                       });
     // dV[b, j, h, e] = sum_i P[b, h, i, j] dO[b, i, h, e]; loops b j h i e.
-    Value dV = generic(
-        rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {p, dOut},
-        {dims(ctx, 5, {0, 2, 3, 1}), dims(ctx, 5, {0, 3, 2, 4}),
-         dims(ctx, 5, {0, 1, 2, 4})},
-        reductionFourth(), [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          return arith::AddFOp::create(b, l, a[2],
-                                       arith::MulFOp::create(b, l, a[0], a[1]));
-        });
+    Value dV =
+        generic(rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {p, dOut},
+                {dims(ctx, 5, {0, 2, 3, 1}), dims(ctx, 5, {0, 3, 2, 4}),
+                 dims(ctx, 5, {0, 1, 2, 4})},
+                reductionFourth(), multiplyAdd);
     // dP[b, h, i, j] = sum_e dO[b, i, h, e] V[b, j, h, e]; loops b h i j e.
-    Value dP = generic(
-        rewriter, loc, filled(rewriter, loc, scoreSizes, 0.0), {dOut, v},
-        {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 3, 1, 4}),
-         dims(ctx, 5, {0, 1, 2, 3})},
-        loops(4, 1), [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          return arith::AddFOp::create(b, l, a[2],
-                                       arith::MulFOp::create(b, l, a[0], a[1]));
-        });
+    Value dP = generic(rewriter, loc, filled(rewriter, loc, scoreSizes, 0.0),
+                       {dOut, v},
+                       {dims(ctx, 5, {0, 2, 1, 4}), dims(ctx, 5, {0, 3, 1, 4}),
+                        dims(ctx, 5, {0, 1, 2, 3})},
+                       loops(4, 1), multiplyAdd);
     // rowDot[b, h, i] = sum_j P dP.
     Value rowDot =
         generic(rewriter, loc,
                 filled(rewriter, loc, ArrayRef(scoreSizes).drop_back(), 0.0),
-                {p, dP}, {all4, all4, row4}, loops(3, 1),
-                [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                  return arith::AddFOp::create(
-                      b, l, a[2], arith::MulFOp::create(b, l, a[0], a[1]));
-                });
+                {p, dP}, {all4, all4, row4}, loops(3, 1), multiplyAdd);
     // dS = scale P (dP - rowDot); masked entries have P = 0.
     Value scale = f32(rewriter, loc, 1.0 / std::sqrt(double(headDim)));
     Value dS =
@@ -473,23 +463,17 @@ struct AttentionGradLowering : OpConversionPattern<AttentionGradOp> {
                       b, l, scale, arith::MulFOp::create(b, l, a[0], diff));
                 });
     // dQ[b, i, h, e] = sum_j dS[b, h, i, j] K[b, j, h, e]; loops b i h j e.
-    Value dQ = generic(
-        rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {dS, k},
-        {dims(ctx, 5, {0, 2, 1, 3}), dims(ctx, 5, {0, 3, 2, 4}),
-         dims(ctx, 5, {0, 1, 2, 4})},
-        reductionFourth(), [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          return arith::AddFOp::create(b, l, a[2],
-                                       arith::MulFOp::create(b, l, a[0], a[1]));
-        });
+    Value dQ =
+        generic(rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {dS, k},
+                {dims(ctx, 5, {0, 2, 1, 3}), dims(ctx, 5, {0, 3, 2, 4}),
+                 dims(ctx, 5, {0, 1, 2, 4})},
+                reductionFourth(), multiplyAdd);
     // dK[b, j, h, e] = sum_i dS[b, h, i, j] Q[b, i, h, e]; loops b j h i e.
-    Value dK = generic(
-        rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {dS, q},
-        {dims(ctx, 5, {0, 2, 3, 1}), dims(ctx, 5, {0, 3, 2, 4}),
-         dims(ctx, 5, {0, 1, 2, 4})},
-        reductionFourth(), [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          return arith::AddFOp::create(b, l, a[2],
-                                       arith::MulFOp::create(b, l, a[0], a[1]));
-        });
+    Value dK =
+        generic(rewriter, loc, filled(rewriter, loc, headSizes, 0.0), {dS, q},
+                {dims(ctx, 5, {0, 2, 3, 1}), dims(ctx, 5, {0, 3, 2, 4}),
+                 dims(ctx, 5, {0, 1, 2, 4})},
+                reductionFourth(), multiplyAdd);
     auto merge = [&](Value x) -> Value {
       return tensor::CollapseShapeOp::create(rewriter, loc, type, x,
                                              {{0}, {1}, {2, 3}});

@@ -5,9 +5,10 @@
 //
 // Reads a model description (MODEL.md §2), builds its forward and loss graphs
 // as ponder IR, lowers them as far as the requested stage for the host CPU or
-// for NVIDIA GPUs (docs/gpu.md) and prints it. Errors
-// in the description are one line `FILE:LINE: ...` and exit code 1; nothing is
-// written then.
+// for NVIDIA GPUs (docs/gpu.md) and prints it. Errors in the description are
+// one line `FILE:LINE: ...` and exit code 1; nothing is written then. --help
+// lists ponderc's options and MLIR's --mlir-* ones (IR printing, debug
+// locations, per-pass dumps).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,7 +17,7 @@
 #include "frontend/ModelKey.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
-#include "runtime/Hash.h"
+#include "runtime/ArtifactContract.h"
 #include "tools/ponderc/ArtifactWriter.h"
 #include "tools/ponderc/CudaTarget.h"
 #include "tools/registration/Registration.h"
@@ -34,7 +35,6 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -45,11 +45,22 @@ enum class Emit { Ponder, Linalg, LLVM, PTX, Artifact, ModelKey };
 enum class Target { CPU, CUDA };
 } // namespace
 
-static cl::opt<std::string>
-    inputFilename(cl::Positional, cl::desc("<model.toml>"), cl::Required);
+/// ponderc's own options. --help sorts categories by name: this one comes
+/// before LLVM's "Generic Options" (--help, --version) and MLIR's.
+static cl::OptionCategory pondercCategory("Compiler options");
+/// MLIR's general options (--mlir-*): printing the IR, its locations and the
+/// passes. Every other option linked in (LLVM's backends) stays accepted but
+/// is left out of --help.
+static cl::OptionCategory mlirCategory("MLIR options");
+
+static cl::opt<std::string> inputFilename(cl::Positional,
+                                          cl::desc("<model.toml>"),
+                                          cl::Required,
+                                          cl::cat(pondercCategory));
 static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
                                            cl::value_desc("filename"),
-                                           cl::init("-"));
+                                           cl::init("-"),
+                                           cl::cat(pondercCategory));
 static cl::opt<Emit> emitAction(
     "emit", cl::desc("Stage to emit"), cl::init(Emit::Ponder),
     cl::values(clEnumValN(Emit::Ponder, "ponder",
@@ -63,20 +74,135 @@ static cl::opt<Emit> emitAction(
                           "shared object for the runtime (-o required)"),
                clEnumValN(Emit::ModelKey, "model-key",
                           "the key of the parsed description (ponder's "
-                          "artifact cache)")));
+                          "artifact cache)")),
+    cl::cat(pondercCategory));
 static cl::opt<Target>
     target("target", cl::desc("Where the compiled model runs"),
            cl::init(Target::CPU),
            cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU"),
-                      clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs")));
+                      clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs")),
+           cl::cat(pondercCategory));
 static cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("Architecture of the PTX (--emit=ptx|llvm); artifacts "
                       "embed PTX for sm_80 and cubins for sm_80 and sm_90"),
-             cl::init("sm_80"));
+             cl::init("sm_80"), cl::cat(pondercCategory));
 
-/// Writes `text` to -o (stdout by default).
-static int emitText(llvm::StringRef text) {
+/// Registers the passes and MLIR's general options, and hides the options
+/// of neither category from --help. Passes come first: the parser of
+/// --mlir-print-ir-after=PASS lists them when it is created.
+static void registerOptions() {
+  ponder::registerPonderPasses(); // the GPU pipeline is written as text too
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  for (auto &[name, option] : cl::getRegisteredOptions())
+    if (name.starts_with("mlir-"))
+      option->addCategory(mlirCategory);
+  cl::HideUnrelatedOptions({&pondercCategory, &mlirCategory});
+}
+
+/// Checks the options that do not depend on the description; false after
+/// printing the problem.
+static bool checkOptions() {
+  if (emitAction == Emit::PTX && target != Target::CUDA) {
+    llvm::errs() << "ponderc: --emit=ptx needs --target=cuda\n";
+    return false;
+  }
+  llvm::StringRef arch(cudaArch);
+  if (!arch.starts_with("sm_") || arch.size() == 3 ||
+      !llvm::all_of(arch.drop_front(3), llvm::isDigit)) {
+    llvm::errs() << "ponderc: --cuda-arch must be sm_NN, not '" << cudaArch
+                 << "'\n";
+    return false;
+  }
+  return true;
+}
+
+/// The passes from ponder IR to the --emit stage (after --emit=ponder).
+static void addLoweringPasses(mlir::PassManager &pm, bool cuda) {
+  // GPU kernels compute attention with an online softmax (no score
+  // matrices); the CPU keeps the vectorised score generics.
+  mlir::ponder::LowerToLinalgOptions lowering;
+  lowering.fusedAttention = cuda;
+  mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
+  if (emitAction != Emit::Linalg) {
+    if (cuda) {
+      mlir::ponder::GPUPipelineOptions options;
+      // Artifacts carry sm_80 PTX, which every newer GPU can JIT.
+      options.chip =
+          emitAction == Emit::Artifact ? std::string("sm_80") : cudaArch;
+      mlir::ponder::buildLinalgToGPUPipeline(pm, options);
+    } else {
+      // Artifacts allocate through the runtime, which reuses buffers.
+      mlir::ponder::CPUPipelineOptions options;
+      options.runtimeAllocator = true;
+      mlir::ponder::buildLinalgToLLVMPipeline(pm, options);
+    }
+  }
+  if (emitAction == Emit::Artifact)
+    pm.addPass(mlir::ponder::createGenerateEntryPoints());
+}
+
+/// Lowers `module` to the --emit stage, kernels to PTX for cuda (with the
+/// CUDA toolkit at `toolkit`, if any). Returns the exit code: 0, or 1 or 2
+/// after printing the problem.
+static int lower(mlir::ModuleOp module, mlir::MLIRContext &context,
+                 llvm::StringRef toolkit) {
+  bool cuda = target == Target::CUDA;
+  if (emitAction == Emit::Ponder)
+    return 0;
+  mlir::PassManager pm(&context);
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return 1;
+  addLoweringPasses(pm, cuda);
+  if (mlir::failed(pm.run(module))) {
+    llvm::errs() << inputFilename
+                 << ": internal error: lowering failed (see above)\n";
+    return 2;
+  }
+  if (cuda && emitAction != Emit::Linalg &&
+      mlir::failed(ponder::serializeKernelsToPTX(module, toolkit))) {
+    llvm::errs() << inputFilename
+                 << ": internal error: PTX generation failed (see above)\n";
+    return 2;
+  }
+  return 0;
+}
+
+/// --emit=artifact: compiles `module` into the shared object -o names.
+/// Returns the exit code.
+static int compileArtifact(mlir::ModuleOp module, mlir::MLIRContext &context,
+                           llvm::StringRef modelKey) {
+  if (outputFilename == "-") {
+    llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
+    return 1;
+  }
+  bool cuda = target == Target::CUDA;
+  std::string descriptor = ponder::describeArtifact(
+      module, modelKey, cuda ? PONDER_TARGET_CUDA : PONDER_TARGET_CPU);
+  ponder::prepareEntryPoints(module);
+  std::string toolkit = cuda ? ponder::findCudaToolkit() : "";
+  if (int status = lower(module, context, toolkit))
+    return status;
+  std::string error;
+  // Without the toolkit the artifact carries PTX only, which the driver
+  // compiles when it loads the artifact.
+  if (cuda && !toolkit.empty() &&
+      !ponder::embedCubins(module, toolkit, {"sm_80", "sm_90"}, error)) {
+    llvm::errs() << inputFilename << ": " << error << "\n";
+    return 1;
+  }
+  if (!ponder::writeArtifact(module, descriptor, outputFilename, cuda, error)) {
+    llvm::errs() << outputFilename << ": " << error << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+/// Writes what `write` prints to -o (stdout by default). Returns the exit
+/// code.
+static int emitText(llvm::function_ref<void(llvm::raw_ostream &)> write) {
   std::string errorMessage;
   std::unique_ptr<llvm::ToolOutputFile> output =
       mlir::openOutputFile(outputFilename, &errorMessage);
@@ -84,29 +210,51 @@ static int emitText(llvm::StringRef text) {
     llvm::errs() << outputFilename << ": " << errorMessage << "\n";
     return 1;
   }
-  output->os() << text;
+  write(output->os());
   output->keep();
   return 0;
 }
 
+/// Writes the lowered `module` as the --emit stage's text to -o. Returns the
+/// exit code.
+static int printOutput(mlir::ModuleOp module) {
+  // The context must outlive the module.
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule;
+  if (emitAction == Emit::LLVM) {
+    llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext);
+    if (!llvmModule) {
+      llvm::errs() << inputFilename
+                   << ": internal error: translation to LLVM IR failed\n";
+      return 2;
+    }
+  }
+  return emitText([&](llvm::raw_ostream &os) {
+    switch (emitAction) {
+    case Emit::Ponder:
+    case Emit::Linalg:
+      module->print(os);
+      os << "\n";
+      break;
+    case Emit::LLVM:
+      llvmModule->print(os, nullptr);
+      break;
+    case Emit::PTX:
+      os << ponder::kernelPTX(module);
+      break;
+    case Emit::Artifact:
+    case Emit::ModelKey:
+      llvm_unreachable("written by compileArtifact and main");
+    }
+  });
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
-  mlir::registerAsmPrinterCLOptions();
-  mlir::registerMLIRContextCLOptions();
-  mlir::registerPassManagerCLOptions();
+  registerOptions();
   cl::ParseCommandLineOptions(argc, argv, "Ponder compiler driver\n");
-  bool cuda = target == Target::CUDA;
-  if (emitAction == Emit::PTX && !cuda) {
-    llvm::errs() << "ponderc: --emit=ptx needs --target=cuda\n";
+  if (!checkOptions())
     return 1;
-  }
-  if (!llvm::StringRef(cudaArch).starts_with("sm_") ||
-      !llvm::all_of(llvm::StringRef(cudaArch).drop_front(3), llvm::isDigit) ||
-      cudaArch.size() == 3) {
-    llvm::errs() << "ponderc: --cuda-arch must be sm_NN, not '" << cudaArch
-                 << "'\n";
-    return 1;
-  }
 
   ponder::ParsedDescription parsed =
       ponder::parseModelDescriptionFile(inputFilename);
@@ -114,12 +262,11 @@ int main(int argc, char **argv) {
     llvm::errs() << parsed.error << "\n";
     return 1;
   }
+  std::string key = ponder::modelKey(*parsed.description);
   if (emitAction == Emit::ModelKey)
-    return emitText(ponder::modelKey(*parsed.description) + "\n");
-
+    return emitText([&](llvm::raw_ostream &os) { os << key << "\n"; });
   mlir::DialectRegistry registry;
   ponder::registerPonderDialects(registry);
-  ponder::registerPonderPasses(); // the GPU pipeline is written as text
   mlir::MLIRContext context(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       ponder::buildModel(context, *parsed.description);
@@ -131,107 +278,10 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  std::string descriptor;
-  if (emitAction == Emit::Artifact) {
-    if (outputFilename == "-") {
-      llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
-      return 1;
-    }
-    descriptor =
-        ponder::describeArtifact(*module, ponder::modelKey(*parsed.description),
-                                 cuda ? PONDER_TARGET_CUDA : PONDER_TARGET_CPU);
-    ponder::prepareEntryPoints(*module);
-  }
-  if (emitAction != Emit::Ponder) {
-    mlir::PassManager pm(&context);
-    if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
-      return 1;
-    // GPU kernels compute attention with an online softmax (no score
-    // matrices); the CPU keeps the vectorised score generics.
-    mlir::ponder::LowerToLinalgOptions lowering;
-    lowering.fusedAttention = cuda;
-    mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
-    if (emitAction != Emit::Linalg) {
-      if (cuda) {
-        mlir::ponder::GPUPipelineOptions options;
-        // Artifacts carry sm_80 PTX, which every newer GPU can JIT.
-        options.chip =
-            emitAction == Emit::Artifact ? std::string("sm_80") : cudaArch;
-        mlir::ponder::buildLinalgToGPUPipeline(pm, options);
-      } else {
-        // Artifacts allocate through the runtime, which reuses buffers.
-        mlir::ponder::CPUPipelineOptions options;
-        options.runtimeAllocator = true;
-        mlir::ponder::buildLinalgToLLVMPipeline(pm, options);
-      }
-    }
-    if (emitAction == Emit::Artifact)
-      pm.addPass(mlir::ponder::createGenerateEntryPoints());
-    if (mlir::failed(pm.run(*module))) {
-      llvm::errs() << inputFilename
-                   << ": internal error: lowering failed (see above)\n";
-      return 2;
-    }
-  }
-  std::string toolkit = ponder::findCudaToolkit();
-  if (cuda && emitAction != Emit::Ponder && emitAction != Emit::Linalg &&
-      mlir::failed(ponder::serializeKernelsToPTX(*module, toolkit))) {
-    llvm::errs() << inputFilename
-                 << ": internal error: PTX generation failed (see above)\n";
-    return 2;
-  }
-  if (emitAction == Emit::Artifact) {
-    std::string error;
-    // Without the toolkit the artifact carries PTX only, which the driver
-    // compiles when it loads the artifact.
-    if (cuda && !toolkit.empty() &&
-        !ponder::embedCubins(*module, toolkit, {"sm_80", "sm_90"}, error)) {
-      llvm::errs() << inputFilename << ": " << error << "\n";
-      return 1;
-    }
-    if (!ponder::writeArtifact(*module, descriptor, outputFilename, cuda,
-                               error)) {
-      llvm::errs() << outputFilename << ": " << error << "\n";
-      return 1;
-    }
-    return 0;
-  }
-
-  // The context must outlive the module.
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule;
-  if (emitAction == Emit::LLVM) {
-    llvmModule = mlir::translateModuleToLLVMIR(*module, llvmContext);
-    if (!llvmModule) {
-      llvm::errs() << inputFilename
-                   << ": internal error: translation to LLVM IR failed\n";
-      return 2;
-    }
-  }
-
-  std::string errorMessage;
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      mlir::openOutputFile(outputFilename, &errorMessage);
-  if (!output) {
-    llvm::errs() << outputFilename << ": " << errorMessage << "\n";
-    return 1;
-  }
-  switch (emitAction) {
-  case Emit::Ponder:
-  case Emit::Linalg:
-    module->print(output->os());
-    output->os() << "\n";
-    break;
-  case Emit::LLVM:
-    llvmModule->print(output->os(), nullptr);
-    break;
-  case Emit::PTX:
-    output->os() << ponder::kernelPTX(*module);
-    break;
-  case Emit::Artifact:
-  case Emit::ModelKey: // emitted before the IR is built
-    break;
-  }
-  output->keep();
-  return 0;
+  if (emitAction == Emit::Artifact)
+    return compileArtifact(*module, context, key);
+  std::string toolkit = target == Target::CUDA ? ponder::findCudaToolkit() : "";
+  if (int status = lower(*module, context, toolkit))
+    return status;
+  return printOutput(*module);
 }

@@ -1,6 +1,7 @@
 //===- BuildModelTest.cpp - Tests of the model description -> IR builder --===//
 
 #include "frontend/BuildModel.h"
+#include "frontend/ModelDescription.h"
 
 #include "dialects/ponder/IR/PonderOps.h"
 
@@ -165,6 +166,79 @@ TEST(BuildModelLoss, TotalWeightsFollowTheMode) {
     EXPECT_EQ(constants, (std::vector<float>{static_cast<float>(w), 0.5f}))
         << ::ponder::stringifyHalting(halting).str();
   }
+}
+
+/// `line`:`column` of `op`'s location in "m.toml", or (0, 0) when it is
+/// elsewhere.
+std::pair<unsigned, unsigned> positionOf(Operation *op) {
+  auto loc = dyn_cast<FileLineColLoc>(op->getLoc());
+  if (!loc || loc.getFilename() != "m.toml")
+    return {0, 0};
+  return {loc.getLine(), loc.getColumn()};
+}
+
+TEST(BuildModelLocations, OpsPointAtTheKeysThatShapeThem) {
+  constexpr const char *kText = R"([model]
+verbal_vocab = 10
+d_model = 16
+  n_heads = 4
+d_ff = 48
+max_seq = 20
+
+[depth]
+max_steps = 5
+halting = "pondernet"
+kl_beta = 0.04
+
+[loss]
+policy_weight = 0.5
+)";
+  ::ponder::ParsedDescription parsed =
+      ::ponder::parseModelDescription(kText, "m.toml");
+  ASSERT_TRUE(parsed.description) << parsed.error;
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module =
+      ::ponder::buildModel(context, *parsed.description);
+  ASSERT_TRUE(succeeded(verify(*module)));
+
+  // Every op is somewhere in the file.
+  module->walk([](Operation *op) {
+    EXPECT_NE(positionOf(op), std::make_pair(0u, 0u))
+        << op->getName().getStringRef().str();
+  });
+  using Position = std::pair<unsigned, unsigned>;
+  auto expectAt = [&](StringRef function, StringRef opName, Position at) {
+    unsigned seen = 0;
+    module->lookupSymbol<func::FuncOp>(function).walk([&](Operation *op) {
+      if (op->getName().getStringRef() != opName)
+        return;
+      ++seen;
+      EXPECT_EQ(positionOf(op), at) << function.str() << " " << opName.str();
+    });
+    EXPECT_GT(seen, 0u) << function.str() << " has no " << opName.str();
+  };
+  expectAt("forward", "func.func", {1, 1});
+  expectAt("forward", "ponder.embed", {2, 1});
+  expectAt("forward", "ponder.attention", {4, 3});
+  expectAt("decode", "ponder.cached_attention", {4, 3});
+  expectAt("forward", "ponder.gelu", {5, 1});
+  expectAt("decode", "ponder.cache_write", {6, 1});
+  expectAt("forward", "ponder.step_embed", {9, 1});
+  expectAt("forward", "ponder.halting_loop", {10, 1});
+  expectAt("forward", "ponder.select_step", {10, 1});
+  // The halting unit's weight, kl_beta, sets PonderNet's L_ponder.
+  expectAt("loss", "ponder.ponder_cost", {11, 1});
+  expectAt("loss", "ponder.verbal_xent", {13, 1});
+  expectAt("loss", "ponder.policy_loss", {14, 1});
+  expectAt("train_step", "ponder.adamw", {13, 1});
+}
+
+TEST(BuildModelLocations, UnknownForADescriptionBuiltInCode) {
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module =
+      ::ponder::buildModel(context, smallModel(::ponder::Halting::Act));
+  module->walk(
+      [](Operation *op) { EXPECT_TRUE(isa<UnknownLoc>(op->getLoc())); });
 }
 
 } // namespace

@@ -154,6 +154,35 @@ TEST(ModelDescription, DefaultsWhenOptionalKeysAndSectionsAbsent) {
   EXPECT_EQ(e.think.rollouts, 4);
 }
 
+TEST(ModelDescription, RecordsWhereEachKeyIs) {
+  // Keys at their own line and column; a key left at its default at its
+  // section's header; a missing section at 1:1.
+  ModelDescription d =
+      parseOk(withLine(kMinimal, "n_heads = 4", "  n_heads = 4"));
+  EXPECT_EQ(d.source.file, "m.toml");
+  auto at = [&](llvm::StringRef name) {
+    SourcePositions::Position p = d.source.find(name);
+    return std::make_pair(p.line, p.column);
+  };
+  EXPECT_EQ(at("model"), std::make_pair(1u, 1u));
+  EXPECT_EQ(at("model.verbal_vocab"), std::make_pair(2u, 1u));
+  EXPECT_EQ(at("model.n_heads"), std::make_pair(4u, 3u));
+  EXPECT_EQ(at("model.norm_eps"), std::make_pair(1u, 1u));
+  EXPECT_EQ(at("depth"), std::make_pair(8u, 1u));
+  EXPECT_EQ(at("depth.max_steps"), std::make_pair(10u, 1u));
+  EXPECT_EQ(at("depth.kl_beta"), std::make_pair(8u, 1u));
+  EXPECT_EQ(at("loss"), std::make_pair(1u, 1u));
+  EXPECT_EQ(at("loss.smoothing"), std::make_pair(1u, 1u));
+  EXPECT_EQ(at("think.rollouts"), std::make_pair(1u, 1u));
+
+  ModelDescription full = parseOk(kFull);
+  SourcePositions::Position loss = full.source.find("loss");
+  EXPECT_EQ(std::make_pair(loss.line, loss.column), std::make_pair(18u, 1u));
+  SourcePositions::Position weight = full.source.find("loss.policy_weight");
+  EXPECT_EQ(std::make_pair(weight.line, weight.column),
+            std::make_pair(22u, 1u));
+}
+
 TEST(ModelDescription, PonderWeightFollowsHaltingMode) {
   EXPECT_DOUBLE_EQ(
       parseOk(withLine(kFull, "halting = \"pondernet\"", "halting = \"act\""))
