@@ -57,7 +57,7 @@ for target in model-description safetensors ponder-opt; do
         "build-fuzz/crash-$target-*)" >&2
       exit 1
     }
-  grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$log"
+  grep -aE "^stat::number_of_executed_units|^stat::peak_rss_mb" "$log"
   echo "   no crash; $(ls fuzz/corpus/$target | wc -l) seeds," \
     "$(ls "$corpus" | wc -l) inputs added in $corpus"
 done

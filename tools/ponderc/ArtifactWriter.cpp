@@ -246,6 +246,107 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash,
   return text;
 }
 
+/// The C ABI's metadata functions (docs/artifact-abi.md): the ABI version
+/// and the descriptor text.
+static void addMetadataGetters(llvm::Module &module, StringRef descriptor) {
+  llvm::LLVMContext &context = module.getContext();
+  llvm::IRBuilder<> ir(context);
+  auto addGetter = [&](StringRef name, llvm::Type *type,
+                       llvm::Constant *value) {
+    auto *fn = llvm::Function::Create(llvm::FunctionType::get(type, false),
+                                      llvm::GlobalValue::ExternalLinkage, name,
+                                      module);
+    ir.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", fn));
+    ir.CreateRet(value);
+  };
+  auto *text = new llvm::GlobalVariable(
+      module, llvm::ArrayType::get(ir.getInt8Ty(), descriptor.size() + 1),
+      /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+      llvm::ConstantDataArray::getString(context, descriptor),
+      "ponder_descriptor_text");
+  addGetter(PONDER_SYMBOL_ABI_VERSION, ir.getInt32Ty(),
+            ir.getInt32(PONDER_ARTIFACT_ABI_VERSION));
+  addGetter(PONDER_SYMBOL_DESCRIPTOR, ir.getPtrTy(), text);
+}
+
+/// Splits `module`'s functions (entry points and their outlined parallel
+/// bodies) into partitions that are optimised and compiled on threads, each
+/// in its own LLVMContext, into `objects`. Returns an error or "".
+static std::string
+compilePartitions(llvm::Module &module,
+                  const llvm::orc::JITTargetMachineBuilder &builder,
+                  std::vector<TemporaryFile> &objects) {
+  std::vector<llvm::SmallVector<char, 0>> partitions;
+  llvm::SplitModule(
+      module, kPartitions,
+      [&](std::unique_ptr<llvm::Module> part) {
+        partitions.emplace_back();
+        llvm::raw_svector_ostream os(partitions.back());
+        llvm::WriteBitcodeToFile(*part, os);
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  objects.resize(partitions.size());
+  std::vector<std::string> errors(partitions.size());
+  {
+    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(kPartitions));
+    for (size_t i = 0; i < partitions.size(); ++i)
+      pool.async([&, i] {
+        errors[i] = compilePartition(
+            llvm::StringRef(partitions[i].data(), partitions[i].size()),
+            builder, objects[i]);
+      });
+    pool.wait();
+  }
+  for (const std::string &e : errors)
+    if (!e.empty())
+      return e;
+  return "";
+}
+
+/// Links `objects` into the shared object `outputPath`: next to it, then
+/// renamed, so there is never a half-written artifact and concurrent
+/// compilations to one cache entry do not share a file. Returns an error
+/// or "".
+static std::string linkSharedObject(const std::vector<TemporaryFile> &objects,
+                                    StringRef outputPath, bool cuda) {
+  TemporaryFile library;
+  library.path = outputPath;
+  library.path +=
+      ".partial." + std::to_string(llvm::sys::Process::getProcessId());
+  // The C compiler driver knows the system's library paths; libm provides
+  // expf/tanhf/logf for the math the kernels call.
+  std::string linker = PONDER_LINKER;
+  TemporaryFile log;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("ponder-link", "log", log.path))
+    return "cannot create a temporary file: " + ec.message();
+  // libomp runs the parallel loops; the artifact finds it through its rpath.
+  std::string ompDir = std::string("-L") + PONDER_LIBOMP_DIR;
+  std::string ompRpath = std::string("-Wl,-rpath,") + PONDER_LIBOMP_DIR;
+  llvm::SmallVector<StringRef> args = {linker, "-shared", "-fuse-ld=lld", "-o",
+                                       library.path};
+  for (const TemporaryFile &object : objects)
+    args.push_back(object.path);
+  if (!cuda)
+    args.append({ompDir, "-lomp", ompRpath});
+  args.push_back("-lm");
+  std::optional<StringRef> redirects[] = {std::nullopt, log.path.str(),
+                                          log.path.str()};
+  std::string message;
+  if (llvm::sys::ExecuteAndWait(linker, args, std::nullopt, redirects, 0, 0,
+                                &message) != 0) {
+    // One line: the linker's first diagnostic, or why it did not run.
+    if (auto text = llvm::MemoryBuffer::getFile(log.path))
+      message = (*text)->getBuffer().split('\n').first.str();
+    return "linking with " + linker + " failed" +
+           (message.empty() ? "" : ": " + message);
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(library.path, outputPath))
+    return "cannot write " + outputPath.str() + ": " + ec.message();
+  library.keep = true;
+  return "";
+}
+
 bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
                    bool cuda, std::string &error) {
   llvm::InitializeNativeTarget();
@@ -272,100 +373,14 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
   }
   llvmModule->setDataLayout(tm.createDataLayout());
   llvmModule->setTargetTriple(tm.getTargetTriple());
-
-  // The C ABI's metadata functions (docs/artifact-abi.md).
-  llvm::IRBuilder<> ir(context);
-  auto addGetter = [&](StringRef name, llvm::Type *type,
-                       llvm::Constant *value) {
-    auto *fn = llvm::Function::Create(llvm::FunctionType::get(type, false),
-                                      llvm::GlobalValue::ExternalLinkage, name,
-                                      *llvmModule);
-    ir.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", fn));
-    ir.CreateRet(value);
-  };
-  auto *text = new llvm::GlobalVariable(
-      *llvmModule, llvm::ArrayType::get(ir.getInt8Ty(), descriptor.size() + 1),
-      /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
-      llvm::ConstantDataArray::getString(context, descriptor),
-      "ponder_descriptor_text");
-  addGetter(PONDER_SYMBOL_ABI_VERSION, ir.getInt32Ty(),
-            ir.getInt32(PONDER_ARTIFACT_ABI_VERSION));
-  addGetter(PONDER_SYMBOL_DESCRIPTOR, ir.getPtrTy(), text);
+  addMetadataGetters(*llvmModule, descriptor);
   bindRuntime(*llvmModule, cuda);
 
-  // Functions (entry points and their outlined parallel bodies) are split
-  // into partitions that are optimised and compiled on threads, each in its
-  // own LLVMContext, then linked together.
-  std::vector<llvm::SmallVector<char, 0>> partitions;
-  llvm::SplitModule(
-      *llvmModule, kPartitions,
-      [&](std::unique_ptr<llvm::Module> part) {
-        partitions.emplace_back();
-        llvm::raw_svector_ostream os(partitions.back());
-        llvm::WriteBitcodeToFile(*part, os);
-      },
-      /*PreserveLocals=*/false, /*RoundRobin=*/true);
-  std::vector<TemporaryFile> objects(partitions.size());
-  std::vector<std::string> errors(partitions.size());
-  {
-    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(kPartitions));
-    for (size_t i = 0; i < partitions.size(); ++i)
-      pool.async([&, i] {
-        errors[i] = compilePartition(
-            llvm::StringRef(partitions[i].data(), partitions[i].size()),
-            *builder, objects[i]);
-      });
-    pool.wait();
-  }
-  for (const std::string &e : errors)
-    if (!e.empty()) {
-      error = e;
-      return false;
-    }
-
-  // Link next to the output, then rename: never a half-written artifact,
-  // and concurrent compilations to one cache entry do not share a file.
-  TemporaryFile library;
-  library.path = outputPath;
-  library.path +=
-      ".partial." + std::to_string(llvm::sys::Process::getProcessId());
-  // The C compiler driver knows the system's library paths; libm provides
-  // expf/tanhf/logf for the math the kernels call.
-  std::string linker = PONDER_LINKER;
-  TemporaryFile log;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("ponder-link", "log", log.path)) {
-    error = "cannot create a temporary file: " + ec.message();
-    return false;
-  }
-  // libomp runs the parallel loops; the artifact finds it through its rpath.
-  std::string ompDir = std::string("-L") + PONDER_LIBOMP_DIR;
-  std::string ompRpath = std::string("-Wl,-rpath,") + PONDER_LIBOMP_DIR;
-  llvm::SmallVector<StringRef> args = {linker, "-shared", "-fuse-ld=lld", "-o",
-                                       library.path};
-  for (const TemporaryFile &object : objects)
-    args.push_back(object.path);
-  if (!cuda)
-    args.append({ompDir, "-lomp", ompRpath});
-  args.push_back("-lm");
-  std::optional<StringRef> redirects[] = {std::nullopt, log.path.str(),
-                                          log.path.str()};
-  std::string message;
-  if (llvm::sys::ExecuteAndWait(linker, args, std::nullopt, redirects, 0, 0,
-                                &message) != 0) {
-    // One line: the linker's first diagnostic, or why it did not run.
-    if (auto text = llvm::MemoryBuffer::getFile(log.path))
-      message = (*text)->getBuffer().split('\n').first.str();
-    error = "linking with " + linker + " failed" +
-            (message.empty() ? "" : ": " + message);
-    return false;
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(library.path, outputPath)) {
-    error = "cannot write " + outputPath.str() + ": " + ec.message();
-    return false;
-  }
-  library.keep = true;
-  return true;
+  std::vector<TemporaryFile> objects;
+  error = compilePartitions(*llvmModule, *builder, objects);
+  if (error.empty())
+    error = linkSharedObject(objects, outputPath, cuda);
+  return error.empty();
 }
 
 } // namespace ponder
