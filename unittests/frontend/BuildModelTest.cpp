@@ -226,7 +226,7 @@ policy_weight = 0.5
   expectAt("forward", "ponder.step_embed", {9, 1});
   expectAt("forward", "ponder.halting_loop", {10, 1});
   expectAt("forward", "ponder.select_step", {10, 1});
-  // The halting unit's weight, kl_beta, sets PonderNet's L_ponder.
+  // kl_beta is the weight of PonderNet's L_ponder.
   expectAt("loss", "ponder.ponder_cost", {11, 1});
   expectAt("loss", "ponder.verbal_xent", {13, 1});
   expectAt("loss", "ponder.policy_loss", {14, 1});
