@@ -214,6 +214,8 @@ int runTrain(TrainOptions &o, const CLI::App &app) {
     resumed = std::move(*c);
     if (o.run.out.empty())
       o.run.out = o.resume;
+  } else if (!o.keys.count("steps")) {
+    return fail(Status::error("ponder: missing option '--steps'"));
   } else if (settings.task.empty()) {
     return fail(Status::error("ponder: missing option '--task'"));
   }
@@ -233,8 +235,9 @@ Command makeTrainCommand(CLI::App &parent) {
   addModelOptions(app, o->model, /*optionalModel=*/true);
   TrainingSettings &g = o->given;
   app->add_option("--task", g.task, "the task: NAME[:ARG] (docs/tasks.md)");
-  app->add_option("--steps", g.steps, "the run's last step")
-      ->required()
+  app->add_option("--steps", g.steps,
+                  "the run's last step (with --resume: default the planned "
+                  "one)")
       ->check(integerAtLeast(1));
   app->add_option("--batch", g.batch, "examples per step")
       ->check(integerAtLeast(1))

@@ -326,6 +326,12 @@ TEST_F(PonderTrain, BadOptionsAreOneLine) {
   EXPECT_EQ(failure(t + " --steps 2 --resume " + dir + "/r.safetensors"),
             "ponder: the checkpoint is at step 2, nothing to do for --steps "
             "2\n");
+  // Without --steps a resume goes to the planned last step: here, done.
+  EXPECT_EQ(failure("train --resume " + dir + "/r.safetensors"),
+            "ponder: the checkpoint is at step 2, nothing to do for --steps "
+            "2\n");
+  EXPECT_EQ(failure(t + " --task parity --out " + dir + "/x"),
+            "ponder: missing option '--steps'\n");
   std::string other = kModel;
   other.replace(other.find("d_ff = 32"), 9, "d_ff = 24");
   std::ofstream(dir + "/other.toml") << other;
