@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/setup.sh [PRESET]: installs the system packages Ponder builds with
-# (Debian 12), configures PRESET (default: `default`, into build/; `sanitize`
-# also needs the sanitizer runtimes) and builds it. Idempotent: when
+# (Debian 12), configures PRESET (default: `default`, into build/; also
+# `debug`, `sanitize`, `runtime`) and builds it. Idempotent: when
 # everything is installed and built, it only runs an incremental ninja.
 set -euo pipefail
 cd "$(dirname "$0")/.."
