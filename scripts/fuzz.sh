@@ -37,13 +37,15 @@ cmake --build build-fuzz
 for target in model-description safetensors ponder-opt; do
   # libFuzzer reads both folders and writes new inputs to the first only.
   corpus=build-fuzz/corpus/$target
+  options=()
   if $smoke; then
     corpus=build-fuzz/smoke/$target
     rm -rf "$corpus"
+    # The same mutations on every run: CI does not fail by chance.
+    options=(-seed=1)
   fi
   mkdir -p "$corpus"
-  options=()
-  [[ -f fuzz/$target.dict ]] && options=(-dict=fuzz/$target.dict)
+  [[ -f fuzz/$target.dict ]] && options+=(-dict=fuzz/$target.dict)
   # Whole ponder-level models are tens of kilobytes.
   [[ $target == ponder-opt ]] && options+=(-max_len=32768)
   echo "== fuzz-$target for ${seconds}s"
