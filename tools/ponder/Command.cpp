@@ -147,8 +147,14 @@ StatusOr<std::unique_ptr<Weights>> loadWeights(const Artifact &model,
   StatusOr<SafetensorsFile> read = readSafetensors(path);
   if (!read)
     return read.getStatus();
+  return checkedWeights(model, std::move(*read), path);
+}
+
+StatusOr<std::unique_ptr<Weights>> checkedWeights(const Artifact &model,
+                                                  SafetensorsFile file,
+                                                  const std::string &path) {
   auto weights = std::make_unique<Weights>();
-  weights->file = std::move(*read);
+  weights->file = std::move(file);
   for (const auto &[name, t] : weights->file.tensors)
     if (!isOptimizerState(name))
       weights->values[name] = &t;

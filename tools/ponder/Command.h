@@ -83,6 +83,10 @@ struct Weights {
 };
 StatusOr<std::unique_ptr<Weights>> loadWeights(const Artifact &model,
                                                const std::string &path);
+/// The same for a file already read from `path`.
+StatusOr<std::unique_ptr<Weights>> checkedWeights(const Artifact &model,
+                                                  SafetensorsFile file,
+                                                  const std::string &path);
 
 StatusOr<std::string> readFile(const std::string &path);
 

@@ -155,7 +155,10 @@ int runGenerate(const GenerateCommandOptions &o) {
     return fail(Status::error(
         "ponder: the prompt has " + std::to_string(prompt->size()) +
         " tokens, more than max_seq = " + std::to_string(model.maxSeq())));
-  StatusOr<std::unique_ptr<Weights>> weights = loadWeights(model, o.weights);
+  // The file read above: its metadata chose the model, its tensors are the
+  // weights.
+  StatusOr<std::unique_ptr<Weights>> weights =
+      checkedWeights(model, std::move(*file), o.weights);
   if (!weights)
     return fail(weights.getStatus());
   auto decoder = Decoder::create(model, (*weights)->values, 1, o.weights);

@@ -103,9 +103,13 @@ StatusOr<std::string> modelKey(const std::string &modelPath) {
 StatusOr<std::string> descriptionFile(const std::string &text) {
   std::string path = cacheDirectory() + "/" + hex(fnv1a(text)) + ".toml";
   std::string partial = path + "." + std::to_string(getpid());
-  std::ofstream(partial, std::ios::trunc) << text;
-  if (std::rename(partial.c_str(), path.c_str()) != 0)
+  std::ofstream out(partial, std::ios::trunc);
+  out << text;
+  out.close(); // flushes: a full disk shows here
+  if (out.fail() || std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
     return Status::error("ponder: cannot write " + path);
+  }
   return path;
 }
 

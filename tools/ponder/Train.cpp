@@ -168,7 +168,7 @@ int trainModel(const TrainOptions &o, const LoadedModel &loaded,
     std::fprintf(stderr, "\n");
   if (!reached)
     return fail(reached.getStatus());
-  if (stopSignal) {
+  if (stopSignal && *reached < settings.steps) { // not when it finished
     fail(Status::error("ponder: stopped by signal " +
                        std::to_string(stopSignal) + " at step " +
                        std::to_string(*reached) + "; checkpoint " +

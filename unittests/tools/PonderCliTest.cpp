@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -122,6 +123,16 @@ TEST_F(PonderCli, GenerateAndEvalReadTheCheckpoint) {
   EXPECT_EQ(ponder("eval --weights " + ckpt + " --task addition:1"), 1);
   EXPECT_EQ(err, "ponder: --task addition:1 has another vocabulary than the "
                  "checkpoint's task parity:4\n");
+  // The checkpoint's description is written to the cache for ponderc: a
+  // cache that cannot be written is one line.
+  std::ofstream(path("file")) << "x";
+  setenv("PONDER_CACHE_DIR", path("file/cache").c_str(), 1);
+  EXPECT_EQ(ponder("generate --weights " + ckpt + " --prompt 01"), 1);
+  EXPECT_EQ(err, "ponder: cannot write " + path("file/cache") + "/" +
+                     err.substr(err.rfind('/') + 1));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  setenv("PONDER_CACHE_DIR", (::testing::TempDir() + "/ponder_cache").c_str(),
+         1);
   // Weights from init record the model but no task.
   ASSERT_EQ(ponder("init " + model + " --seed 0 -o " + path("w.safetensors")),
             0);
