@@ -173,6 +173,7 @@ Status Artifact::readDescriptor(const std::string &text) {
                              {PONDER_KEY_MAX_THINK, Type::Integer, false},
                              {PONDER_KEY_ROLLOUTS, Type::Integer, false},
                              {PONDER_KEY_THINK_REWARD, Type::String, false},
+                             {PONDER_KEY_THINK_CHANNEL, Type::String, false},
                              {PONDER_KEY_PARAMETERS, Type::Array},
                              {PONDER_KEY_ENTRIES, Type::Array}});
       !s)
@@ -193,6 +194,15 @@ Status Artifact::readDescriptor(const std::string &text) {
   maxThinkRun = d.value(PONDER_KEY_MAX_THINK, maxThinkRun);
   rolloutCount = d.value(PONDER_KEY_ROLLOUTS, rolloutCount);
   reward = d.value(PONDER_KEY_THINK_REWARD, reward);
+  std::string channel =
+      d.value(PONDER_KEY_THINK_CHANNEL, std::string(PONDER_THINK_CHANNEL_TOKEN));
+  if (channel != PONDER_THINK_CHANNEL_TOKEN &&
+      channel != PONDER_THINK_CHANNEL_HIDDEN)
+    return json::keyError(PONDER_KEY_THINK_CHANNEL,
+                          "unknown channel '" + channel +
+                              "' (expected " PONDER_THINK_CHANNEL_TOKEN
+                              " or " PONDER_THINK_CHANNEL_HIDDEN ")");
+  hiddenChannel = channel == PONDER_THINK_CHANNEL_HIDDEN;
   if (auto vocab = d.find(PONDER_KEY_VOCAB); vocab != d.end()) {
     if (Status s = json::checkObject(*vocab, PONDER_KEY_VOCAB,
                                      {{PONDER_KEY_VERBAL, Type::Integer},

@@ -58,6 +58,9 @@ public:
   /// "first_verbal_correct"), the defaults of rollout training (MODEL.md §6).
   int64_t rollouts() const { return rolloutCount; }
   const std::string &thinkReward() const { return reward; }
+  /// Whether a think position reads the previous position's final normed
+  /// state ([think] channel = "hidden", MODEL.md §9) rather than its token.
+  bool hiddenThoughts() const { return hiddenChannel; }
   const std::string &modelHash() const { return hash; }
   /// Where the compiled code runs: "cpu" or "cuda" (runtime/Cuda.h).
   const std::string &target() const { return targetName; }
@@ -88,6 +91,7 @@ private:
   std::vector<EntryPoint> entries;
   int64_t verbal = 0, think = 0, maxSequence = 0, maxThinkRun = 0;
   int64_t rolloutCount = 4;
+  bool hiddenChannel = false;
   std::string hash, reward = PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB;
   std::string targetName = PONDER_TARGET_CPU;
 

@@ -70,6 +70,7 @@ typedef void (*ponder_entry_fn)(void **args);
 #define PONDER_KEY_MAX_THINK "max_think"
 #define PONDER_KEY_ROLLOUTS "rollouts"
 #define PONDER_KEY_THINK_REWARD "think_reward"
+#define PONDER_KEY_THINK_CHANNEL "think_channel"
 #define PONDER_KEY_PARAMETERS "parameters"
 #define PONDER_KEY_ENTRIES "entries"
 /* Inside "vocab": both required. */
@@ -98,6 +99,10 @@ typedef void (*ponder_entry_fn)(void **args);
 #define PONDER_DYNAMIC_DIM (-1)
 #define PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB "first_verbal_logprob"
 #define PONDER_THINK_REWARD_FIRST_VERBAL_CORRECT "first_verbal_correct"
+#define PONDER_THINK_REWARD_INFORMATION_GAIN "information_gain"
+/* What a think position reads (MODEL.md 9); absent means "token". */
+#define PONDER_THINK_CHANNEL_TOKEN "token"
+#define PONDER_THINK_CHANNEL_HIDDEN "hidden"
 
 /*===-- Entry points -----------------------------------------------------===*/
 
@@ -115,6 +120,9 @@ typedef void (*ponder_entry_fn)(void **args);
 #define PONDER_VALUE_START "start"
 #define PONDER_VALUE_CACHE_KEYS "cache.keys"
 #define PONDER_VALUE_CACHE_VALUES "cache.values"
+/* decode under the hidden channel (MODEL.md 9): [B, d], the final normed
+ * state of the position before each row's first new token. */
+#define PONDER_VALUE_CARRY "carry"
 #define PONDER_VALUE_TARGET_WEIGHT "target_weight"
 #define PONDER_VALUE_ADVANTAGE "advantage"
 #define PONDER_VALUE_REFERENCE_LOGITS "reference_logits"
@@ -127,6 +135,9 @@ typedef void (*ponder_entry_fn)(void **args);
 #define PONDER_VALUE_LOGITS "logits"
 #define PONDER_VALUE_STEPS "steps"
 #define PONDER_VALUE_REMAINDER "remainder"
+/* decode under the hidden channel: [B, T, d], every new position's final
+ * normed state (the next call's carry is that of a row's last token). */
+#define PONDER_VALUE_NORMED "normed"
 #define PONDER_VALUE_LOSS "loss"
 #define PONDER_VALUE_LOSS_CE "loss.ce"
 #define PONDER_VALUE_LOSS_PONDER "loss.ponder"
