@@ -69,67 +69,65 @@ struct RowForward {
   Tensor remainder;           // [T]
   Tensor haltProbs;           // [N_max, T]
   Tensor stepLogits;          // [N_max, T, V], pondernet only
+  Tensor finalState;          // [T, d], the y that the unembedding reads
 };
 
-RowForward forwardRow(const Config &config, const Weights &weights,
-                      const std::vector<int32_t> &ids, int64_t length) {
-  const int64_t T = static_cast<int64_t>(ids.size());
-  const int64_t d = config.dModel;
+void forwardFixed(const Config &config, const Weights &weights, Tensor s,
+                  int64_t length, RowForward &out) {
+  const int64_t T = static_cast<int64_t>(out.steps.size());
   const int64_t nMax = config.maxSteps;
-  RowForward out;
-  out.steps.assign(T, 0);
-  out.remainder.assign(T, 0.0);
-  out.haltProbs.assign(nMax * T, 0.0);
+  for (int64_t n = 0; n < nMax; ++n)
+    s = block(config, weights, s, n, length);
+  out.finalState = s;
+  // docs/contract-notes.md 3: one-hot on the last step.
+  for (int64_t t = 0; t < length; ++t) {
+    out.steps[t] = static_cast<int32_t>(nMax);
+    out.haltProbs[(nMax - 1) * T + t] = 1.0;
+  }
+}
 
-  // §4: x = token[ids] + position[t]; s = x.
-  Tensor s = embed(config, weights, ids);
-
-  if (config.halting == Halting::Fixed) {
-    for (int64_t n = 0; n < nMax; ++n)
-      s = block(config, weights, s, n, length);
-    out.logits = unembed(config, weights, s);
-    // docs/contract-notes.md 3: one-hot on the last step.
+void forwardPonderNet(const Config &config, const Weights &weights, Tensor s,
+                      int64_t length, RowForward &out) {
+  const int64_t T = static_cast<int64_t>(out.steps.size());
+  const int64_t d = config.dModel, nMax = config.maxSteps;
+  const int64_t V = config.vocab();
+  // §4 pondernet: no freezing; p_n = lambda_n prod_{j<n} (1 - lambda_j).
+  out.stepLogits.assign(nMax * T * V, 0.0);
+  std::vector<Tensor> states;
+  Tensor notHalted(T, 1.0); // prod_{j<n} (1 - lambda_j)
+  for (int64_t n = 0; n < nMax; ++n) {
+    s = block(config, weights, s, n, length);
+    states.push_back(s);
+    Tensor z = unembed(config, weights, s);
+    std::copy(z.begin(), z.end(), out.stepLogits.begin() + n * T * V);
+    Tensor lambda = haltProbability(config, weights, s);
     for (int64_t t = 0; t < length; ++t) {
-      out.steps[t] = static_cast<int32_t>(nMax);
-      out.haltProbs[(nMax - 1) * T + t] = 1.0;
+      double l = n < nMax - 1 ? lambda[t] : 1.0;
+      out.haltProbs[n * T + t] = l * notHalted[t];
+      notHalted[t] *= 1.0 - l;
     }
-    return out;
   }
-
-  if (config.halting == Halting::PonderNet) {
-    // §4 pondernet: no freezing; p_n = lambda_n prod_{j<n} (1 - lambda_j).
-    const int64_t V = config.vocab();
-    out.stepLogits.assign(nMax * T * V, 0.0);
-    Tensor notHalted(T, 1.0); // prod_{j<n} (1 - lambda_j)
-    for (int64_t n = 0; n < nMax; ++n) {
-      s = block(config, weights, s, n, length);
-      Tensor z = unembed(config, weights, s);
-      std::copy(z.begin(), z.end(), out.stepLogits.begin() + n * T * V);
-      Tensor lambda = haltProbability(config, weights, s);
-      for (int64_t t = 0; t < length; ++t) {
-        double l = n < nMax - 1 ? lambda[t] : 1.0;
-        out.haltProbs[n * T + t] = l * notHalted[t];
-        notHalted[t] *= 1.0 - l;
-      }
-    }
-    // N = the step of largest p_n, the first on ties, 1-based; the reported
-    // logits are step N's. Padding reads step 1 (docs/contract-notes.md 2).
-    out.logits.assign(T * V, 0.0);
-    for (int64_t t = 0; t < T; ++t) {
-      int64_t best = 0;
-      for (int64_t n = 1; n < nMax && t < length; ++n)
-        if (out.haltProbs[n * T + t] > out.haltProbs[best * T + t])
-          best = n;
-      if (t < length)
-        out.steps[t] = static_cast<int32_t>(best + 1);
-      std::copy(out.stepLogits.begin() + (best * T + t) * V,
-                out.stepLogits.begin() + (best * T + t + 1) * V,
-                out.logits.begin() + t * V);
-    }
-    return out;
+  // N = the step of largest p_n, the first on ties, 1-based; the reported
+  // logits and the final state (§9) are step N's. Padding reads step 1
+  // (docs/contract-notes.md 2).
+  out.finalState.assign(T * d, 0.0);
+  for (int64_t t = 0; t < T; ++t) {
+    int64_t best = 0;
+    for (int64_t n = 1; n < nMax && t < length; ++n)
+      if (out.haltProbs[n * T + t] > out.haltProbs[best * T + t])
+        best = n;
+    if (t < length)
+      out.steps[t] = static_cast<int32_t>(best + 1);
+    std::copy(states[best].begin() + t * d, states[best].begin() + (t + 1) * d,
+              out.finalState.begin() + t * d);
   }
+}
 
-  // §4 act, the pseudo-code line by line.
+/// §4 act, the pseudo-code line by line.
+void forwardAct(const Config &config, const Weights &weights, Tensor s,
+                int64_t length, RowForward &out) {
+  const int64_t T = static_cast<int64_t>(out.steps.size());
+  const int64_t d = config.dModel, nMax = config.maxSteps;
   Tensor acc(T, 0.0), y(T * d, 0.0);
   std::vector<bool> running(T);
   for (int64_t t = 0; t < T; ++t)
@@ -163,8 +161,65 @@ RowForward forwardRow(const Config &config, const Weights &weights,
     if (!anyRunning)
       break;
   }
-  out.logits = unembed(config, weights, y);
+  out.finalState = y;
+}
+
+/// The forward of one row from its inputs x [T, d] (MODEL.md §4, s = x).
+RowForward forwardStates(const Config &config, const Weights &weights,
+                         const Tensor &x, int64_t length) {
+  const int64_t T = static_cast<int64_t>(x.size()) / config.dModel;
+  RowForward out;
+  out.steps.assign(T, 0);
+  out.remainder.assign(T, 0.0);
+  out.haltProbs.assign(config.maxSteps * T, 0.0);
+  switch (config.halting) {
+  case Halting::Fixed:
+    forwardFixed(config, weights, x, length, out);
+    break;
+  case Halting::PonderNet:
+    forwardPonderNet(config, weights, x, length, out);
+    break;
+  case Halting::Act:
+    forwardAct(config, weights, x, length, out);
+    break;
+  }
+  // Every mode's logits read the final state: pondernet's are step N's.
+  out.logits = unembed(config, weights, out.finalState);
   return out;
+}
+
+/// A row's inputs x [T, d]. Token channel: token[ids] + position[t] (§4).
+/// Hidden (§9): a think position 1 <= t < length takes
+/// RMSNorm(y_{t-1}, out_norm) + position[t]. x_t depends only on positions
+/// < t, so the positions are resolved in order, each from the forward of the
+/// prefix [0, t) with its inputs already resolved: by causality (§4) that
+/// prefix computes the full row's y_{t-1}. Slow, and obviously the definition.
+Tensor rowInputs(const Config &config, const Weights &weights,
+                 const std::vector<int32_t> &ids, int64_t length) {
+  Tensor x = embed(config, weights, ids);
+  if (config.channel == Channel::Token)
+    return x;
+  const int64_t d = config.dModel;
+  const Tensor &position = weights.get("embed.position");
+  const Tensor &outNorm = weights.get("out_norm.weight");
+  for (int64_t t = 1; t < length; ++t) {
+    if (ids[t] < config.verbalVocab)
+      continue;
+    Tensor prefix(x.begin(), x.begin() + t * d);
+    RowForward before = forwardStates(config, weights, prefix, t);
+    Tensor last(before.finalState.begin() + (t - 1) * d,
+                before.finalState.end());
+    Tensor thought = rmsNorm(last, outNorm, config.normEps);
+    for (int64_t i = 0; i < d; ++i)
+      x[t * d + i] = thought[i] + position[t * d + i];
+  }
+  return x;
+}
+
+RowForward forwardRow(const Config &config, const Weights &weights,
+                      const std::vector<int32_t> &ids, int64_t length) {
+  return forwardStates(config, weights, rowInputs(config, weights, ids, length),
+                       length);
 }
 
 /// -sum_v q_v l_v at one target (MODEL.md §5): z the predicting position's
@@ -191,10 +246,14 @@ double crossEntropy(const Config &config, const double *z, int32_t target,
   return ce;
 }
 
-/// logpi of the token x_t under logits z = z_{t-1} (MODEL.md §5).
+/// logpi of the token x_t under logits z = z_{t-1} (MODEL.md §5, §9).
 double policyLogProb(const Config &config, const double *z, int32_t token) {
   const int64_t vv = config.verbalVocab, V = config.vocab();
   double lseAll = logSumExp(z, 0, V);
+  // §9: under Hidden the id of a thought carries nothing, so the action is
+  // "think", whichever think id.
+  if (token >= vv && config.channel == Channel::Hidden)
+    return logSumExp(z, vv, V) - lseAll;
   if (token >= vv)
     return z[token] - lseAll;
   // A verbal token: the decision to speak now, whichever verbal id.

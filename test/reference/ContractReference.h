@@ -1,7 +1,8 @@
 //===- ContractReference.h - Independent reference of MODEL.md --*- C++ -*-===//
 //
-// The contract's forward pass (MODEL.md §4) and losses (§5) in plain loops and
-// double precision, written from MODEL.md and docs/contract-notes.md alone:
+// The contract's forward pass (MODEL.md §4), losses (§5) and the hidden-state
+// thought channel (§9) in plain loops and double precision, written from
+// MODEL.md and docs/contract-notes.md alone:
 // the oracle every backend is compared against. It depends only on the C++
 // standard library and favours obvious correctness over speed.
 //
@@ -26,6 +27,11 @@ using Tensor = std::vector<double>;
 /// MODEL.md §2 `[depth] halting`.
 enum class Halting { Fixed, Act, PonderNet };
 
+/// MODEL.md §9 `[think] channel`: what a think position takes as input.
+/// Token: `embed.token[id]` (v1). Hidden: the normed final state of the
+/// position before it, whichever think id stands there.
+enum class Channel { Token, Hidden };
+
 /// Every number the forward and the losses read (MODEL.md §2); the defaults
 /// are the values shown there.
 struct Config {
@@ -48,6 +54,8 @@ struct Config {
   double referenceMix = 0.0; // mu
   double referenceTemperature = 1.0;
   double policyWeight = 1.0; // lambda_pg
+
+  Channel channel = Channel::Token;
 
   int64_t vocab() const { return verbalVocab + thinkVocab; }
   int64_t headDim() const { return dModel / nHeads; }
@@ -116,7 +124,8 @@ struct Outputs {
 std::string validate(const Config &config, const Weights &weights,
                      const Batch &batch);
 
-/// The full forward (MODEL.md §4, all halting modes) and losses (§5).
+/// The full forward (MODEL.md §4, all halting modes, either channel of §9)
+/// and losses (§5; under Hidden the grouped policy of §9).
 Outputs run(const Config &config, const Weights &weights, const Batch &batch);
 
 /// One unpadded row (B = 1, length = T = ids.size()), e.g. to compare the
@@ -133,7 +142,8 @@ Outputs runRow(const Config &config, const Weights &weights,
 double gelu(double x);
 /// RMSNorm of one vector.
 Tensor rmsNorm(const Tensor &x, const Tensor &weight, double eps);
-/// x = token[ids] + position[t], [T, d].
+/// x = token[ids] + position[t], [T, d]: the token channel's inputs (under
+/// Hidden, those of position 0, verbal and padding positions).
 Tensor embed(const Config &config, const Weights &weights,
              const std::vector<int32_t> &ids);
 /// Attn(a) for an already normalised a, [T, d] -> [T, d].

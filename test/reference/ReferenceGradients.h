@@ -5,9 +5,12 @@
 // an oracle for the compiler's reverse mode that shares no code with it.
 //
 // L is differentiable wherever no halting decision changes: ACT's N is
-// piecewise constant and the gradient flows through R only (§5). Each
-// perturbation's halting steps are compared with the unperturbed ones, and a
-// change is reported as an error rather than returned as a gradient.
+// piecewise constant and the gradient flows through R only (§5); under the
+// hidden channel (§9) PonderNet's N also picks the state that feeds the next
+// thought. Each perturbation's halting steps are compared with the unperturbed
+// ones, and a change is reported as an error rather than returned as a
+// gradient. Under Hidden the differences include every path through thought
+// inputs, as §9 asks of the training step.
 //
 //===----------------------------------------------------------------------===//
 

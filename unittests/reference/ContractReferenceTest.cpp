@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "test/reference/ContractReference.h"
+#include "test/reference/ReferenceGradients.h"
 
 #include "gtest/gtest.h"
 
@@ -498,20 +499,22 @@ TEST_P(ContractReferenceModes, PolicyTermSignAndNormalisation) {
   EXPECT_GT(out.lossPolicy, 0.0);
 }
 
+std::string haltingName(const ::testing::TestParamInfo<Halting> &info) {
+  switch (info.param) {
+  case Halting::Fixed:
+    return "Fixed";
+  case Halting::Act:
+    return "Act";
+  case Halting::PonderNet:
+    return "PonderNet";
+  }
+  return "Unknown";
+}
+
 INSTANTIATE_TEST_SUITE_P(AllHalting, ContractReferenceModes,
                          ::testing::Values(Halting::Fixed, Halting::Act,
                                            Halting::PonderNet),
-                         [](const ::testing::TestParamInfo<Halting> &info) {
-                           switch (info.param) {
-                           case Halting::Fixed:
-                             return "Fixed";
-                           case Halting::Act:
-                             return "Act";
-                           case Halting::PonderNet:
-                             return "PonderNet";
-                           }
-                           return "Unknown";
-                         });
+                         haltingName);
 
 //===----------------------------------------------------------------------===//
 // Mode-specific behaviour
@@ -769,6 +772,253 @@ TEST(ContractReferencePonderNet, CrossEntropyMixesTheSteps) {
     if (kRow[t] < 5)
       reported += verbalNll(config, &out.logits[(t - 1) * 8], kRow[t]);
   EXPECT_GT(std::abs(reported / count - out.lossCe), 1e-6);
+}
+
+//===----------------------------------------------------------------------===//
+// Latent thoughts through the hidden state (MODEL.md §9)
+//===----------------------------------------------------------------------===//
+
+/// The fixed loop's states s_0 .. s_{N_max-1} from given inputs x [T, d].
+std::vector<Tensor> statesFrom(const Config &config, const Weights &weights,
+                               Tensor s, int64_t length) {
+  std::vector<Tensor> states;
+  for (int64_t n = 0; n < config.maxSteps; ++n) {
+    s = block(config, weights, s, n, length);
+    states.push_back(s);
+  }
+  return states;
+}
+
+/// sum_n mix[n] states[n], [T, d].
+Tensor mixStates(const std::vector<Tensor> &states, const Tensor &mix) {
+  Tensor y(states[0].size(), 0.0);
+  for (size_t n = 0; n < states.size(); ++n)
+    for (size_t i = 0; i < y.size(); ++i)
+      y[i] += mix[n] * states[n][i];
+  return y;
+}
+
+void expectSameOutputs(const Outputs &a, const Outputs &b) {
+  ASSERT_EQ(a.error, "");
+  ASSERT_EQ(b.error, "");
+  EXPECT_EQ(a.logits, b.logits);
+  EXPECT_EQ(a.steps, b.steps);
+  EXPECT_EQ(a.remainder, b.remainder);
+  EXPECT_EQ(a.haltProbs, b.haltProbs);
+  EXPECT_EQ(a.stepLogits, b.stepLogits);
+  EXPECT_EQ(a.lossCe, b.lossCe);
+  EXPECT_EQ(a.lossPonder, b.lossPonder);
+  EXPECT_EQ(a.lossPolicy, b.lossPolicy);
+  EXPECT_EQ(a.loss, b.loss);
+}
+
+double maxAbsDifference(const Tensor &a, const Tensor &b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+class ContractReferenceHidden : public ContractReferenceModes {
+protected:
+  ContractReferenceHidden() { config.channel = Channel::Hidden; }
+
+  Config tokenConfig() const {
+    Config token = config;
+    token.channel = Channel::Token;
+    return token;
+  }
+};
+
+TEST_P(ContractReferenceHidden, WithoutThoughtsEqualsTheTokenChannel) {
+  // Think ids only at position 0 and in padding: both take embed.token.
+  for (bool thinkAtEdges : {false, true}) {
+    Batch batch = tinyBatch();
+    for (int64_t i = 0; i < 14; ++i)
+      batch.ids[i] %= 5;
+    if (thinkAtEdges) {
+      batch.ids[0] = 6;     // row 0, position 0
+      batch.ids[5] = 7;     // row 0, padding
+      batch.ids[6] = 5;     // row 0, padding
+      batch.ids[7 + 0] = 5; // row 1, position 0
+    }
+    expectSameOutputs(run(config, weights, batch),
+                      run(tokenConfig(), weights, batch));
+  }
+}
+
+TEST_P(ContractReferenceHidden, WhichThinkIdStandsDoesNotMatter) {
+  Batch batch = tinyBatch(); // thoughts at (0, 1), (0, 2), (1, 2), (1, 3)
+  Batch other = batch;
+  for (int64_t i : {1, 2, 7 + 2, 7 + 3})
+    other.ids[i] = 5 + (other.ids[i] - 5 + 1) % 3;
+  ASSERT_NE(other.ids, batch.ids);
+  expectSameOutputs(run(config, weights, batch), run(config, weights, other));
+
+  // The test has power: under Token the ids are the inputs.
+  Outputs token = run(tokenConfig(), weights, batch);
+  Outputs tokenOther = run(tokenConfig(), weights, other);
+  ASSERT_EQ(token.error, "");
+  EXPECT_GT(maxAbsDifference(token.logits, tokenOther.logits), 1e-6);
+  EXPECT_NE(token.loss, tokenOther.loss);
+}
+
+TEST_P(ContractReferenceHidden, PrefixesMatchTheFullRow) {
+  // Consecutive and separate thoughts: each feeds the next.
+  std::vector<int32_t> ids = {4, 5, 7, 2, 6, 5, 1, 3};
+  Outputs full = runRow(config, weights, ids);
+  for (int64_t k = 1; k < 8; ++k) {
+    Outputs prefix = runRow(config, weights,
+                            std::vector<int32_t>(ids.begin(), ids.begin() + k));
+    expectSameValidPositions(config, prefix, full, 8, 0, k, k);
+  }
+  // The thoughts do change the row.
+  Outputs token = runRow(tokenConfig(), weights, ids);
+  ASSERT_EQ(token.error, "");
+  EXPECT_EQ(
+      std::vector<double>(full.logits.begin(), full.logits.begin() + 8),
+      std::vector<double>(token.logits.begin(), token.logits.begin() + 8));
+  EXPECT_GT(maxAbsDifference(full.logits, token.logits), 1e-6);
+}
+
+TEST_P(ContractReferenceHidden, LaterTokensNeverChangeEarlierPositions) {
+  Batch batch = makeBatch(1, 7, {1, 5, 6, 2, 0, 7, 3}, {7});
+  Outputs base = run(config, weights, batch);
+  for (int64_t changed = 1; changed < 7; ++changed) {
+    Batch other = batch;
+    other.ids[changed] = other.ids[changed] < 5 ? 6 : 3; // verbal <-> think
+    Outputs out = run(config, weights, other);
+    expectSameValidPositions(config, base, out, 7, 0, changed);
+    EXPECT_NE(base.logits[changed * 8], out.logits[changed * 8]);
+  }
+}
+
+TEST_P(ContractReferenceHidden, ThoughtInputIsTheNormedFinalState) {
+  // Constant halting probabilities make every position halt together, so
+  // each mode's final state is a fixed mix of the fixed loop's states:
+  // fixed the last, act (0.4, 0.4, 0.2) as in ConstantHaltProbabilityByHand,
+  // pondernet lambda = 0.5: p = (0.5, 0.25, 0.125, 0.125), reported N = 1.
+  const Halting mode = GetParam();
+  Tensor mix = mode == Halting::Fixed ? Tensor{0, 0, 0, 1}
+               : mode == Halting::Act ? Tensor{0.4, 0.4, 0.2, 0}
+                                      : Tensor{1, 0, 0, 0};
+  weights =
+      randomWeights(config, 3, 0.5, logit(mode == Halting::Act ? 0.4 : 0.5));
+  weights.tensors["halt.weight"].assign(8, 0.0);
+  const std::vector<int32_t> ids = {1, 3, 6, 5, 0, 2};
+
+  // By hand, in order: x_t = RMSNorm(y_{t-1}, out_norm) + position[t], with
+  // y from the whole row's states (causal, so later inputs do not matter).
+  Tensor x = embed(config, weights, ids);
+  for (int64_t t : {2, 3}) {
+    Tensor y = mixStates(statesFrom(config, weights, x, 6), mix);
+    Tensor thought = rmsNorm(Tensor(y.begin() + (t - 1) * 8, y.begin() + t * 8),
+                             weights.get("out_norm.weight"), config.normEps);
+    for (int64_t i = 0; i < 8; ++i)
+      x[t * 8 + i] = thought[i] + weights.get("embed.position")[t * 8 + i];
+  }
+  Tensor expected = unembed(config, weights,
+                            mixStates(statesFrom(config, weights, x, 6), mix));
+
+  Outputs out = runRow(config, weights, ids);
+  ASSERT_EQ(out.error, "");
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(out.logits[i], expected[i], 1e-10) << "i = " << i;
+  if (mode == Halting::PonderNet)
+    for (int64_t t = 0; t < 6; ++t)
+      EXPECT_EQ(out.steps[t], 1);
+}
+
+TEST_P(ContractReferenceHidden, PolicyGroupsTheThinkIds) {
+  Batch batch = makeBatch(1, 5, {1, 3, 6, 2, 0}, {5});
+  batch.advantage = {0, 0, 1.5, 0.7, 0};
+  Outputs out = run(config, weights, batch);
+  ASSERT_EQ(out.error, "");
+  // From the reported logits (docs/contract-notes.md 1), normalised by 4.
+  const double *z1 = &out.logits[1 * 8], *z2 = &out.logits[2 * 8];
+  double think = logSumExp(z1, 5, 8) - logSumExp(z1, 0, 8);
+  double speak = logSumExp(z2, 0, 5) - logSumExp(z2, 0, 8);
+  EXPECT_NEAR(out.lossPolicy, -(1.5 * think + 0.7 * speak) / 4, kTol);
+
+  // Token: position 1 precedes the thought, so z_1 is the same, but the
+  // action is think id 6 itself.
+  Outputs token = run(tokenConfig(), weights, batch);
+  ASSERT_EQ(token.error, "");
+  for (int64_t v = 0; v < 8; ++v)
+    EXPECT_EQ(token.logits[8 + v], z1[v]);
+  const double *tz2 = &token.logits[2 * 8];
+  double tokenValue = -(1.5 * (z1[6] - logSumExp(z1, 0, 8)) +
+                        0.7 * (logSumExp(tz2, 0, 5) - logSumExp(tz2, 0, 8))) /
+                      4;
+  EXPECT_NEAR(token.lossPolicy, tokenValue, kTol);
+  EXPECT_GT(std::abs(out.lossPolicy - token.lossPolicy), 1e-6);
+}
+
+TEST_P(ContractReferenceHidden, GradientsFlowThroughThoughts) {
+  Batch batch = makeBatch(1, 6, {1, 5, 6, 2, 0, 3}, {6});
+  batch.advantage = {0, 0.5, -1.0, 2.0, 0.25, 0.5};
+  Gradients hidden = finiteDifferenceGradients(config, weights, batch);
+  Gradients token = finiteDifferenceGradients(tokenConfig(), weights, batch);
+  ASSERT_EQ(hidden.error, "");
+  ASSERT_EQ(token.error, "");
+  // out_norm feeds the thoughts; embed.position[t - 1] reaches x_t (t = 1, 2)
+  // through y_{t-1} as well as directly.
+  EXPECT_GT(maxAbsDifference(hidden.grads["out_norm.weight"],
+                             token.grads["out_norm.weight"]),
+            1e-4);
+  EXPECT_GT(maxAbsDifference(hidden.grads["embed.position"],
+                             token.grads["embed.position"]),
+            1e-4);
+  // The think ids' embeddings are read under Token only.
+  const Tensor &hiddenToken = hidden.grads["embed.token"];
+  const Tensor &tokenToken = token.grads["embed.token"];
+  for (int64_t i = 5 * 8; i < 7 * 8; ++i)
+    EXPECT_EQ(hiddenToken[i], 0.0) << "i = " << i;
+  EXPECT_GT(maxAbsDifference(
+                Tensor(tokenToken.begin() + 5 * 8, tokenToken.begin() + 7 * 8),
+                Tensor(16, 0.0)),
+            1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllHalting, ContractReferenceHidden,
+                         ::testing::Values(Halting::Fixed, Halting::Act,
+                                           Halting::PonderNet),
+                         haltingName);
+
+TEST(ContractReferenceHiddenPonderNet, GradientsRefuseAStepChange) {
+  // p = (0.5, 0.5) exactly: perturbing halt.weight moves N, which under
+  // Hidden also picks the state that feeds the thought.
+  Config config = tinyConfig(Halting::PonderNet);
+  config.channel = Channel::Hidden;
+  config.maxSteps = 2;
+  Weights weights = randomWeights(config, 3, 0.5, /*haltBias=*/0.0);
+  weights.tensors["halt.weight"].assign(8, 0.0);
+  Gradients g = finiteDifferenceGradients(config, weights,
+                                          makeBatch(1, 4, {1, 5, 2, 0}, {4}));
+  EXPECT_NE(g.error.find("halt.weight"), std::string::npos) << g.error;
+  EXPECT_NE(g.error.find("changes a halting decision"), std::string::npos);
+}
+
+TEST(ContractReferenceHiddenThinkVocab, OneThinkIdIsAllowed) {
+  Config config = tinyConfig(Halting::Act);
+  config.thinkVocab = 1; // V = 6, the think id is 5
+  config.channel = Channel::Hidden;
+  Weights weights = randomWeights(config, 7, 0.5);
+  Batch batch = makeBatch(1, 6, {1, 5, 5, 2, 0, 3}, {6});
+  batch.advantage = {0, 0.5, -1.0, 2.0, 0.25, 0.5};
+  Outputs hidden = run(config, weights, batch);
+  ASSERT_EQ(hidden.error, "");
+  Config token = config;
+  token.channel = Channel::Token;
+  Outputs tokenOut = run(token, weights, batch);
+  ASSERT_EQ(tokenOut.error, "");
+  EXPECT_GT(maxAbsDifference(hidden.logits, tokenOut.logits), 1e-6);
+
+  // With one think id the grouped action is that id: at position 1 (whose
+  // z_0 both channels share) the two policy terms agree.
+  batch.advantage = {0, 1.0, 0, 0, 0, 0};
+  EXPECT_NEAR(run(config, weights, batch).lossPolicy,
+              run(token, weights, batch).lossPolicy, kTol);
 }
 
 //===----------------------------------------------------------------------===//
