@@ -86,32 +86,37 @@ std::string digits(uint64_t value, uint64_t base, int64_t width, char zero) {
 }
 
 /// A task whose examples are `<bos> prompt answer <eos>` over a symbol
-/// vocabulary of one-character symbols, drawn by rejection until the prompt
-/// falls in the split.
+/// vocabulary, drawn by rejection until the prompt falls in the split.
 class SymbolTask : public Task {
 public:
   SymbolTask(std::string name, std::string_view vocabName)
       : taskName(std::move(name)), vocab(*Vocabulary::task(vocabName)) {
     for (int c = 0; c < 256; ++c)
       ids[size_t(c)] = idOf(vocab, std::string(1, char(c)));
+    // draw() never writes '<', so only longer symbols without it (S_5's
+    // `aa`) need the vocabulary's longest match.
+    for (int32_t id = 0; id < vocab.size(); ++id) {
+      std::string symbol = vocab.decode({id}, vocab.size(), false);
+      oneCharacter = oneCharacter && (symbol.size() == 1 || symbol[0] == '<');
+    }
   }
   std::string name() const override { return taskName; }
   const Vocabulary &vocabulary() const override { return vocab; }
 
   Example example(Split split, uint64_t seed, uint64_t index) const override {
     Stream stream(seed, split, index);
-    // Ends: create() checked that both splits hold a problem, and draw()
-    // gives every problem a positive probability.
+    int64_t length = drawLength(stream, split);
+    // Ends: create() checked that both splits hold a problem, drawLength()
+    // chooses a length where the split holds one, and draw() gives every
+    // problem of that length a positive probability.
     for (;;) {
-      auto [prompt, answer] = draw(stream);
+      auto [prompt, answer] = draw(stream, length);
       if (isHeldOut(prompt) != (split == Split::HeldOut))
         continue;
       Builder b;
       b.add(vocab.bos(), 0, false);
-      for (char c : prompt)
-        b.add(ids[static_cast<unsigned char>(c)], 0, false);
-      for (char c : answer)
-        b.add(ids[static_cast<unsigned char>(c)], 1, true);
+      addSymbols(b, prompt, 0, false);
+      addSymbols(b, answer, 1, true);
       b.add(vocab.eos(), 1, true);
       return b.e;
     }
@@ -140,16 +145,40 @@ public:
   }
 
 protected:
-  /// Draws a prompt (ending with its separator) and its answer.
-  virtual std::pair<std::string, std::string> draw(Stream &s) const = 0;
+  /// Draws the length of an example once, before the problems drawn until
+  /// one falls in `split`, for tasks whose lengths are uniform within each
+  /// split (permutations:N:M-K); others return 0.
+  virtual int64_t drawLength(Stream &s, Split split) const { return 0; }
+  /// Draws a prompt (ending with its separator) and its answer, of
+  /// `length` if the task drew one.
+  virtual std::pair<std::string, std::string> draw(Stream &s,
+                                                   int64_t length) const = 0;
   /// Prompt number k of an enumeration of every prompt draw() can make;
   /// nullopt past the last.
   virtual std::optional<std::string> prompt(uint64_t k) const = 0;
 
 private:
+  /// Adds the ids of `text`, which holds only the vocabulary's symbols: by
+  /// the table when they are one character each (several times faster on
+  /// long examples than the longest match).
+  void addSymbols(Builder &b, const std::string &text, float weight,
+                  bool scored) const {
+    if (oneCharacter) {
+      for (char c : text)
+        b.add(ids[static_cast<unsigned char>(c)], weight, scored);
+      return;
+    }
+    std::vector<int32_t> symbols;
+    std::string error;
+    vocab.encode(text, symbols, error);
+    for (int32_t id : symbols)
+      b.add(id, weight, scored);
+  }
+
   std::string taskName;
   Vocabulary vocab;
   std::array<int32_t, 256> ids; // id of each one-character symbol
+  bool oneCharacter = true;     // every symbol draw() writes is one character
 };
 
 // <bos> b1 .. bN | p <eos>, p the XOR of the bits; N uniform in
@@ -161,7 +190,7 @@ public:
   int64_t maxLength() const override { return bits + 4; }
 
 private:
-  std::pair<std::string, std::string> draw(Stream &s) const override {
+  std::pair<std::string, std::string> draw(Stream &s, int64_t) const override {
     int64_t length = minBits + int64_t(s.below(uint64_t(bits - minBits + 1)));
     std::string prompt;
     int parity = 0;
@@ -210,7 +239,7 @@ private:
     return digits(a, 10, digitCount, '0') + (op == Op::Add ? "+" : "*") +
            digits(b, 10, digitCount, '0') + "=";
   }
-  std::pair<std::string, std::string> draw(Stream &s) const override {
+  std::pair<std::string, std::string> draw(Stream &s, int64_t) const override {
     uint64_t a = s.below(limit), b = s.below(limit);
     return {problem(a, b),
             digits(op == Op::Add ? a + b : a * b, 10, answerDigits, '0')};
@@ -234,7 +263,7 @@ public:
   int64_t maxLength() const override { return 2 * length + 3; }
 
 private:
-  std::pair<std::string, std::string> draw(Stream &s) const override {
+  std::pair<std::string, std::string> draw(Stream &s, int64_t) const override {
     std::string text;
     for (int64_t i = 0; i < length; ++i)
       text += char('a' + s.below(8));
@@ -248,34 +277,71 @@ private:
   int64_t length;
 };
 
-// <bos> g1 .. gK = r <eos>: K elements of S_N, each one letter (the N!
+// <bos> g1 .. gK = r <eos>: K elements of S_N, each one symbol (the N!
 // permutations of 0..N-1 in lexicographic order of their one-line notation
-// are a, b, ...), and r their composition in one-line notation (N digits),
-// g1 applied first: r[i] = gK(...g2(g1(i))).
+// are a, b, .. for N <= 4 and aa, ab, .. for N = 5), and r their
+// composition in one-line notation (N digits), g1 applied first:
+// r[i] = gK(...g2(g1(i))). K is from minCount to count, uniform over the
+// lengths where the split holds a problem (docs/tasks.md).
 class Permutations : public SymbolTask {
 public:
-  Permutations(int64_t n, int64_t count)
-      : SymbolTask("permutations:" + std::to_string(n) + ":" +
-                       std::to_string(count),
-                   "permutations"),
-        n(n), count(count) {
+  Permutations(std::string name, int64_t n, int64_t minCount, int64_t count)
+      : SymbolTask(std::move(name), n == 5 ? "permutations5" : "permutations"),
+        n(n), minCount(minCount), count(count) {
     std::vector<int> p(static_cast<size_t>(n));
     std::iota(p.begin(), p.end(), 0);
     do
       elements.push_back(p);
     while (std::next_permutation(p.begin(), p.end()));
+    // Short lengths may hold problems of one split only (S_2 with 3
+    // elements: 8, all train). Stops after a few dozen problems a length
+    // unless the length is tiny.
+    for (int64_t length = minCount; length <= count; ++length) {
+      bool seen[2] = {false, false};
+      for (uint64_t k = 0;
+           !(seen[0] && seen[1]) && belowPower(k, elements.size(), length); ++k)
+        seen[isHeldOut(problem(k, length))] = true;
+      for (int split = 0; split < 2; ++split)
+        if (seen[split])
+          lengths[split].push_back(length);
+    }
   }
   int64_t maxLength() const override { return count + n + 3; }
 
 private:
-  std::pair<std::string, std::string> draw(Stream &s) const override {
+  /// Element g's symbol: one letter, or two for S_5's 120 elements.
+  std::string symbol(uint64_t g) const {
+    if (n < 5)
+      return std::string(1, char('a' + g));
+    return {char('a' + g / 26), char('a' + g % 26)};
+  }
+  /// Prompt number k (< N!^length) of those of `length` elements.
+  std::string problem(uint64_t k, int64_t length) const {
+    std::string text;
+    for (int64_t i = 0; i < length; ++i, k /= elements.size())
+      text = symbol(k % elements.size()) + text;
+    return text + "=";
+  }
+  int64_t drawLength(Stream &s, Split split) const override {
+    // A single length draws nothing, so permutations:N:K keeps the examples
+    // it had before length mixtures. Drawing the length before rejection
+    // keeps it uniform: rejecting (length, problem) pairs would favour the
+    // short lengths, where a larger share of the problems may be held out.
+    if (minCount == count)
+      return count;
+    // Not empty: create() checked that the split holds a problem.
+    const std::vector<int64_t> &valid = lengths[split == Split::HeldOut];
+    return valid[size_t(s.below(valid.size()))];
+  }
+  std::pair<std::string, std::string> draw(Stream &s,
+                                           int64_t length) const override {
     // image[i]: where the permutations drawn so far send i.
     std::vector<int> image(static_cast<size_t>(n));
     std::iota(image.begin(), image.end(), 0);
     std::string prompt;
-    for (int64_t k = 0; k < count; ++k) {
+    for (int64_t k = 0; k < length; ++k) {
       uint64_t g = s.below(elements.size());
-      prompt += char('a' + g);
+      prompt += symbol(g);
       for (int &x : image)
         x = elements[g][size_t(x)];
     }
@@ -285,12 +351,19 @@ private:
     return {prompt + "=", answer};
   }
   std::optional<std::string> prompt(uint64_t k) const override {
-    if (!belowPower(k, elements.size(), count))
-      return std::nullopt;
-    return digits(k, elements.size(), count, 'a') + "=";
+    for (int64_t length = minCount; length <= count; ++length) {
+      if (belowPower(k, elements.size(), length))
+        return problem(k, length);
+      uint64_t problems = 1; // N!^length <= k fits
+      for (int64_t i = 0; i < length; ++i)
+        problems *= elements.size();
+      k -= problems;
+    }
+    return std::nullopt;
   }
-  int64_t n, count;
+  int64_t n, minCount, count;
   std::vector<std::vector<int>> elements; // one-line notation, lexicographic
+  std::vector<int64_t> lengths[2]; // lengths with train / held-out problems
 };
 
 // <bos> then kBlocks blocks `f c x y`, then <eos>:
@@ -407,7 +480,7 @@ StatusOr<int64_t> parseCount(const std::string &spec, const std::string &text,
 constexpr int64_t kMaxLength = 1024;    // parity bits, reverse letters
 constexpr int64_t kMaxDigits = 9;       // (10^D)^2 problems fit a uint64_t
 constexpr int64_t kMaxFactorDigits = 4; // multiplication
-constexpr int64_t kMinElements = 2, kMaxElements = 4; // permutations: S_N
+constexpr int64_t kMinElements = 2, kMaxElements = 5; // permutations: S_N
 constexpr int64_t kMaxPermutations = 64;              // permutations: K
 
 StatusOr<std::unique_ptr<Task>>
@@ -508,8 +581,10 @@ StatusOr<std::unique_ptr<Task>> createTask(const std::string &spec,
     }
     task = std::make_unique<Arithmetic>(Arithmetic::Op::Multiply, d);
   } else if (kind == "permutations") {
-    // permutations[:N[:K]]: K elements of S_N.
-    int64_t n = 3, k = 6;
+    // permutations[:N[:K]]: K elements of S_N; permutations:N:M-K: M to K
+    // of them, a length mixture like parity:M-N.
+    int64_t n = 3, m = 6, k = 6;
+    bool mixture = false;
     if (hasOption) {
       size_t second = option.find(':');
       StatusOr<int64_t> parsedN =
@@ -518,16 +593,34 @@ StatusOr<std::unique_ptr<Task>> createTask(const std::string &spec,
       if (!parsedN)
         return parsedN.getStatus();
       n = *parsedN;
-      if (second != std::string::npos) {
-        StatusOr<int64_t> parsedK =
-            parseCount(spec, option.substr(second + 1), 1, kMaxPermutations,
-                       "for K (permutations:N:K)");
+      std::string counts =
+          second == std::string::npos ? "" : option.substr(second + 1);
+      size_t dash = counts.find('-');
+      if (dash != std::string::npos) {
+        StatusOr<int64_t> low =
+            parseCount(spec, counts.substr(0, dash), 1, kMaxPermutations);
+        StatusOr<int64_t> high =
+            parseCount(spec, counts.substr(dash + 1), 1, kMaxPermutations);
+        if (!low || !high || *low > *high)
+          return Status::error(
+              "task '" + spec +
+              "': expected permutations:N:M-K with 1 <= M <= K <= " +
+              std::to_string(kMaxPermutations));
+        m = *low;
+        k = *high;
+        mixture = true;
+      } else if (second != std::string::npos) {
+        StatusOr<int64_t> parsedK = parseCount(
+            spec, counts, 1, kMaxPermutations, "for K (permutations:N:K)");
         if (!parsedK)
           return parsedK.getStatus();
-        k = *parsedK;
+        m = k = *parsedK;
       }
     }
-    task = std::make_unique<Permutations>(n, k);
+    std::string name = "permutations:" + std::to_string(n) + ":" +
+                       (mixture ? std::to_string(m) + "-" : "") +
+                       std::to_string(k);
+    task = std::make_unique<Permutations>(name, n, m, k);
   } else {
     return Status::error("unknown task '" + spec +
                          "' (parity[:BITS], addition[:DIGITS], "
@@ -558,6 +651,26 @@ Task::create(const std::string &spec, int64_t verbalVocab, int64_t maxSeq) {
         std::to_string((*task)->maxLength()) +
         " positions, the model has max_seq = " + std::to_string(maxSeq));
   return task;
+}
+
+std::optional<Vocabulary> Task::vocabularyOf(const std::string &spec) {
+  size_t colon = spec.find(':');
+  std::string kind = spec.substr(0, colon);
+  if (kind == "text")
+    return Vocabulary::bytes();
+  if (kind == "permutations" && colon != std::string::npos) {
+    // S_5's 120 elements need their own vocabulary.
+    std::string option = spec.substr(colon + 1);
+    StatusOr<int64_t> n = parseCount(spec, option.substr(0, option.find(':')),
+                                     kMinElements, kMaxElements);
+    if (n && *n == 5)
+      return Vocabulary::task("permutations5");
+  }
+  for (const char *task : {"parity", "addition", "multiplication", "reverse",
+                           "permutations", "oracle-mix"})
+    if (kind == task)
+      return Vocabulary::task(kind);
+  return std::nullopt;
 }
 
 TaskBatch makeTaskBatch(const Task &task,

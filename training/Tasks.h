@@ -3,8 +3,9 @@
 // The synthetic tasks and byte-level text that `ponder train --task` reads
 // (docs/tasks.md). Every example is a pure function of (seed, split, index),
 // so a resumed run sees the same data; the train and held-out splits of
-// parity, addition and reverse are disjoint sets of problems, so held-out
-// accuracy measures generalisation rather than memory.
+// parity, addition, multiplication, reverse and permutations are disjoint
+// sets of problems, so held-out accuracy measures generalisation rather than
+// memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,12 +50,21 @@ public:
 
   /// "parity[:BITS]" (8), "parity:M-N" (M to N bits), "addition[:DIGITS]"
   /// (2), "multiplication[:DIGITS]" (2, at most 4), "reverse[:LENGTH]" (6),
-  /// "permutations[:N[:K]]" (K = 6 elements of S_N, N = 3; 2 <= N <= 4,
-  /// K <= 64), "oracle-mix", "text:FILE". Checks that the task's vocabulary
-  /// fits `verbalVocab` ids and its longest example `maxSeq` positions;
-  /// errors are one line naming the problem.
+  /// "permutations[:N[:K]]" (K = 6 elements of S_N, N = 3; 2 <= N <= 5,
+  /// K <= 64; S_5 has its own vocabulary, "permutations5"),
+  /// "permutations:N:M-K" (M to K elements, 1 <= M <= K), "oracle-mix",
+  /// "text:FILE". Checks that the task's vocabulary fits `verbalVocab` ids
+  /// and its longest example `maxSeq` positions; errors are one line naming
+  /// the problem.
   static StatusOr<std::unique_ptr<Task>>
   create(const std::string &spec, int64_t verbalVocab, int64_t maxSeq);
+
+  /// The vocabulary of task `spec`, read from its kind (and N for
+  /// permutations) without checking the rest: "addition:2" -> addition's,
+  /// "permutations:5:8" -> permutations5, "text:FILE" -> bytes; nullopt for
+  /// an unknown kind. For comparing tasks (a checkpoint's and --task)
+  /// without creating them.
+  static std::optional<Vocabulary> vocabularyOf(const std::string &spec);
 
   /// The canonical spec ("parity:8" for "parity"; "text:FILE").
   virtual std::string name() const = 0;

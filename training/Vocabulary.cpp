@@ -55,6 +55,18 @@ std::optional<Vocabulary> Vocabulary::task(std::string_view name) {
       table.push_back(s);
     return symbols(std::move(table));
   }
+  if (name == "permutations5") {
+    // S_5 has 120 elements, too many for one letter each: digits 0..4, then
+    // the elements as two letters aa, ab, .., az, ba, .., ep (element i is
+    // 'a' + i / 26, 'a' + i % 26). No symbol is a single letter, so the
+    // longest match reads letters in pairs (docs/tasks.md).
+    std::vector<std::string> table = {"0", "1", "2", "3", "4"};
+    for (int i = 0; i < 120; ++i)
+      table.push_back({char('a' + i / 26), char('a' + i % 26)});
+    for (const char *s : {"=", "<bos>", "<eos>", "<pad>"})
+      table.push_back(s);
+    return symbols(std::move(table));
+  }
   return std::nullopt;
 }
 

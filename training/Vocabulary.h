@@ -28,8 +28,8 @@ public:
   static Vocabulary symbols(std::vector<std::string> symbols);
 
   /// The synthetic tasks' vocabularies (docs/tasks.md): "parity",
-  /// "addition", "reverse", "oracle-mix", "multiplication" and
-  /// "permutations"; nullopt for another name.
+  /// "addition", "reverse", "oracle-mix", "multiplication", "permutations"
+  /// (S_2 to S_4) and "permutations5" (S_5); nullopt for another name.
   static std::optional<Vocabulary> task(std::string_view name);
 
   /// The number of verbal ids this vocabulary uses.

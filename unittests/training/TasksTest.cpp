@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <unistd.h>
 
@@ -283,10 +284,254 @@ TEST(Tasks, PermutationsExamplesAreCorrect) {
   EXPECT_EQ(make("permutations:2")->name(), "permutations:2:6");
 }
 
+/// The elements of S_n in lexicographic order of their one-line notation.
+std::vector<std::string> symmetricGroup(int n) {
+  std::vector<std::string> elements;
+  std::string p = std::string("01234").substr(0, size_t(n));
+  do
+    elements.push_back(p);
+  while (std::next_permutation(p.begin(), p.end()));
+  return elements;
+}
+
+/// Checks a permutations example of S_n (n <= 4: one letter an element)
+/// against an independent composition and returns its number of elements.
+size_t checkPermutations(const Task &task, const Example &e, int n) {
+  static const std::vector<std::string> elements[5] = {
+      {}, {}, symmetricGroup(2), symmetricGroup(3), symmetricGroup(4)};
+  std::string text = task.vocabulary().decode(e.ids, 1000, false);
+  size_t equals = text.find('=');
+  EXPECT_EQ(text.substr(0, 5), "<bos>");
+  EXPECT_NE(equals, std::string::npos) << text;
+  if (equals == std::string::npos)
+    return 0;
+  size_t count = equals - 5;
+  expectWellFormed(task, e, count + 2); // <bos> K letters =
+  EXPECT_EQ(e.ids.size(), count + size_t(n) + 3) << text;
+  std::vector<std::string> ps;
+  for (size_t k = 0; k < count; ++k) {
+    size_t g = size_t(text[5 + k] - 'a');
+    EXPECT_LT(g, elements[n].size()) << text;
+    ps.push_back(elements[n][std::min(g, elements[n].size() - 1)]);
+  }
+  EXPECT_EQ(text.substr(equals), "=" + compose(ps, size_t(n)) + "<eos>");
+  return count;
+}
+
+TEST(Tasks, PermutationsLengthMixtureCoversItsLengths) {
+  auto task = make("permutations:3:1-8", 32, 14);
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->name(), "permutations:3:1-8");
+  EXPECT_EQ(task->maxLength(), 14); // 8 + 3 + 3
+  EXPECT_EQ(task->vocabulary(), *Vocabulary::task("permutations"));
+  // The length is uniform in [1, 8] in both splits.
+  for (Split split : {Split::Train, Split::HeldOut}) {
+    std::map<size_t, int> lengths;
+    for (uint64_t i = 0; i < 4000; ++i)
+      ++lengths[checkPermutations(*task, task->example(split, 2, i), 3)];
+    ASSERT_EQ(lengths.size(), 8u);
+    EXPECT_EQ(lengths.begin()->first, 1u);
+    EXPECT_EQ(lengths.rbegin()->first, 8u);
+    for (auto [length, n] : lengths) // 500 expected, sd 21
+      EXPECT_NEAR(n, 500, 100) << "length " << length;
+  }
+  // Another range, other lengths only; the name keeps the M-K form,
+  // written canonically.
+  auto longer = make("permutations:04:5-07");
+  EXPECT_EQ(longer->name(), "permutations:4:5-7");
+  EXPECT_EQ(longer->maxLength(), 14);
+  std::set<size_t> lengths;
+  for (uint64_t i = 0; i < 300; ++i)
+    lengths.insert(
+        checkPermutations(*longer, longer->example(Split::Train, 0, i), 4));
+  EXPECT_EQ(lengths, (std::set<size_t>{5, 6, 7}));
+  // The train split holds every length from 1 to 64 for every N (docs).
+  for (int n = 2; n <= 4; ++n) {
+    auto all = make("permutations:" + std::to_string(n) + ":1-64", 32, 71);
+    std::set<size_t> seen;
+    for (uint64_t i = 0; i < 2000; ++i)
+      seen.insert(checkPermutations(*all, all->example(Split::Train, 0, i), n));
+    EXPECT_EQ(seen.size(), 64u) << n;
+  }
+}
+
+// permutations:N:K draws its examples as before length mixtures (the
+// examples of docs/tasks.md), and K-K draws the same.
+TEST(Tasks, PermutationsSingleLengthKeepsItsExamples) {
+  auto six = make("permutations:3:6");
+  auto sixToSix = make("permutations:3:6-6");
+  EXPECT_EQ(sixToSix->name(), "permutations:3:6-6");
+  EXPECT_EQ(sixToSix->maxLength(), six->maxLength());
+  auto text = [](const Task &task, Split split, uint64_t i) {
+    return task.vocabulary().decode(task.example(split, 0, i).ids, 1000, false);
+  };
+  EXPECT_EQ(text(*six, Split::Train, 0), "<bos>efaeed=210<eos>");
+  for (Split split : {Split::Train, Split::HeldOut})
+    for (uint64_t i = 0; i < 100; ++i)
+      EXPECT_EQ(text(*sixToSix, split, i), text(*six, split, i));
+  EXPECT_EQ(text(*make("permutations:3:1-8"), Split::Train, 0),
+            "<bos>fae=102<eos>");
+  EXPECT_EQ(text(*make("permutations:5"), Split::Train, 0),
+            "<bos>ecdxccbucgaj=40213<eos>");
+}
+
+// A prompt is held out or not whatever the range that drew it, so the
+// mixture's held-out problems of length L are those of permutations:N:L,
+// short lengths included.
+TEST(Tasks, PermutationsMixtureHoldsOutWhatItsLengthsHoldOut) {
+  auto mixture = make("permutations:3:1-8");
+  std::map<size_t, std::set<std::string>> train, held;
+  for (uint64_t i = 0; i < 4000; ++i) {
+    std::string t = promptOf(*mixture, mixture->example(Split::Train, 1, i));
+    std::string h = promptOf(*mixture, mixture->example(Split::HeldOut, 1, i));
+    train[t.size() - 6].insert(t); // <bos> .. =
+    held[h.size() - 6].insert(h);
+  }
+  // S_3 with one element: 6 problems, two of them held out.
+  EXPECT_EQ(train[1].size() + held[1].size(), 6u);
+  EXPECT_EQ(held[1].size(), 2u);
+  EXPECT_EQ(train[2].size() + held[2].size(), 36u);
+  for (size_t length : {1, 2, 6}) {
+    auto fixed = make("permutations:3:" + std::to_string(length));
+    std::set<std::string> fixedTrain, fixedHeld;
+    for (uint64_t i = 0; i < 2000; ++i) {
+      fixedTrain.insert(promptOf(*fixed, fixed->example(Split::Train, 4, i)));
+      fixedHeld.insert(promptOf(*fixed, fixed->example(Split::HeldOut, 4, i)));
+    }
+    for (const std::string &h : held[length])
+      EXPECT_FALSE(fixedTrain.count(h)) << h;
+    for (const std::string &t : train[length])
+      EXPECT_FALSE(fixedHeld.count(t)) << t;
+    if (length <= 2) { // small enough to have drawn every problem
+      EXPECT_EQ(held[length], fixedHeld) << length;
+      EXPECT_EQ(train[length], fixedTrain) << length;
+    }
+  }
+  // S_2's 8 problems of 3 elements and 16 of 4 are all train: held-out
+  // examples of permutations:2:1-8 have the other lengths, uniformly.
+  auto s2 = make("permutations:2:1-8");
+  std::map<size_t, int> heldLengths;
+  for (uint64_t i = 0; i < 3000; ++i)
+    ++heldLengths[checkPermutations(*s2, s2->example(Split::HeldOut, 0, i), 2)];
+  EXPECT_EQ(heldLengths.size(), 6u);
+  EXPECT_FALSE(heldLengths.count(3) || heldLengths.count(4));
+  for (auto [length, n] : heldLengths) // 500 expected, sd 20
+    EXPECT_NEAR(n, 500, 100) << "length " << length;
+}
+
+/// The index in S_5 of a permutations5 element symbol ("aa" = 0, "ep" =
+/// 119), or -1.
+int s5Index(const std::string &symbol) {
+  if (symbol.size() != 2 || symbol[0] < 'a' || symbol[0] > 'e' ||
+      symbol[1] < 'a' || symbol[1] > 'z')
+    return -1;
+  int index = (symbol[0] - 'a') * 26 + (symbol[1] - 'a');
+  return index < 120 ? index : -1;
+}
+
+TEST(Tasks, Permutations5ExamplesAreCorrect) {
+  const std::vector<std::string> s5 = symmetricGroup(5);
+  ASSERT_EQ(s5.size(), 120u);
+  auto task = make("permutations:5", 129, 14);
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->name(), "permutations:5:6");
+  EXPECT_EQ(task->maxLength(), 14); // <bos> 6 elements = 5 digits <eos>
+  const Vocabulary &v = task->vocabulary();
+  EXPECT_EQ(v, *Vocabulary::task("permutations5"));
+  EXPECT_EQ(v.size(), 129);
+  std::set<int> seen;
+  std::set<std::string> answers;
+  for (Split split : {Split::Train, Split::HeldOut}) {
+    for (uint64_t i = 0; i < 400; ++i) {
+      Example e = task->example(split, 1, i);
+      ASSERT_EQ(e.ids.size(), 14u);
+      expectWellFormed(*task, e, 8);
+      EXPECT_EQ(e.ids[7], id(*task, "="));
+      std::vector<std::string> ps;
+      for (size_t p = 1; p <= 6; ++p) {
+        std::string symbol = v.decode({e.ids[p]}, 1000, false);
+        int g = s5Index(symbol);
+        ASSERT_GE(g, 0) << symbol;
+        EXPECT_EQ(e.ids[p], 5 + g); // elements are ids 5..124, in order
+        seen.insert(g);
+        ps.push_back(s5[size_t(g)]);
+      }
+      std::string answer;
+      for (size_t p = 8; p < 13; ++p) {
+        EXPECT_LT(e.ids[p], 5); // digits 0..4 are ids 0..4
+        answer += v.decode({e.ids[p]}, 1000, false);
+      }
+      EXPECT_EQ(answer, compose(ps, 5));
+      answers.insert(answer);
+      // The printed example reads back as the same ids.
+      std::vector<int32_t> again;
+      std::string error;
+      ASSERT_TRUE(v.encode(v.decode(e.ids, 1000, false), again, error))
+          << error;
+      EXPECT_EQ(again, e.ids);
+    }
+  }
+  EXPECT_EQ(seen.size(), 120u);
+  EXPECT_EQ(answers.size(), 120u);
+
+  // A mixture of S_5: lengths 1 to 12, answers correct.
+  auto mixture = make("permutations:5:1-12", 129, 20);
+  ASSERT_TRUE(mixture);
+  EXPECT_EQ(mixture->name(), "permutations:5:1-12");
+  EXPECT_EQ(mixture->maxLength(), 20);
+  std::set<size_t> lengths;
+  for (uint64_t i = 0; i < 600; ++i) {
+    Example e = mixture->example(Split::Train, 3, i);
+    size_t count = e.ids.size() - 8;
+    lengths.insert(count);
+    expectWellFormed(*mixture, e, count + 2);
+    std::vector<std::string> ps;
+    for (size_t p = 1; p <= count; ++p) {
+      ASSERT_GE(e.ids[p], 5);
+      ASSERT_LT(e.ids[p], 125);
+      ps.push_back(s5[size_t(e.ids[p] - 5)]);
+    }
+    std::string text = mixture->vocabulary().decode(e.ids, 1000, false);
+    EXPECT_EQ(text.substr(text.size() - 11), "=" + compose(ps, 5) + "<eos>");
+  }
+  EXPECT_EQ(lengths.size(), 12u);
+  EXPECT_EQ(*lengths.begin(), 1u);
+  EXPECT_EQ(*lengths.rbegin(), 12u);
+  // The train split of S_5 holds every length from 1 to 64 (docs).
+  auto all = make("permutations:5:1-64", 129, 72);
+  std::set<size_t> allLengths;
+  for (uint64_t i = 0; i < 2000; ++i)
+    allLengths.insert(all->example(Split::Train, 0, i).ids.size() - 8);
+  EXPECT_EQ(allLengths.size(), 64u);
+}
+
+TEST(Tasks, VocabularyOfASpec) {
+  EXPECT_EQ(Task::vocabularyOf("addition:2"), Vocabulary::task("addition"));
+  EXPECT_EQ(Task::vocabularyOf("parity:1-8"), Vocabulary::task("parity"));
+  EXPECT_EQ(Task::vocabularyOf("permutations"),
+            Vocabulary::task("permutations"));
+  EXPECT_EQ(Task::vocabularyOf("permutations:4:1-8"),
+            Vocabulary::task("permutations"));
+  EXPECT_EQ(Task::vocabularyOf("permutations:5"),
+            Vocabulary::task("permutations5"));
+  EXPECT_EQ(Task::vocabularyOf("permutations:5:1-8"),
+            Vocabulary::task("permutations5"));
+  EXPECT_EQ(Task::vocabularyOf("text:x.txt"), Vocabulary::bytes());
+  EXPECT_EQ(Task::vocabularyOf("oracle-mix"), Vocabulary::task("oracle-mix"));
+  EXPECT_FALSE(Task::vocabularyOf("sorting"));
+  EXPECT_FALSE(Task::vocabularyOf("permutations5")); // a vocabulary, no task
+  // The vocabulary of every task is its vocabularyOf.
+  for (const char *spec :
+       {"parity", "addition:3", "multiplication", "reverse:2",
+        "permutations:2:1-8", "permutations:5", "oracle-mix"})
+    EXPECT_EQ(Task::vocabularyOf(spec), make(spec)->vocabulary()) << spec;
+}
+
 TEST(Tasks, ExamplesAreAPureFunctionOfSeedSplitIndex) {
   for (const char *spec :
        {"parity:8", "parity:1-8", "addition:2", "reverse:4", "oracle-mix",
-        "multiplication:2", "permutations:3:6"}) {
+        "multiplication:2", "permutations:3:6", "permutations:3:1-8",
+        "permutations:5", "permutations:5:2-9"}) {
     auto task = make(spec);
     auto again = make(spec);
     std::set<std::vector<int32_t>> distinct;
@@ -309,8 +554,10 @@ TEST(Tasks, ExamplesAreAPureFunctionOfSeedSplitIndex) {
 }
 
 TEST(Tasks, TrainAndHeldOutProblemsAreDisjoint) {
-  for (const char *spec : {"parity:8", "parity:1-8", "addition:2", "reverse:4",
-                           "multiplication:2", "permutations:3:6"}) {
+  for (const char *spec :
+       {"parity:8", "parity:1-8", "addition:2", "reverse:4", "multiplication:2",
+        "permutations:3:6", "permutations:3:1-8", "permutations:2:1-8",
+        "permutations:5", "permutations:5:1-8"}) {
     auto task = make(spec);
     std::set<std::string> train, held;
     for (uint64_t i = 0; i < 3000; ++i) {
@@ -357,7 +604,12 @@ TEST(Tasks, TinyProblemSpacesWithAnEmptySplitAreErrors) {
             "task 'permutations:2:3': its 8 problems all fall in the train "
             "split, none is left to hold out; use longer ones");
   EXPECT_TRUE(make("permutations:2:5"));
-  EXPECT_TRUE(make("permutations:3:1")); // 6 problems, one held out
+  EXPECT_TRUE(make("permutations:3:1")); // 6 problems, two held out
+  // A mixture of such lengths: 8 + 16 problems, all train.
+  EXPECT_EQ(errorOf("permutations:2:3-4"),
+            "task 'permutations:2:3-4': its 24 problems all fall in the train "
+            "split, none is left to hold out; use longer ones");
+  EXPECT_TRUE(make("permutations:2:1-4")); // b= and one of 2 held out
 }
 
 TEST(Tasks, TrainBatchesFollowTheStep) {
@@ -475,8 +727,8 @@ TEST(Tasks, OracleMixKnowsItsOptimalLoss) {
 }
 
 TEST(Tasks, OnlyOracleMixKnowsItsOptimalLoss) {
-  for (const char *spec :
-       {"parity", "addition", "reverse", "multiplication", "permutations"})
+  for (const char *spec : {"parity", "addition", "reverse", "multiplication",
+                           "permutations", "permutations:5"})
     EXPECT_FALSE(make(spec)->optimalLoss()) << spec;
 }
 
@@ -527,14 +779,17 @@ TEST(Tasks, BadMultiplicationAndPermutationsSpecsAreOneLine) {
   EXPECT_EQ(errorOf("multiplication:5"),
             "task 'multiplication:5': expected an integer in [1, 4] after "
             "':', got '5'");
-  EXPECT_EQ(errorOf("permutations:5"),
-            "task 'permutations:5': expected an integer in [2, 4] for N "
-            "(permutations:N:K), got '5'");
+  EXPECT_EQ(errorOf("permutations:6"),
+            "task 'permutations:6': expected an integer in [2, 5] for N "
+            "(permutations:N:K), got '6'");
+  EXPECT_EQ(errorOf("permutations:6:1-8"),
+            "task 'permutations:6:1-8': expected an integer in [2, 5] for N "
+            "(permutations:N:K), got '6'");
   EXPECT_EQ(errorOf("permutations:1"),
-            "task 'permutations:1': expected an integer in [2, 4] for N "
+            "task 'permutations:1': expected an integer in [2, 5] for N "
             "(permutations:N:K), got '1'");
   EXPECT_EQ(errorOf("permutations:x"),
-            "task 'permutations:x': expected an integer in [2, 4] for N "
+            "task 'permutations:x': expected an integer in [2, 5] for N "
             "(permutations:N:K), got 'x'");
   EXPECT_EQ(errorOf("permutations:3:0"),
             "task 'permutations:3:0': expected an integer in [1, 64] for K "
@@ -548,6 +803,15 @@ TEST(Tasks, BadMultiplicationAndPermutationsSpecsAreOneLine) {
   EXPECT_EQ(errorOf("permutations:3:4:5"),
             "task 'permutations:3:4:5': expected an integer in [1, 64] for K "
             "(permutations:N:K), got '4:5'");
+  // Length mixtures: 1 <= M <= K <= 64, both integers.
+  for (const char *spec :
+       {"permutations:3:5-2", "permutations:3:0-4", "permutations:3:1-65",
+        "permutations:3:1-", "permutations:3:-4", "permutations:3:-",
+        "permutations:3:1-2-3", "permutations:3:a-b", "permutations:3:1-4:5",
+        "permutations:5:+1-4"})
+    EXPECT_EQ(errorOf(spec), "task '" + std::string(spec) +
+                                 "': expected permutations:N:M-K with 1 <= M "
+                                 "<= K <= 64");
   // The vocabularies and the longest examples must fit the model.
   EXPECT_EQ(errorOf("multiplication", 14, 64),
             "task 'multiplication' needs 15 verbal ids, the model has "
@@ -563,7 +827,18 @@ TEST(Tasks, BadMultiplicationAndPermutationsSpecsAreOneLine) {
             "task 'permutations:4:64': examples need 71 positions, the model "
             "has max_seq = 70");
   EXPECT_TRUE(make("permutations", 32, 12)); // 6 + 3 + 3
-  EXPECT_TRUE(make("multiplication:1"));     // 100 problems, both splits
+  // S_5 has its own vocabulary of 129 ids.
+  EXPECT_EQ(errorOf("permutations:5", 128, 64),
+            "task 'permutations:5' needs 129 verbal ids, the model has "
+            "verbal_vocab = 128");
+  EXPECT_EQ(errorOf("permutations:5:1-64", 129, 71),
+            "task 'permutations:5:1-64': examples need 72 positions, the "
+            "model has max_seq = 71");
+  EXPECT_TRUE(make("permutations:5:1-64", 129, 72));
+  EXPECT_EQ(errorOf("permutations:3:1-64", 32, 69),
+            "task 'permutations:3:1-64': examples need 70 positions, the "
+            "model has max_seq = 69");
+  EXPECT_TRUE(make("multiplication:1")); // 100 problems, both splits
 }
 
 /// Text tasks, each test with a fresh directory for its files.

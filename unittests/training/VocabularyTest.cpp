@@ -83,6 +83,43 @@ TEST(Vocabulary, TaskVocabulariesKeepTheirIds) {
   EXPECT_EQ(parity.eos(), 3);
 }
 
+// S_5's elements are two letters each, aa (01234) .. ep (43210), ids 5..124;
+// no symbol is one letter, so printed text reads back in pairs.
+TEST(Vocabulary, Permutations5NamesTheElementsOfS5) {
+  Vocabulary v = *Vocabulary::task("permutations5");
+  std::vector<std::string> symbols = {"0", "1", "2", "3", "4"};
+  for (char first = 'a'; first <= 'e'; ++first)
+    for (char second = 'a'; second <= 'z' && symbols.size() < 125; ++second)
+      symbols.push_back(std::string{first, second});
+  for (const char *s : {"=", "<bos>", "<eos>", "<pad>"})
+    symbols.push_back(s);
+  ASSERT_EQ(v.size(), 129);
+  for (int32_t id = 0; id < v.size(); ++id) {
+    EXPECT_EQ(v.decode({id}, v.size(), false), symbols[size_t(id)]);
+    std::vector<int32_t> ids;
+    std::string error;
+    ASSERT_TRUE(v.encode(symbols[size_t(id)], ids, error)) << error;
+    EXPECT_EQ(ids, (std::vector<int32_t>{id}));
+  }
+  EXPECT_EQ(symbols[5], "aa");
+  EXPECT_EQ(symbols[124], "ep");
+  EXPECT_EQ(v.bos(), 126);
+  EXPECT_EQ(v.eos(), 127);
+  std::vector<int32_t> ids;
+  std::string error;
+  ASSERT_TRUE(v.encode("<bos>aaepbz=01234<eos>", ids, error)) << error;
+  EXPECT_EQ(ids,
+            (std::vector<int32_t>{126, 5, 124, 56, 125, 0, 1, 2, 3, 4, 127}));
+  EXPECT_EQ(v.decode(ids, 129, false), "<bos>aaepbz=01234<eos>");
+  // Half an element, or one past ep, is not a symbol.
+  ids.clear();
+  EXPECT_FALSE(v.encode("aab=", ids, error));
+  EXPECT_EQ(error, "byte 2: 'b' is not in the vocabulary");
+  EXPECT_FALSE(v.encode("eq", ids, error));
+  EXPECT_EQ(error, "byte 0: 'e' is not in the vocabulary");
+  EXPECT_FALSE(v.encode("5", ids, error));
+}
+
 TEST(Vocabulary, UnknownTaskIsNullopt) {
   EXPECT_FALSE(Vocabulary::task("sorting").has_value());
 }
