@@ -81,18 +81,33 @@ StringRef ponderWeightKey(Halting h) {
   llvm_unreachable("unknown halting mode");
 }
 
-/// The inputs of cached decoding: where each row's new tokens start and the
-/// per-step key and value caches.
+/// The inputs of cached decoding: where each row's new tokens start, the
+/// per-step key and value caches and (hidden channel) the carried state.
 struct DecodeCache {
-  Value start, keys, values;
+  Value start, keys, values, carry;
 };
 
 /// The results of the trunk: embedding, halting loop, output logits.
 struct Trunk {
-  HaltingLoopOp loop;
-  Value logits;        // [B, T, V]: the reported logits
-  Value perStepLogits; // [N_max, B, T, V] (pondernet only)
+  Value logits;                  // [B, T, V]: the reported logits
+  Value perStepLogits;           // [N_max, B, T, V] (pondernet only)
+  Value steps, remainder, probs; // the halting loop's
+  Value keys, values;            // every step's (cached decoding only)
+  /// RMSNorm(y, out_norm) of every position, the vector the unembedding
+  /// reads (hidden channel only: what the next thought reads).
+  Value normed;
+
+  /// The values, in a fixed order, that a thought chain's region yields.
+  SmallVector<Value> chainYields() const;
 };
+
+SmallVector<Value> Trunk::chainYields() const {
+  SmallVector<Value> all = {normed, logits, steps, remainder, probs};
+  for (Value v : {perStepLogits, keys, values})
+    if (v)
+      all.push_back(v);
+  return all;
+}
 
 /// Builds one function of the model. Parameters are function arguments
 /// after the data arguments, in contract order.
@@ -121,9 +136,15 @@ private:
 
   /// Emits embedding, halting loop and logits for `ids`/`lengths`; with
   /// `cache`, for new tokens whose attention also reads the cache (the loop
-  /// then returns every step's keys and values).
+  /// then returns every step's keys and values). Under the hidden channel
+  /// this is a thought chain around the same trunk (MODEL.md §9).
   Trunk buildTrunk(Value ids, Value lengths,
                    const DecodeCache *cache = nullptr);
+  /// The trunk from the thought inputs `thoughts` (null: token channel).
+  Trunk buildDepth(Value ids, Value lengths, const DecodeCache *cache,
+                   Value thoughts);
+  /// ponder.thought_chain around buildDepth.
+  Trunk buildThoughtChain(Value ids, Value lengths, const DecodeCache *cache);
 
   Value param(StringRef name) const { return params.lookup(name); }
   Value input(StringRef name) const { return inputs.lookup(name); }
@@ -285,12 +306,59 @@ Value ModelBuilder::block(const Projections &p, Value step, Value lengths,
 
 Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
                                const DecodeCache *cache) {
+  if (desc.think.channel == Channel::Hidden)
+    return buildThoughtChain(ids, lengths, cache);
+  return buildDepth(ids, lengths, cache, Value());
+}
+
+Trunk ModelBuilder::buildThoughtChain(Value ids, Value lengths,
+                                      const DecodeCache *cache) {
+  b.setLoc(at("think.channel"));
+  Location loc = b.getLoc();
+  Type state = floatTensor(
+      {ShapedType::kDynamic, ShapedType::kDynamic, desc.model.dModel});
+  // The region is built first; the op takes its yields' types.
+  auto body = std::make_unique<Block>();
+  Value h = body->addArgument(state, loc);
+  Trunk inner;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(body.get());
+    inner = buildDepth(ids, lengths, cache, h);
+    b.setLoc(loc);
+    YieldOp::create(b, inner.chainYields());
+  }
+  SmallVector<Value> yielded = inner.chainYields();
+  auto chain =
+      ThoughtChainOp::create(b, ValueRange(yielded).getTypes(), state, ids,
+                             lengths, cache ? cache->carry : Value(), vocab);
+  chain.getBody().push_back(body.release());
+  // The same fields, now the chain's results.
+  ValueRange r = chain.getYielded();
+  Trunk trunk;
+  trunk.normed = r[0];
+  trunk.logits = r[1];
+  trunk.steps = r[2];
+  trunk.remainder = r[3];
+  trunk.probs = r[4];
+  unsigned next = 5;
+  if (inner.perStepLogits)
+    trunk.perStepLogits = r[next++];
+  if (inner.keys) {
+    trunk.keys = r[next++];
+    trunk.values = r[next++];
+  }
+  return trunk;
+}
+
+Trunk ModelBuilder::buildDepth(Value ids, Value lengths,
+                               const DecodeCache *cache, Value thoughts) {
   int64_t d = desc.model.dModel;
   b.setLoc(at("model.verbal_vocab"));
   Value x = EmbedOp::create(
       b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, d}), ids,
       param("embed.token"), param("embed.position"),
-      cache ? cache->start : Value(), vocab);
+      cache ? cache->start : Value(), thoughts, vocab);
 
   HaltingMode mode = toHaltingMode(desc.depth.halting);
   bool fixed = mode == HaltingMode::Fixed;
@@ -323,20 +391,32 @@ Trunk ModelBuilder::buildTrunk(Value ids, Value lengths,
     }
   }
 
-  Trunk trunk{loop, {}, {}};
-  Value logits = linear(rmsNorm(loop.getState(), "out_norm.weight"),
-                        "unembed.weight", "model.verbal_vocab");
+  Trunk trunk;
+  trunk.steps = loop.getSteps();
+  trunk.remainder = loop.getRemainder();
+  trunk.probs = loop.getProbs();
+  if (cache) {
+    trunk.keys = loop.getKeys();
+    trunk.values = loop.getValues();
+  }
+  Value normed = rmsNorm(loop.getState(), "out_norm.weight");
+  Value logits = linear(normed, "unembed.weight", "model.verbal_vocab");
   if (mode != HaltingMode::PonderNet) {
     trunk.logits = logits;
+    trunk.normed = thoughts ? normed : Value();
     return trunk;
   }
-  // PonderNet: every step has its own logits; the reported ones are step N's.
+  // PonderNet: every step has its own logits; the reported ones are step N's,
+  // and so is the state a thought reads (MODEL.md §9).
   trunk.perStepLogits = logits;
   int64_t v = vocab.getSize();
   b.setLoc(loop.getLoc());
-  trunk.logits = SelectStepOp::create(
-      b, floatTensor({ShapedType::kDynamic, ShapedType::kDynamic, v}), logits,
-      loop.getSteps());
+  const int64_t dyn = ShapedType::kDynamic;
+  trunk.logits = SelectStepOp::create(b, floatTensor({dyn, dyn, v}), logits,
+                                      loop.getSteps());
+  if (thoughts)
+    trunk.normed = SelectStepOp::create(b, floatTensor({dyn, dyn, d}), normed,
+                                        loop.getSteps());
   return trunk;
 }
 
@@ -347,6 +427,8 @@ void ModelBuilder::setModuleAttributes(ModuleOp module) {
   module->setAttr("ponder.rollouts", b.getI64IntegerAttr(desc.think.rollouts));
   module->setAttr("ponder.think_reward",
                   b.getStringAttr(stringifyReward(desc.think.reward)));
+  module->setAttr("ponder.think_channel",
+                  b.getStringAttr(stringifyChannel(desc.think.channel)));
   // ponder-autodiff reads how the halting loops' backward gets its states.
   if (desc.depth.backward == Backward::Recompute)
     module->setAttr("ponder.recompute_states", b.getUnitAttr());
@@ -384,39 +466,49 @@ void ModelBuilder::buildForward(const Types &t) {
       {{"logits", t.logits}, {"steps", t.steps}, {"remainder", t.perPosition}});
   Trunk trunk = buildTrunk(input("ids"), input("lengths"));
   b.setLoc(at("model"));
-  func::ReturnOp::create(b, ValueRange{trunk.logits, trunk.loop.getSteps(),
-                                       trunk.loop.getRemainder()});
+  func::ReturnOp::create(
+      b, ValueRange{trunk.logits, trunk.steps, trunk.remainder});
 }
 
-// @decode: cached decoding (docs/decoding.md).
+// @decode: cached decoding (docs/decoding.md). Under the hidden channel it
+// also reads each row's carried state and returns every new position's.
 void ModelBuilder::buildDecode(const Types &t) {
   Type cache = floatTensor({desc.depth.maxSteps, ShapedType::kDynamic,
                             desc.model.maxSeq, desc.model.dModel});
+  bool hidden = desc.think.channel == Channel::Hidden;
+  int64_t d = desc.model.dModel;
+  const int64_t dyn = ShapedType::kDynamic;
+  SmallVector<std::pair<StringRef, Type>> ins = {{"ids", t.ids},
+                                                 {"lengths", t.lengths},
+                                                 {"start", t.lengths},
+                                                 {"cache.keys", cache},
+                                                 {"cache.values", cache}};
+  SmallVector<std::pair<StringRef, Type>> outs = {{"logits", t.logits},
+                                                  {"steps", t.steps},
+                                                  {"remainder", t.perPosition},
+                                                  {"cache.keys", cache},
+                                                  {"cache.values", cache}};
+  if (hidden) {
+    ins.push_back({"carry", floatTensor({dyn, d})});
+    outs.push_back({"normed", floatTensor({dyn, dyn, d})});
+  }
   b.setLoc(at("model"));
-  beginFunction("decode",
-                {{"ids", t.ids},
-                 {"lengths", t.lengths},
-                 {"start", t.lengths},
-                 {"cache.keys", cache},
-                 {"cache.values", cache}},
-                {{"logits", t.logits},
-                 {"steps", t.steps},
-                 {"remainder", t.perPosition},
-                 {"cache.keys", cache},
-                 {"cache.values", cache}});
-  DecodeCache in{input("start"), input("cache.keys"), input("cache.values")};
+  beginFunction("decode", ins, outs);
+  DecodeCache in{input("start"), input("cache.keys"), input("cache.values"),
+                 hidden ? input("carry") : Value()};
   Value lengths = input("lengths");
   Trunk trunk = buildTrunk(input("ids"), lengths, &in);
   b.setLoc(at("model.max_seq"));
   auto write = [&](Value fresh, Value into) -> Value {
     return CacheWriteOp::create(b, cache, fresh, into, in.start, lengths);
   };
-  Value keys = write(trunk.loop.getKeys(), in.keys);
-  Value values = write(trunk.loop.getValues(), in.values);
+  SmallVector<Value> results = {trunk.logits, trunk.steps, trunk.remainder,
+                                write(trunk.keys, in.keys),
+                                write(trunk.values, in.values)};
+  if (hidden)
+    results.push_back(trunk.normed);
   b.setLoc(at("model"));
-  func::ReturnOp::create(b,
-                         ValueRange{trunk.logits, trunk.loop.getSteps(),
-                                    trunk.loop.getRemainder(), keys, values});
+  func::ReturnOp::create(b, results);
 }
 
 // @loss: the training objective (MODEL.md §5), with the outputs of
@@ -443,8 +535,7 @@ ModelBuilder::buildLoss(const Types &t) {
   Trunk trunk = buildTrunk(input("ids"), input("lengths"));
   SmallVector<Value> results = buildLossTerms(t, trunk, useReference);
   b.setLoc(at("loss"));
-  results.append(
-      {trunk.logits, trunk.loop.getSteps(), trunk.loop.getRemainder()});
+  results.append({trunk.logits, trunk.steps, trunk.remainder});
   func::ReturnOp::create(b, results);
   return inputs;
 }
@@ -453,27 +544,28 @@ SmallVector<Value> ModelBuilder::buildLossTerms(const Types &t,
                                                 const Trunk &trunk,
                                                 bool useReference) {
   Value ids = input("ids"), lengths = input("lengths");
-  HaltingLoopOp loop = trunk.loop;
   bool perStep = static_cast<bool>(trunk.perStepLogits);
   b.setLoc(at("loss"));
   Value ce = VerbalXentOp::create(
       b, t.scalar, perStep ? trunk.perStepLogits : trunk.logits, ids, lengths,
       input("target_weight"),
       useReference ? input("reference_logits") : Value(),
-      perStep ? loop.getProbs() : Value(), vocab,
+      perStep ? trunk.probs : Value(), vocab,
       b.getF64FloatAttr(desc.loss.smoothing),
       b.getF64FloatAttr(desc.loss.referenceMix),
       b.getF64FloatAttr(desc.loss.referenceTemperature));
   b.setLoc(at("loss.policy_weight"));
-  Value policy = PolicyLossOp::create(b, t.scalar, trunk.logits, ids, lengths,
-                                      input("advantage"), vocab);
+  Value policy = PolicyLossOp::create(
+      b, t.scalar, trunk.logits, ids, lengths, input("advantage"), vocab,
+      /*grouped=*/desc.think.channel == Channel::Hidden);
   b.setLoc(at(ponderWeightKey(desc.depth.halting)));
   FloatAttr priorLambda = desc.depth.halting == Halting::PonderNet
                               ? b.getF64FloatAttr(desc.depth.priorLambda)
                               : FloatAttr();
   Value ponderCost = PonderCostOp::create(
-      b, t.scalar, loop.getModeAttr(), loop.getSteps(), loop.getRemainder(),
-      loop.getProbs(), lengths, priorLambda);
+      b, t.scalar,
+      HaltingModeAttr::get(b.getContext(), toHaltingMode(desc.depth.halting)),
+      trunk.steps, trunk.remainder, trunk.probs, lengths, priorLambda);
   // L = L_ce + w L_ponder + lambda_pg L_pg (MODEL.md §5).
   Value ponderTerm =
       arith::MulFOp::create(b, scalar(desc.ponderWeight()), ponderCost);

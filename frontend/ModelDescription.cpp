@@ -371,8 +371,11 @@ void readLoss(Section &s, ModelDescription::Loss &l) {
 void readThink(Section &s, ModelDescription::Think &t) {
   s.integer("max_think", t.maxThink, Optional, {0});
   s.oneOf<Reward>("reward", t.reward, Optional,
-                  {Reward::FirstVerbalLogprob, Reward::FirstVerbalCorrect},
+                  {Reward::FirstVerbalLogprob, Reward::FirstVerbalCorrect,
+                   Reward::InformationGain},
                   stringifyReward);
+  s.oneOf<Channel>("channel", t.channel, Optional,
+                   {Channel::Token, Channel::Hidden}, stringifyChannel);
   // The leave-one-out baseline averages the other G - 1 rollouts (§6).
   s.integer("rollouts", t.rollouts, Optional, {2});
 }
@@ -401,8 +404,14 @@ StringRef ponder::stringifyReward(Reward r) {
     return "first_verbal_logprob";
   case Reward::FirstVerbalCorrect:
     return "first_verbal_correct";
+  case Reward::InformationGain:
+    return "information_gain";
   }
   llvm_unreachable("unknown reward");
+}
+
+StringRef ponder::stringifyChannel(Channel c) {
+  return c == Channel::Token ? "token" : "hidden";
 }
 
 SourcePositions::Position SourcePositions::find(StringRef name) const {
@@ -550,6 +559,9 @@ ParsedDescription ponder::parseModelDescription(StringRef text,
   readDepth(depth, desc.depth);
   readLoss(loss, desc.loss);
   readThink(think, desc.think);
+  if (desc.think.channel == Channel::Hidden && desc.model.thinkVocab == 0)
+    think.fail("channel", "\"hidden\" needs think ids: set [model] "
+                          "think_vocab >= 1");
   for (const Section *section : {&model, &depth, &loss, &think}) {
     if (std::optional<std::string> error = section->error()) {
       result.error = std::move(*error);

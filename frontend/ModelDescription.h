@@ -19,7 +19,10 @@
 namespace ponder {
 
 enum class Halting { Fixed, Act, PonderNet };
-enum class Reward { FirstVerbalLogprob, FirstVerbalCorrect };
+enum class Reward { FirstVerbalLogprob, FirstVerbalCorrect, InformationGain };
+/// What a think position reads as its input (MODEL.md §9): its token's
+/// embedding (v1) or the previous position's final normed state.
+enum class Channel { Token, Hidden };
 /// How the halting loop's backward pass gets each step's state: from a tape
 /// stored by the forward pass, or recomputed from the input (less memory,
 /// O(N_max^2) block applications).
@@ -28,8 +31,11 @@ enum class Backward { Tape, Recompute };
 /// Returns "fixed", "act" or "pondernet".
 llvm::StringRef stringifyHalting(Halting h);
 llvm::StringRef stringifyBackward(Backward b);
-/// Returns "first_verbal_logprob" or "first_verbal_correct".
+/// Returns "first_verbal_logprob", "first_verbal_correct" or
+/// "information_gain".
 llvm::StringRef stringifyReward(Reward r);
+/// Returns "token" or "hidden".
+llvm::StringRef stringifyChannel(Channel c);
 
 /// Where the keys of a description are in its file, so that the IR built
 /// from it points at the key that caused each op (FileLineColLoc).
@@ -85,6 +91,7 @@ struct ModelDescription {
     int64_t maxThink = 8;
     Reward reward = Reward::FirstVerbalLogprob;
     int64_t rollouts = 4; // G
+    Channel channel = Channel::Token;
   } think;
 
   /// Where each key is; not part of the model (moving a key changes only

@@ -44,6 +44,9 @@ std::string ponder::canonicalDescription(const ModelDescription &d) {
   add("think.max_think", std::to_string(d.think.maxThink));
   add("think.reward", stringifyReward(d.think.reward).str());
   add("think.rollouts", std::to_string(d.think.rollouts));
+  // v2 keys only when set, so that every v1 model keeps its key.
+  if (d.think.channel != Channel::Token)
+    add("think.channel", stringifyChannel(d.think.channel).str());
   return text;
 }
 

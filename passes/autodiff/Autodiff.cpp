@@ -4,7 +4,8 @@
 // its reverse sweep. Each op contributes its vector-Jacobian product through
 // DifferentiableOpInterface; halting loops are taped and replayed backwards
 // by `ponder.halting_loop_grad`, whose region is this same sweep applied to
-// the loop's body.
+// the loop's body. A thought chain becomes `ponder.thought_chain_grad`, whose
+// region is the sweep of the chain's region (MODEL.md §9).
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,8 +78,16 @@ public:
         resultGrads.push_back(grads.lookup(r));
         any |= static_cast<bool>(resultGrads.back());
       }
-      if (!any || llvm::none_of(op->getOperands(), isFloatTensor))
-        continue; // does not reach the loss, or nothing to pass back to
+      if (!any)
+        continue; // does not reach the loss
+      // A chain's operands are ids; its region reads the weights.
+      if (auto chain = dyn_cast<ThoughtChainOp>(op)) {
+        if (failed(differentiateChain(b, chain, resultGrads, grads)))
+          return failure();
+        continue;
+      }
+      if (llvm::none_of(op->getOperands(), isFloatTensor))
+        continue; // nothing to pass back to
       if (auto loop = dyn_cast<HaltingLoopOp>(op)) {
         if (failed(differentiateLoop(b, loop, resultGrads, grads)))
           return failure();
@@ -181,14 +190,24 @@ private:
     return success();
   }
 
+  /// The VJP of a thought chain: a thought_chain_grad whose region
+  /// recomputes the chain's region from the fixed-point thoughts and sweeps
+  /// it backwards; the op feeds the thoughts' cotangents back (see its
+  /// description).
+  LogicalResult differentiateChain(OpBuilder &b, ThoughtChainOp chain,
+                                   ArrayRef<Value> resultGrads,
+                                   Cotangents &grads);
+
   bool recompute;
 };
 
-/// Rebuilds every halting loop of `func` with a tape of its states.
-void tapeLoops(func::FuncOp func) {
+/// Rebuilds every halting loop under `root` with a tape of its states. A
+/// thought chain's loops are left alone: its backward recomputes its region.
+void tapeLoops(Operation *root) {
   SmallVector<HaltingLoopOp> loops;
-  func.walk([&](HaltingLoopOp loop) {
-    if (!loop.getTape() && !loop.getKvCache())
+  root->walk([&](HaltingLoopOp loop) {
+    if (!loop.getTape() && !loop.getKvCache() &&
+        !loop->getParentOfType<ThoughtChainOp>())
       loops.push_back(loop);
   });
   for (HaltingLoopOp loop : loops) {
@@ -203,6 +222,70 @@ void tapeLoops(func::FuncOp func) {
       loop.getResult(i).replaceAllUsesWith(taped.getResult(i));
     loop.erase();
   }
+}
+
+LogicalResult ReverseSweep::differentiateChain(OpBuilder &b,
+                                               ThoughtChainOp chain,
+                                               ArrayRef<Value> resultGrads,
+                                               Cotangents &grads) {
+  Location loc = chain.getLoc();
+  if (chain.getCarry())
+    return chain.emitOpError()
+           << "with a 'carry' (cached decoding) cannot be differentiated";
+  llvm::SetVector<Value> above;
+  getUsedValuesDefinedAbove(chain.getBody(), above);
+  SmallVector<Value> captured;
+  for (Value v : above)
+    if (isFloatTensor(v))
+      captured.push_back(v);
+
+  // The cotangents of the float yields; the first is that of z.
+  SmallVector<Value> yieldGrads;
+  SmallVector<unsigned> floatYields;
+  for (auto [i, r] : llvm::enumerate(chain.getYielded())) {
+    if (!isFloatTensor(r))
+      continue;
+    floatYields.push_back(i);
+    yieldGrads.push_back(resultGrads[i] ? resultGrads[i]
+                                        : zerosLike(b, loc, r));
+  }
+  auto grad = ThoughtChainGradOp::create(
+      b, loc, ValueRange(captured).getTypes(), chain.getIds(),
+      chain.getLengths(), chain.getThoughts(), yieldGrads, chain.getVocab());
+
+  OpBuilder::InsertionGuard guard(b);
+  SmallVector<Type> argTypes = {chain.getThoughts().getType()};
+  llvm::append_range(argTypes, ValueRange(yieldGrads).getTypes());
+  Block *block = b.createBlock(&grad.getBackward(), {}, argTypes,
+                               SmallVector<Location>(argTypes.size(), loc));
+  // The terminator is cloned too, so that it follows tapeLoops' rewrites.
+  IRMapping map;
+  map.map(chain.getThoughtsArgument(), block->getArgument(0));
+  for (Operation &op : chain.getBody().front())
+    b.clone(op, map);
+  if (!recompute)
+    tapeLoops(grad);
+  auto clonedYield = cast<YieldOp>(block->getTerminator());
+  SmallVector<Value> yields(clonedYield.getValues());
+  clonedYield.erase();
+  b.setInsertionPointToEnd(block);
+  SmallVector<Operation *> forward;
+  for (Operation &op : *block)
+    forward.push_back(&op);
+  Cotangents inner;
+  for (auto [k, i] : llvm::enumerate(floatYields))
+    inner.add(b, loc, yields[i], block->getArgument(k + 1));
+  if (failed(run(b, forward, inner)))
+    return failure();
+  SmallVector<Value> results = {
+      inner.getOrZeros(b, loc, block->getArgument(0))};
+  for (Value v : captured)
+    results.push_back(inner.getOrZeros(b, loc, v));
+  YieldOp::create(b, loc, results);
+
+  for (auto [v, g] : llvm::zip(captured, grad.getCapturedGrads()))
+    grads.add(b, loc, v, g);
+  return success();
 }
 
 /// Builds `@NAME_grad` from `@NAME` (see the pass description).

@@ -12,6 +12,7 @@
 #include "dialects/ponder/IR/PonderOps.h"
 #include "passes/lowering/LoweringUtils.h"
 #include "passes/lowering/Patterns.h"
+#include "passes/lowering/YieldingBlock.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -102,20 +103,6 @@ Value extractHaltBias(OpBuilder &b, Location loc, Value bias) {
     return Value();
   return tensor::ExtractOp::create(
       b, loc, bias, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
-}
-
-/// Moves `block`, which ends in a ponder.yield, to the end of the current
-/// insertion block with `args` for its arguments, and returns the values it
-/// yielded (the yield is erased).
-SmallVector<Value> inlineYieldingBlock(ConversionPatternRewriter &rewriter,
-                                       Block &block, ValueRange args) {
-  auto yield = cast<YieldOp>(block.getTerminator());
-  Block *into = rewriter.getInsertionBlock();
-  rewriter.inlineBlockBefore(&block, into, into->end(), args);
-  SmallVector<Value> yielded(yield.getValues());
-  rewriter.eraseOp(yield);
-  rewriter.setInsertionPointToEnd(into);
-  return yielded;
 }
 
 struct HaltingLoopLowering : OpConversionPattern<HaltingLoopOp> {

@@ -207,7 +207,9 @@ struct GeluGradLowering : OpConversionPattern<GeluGradOp> {
 };
 
 // token_grad[v, c] = sum_{b, t} [ids[b, t] == v] dx[b, t, c];
-// position_grad[t, c] = sum_b dx[b, t, c] for t < T, 0 after.
+// position_grad[t, c] = sum_b dx[b, t, c] for t < T, 0 after. With thoughts,
+// the positions that read one (MODEL.md §9) give their dx to thoughts_grad
+// instead of the token table.
 struct EmbedGradLowering : OpConversionPattern<EmbedGradOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -218,6 +220,8 @@ struct EmbedGradLowering : OpConversionPattern<EmbedGradOp> {
     Value dx = adaptor.getResultGrad(), ids = adaptor.getIds();
     auto tokenType = cast<RankedTensorType>(op.getTokenGrad().getType());
     auto positionType = cast<RankedTensorType>(op.getPositionGrad().getType());
+    bool thoughts = op.getThoughts();
+    int64_t verbal = op.getVocab().getVerbal();
     // Loops v, c, b, t (b and t reduced).
     Value token = generic(
         rewriter, l,
@@ -227,11 +231,19 @@ struct EmbedGradLowering : OpConversionPattern<EmbedGradOp> {
                0.0),
         {dx, ids},
         {dims(ctx, 4, {2, 3, 1}), dims(ctx, 4, {2, 3}), dims(ctx, 4, {0, 1})},
-        loops(2, 2), [](OpBuilder &b, Location nl, ValueRange a) -> Value {
+        loops(2, 2), [&](OpBuilder &b, Location nl, ValueRange a) -> Value {
           Value v = arith::IndexCastOp::create(
               b, nl, b.getI32Type(), linalg::IndexOp::create(b, nl, 0));
           Value hit =
               arith::CmpIOp::create(b, nl, arith::CmpIPredicate::eq, a[1], v);
+          if (thoughts) {
+            Value reads = readsThought(
+                b, nl, a[1], linalg::IndexOp::create(b, nl, 3), verbal);
+            hit = arith::AndIOp::create(
+                b, nl, hit,
+                arith::XOrIOp::create(
+                    b, nl, reads, arith::ConstantIntOp::create(b, nl, 1, 1)));
+          }
           return arith::AddFOp::create(
               b, nl, a[2],
               arith::SelectOp::create(b, nl, hit, a[0], f32(b, nl, 0.0)));
@@ -252,8 +264,30 @@ struct EmbedGradLowering : OpConversionPattern<EmbedGradOp> {
         rewriter, l, rows, zero,
         {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)}, {length, width},
         {rewriter.getIndexAttr(1), rewriter.getIndexAttr(1)});
-    rewriter.replaceOp(op, {token, position});
+    SmallVector<Value> results = {token, position};
+    if (thoughts)
+      results.push_back(thoughtsGrad(rewriter, l, dx, ids, verbal));
+    rewriter.replaceOp(op, results);
     return success();
+  }
+
+private:
+  /// dx where a position reads a thought, 0 elsewhere.
+  static Value thoughtsGrad(OpBuilder &b, Location l, Value dx, Value ids,
+                            int64_t verbal) {
+    MLIRContext *ctx = b.getContext();
+    return generic(
+        b, l,
+        tensor::EmptyOp::create(b, l, tensor::getMixedSizes(b, l, dx),
+                                b.getF32Type()),
+        {dx, ids},
+        {dims(ctx, 3, {0, 1, 2}), dims(ctx, 3, {0, 1}),
+         dims(ctx, 3, {0, 1, 2})},
+        loops(3), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value reads = readsThought(
+              nb, nl, a[1], linalg::IndexOp::create(nb, nl, 1), verbal);
+          return arith::SelectOp::create(nb, nl, reads, a[0], f32(nb, nl, 0));
+        });
   }
 };
 

@@ -355,14 +355,19 @@ struct PolicyLossLowering : OpConversionPattern<PolicyLossOp> {
     Value lseVerbal =
         logSumExp(rewriter, l, channels(rewriter, l, logits, 0, vv));
     Value advantage = shifted(rewriter, l, adaptor.getAdvantage(), scored);
+    SmallVector<Value> inputs = {target, scored, lseAll, lseVerbal, advantage};
+    bool grouped = op.getGrouped();
+    if (grouped)
+      inputs.push_back(logSumExp(
+          rewriter, l,
+          channels(rewriter, l, logits, vv, op.getVocab().getThink())));
     SmallVector<Value> r = genericN(
         rewriter, l,
         {tensor::EmptyOp::create(rewriter, l, batchTime(rewriter, l, logits),
                                  rewriter.getF32Type()),
          tensor::EmptyOp::create(rewriter, l, batchTime(rewriter, l, logits),
                                  rewriter.getF32Type())},
-        {target, scored, lseAll, lseVerbal, advantage},
-        SmallVector<AffineMap>(7, bt2(ctx)), loops(2),
+        inputs, SmallVector<AffineMap>(inputs.size() + 2, bt2(ctx)), loops(2),
         [&](OpBuilder &nb, Location nl, ValueRange a) -> SmallVector<Value> {
           Value id =
               arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
@@ -373,9 +378,12 @@ struct PolicyLossLowering : OpConversionPattern<PolicyLossOp> {
           Value isThink = arith::CmpIOp::create(
               nb, nl, arith::CmpIPredicate::sge, a[0],
               arith::ConstantIntOp::create(nb, nl, vv, 32));
-          // Think: log softmax_all(z)[x]; verbal: the decision to speak now.
+          // Think: log softmax_all(z)[x] (grouped: the decision to think);
+          // verbal: the decision to speak now.
+          Value thinkLogit = grouped ? a[5] : z;
           Value logpi = arith::SubFOp::create(
-              nb, nl, arith::SelectOp::create(nb, nl, isThink, z, a[3]), a[2]);
+              nb, nl,
+              arith::SelectOp::create(nb, nl, isThink, thinkLogit, a[3]), a[2]);
           Value term = arith::SelectOp::create(
               nb, nl, a[1], arith::MulFOp::create(nb, nl, a[4], logpi),
               f32(nb, nl, 0));
@@ -670,6 +678,12 @@ struct PolicyLossGradLowering : OpConversionPattern<PolicyLossGradOp> {
     Value lseVerbal =
         logSumExp(rewriter, l, channels(rewriter, l, logits, 0, vv));
     Value advantage = shifted(rewriter, l, adaptor.getAdvantage(), scored);
+    bool grouped = op.getGrouped();
+    // Grouped think decisions read the think ids' logsumexp instead.
+    Value lseThink = grouped ? logSumExp(rewriter, l,
+                                         channels(rewriter, l, logits, vv,
+                                                  op.getVocab().getThink()))
+                             : lseVerbal;
     Value count = generic(
         rewriter, l,
         tensor::EmptyOp::create(rewriter, l, batchTime(rewriter, l, logits),
@@ -691,8 +705,8 @@ struct PolicyLossGradLowering : OpConversionPattern<PolicyLossGradOp> {
         tensor::EmptyOp::create(rewriter, l,
                                 tensor::getMixedSizes(rewriter, l, logits),
                                 rewriter.getF32Type()),
-        {logits, advantage, target, lseAll, lseVerbal},
-        {all, bt, bt, bt, bt, all}, loops(3),
+        {logits, advantage, target, lseAll, lseVerbal, lseThink},
+        {all, bt, bt, bt, bt, bt, all}, loops(3),
         [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
           Value v = linalg::IndexOp::create(nb, nl, 2);
           Value vi = arith::IndexCastOp::create(nb, nl, nb.getI32Type(), v);
@@ -708,9 +722,15 @@ struct PolicyLossGradLowering : OpConversionPattern<PolicyLossGradOp> {
           Value isVerbal = arith::CmpIOp::create(
               nb, nl, arith::CmpIPredicate::slt, vi, vvConst);
           Value zero = f32(nb, nl, 0), one = f32(nb, nl, 1);
+          Value thinkFirst =
+              grouped
+                  ? arith::SelectOp::create(
+                        nb, nl, isVerbal, zero,
+                        math::ExpOp::create(
+                            nb, nl, arith::SubFOp::create(nb, nl, a[0], a[5])))
+                  : arith::SelectOp::create(nb, nl, isTarget, one, zero);
           Value first = arith::SelectOp::create(
-              nb, nl, isThinkTarget,
-              arith::SelectOp::create(nb, nl, isTarget, one, zero),
+              nb, nl, isThinkTarget, thinkFirst,
               arith::SelectOp::create(nb, nl, isVerbal, smVerbal, zero));
           Value g = arith::MulFOp::create(
               nb, nl, arith::MulFOp::create(nb, nl, c, a[1]),

@@ -114,6 +114,19 @@ inline Value f32(OpBuilder &b, Location loc, double value) {
       b, loc, b.getF32FloatAttr(static_cast<float>(value)));
 }
 
+/// Whether the token `id` (i32) at absolute `position` (index) reads a
+/// thought under the hidden channel (MODEL.md §9): a think id, not at 0.
+inline Value readsThought(OpBuilder &b, Location loc, Value id, Value position,
+                          int64_t verbal) {
+  Value isThink =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, id,
+                            arith::ConstantIntOp::create(b, loc, verbal, 32));
+  Value notFirst =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, position,
+                            arith::ConstantIndexOp::create(b, loc, 1));
+  return arith::AndIOp::create(b, loc, isThink, notFirst);
+}
+
 /// `dim` of `value` as an f32 (for means over a possibly dynamic width).
 inline Value sizeAsF32(OpBuilder &b, Location loc, Value value, int64_t dim) {
   int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);

@@ -25,6 +25,10 @@ void populateOptimizerLoweringPatterns(RewritePatternSet &patterns);
 /// halting_loop -> scf.while over linalg updates (HaltingLoopLowering.cpp).
 void populateHaltingLoopLoweringPatterns(RewritePatternSet &patterns);
 
+/// thought_chain, thought_chain_grad -> scf.while over their regions
+/// (ThoughtChainLowering.cpp).
+void populateThoughtChainLoweringPatterns(RewritePatternSet &patterns);
+
 /// verbal_xent, policy_loss, ponder_cost -> linalg reductions
 /// (LossLowering.cpp).
 void populateLossLoweringPatterns(RewritePatternSet &patterns);

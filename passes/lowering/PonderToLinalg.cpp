@@ -192,8 +192,9 @@ Value zeroStarts(OpBuilder &b, Location loc, Value perRow) {
 }
 
 // x[b, t, d] = token[ids[b, t], d] + position[start[b] + t, d]  (MODEL.md §4;
-// start = 0 outside cached decoding). Ids and start are range-checked by the
-// runtime before the model runs.
+// start = 0 outside cached decoding); with thoughts, a think id at absolute
+// position >= 1 reads thoughts[b, t, d] instead of its token's row (§9). Ids
+// and start are range-checked by the runtime before the model runs.
 struct EmbedLowering : OpConversionPattern<EmbedOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -203,6 +204,7 @@ struct EmbedLowering : OpConversionPattern<EmbedOp> {
     MLIRContext *ctx = rewriter.getContext();
     Value ids = adaptor.getIds(), token = adaptor.getToken();
     Value position = adaptor.getPosition();
+    Value thoughts = adaptor.getThoughts();
     Value start = adaptor.getStart() ? adaptor.getStart()
                                      : zeroStarts(rewriter, loc, ids);
     OpFoldResult batch = sizeOf(rewriter, loc, ids, 0);
@@ -222,6 +224,15 @@ struct EmbedLowering : OpConversionPattern<EmbedOp> {
           Value d = linalg::IndexOp::create(b, l, 2);
           Value tok = tensor::ExtractOp::create(b, l, token, {id, d});
           Value pos = tensor::ExtractOp::create(b, l, position, {t, d});
+          if (thoughts) {
+            Value reads =
+                readsThought(b, l, a[0], t, op.getVocab().getVerbal());
+            Value thought = tensor::ExtractOp::create(
+                b, l, thoughts,
+                {linalg::IndexOp::create(b, l, 0),
+                 linalg::IndexOp::create(b, l, 1), d});
+            tok = arith::SelectOp::create(b, l, reads, thought, tok);
+          }
           return arith::AddFOp::create(b, l, tok, pos);
         });
     rewriter.replaceOp(op, x);
@@ -673,10 +684,12 @@ struct ConvertPonderToLinalgPass
       return signalPassFailure();
 
     ConversionTarget loops(*ctx);
-    loops.addIllegalOp<HaltingLoopOp, HaltingLoopGradOp, YieldOp>();
+    loops.addIllegalOp<HaltingLoopOp, HaltingLoopGradOp, ThoughtChainOp,
+                       ThoughtChainGradOp, YieldOp>();
     loops.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet loopPatterns(ctx);
     populateHaltingLoopLoweringPatterns(loopPatterns);
+    populateThoughtChainLoweringPatterns(loopPatterns);
     if (failed(applyPartialConversion(getOperation(), loops,
                                       std::move(loopPatterns))))
       return signalPassFailure();

@@ -6,6 +6,7 @@
 
 #include "runtime/Cuda.h"
 #include "runtime/Trainer.h"
+#include "training/Tasks.h"
 #include "tools/ponder/ModelCache.h"
 
 #include <cerrno>
@@ -164,8 +165,7 @@ StatusOr<std::unique_ptr<Weights>> checkedWeights(const Artifact &model,
 }
 
 std::optional<Vocabulary> vocabularyOfTask(const std::string &spec) {
-  std::string name = spec.substr(0, spec.find(':'));
-  return name == "text" ? Vocabulary::bytes() : Vocabulary::task(name);
+  return Task::vocabularyOf(spec);
 }
 
 } // namespace ponder::cli

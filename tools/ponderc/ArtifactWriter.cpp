@@ -240,6 +240,8 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash,
     descriptor[PONDER_KEY_ROLLOUTS] = rollouts.getInt();
   if (auto reward = module->getAttrOfType<StringAttr>("ponder.think_reward"))
     descriptor[PONDER_KEY_THINK_REWARD] = reward.getValue();
+  if (auto channel = module->getAttrOfType<StringAttr>("ponder.think_channel"))
+    descriptor[PONDER_KEY_THINK_CHANNEL] = channel.getValue();
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::json::Value(std::move(descriptor));

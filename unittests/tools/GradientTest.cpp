@@ -31,15 +31,19 @@ struct Case {
   double haltBias;
   double referenceMix = 0; // > 0: soft targets from reference logits
   bool recompute = false;  // [depth] backward = "recompute": no tape
+  bool hidden = false;     // [think] channel = "hidden" (MODEL.md §9)
 };
+
+std::string caseName(const Case &c) {
+  return std::string(c.name) + (c.referenceMix > 0 ? "_reference" : "") +
+         (c.recompute ? "_recompute" : "") + (c.hidden ? "_hidden" : "");
+}
 
 class PonderGradients : public ::testing::TestWithParam<Case> {};
 
 TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
   const Case &c = GetParam();
-  std::string id = std::string(c.name) + (c.referenceMix > 0 ? "_ref" : "") +
-                   (c.recompute ? "_recompute" : "");
-  std::string dir = ::testing::TempDir() + "/ponder_grad_" + id;
+  std::string dir = ::testing::TempDir() + "/ponder_grad_" + caseName(c);
   ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
   setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
 
@@ -60,6 +64,8 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
   config.referenceMix = c.referenceMix;
   config.referenceTemperature = 1.5;
   config.policyWeight = 0.7;
+  if (c.hidden)
+    config.channel = reference::Channel::Hidden;
   std::ofstream(dir + "/model.toml")
       << "[model]\nverbal_vocab = 9\nthink_vocab = 4\nd_model = 8\n"
          "n_heads = 2\nd_ff = 12\nmax_seq = 8\n\n[depth]\nhalting = \""
@@ -70,7 +76,8 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
       << "\n[loss]\nsmoothing = 0.1\n"
          "policy_weight = 0.7\nreference_temperature = 1.5\n"
          "reference_mix = "
-      << c.referenceMix << "\n";
+      << c.referenceMix << "\n"
+      << (c.hidden ? "\n[think]\nchannel = \"hidden\"\n" : "");
 
   reference::Weights weights =
       reference::randomWeights(config, 17, /*scale=*/0.3, c.haltBias);
@@ -166,12 +173,13 @@ INSTANTIATE_TEST_SUITE_P(
         Case{reference::Halting::PonderNet, "pondernet", 0.0, 0.25},
         Case{reference::Halting::Fixed, "fixed", 1.0, 0, true},
         Case{reference::Halting::Act, "act", -0.3, 0, true},
-        Case{reference::Halting::PonderNet, "pondernet", 0.0, 0, true}),
-    [](const auto &info) {
-      return std::string(info.param.name) +
-             (info.param.referenceMix > 0 ? "_reference" : "") +
-             (info.param.recompute ? "_recompute" : "");
-    });
+        Case{reference::Halting::PonderNet, "pondernet", 0.0, 0, true},
+        // Thoughts through the hidden state: two chained thoughts in row 0.
+        Case{reference::Halting::Fixed, "fixed", 1.0, 0, false, true},
+        Case{reference::Halting::Act, "act", -0.3, 0, false, true},
+        Case{reference::Halting::PonderNet, "pondernet", 0.0, 0, false, true},
+        Case{reference::Halting::Act, "act", -0.3, 0.25, true, true}),
+    [](const auto &info) { return caseName(info.param); });
 
 } // namespace
 

@@ -89,17 +89,25 @@ def Ponder_AttentionGradOp : Ponder_Op<"attention_grad", [Pure,
 }
 
 def Ponder_EmbedGradOp : Ponder_Op<"embed_grad", [Pure]> {
-  let summary = "Gradients of the token and position tables";
+  let summary = "Gradients of the token and position tables (and thoughts)";
   let description = [{
     `token_grad[v] = sum of result_grad[b, t] over positions with ids[b, t]
     = v`; `position_grad[t] = sum_b result_grad[b, t]` for `t < T`, 0 after.
+
+    With `thoughts` (the embedding read thought inputs, MODEL.md §9), the
+    positions that read a thought (`t >= 1`, id >= `vocab.verbal`) pass
+    their cotangent to `thoughts_grad` (`[B, T, d]`, 0 elsewhere) instead of
+    their token's row.
   }];
   let arguments = (ins Ponder_FloatTensor:$result_grad,
-                   Ponder_IdTensor:$ids);
+                   Ponder_IdTensor:$ids, Ponder_VocabAttr:$vocab,
+                   UnitAttr:$thoughts);
   let results = (outs Ponder_FloatTensor:$token_grad,
-                 Ponder_FloatTensor:$position_grad);
+                 Ponder_FloatTensor:$position_grad,
+                 Optional<Ponder_FloatTensor>:$thoughts_grad);
   let assemblyFormat = [{
-    $result_grad `,` $ids attr-dict `:` functional-type(operands, results)
+    $result_grad `,` $ids `vocab` $vocab (`thoughts` $thoughts^)? attr-dict
+    `:` functional-type(operands, results)
   }];
 }
 
@@ -171,16 +179,18 @@ def Ponder_PolicyLossGradOp : Ponder_Op<"policy_loss_grad", [Pure,
   let summary = "Gradient of the policy term";
   let description = [{
     `logits_grad[t - 1] = -loss_grad A[t] / D d(logpi_t)/dz`: at a think
-    token `onehot(x_t) - softmax_all(z)`, at a verbal token
+    token `onehot(x_t) - softmax_all(z)` (`grouped`: `[v think]
+    softmax_think(z)_v - softmax_all(z)_v`), at a verbal token
     `[v verbal] softmax_verbal(z)_v - softmax_all(z)_v`.
   }];
   let arguments = (ins Ponder_Scalar:$loss_grad, Ponder_FloatTensor:$logits,
                    Ponder_IdTensor:$ids, Ponder_IdTensor:$lengths,
-                   Ponder_FloatTensor:$advantage, Ponder_VocabAttr:$vocab);
+                   Ponder_FloatTensor:$advantage, Ponder_VocabAttr:$vocab,
+                   UnitAttr:$grouped);
   let results = (outs Ponder_FloatTensor:$logits_grad);
   let assemblyFormat = [{
     $loss_grad `,` $logits `,` $ids `,` $lengths `,` $advantage `vocab`
-    $vocab attr-dict `:` type($loss_grad) `,` type($logits) `,` type($ids)
+    $vocab (`grouped` $grouped^)? attr-dict `:` type($loss_grad) `,` type($logits) `,` type($ids)
     `,` type($lengths) `,` type($advantage)
   }];
 }
@@ -210,6 +220,41 @@ def Ponder_PonderCostGradOp : Ponder_Op<"ponder_cost_grad", [Pure,
 //===----------------------------------------------------------------------===//
 // Adaptive depth
 //===----------------------------------------------------------------------===//
+
+def Ponder_ThoughtChainGradOp : Ponder_Op<"thought_chain_grad", [
+    RecursiveMemoryEffects, SingleBlock]> {
+  let summary = "Reverse pass of a thought chain";
+  let description = [{
+    The gradients of the values a `ponder.thought_chain` reads from above,
+    given its `ids`, `lengths`, its fixed point `thoughts` and the
+    cotangents of its float yields (`yield_grads`, in order; the first is
+    that of `z`).
+
+    The region is the vector-Jacobian product of the chain's region at
+    `thoughts`: it receives `h` and the cotangents of the yields, and yields
+    the cotangent of `h` followed by those of the captured values. With
+    `lambda = 0`, the op evaluates it `P + 1` times (P as in the chain),
+    each time adding `unshift(lambda)` (`lambda[b, t + 1]` at `t`) to the
+    cotangent of `z` and setting `lambda` to the `h` cotangent it yields:
+    the cotangent of the thought `j` from the end is exact after `j`
+    evaluations, so the last one sees every path through the chain of
+    thoughts. The results are the captured values' cotangents of the last
+    evaluation.
+  }];
+  let arguments = (ins Ponder_IdTensor:$ids, Ponder_IdTensor:$lengths,
+                   Ponder_FloatTensor:$thoughts,
+                   Variadic<Ponder_FloatTensor>:$yield_grads,
+                   Ponder_VocabAttr:$vocab);
+  let results = (outs Variadic<Ponder_FloatTensor>:$captured_grads);
+  let regions = (region SizedRegion<1>:$backward);
+  let assemblyFormat = [{
+    `ids` `(` $ids `:` type($ids) `)` `lengths` `(` $lengths `:`
+    type($lengths) `)` `thoughts` `(` $thoughts `:` type($thoughts) `)`
+    `grads` `(` $yield_grads `:` type($yield_grads) `)` `vocab` $vocab
+    attr-dict-with-keyword (`->` type($captured_grads)^)? $backward
+  }];
+  let hasRegionVerifier = 1;
+}
 
 def Ponder_HaltingLoopGradOp : Ponder_Op<"halting_loop_grad", [
     AttrSizedOperandSegments, AttrSizedResultSegments,

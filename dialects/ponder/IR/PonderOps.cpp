@@ -154,6 +154,11 @@ LogicalResult EmbedOp::verify() {
                         getIds().getType().getDimSize(0),
                         "the batch size of 'ids'")))
       return failure();
+  if (Value thoughts = getThoughts())
+    if (thoughts.getType() != getResult().getType())
+      return emitOpError() << "'thoughts' must have the result's type "
+                           << getResult().getType() << " ([B, T, d]), got "
+                           << thoughts.getType();
   int64_t t = getIds().getType().getDimSize(1);
   int64_t maxSeq = getPosition().getType().getDimSize(0);
   if (!ShapedType::isDynamic(t) && !ShapedType::isDynamic(maxSeq) && t > maxSeq)
@@ -775,6 +780,77 @@ LogicalResult HaltingLoopGradOp::verifyRegions() {
                               "next state, "
                            << state;
   }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ThoughtChainOp, ThoughtChainGradOp
+//===----------------------------------------------------------------------===//
+
+Value ThoughtChainOp::getYieldedState() {
+  return cast<YieldOp>(getBody().front().getTerminator()).getValues()[0];
+}
+
+void ThoughtChainOp::getAsmBlockArgumentNames(Region &region,
+                                              OpAsmSetValueNameFn setNameFn) {
+  if (region.empty() || region.front().getNumArguments() != 1)
+    return;
+  setNameFn(region.front().getArgument(0), "h");
+}
+
+LogicalResult ThoughtChainOp::verifyRegions() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getIds(), "'ids'", 2, "[B, T]")) ||
+      failed(checkRank(op, getLengths(), "'lengths'", 1, "[B]")))
+    return failure();
+  Block &body = getBody().front();
+  Type thoughts = getThoughts().getType();
+  if (body.getNumArguments() != 1 || body.getArgument(0).getType() != thoughts)
+    return emitOpError() << "body must take the thought inputs h, of the "
+                            "type of 'thoughts' "
+                         << thoughts;
+  if (failed(checkRank(op, getThoughts(), "'thoughts'", 3, "[B, T, d]")))
+    return failure();
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().empty() ||
+      yield.getValues()[0].getType() != thoughts)
+    return emitOpError() << "body must yield the final normed state z ("
+                         << thoughts << ") first";
+  if (!llvm::equal(yield.getValues().getTypes(), getYielded().getTypes()))
+    return emitOpError() << "results must have the types of the body's "
+                            "yields, ("
+                         << yield.getValues().getTypes() << "), got ("
+                         << getYielded().getTypes() << ")";
+  if (Value carry = getCarry())
+    if (failed(checkRank(op, carry, "'carry'", 2, "[B, d]")) ||
+        failed(checkDim(op, carry, "'carry'", 1,
+                        rt(getThoughts()).getDimSize(2),
+                        "the model width d of 'thoughts'")))
+      return failure();
+  return success();
+}
+
+LogicalResult ThoughtChainGradOp::verifyRegions() {
+  Block &body = getBackward().front();
+  Type thoughts = getThoughts().getType();
+  SmallVector<Type> expected = {thoughts};
+  llvm::append_range(expected, getYieldGrads().getTypes());
+  if (!llvm::equal(body.getArgumentTypes(), expected))
+    return emitOpError() << "backward region must take h and the yields' "
+                            "cotangents, of types ("
+                         << expected << ")";
+  if (getYieldGrads().empty() || getYieldGrads()[0].getType() != thoughts)
+    return emitOpError() << "the first yield cotangent must be that of z, "
+                         << thoughts;
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().empty() ||
+      yield.getValues()[0].getType() != thoughts)
+    return emitOpError() << "backward region must yield the cotangent of h "
+                            "first";
+  if (!llvm::equal(yield.getValues().drop_front().getTypes(),
+                   getCapturedGrads().getTypes()))
+    return emitOpError() << "results must have the types of the backward "
+                            "region's yields after the first";
   return success();
 }
 

@@ -24,7 +24,8 @@ def Ponder_Scalar : 0DTensorOf<[F32]>;
 // Layers (MODEL.md §4)
 //===----------------------------------------------------------------------===//
 
-def Ponder_EmbedOp : Ponder_Op<"embed", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure]> {
+def Ponder_EmbedOp : Ponder_Op<"embed", [DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure,
+    AttrSizedOperandSegments]> {
   let summary = "Token plus position embedding: x = token[ids] + position[t]";
   let description = [{
     Looks up each id of `ids` (`[B, T]`) in `token` (`[V, d]`, V from
@@ -37,6 +38,11 @@ def Ponder_EmbedOp : Ponder_Op<"embed", [DeclareOpInterfaceMethods<Ponder_Differ
     positions are already in the cache. The runtime checks
     `start[b] + T <= max_seq`.
 
+    With `thoughts` (`[B, T, d]`, MODEL.md §9 `channel = "hidden"`), a think
+    position (id >= verbal) whose absolute position is at least 1 reads
+    `thoughts[b, t]` instead of its token's row: `x = thoughts[b, t] +
+    position[start[b] + t]`. Every other position is unchanged.
+
     Example:
     ```mlir
     %x = ponder.embed %ids, %token, %position vocab <verbal = 16, think = 8>
@@ -46,11 +52,20 @@ def Ponder_EmbedOp : Ponder_Op<"embed", [DeclareOpInterfaceMethods<Ponder_Differ
   }];
   let arguments = (ins Ponder_IdTensor:$ids, Ponder_FloatTensor:$token,
                    Ponder_FloatTensor:$position,
-                   Optional<Ponder_IdTensor>:$start, Ponder_VocabAttr:$vocab);
+                   Optional<Ponder_IdTensor>:$start,
+                   Optional<Ponder_FloatTensor>:$thoughts,
+                   Ponder_VocabAttr:$vocab);
   let results = (outs Ponder_FloatTensor:$result);
   let assemblyFormat = [{
-    $ids `,` $token `,` $position (`start` `(` $start^ `)`)? `vocab` $vocab
+    $ids `,` $token `,` $position (`start` `(` $start^ `)`)?
+    (`thoughts` `(` $thoughts^ `)`)? `vocab` $vocab
     attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// Whether a position with this (absolute) index and id reads `thoughts`.
+    static bool readsThought(int64_t position, int64_t id, VocabAttr vocab) {
+      return position >= 1 && id >= vocab.getVerbal();
+    }
   }];
   let hasVerifier = 1;
 }
@@ -278,15 +293,79 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Latent thoughts through the hidden state (MODEL.md §9)
+//===----------------------------------------------------------------------===//
+
+def Ponder_ThoughtChainOp : Ponder_Op<"thought_chain", [
+    RecursiveMemoryEffects, SingleBlock,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
+  let summary = "Feeds each position's final normed state to the next thought";
+  let description = [{
+    The region is the model's trunk as a function of the thought inputs `h`
+    (`[B, T, d]`, read by a `ponder.embed ... thoughts(%h)`): it yields the
+    final normed state `z = RMSNorm(y, out_norm)` of every position first,
+    then whatever else the trunk computes (logits, steps, ...). The thought
+    at position `t >= 1` reads `h[b, t] = z[b, t - 1]`; `h[b, 0]` is
+    `carry[b]` (cached decoding: the state of the position before the first
+    new one) or 0.
+
+    Since `z[b, t - 1]` depends only on the inputs of positions `< t`, the
+    inputs are the fixed point of `h = shift(region(h))`, reached after
+    `P + 1` evaluations of the region from `h = 0`, `P` being the largest
+    number of think ids (`>= vocab.verbal`) at positions `1 <= t <
+    lengths[b]` of any row: each evaluation fixes one more thought (as
+    Coconut trains). A batch without thoughts costs one evaluation.
+
+    Results: the region's yields from the last evaluation, then the fixed
+    point `h` (`thoughts`), which `ponder.thought_chain_grad` reads.
+
+    Example:
+    ```mlir
+    %z, %logits, %h = ponder.thought_chain ids(%ids : tensor<?x?xi32>)
+        lengths(%len : tensor<?xi32>) vocab <verbal = 16, think = 1>
+        -> (tensor<?x?x64xf32>, tensor<?x?x17xf32>)
+        thoughts tensor<?x?x64xf32> {
+    ^bb0(%in: tensor<?x?x64xf32>):
+      %x = ponder.embed %ids, %tok, %pos thoughts(%in) ...
+      ...
+      ponder.yield %z, %logits : tensor<?x?x64xf32>, tensor<?x?x17xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Ponder_IdTensor:$ids, Ponder_IdTensor:$lengths,
+                   Optional<Ponder_FloatTensor>:$carry,
+                   Ponder_VocabAttr:$vocab);
+  let results = (outs Variadic<AnyRankedTensor>:$yielded,
+                 Ponder_FloatTensor:$thoughts);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `ids` `(` $ids `:` type($ids) `)` `lengths` `(` $lengths `:`
+    type($lengths) `)` (`carry` `(` $carry^ `:` type($carry) `)`)?
+    `vocab` $vocab attr-dict-with-keyword `->` `(` type($yielded) `)`
+    `thoughts` type($thoughts) $body
+  }];
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The region's argument: the thought inputs h.
+    BlockArgument getThoughtsArgument() { return getBody().getArgument(0); }
+    /// The value the region yields first: every position's z.
+    Value getYieldedState();
+    /// The first result: z of the last evaluation.
+    Value getState() { return getYielded()[0]; }
+  }];
+}
+
 def Ponder_YieldOp : Ponder_Op<"yield", [Pure, Terminator,
-    ParentOneOf<["HaltingLoopOp", "HaltingLoopGradOp"]>, ReturnLike]> {
-  let summary = "Yields the results of a halting loop region";
+    ParentOneOf<["HaltingLoopOp", "HaltingLoopGradOp", "ThoughtChainOp",
+                 "ThoughtChainGradOp"]>, ReturnLike]> {
+  let summary = "Yields the results of a halting loop or thought chain region";
   let description = [{
     Ends a `ponder.halting_loop` region: the body yields the next state (and,
     with `kv_cache`, the step's keys and values); `frozen` yields keys and
     values.
   }];
-  let arguments = (ins Variadic<Ponder_FloatTensor>:$values);
+  let arguments = (ins Variadic<AnyRankedTensor>:$values);
   let assemblyFormat = "$values attr-dict `:` type($values)";
 }
 
@@ -358,13 +437,18 @@ def Ponder_PolicyLossOp : Ponder_Op<"policy_loss", [DeclareOpInterfaceMethods<Po
     `logpi = logsumexp_{v < Vv} z - logsumexp_all z` (the decision to speak
     now). The result is `-sum A logpi / max(1, sum_b (lengths[b] - 1))` over
     positions `1 <= t < lengths[b]`.
+
+    With `grouped` (MODEL.md §9, the hidden channel) the action at a think
+    token is "think", whichever id: `logpi = logsumexp_{u >= Vv} z -
+    logsumexp_all z`.
   }];
   let arguments = (ins Ponder_FloatTensor:$logits, Ponder_IdTensor:$ids,
                    Ponder_IdTensor:$lengths, Ponder_FloatTensor:$advantage,
-                   Ponder_VocabAttr:$vocab);
+                   Ponder_VocabAttr:$vocab, UnitAttr:$grouped);
   let results = (outs Ponder_Scalar:$loss);
   let assemblyFormat = [{
-    $logits `,` $ids `,` $lengths `,` $advantage `vocab` $vocab attr-dict `:`
+    $logits `,` $ids `,` $lengths `,` $advantage `vocab` $vocab
+    (`grouped` $grouped^)? attr-dict `:`
     type($logits) `,` type($ids) `,` type($lengths) `,` type($advantage)
     `->` type($loss)
   }];

@@ -21,9 +21,16 @@ SmallVector<Value> EmbedOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads) {
   // Cached decoding (a `start` offset) is never differentiated.
   if (getStart())
     return SmallVector<Value>(getNumOperands());
-  auto g = EmbedGradOp::create(b, getLoc(), getToken().getType(),
-                               getPosition().getType(), grads[0], getIds());
-  return {Value(), g.getTokenGrad(), g.getPositionGrad()};
+  Value thoughts = getThoughts();
+  auto g = EmbedGradOp::create(
+      b, getLoc(), getToken().getType(), getPosition().getType(),
+      thoughts ? thoughts.getType() : Type(), grads[0], getIds(), getVocab(),
+      static_cast<bool>(thoughts));
+  // Operands: ids, token, position, (start), (thoughts).
+  SmallVector<Value> result = {Value(), g.getTokenGrad(), g.getPositionGrad()};
+  if (thoughts)
+    result.push_back(g.getThoughtsGrad());
+  return result;
 }
 
 SmallVector<Value> StepEmbedOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads) {
@@ -78,8 +85,8 @@ SmallVector<Value> VerbalXentOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads) {
 
 SmallVector<Value> PolicyLossOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads) {
   return {PolicyLossGradOp::create(b, getLoc(), grads[0], getLogits(), getIds(),
-                                   getLengths(), getAdvantage(),
-                                   getVocabAttr()),
+                                   getLengths(), getAdvantage(), getVocabAttr(),
+                                   getGrouped()),
           Value(), Value(), Value()};
 }
 
