@@ -55,6 +55,13 @@ Decoder::create(const Artifact &artifact,
   std::unique_ptr<Decoder> d(new Decoder(artifact, *entry, weights, batch));
   d->keys = std::move(*keys);
   d->values_ = std::move(*values);
+  if (findArgument(*entry, PONDER_VALUE_CARRY)) {
+    StatusOr<Tensor> carry = Tensor::allocate(DType::F32, {batch, shape[3]});
+    if (!carry)
+      return carry.getStatus();
+    d->carry = std::move(*carry);
+    d->hidden = true;
+  }
   return d;
 }
 
@@ -123,16 +130,30 @@ StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
   args[PONDER_VALUE_START] = &start;
   args[PONDER_VALUE_CACHE_KEYS] = &keys;
   args[PONDER_VALUE_CACHE_VALUES] = &values_;
+  if (hidden)
+    args[PONDER_VALUE_CARRY] = &carry;
   auto results = artifact.call(entry, args);
   if (!results)
     return results.getStatus();
   keys = std::move(results->at(PONDER_VALUE_CACHE_KEYS));
   values_ = std::move(results->at(PONDER_VALUE_CACHE_VALUES));
+  if (hidden)
+    keepCarry(results->at(PONDER_VALUE_NORMED), lengths);
   for (int64_t r = 0; r < b; ++r)
     cached[r] += lengths[r];
   return DecodeOutputs{std::move(results->at(PONDER_VALUE_LOGITS)),
                        std::move(results->at(PONDER_VALUE_STEPS)),
                        std::move(results->at(PONDER_VALUE_REMAINDER))};
+}
+
+void Decoder::keepCarry(const Tensor &normed,
+                        const std::vector<int32_t> &lengths) {
+  int64_t t = normed.shape()[1], d = normed.shape()[2];
+  for (int64_t r = 0; r < batch(); ++r)
+    if (lengths[r] > 0)
+      std::memcpy(carry.data<float>() + r * d,
+                  normed.data<float>() + (r * t + lengths[r] - 1) * d,
+                  d * sizeof(float));
 }
 
 } // namespace ponder

@@ -3,6 +3,8 @@
 // Runs an artifact's @decode entry (docs/decoding.md): each call appends new
 // tokens to every row, costing their own depth steps plus attention over the
 // per-(step, position) key/value cache; the prefix is never recomputed.
+// Under the hidden channel (MODEL.md §9) it also keeps each row's last final
+// normed state, which a thought at the next call's first token reads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,7 +64,13 @@ private:
   const EntryPoint &entry;
   std::map<std::string, const Tensor *> values; // parameters
   Tensor keys, values_;                         // [N_max, B, max_seq, d]
+  /// [B, d]: each row's last normed state (hidden channel only).
+  Tensor carry;
+  bool hidden = false;
   std::vector<int32_t> cached;
+
+  /// Copies each grown row's last normed state into `carry`.
+  void keepCarry(const Tensor &normed, const std::vector<int32_t> &lengths);
 };
 
 } // namespace ponder

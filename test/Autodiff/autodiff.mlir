@@ -114,3 +114,49 @@ func.func @uses_wrong_results(%x: tensor<f32>) {
   %r = ponder.gradient @wrong_results(%x) : (tensor<f32>) -> tensor<f32>
   return
 }
+
+// -----
+
+// A thought chain: its VJP is a thought_chain_grad whose region recomputes
+// the chain's region from the fixed-point thoughts and sweeps it backwards;
+// the thoughts' cotangent comes first, then the captured weights'.
+// CHECK-LABEL: func.func @chain_loss_grad(
+// CHECK: %[[C:.*]]:3 = ponder.thought_chain
+// CHECK: %[[G:.*]]:3 = ponder.thought_chain_grad ids(%arg0 : tensor<?x?xi32>) lengths(%arg1 : tensor<?xi32>) thoughts(%[[C]]#2 : tensor<?x?x8xf32>) grads(%{{.*}}, %{{.*}} : tensor<?x?x8xf32>, tensor<?x?x17xf32>) vocab <verbal = 16, think = 1> -> tensor<17x8xf32>, tensor<16x8xf32>, tensor<17x8xf32>
+// CHECK-NEXT: ^bb0(%[[H:.*]]: tensor<?x?x8xf32>, %[[DZ:.*]]: tensor<?x?x8xf32>, %[[DL:.*]]: tensor<?x?x17xf32>):
+// CHECK: %[[X:.*]] = ponder.embed %arg0, %arg3, %arg4 thoughts(%[[H]])
+// CHECK: %[[L:.*]] = ponder.linear %[[X]], %arg5
+// CHECK: ponder.linear_grad %[[DL]], %[[X]], %arg5
+// CHECK: %[[DX:.*]] = arith.addf
+// CHECK: %{{.*}}, %{{.*}}, %[[DH:.*]] = ponder.embed_grad %[[DX]], %arg0 vocab <verbal = 16, think = 1> thoughts
+// CHECK: ponder.yield %[[DH]], %{{.*}}, %{{.*}}, %{{.*}} :
+// CHECK: return %{{.*}}, %[[G]]#0, %[[G]]#1, %[[G]]#2
+func.func @chain_loss(%ids: tensor<?x?xi32> {ponder.input = "ids"},
+                      %lengths: tensor<?xi32> {ponder.input = "lengths"},
+                      %w: tensor<?x?xf32> {ponder.input = "target_weight"},
+                      %tok: tensor<17x8xf32> {ponder.param = "embed.token"},
+                      %pos: tensor<16x8xf32> {ponder.param = "embed.position"},
+                      %u: tensor<17x8xf32> {ponder.param = "unembed.weight"})
+    -> tensor<f32> {
+  %z, %logits, %h = ponder.thought_chain ids(%ids : tensor<?x?xi32>)
+      lengths(%lengths : tensor<?xi32>) vocab <verbal = 16, think = 1>
+      -> (tensor<?x?x8xf32>, tensor<?x?x17xf32>) thoughts tensor<?x?x8xf32> {
+  ^bb0(%in: tensor<?x?x8xf32>):
+    %x = ponder.embed %ids, %tok, %pos thoughts(%in) vocab <verbal = 16, think = 1>
+        : (tensor<?x?xi32>, tensor<17x8xf32>, tensor<16x8xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+    %l = ponder.linear %x, %u : (tensor<?x?x8xf32>, tensor<17x8xf32>) -> tensor<?x?x17xf32>
+    ponder.yield %x, %l : tensor<?x?x8xf32>, tensor<?x?x17xf32>
+  }
+  %ce = ponder.verbal_xent %logits, %ids, %lengths, %w vocab <verbal = 16, think = 1>
+      : tensor<?x?x17xf32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x?xf32> -> tensor<f32>
+  return %ce : tensor<f32>
+}
+
+func.func @chain_step(%ids: tensor<?x?xi32>, %lengths: tensor<?xi32>, %w: tensor<?x?xf32>,
+                      %tok: tensor<17x8xf32>, %pos: tensor<16x8xf32>, %u: tensor<17x8xf32>)
+    -> (tensor<f32>, tensor<17x8xf32>, tensor<16x8xf32>, tensor<17x8xf32>) {
+  %r:4 = ponder.gradient @chain_loss(%ids, %lengths, %w, %tok, %pos, %u)
+      : (tensor<?x?xi32>, tensor<?xi32>, tensor<?x?xf32>, tensor<17x8xf32>, tensor<16x8xf32>, tensor<17x8xf32>)
+      -> (tensor<f32>, tensor<17x8xf32>, tensor<16x8xf32>, tensor<17x8xf32>)
+  return %r#0, %r#1, %r#2, %r#3 : tensor<f32>, tensor<17x8xf32>, tensor<16x8xf32>, tensor<17x8xf32>
+}

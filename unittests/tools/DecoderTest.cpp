@@ -8,6 +8,8 @@
 // think tokens, a batch of rows with different prompt lengths, and a token
 // that halts at step 1 followed by one that runs every step, whose attention
 // reads keys computed from the first token's frozen state (MODEL.md §4).
+// Each mode runs with both think channels (MODEL.md §9): under "hidden" a
+// thought that opens a decode call reads the state the decoder carried.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,8 +31,9 @@ namespace {
 constexpr int64_t kVerbal = 9, kThink = 4, kV = kVerbal + kThink, kWidth = 16;
 constexpr int64_t kMaxSeq = 12, kSteps = 5;
 
-reference::Config configFor(reference::Halting halting) {
+reference::Config configFor(reference::Halting halting, bool hidden = false) {
   reference::Config c;
+  c.channel = hidden ? reference::Channel::Hidden : reference::Channel::Token;
   c.verbalVocab = kVerbal;
   c.thinkVocab = kThink;
   c.dModel = kWidth;
@@ -59,12 +62,16 @@ const char *modeName(reference::Halting h) {
 /// Compiles the model of `config` with ponderc and loads the artifact, once
 /// per halting mode (every test uses the same dimensions).
 const Artifact *compileModel(const reference::Config &config) {
-  static std::map<reference::Halting, std::unique_ptr<Artifact>> compiled;
-  std::unique_ptr<Artifact> &slot = compiled[config.halting];
+  static std::map<std::pair<reference::Halting, bool>,
+                  std::unique_ptr<Artifact>>
+      compiled;
+  bool hidden = config.channel == reference::Channel::Hidden;
+  std::unique_ptr<Artifact> &slot = compiled[{config.halting, hidden}];
   if (slot)
     return slot.get();
   std::string name = modeName(config.halting);
-  std::string dir = ::testing::TempDir() + "/decoder_" + name;
+  std::string dir =
+      ::testing::TempDir() + "/decoder_" + name + (hidden ? "_hidden" : "");
   EXPECT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
   std::ofstream(dir + "/model.toml")
       << "[model]\nverbal_vocab = " << config.verbalVocab
@@ -74,7 +81,8 @@ const Artifact *compileModel(const reference::Config &config) {
       << "\n\n[depth]\nhalting = \"" << name
       << "\"\nmax_steps = " << config.maxSteps
       << "\nact_epsilon = " << config.actEpsilon
-      << "\nprior_lambda = " << config.priorLambda << "\n";
+      << "\nprior_lambda = " << config.priorLambda << "\n"
+      << (hidden ? "\n[think]\nchannel = \"hidden\"\n" : "");
   std::string command = std::string(PONDERC_PATH) + " " + dir +
                         "/model.toml --emit=artifact -o " + dir + "/model.so";
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
@@ -152,12 +160,20 @@ void expectMatchesFullForward(const reference::Config &config,
   EXPECT_EQ(argmax(logits), argmax(expected)) << "position " << p;
 }
 
-class DecoderModes : public ::testing::TestWithParam<reference::Halting> {};
+/// A halting mode and whether thoughts go through the hidden state.
+class DecoderModes
+    : public ::testing::TestWithParam<std::tuple<reference::Halting, bool>> {
+protected:
+  reference::Halting halting() const { return std::get<0>(GetParam()); }
+  reference::Config config() const {
+    return configFor(std::get<0>(GetParam()), std::get<1>(GetParam()));
+  }
+};
 
 // A prompt with think tokens, prefilled in one call, then greedy decoding of
 // one token per call until the row is full.
 TEST_P(DecoderModes, GreedyDecodingMatchesTheFullForward) {
-  reference::Config config = configFor(GetParam());
+  reference::Config config = this->config();
   const Artifact *artifact = compileModel(config);
   ASSERT_TRUE(artifact);
   // Weights large enough that positions halt at different steps.
@@ -189,7 +205,7 @@ TEST_P(DecoderModes, GreedyDecodingMatchesTheFullForward) {
                              steps);
   }
   EXPECT_EQ((*decoder)->positions()[0], kMaxSeq);
-  if (GetParam() == reference::Halting::Act)
+  if (halting() == reference::Halting::Act)
     EXPECT_GT(depths.size(), 1u) << "every token ran the same depth";
   // A full row is refused with one line, and the decoder is unchanged.
   auto full = (*decoder)->append(std::vector<int32_t>{0});
@@ -202,7 +218,7 @@ TEST_P(DecoderModes, GreedyDecodingMatchesTheFullForward) {
 // prefilled together, then both decode: each row must match its own full
 // forward.
 TEST_P(DecoderModes, RowsOfDifferentLengthsDecodeIndependently) {
-  reference::Config config = configFor(GetParam());
+  reference::Config config = this->config();
   const Artifact *artifact = compileModel(config);
   ASSERT_TRUE(artifact);
   reference::Weights refWeights =
@@ -243,7 +259,7 @@ TEST_P(DecoderModes, RowsOfDifferentLengthsDecodeIndependently) {
 // is, even when it is too full for the call's width, and its next tokens
 // still match the full forward.
 TEST_P(DecoderModes, RowsOfLengthZeroWait) {
-  reference::Config config = configFor(GetParam());
+  reference::Config config = this->config();
   const Artifact *artifact = compileModel(config);
   ASSERT_TRUE(artifact);
   reference::Weights refWeights =
@@ -294,13 +310,16 @@ TEST_P(DecoderModes, RowsOfLengthZeroWait) {
                            out->steps.data<int32_t>()[1]);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModes, DecoderModes,
-                         ::testing::Values(reference::Halting::Fixed,
-                                           reference::Halting::Act,
-                                           reference::Halting::PonderNet),
-                         [](const auto &info) {
-                           return std::string(modeName(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    AllModes, DecoderModes,
+    ::testing::Combine(::testing::Values(reference::Halting::Fixed,
+                                         reference::Halting::Act,
+                                         reference::Halting::PonderNet),
+                       ::testing::Bool()),
+    [](const auto &info) {
+      return std::string(modeName(std::get<0>(info.param))) +
+             (std::get<1>(info.param) ? "_hidden" : "");
+    });
 
 // ACT: token A halts at step 1, so the loop of its decode call stops after
 // one step; token B, decoded next, runs all five steps and at steps 2..5

@@ -875,3 +875,62 @@ func.func @loop_frozen_yield(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
   }
   return
 }
+
+// -----
+
+func.func @embed_thoughts_type(%ids: tensor<2x3xi32>, %t: tensor<24x4xf32>, %p: tensor<8x4xf32>, %h: tensor<2x3x5xf32>) {
+  // expected-error @+1 {{'thoughts' must have the result's type 'tensor<2x3x4xf32>' ([B, T, d]), got 'tensor<2x3x5xf32>'}}
+  %x = ponder.embed %ids, %t, %p thoughts(%h) vocab <verbal = 16, think = 8> : (tensor<2x3xi32>, tensor<24x4xf32>, tensor<8x4xf32>, tensor<2x3x5xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @chain_body_argument(%ids: tensor<?x?xi32>, %len: tensor<?xi32>) {
+  // expected-error @+1 {{body must take the thought inputs h, of the type of 'thoughts' 'tensor<?x?x8xf32>'}}
+  %z, %h = ponder.thought_chain ids(%ids : tensor<?x?xi32>) lengths(%len : tensor<?xi32>)
+      vocab <verbal = 16, think = 1> -> (tensor<?x?x8xf32>) thoughts tensor<?x?x8xf32> {
+  ^bb0(%in: tensor<?x?x4xf32>):
+    %e = tensor.empty() : tensor<2x3x8xf32>
+    %c = tensor.cast %e : tensor<2x3x8xf32> to tensor<?x?x8xf32>
+    ponder.yield %c : tensor<?x?x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @chain_yields_state_first(%ids: tensor<?x?xi32>, %len: tensor<?xi32>, %l: tensor<?x?x17xf32>) {
+  // expected-error @+1 {{body must yield the final normed state z ('tensor<?x?x8xf32>') first}}
+  %z, %h = ponder.thought_chain ids(%ids : tensor<?x?xi32>) lengths(%len : tensor<?xi32>)
+      vocab <verbal = 16, think = 1> -> (tensor<?x?x17xf32>) thoughts tensor<?x?x8xf32> {
+  ^bb0(%in: tensor<?x?x8xf32>):
+    ponder.yield %l : tensor<?x?x17xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @chain_results(%ids: tensor<?x?xi32>, %len: tensor<?xi32>, %l: tensor<?x?x17xf32>) {
+  // expected-error @+1 {{results must have the types of the body's yields}}
+  %z, %h = ponder.thought_chain ids(%ids : tensor<?x?xi32>) lengths(%len : tensor<?xi32>)
+      vocab <verbal = 16, think = 1> -> (tensor<?x?x8xf32>) thoughts tensor<?x?x8xf32> {
+  ^bb0(%in: tensor<?x?x8xf32>):
+    ponder.yield %in, %l : tensor<?x?x8xf32>, tensor<?x?x17xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @chain_carry_width(%ids: tensor<?x?xi32>, %len: tensor<?xi32>, %carry: tensor<?x4xf32>) {
+  // expected-error @+1 {{'carry' dimension 1 must be the model width d of 'thoughts'}}
+  %z, %h = ponder.thought_chain ids(%ids : tensor<?x?xi32>) lengths(%len : tensor<?xi32>)
+      carry(%carry : tensor<?x4xf32>)
+      vocab <verbal = 16, think = 1> -> (tensor<?x?x8xf32>) thoughts tensor<?x?x8xf32> {
+  ^bb0(%in: tensor<?x?x8xf32>):
+    ponder.yield %in : tensor<?x?x8xf32>
+  }
+  return
+}

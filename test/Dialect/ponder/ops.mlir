@@ -147,6 +147,44 @@ func.func @losses(%logits: tensor<?x?x24xf32>, %ids: tensor<?x?xi32>,
       : tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>
 }
 
+// CHECK-LABEL: func.func @thought_chain
+func.func @thought_chain(%ids: tensor<?x?xi32>, %lengths: tensor<?xi32>,
+                         %tok: tensor<17x8xf32>, %pos: tensor<16x8xf32>,
+                         %w: tensor<8xf32>, %u: tensor<17x8xf32>,
+                         %adv: tensor<?x?xf32>, %carry: tensor<?x8xf32>,
+                         %start: tensor<?xi32>)
+    -> (tensor<?x?x17xf32>, tensor<f32>, tensor<?x?x8xf32>) {
+  // CHECK: ponder.thought_chain ids(%{{.*}} : tensor<?x?xi32>) lengths(%{{.*}} : tensor<?xi32>) vocab <verbal = 16, think = 1> -> (tensor<?x?x8xf32>, tensor<?x?x17xf32>) thoughts tensor<?x?x8xf32> {
+  // CHECK-NEXT: ^bb0(%h: tensor<?x?x8xf32>):
+  // CHECK-NEXT: ponder.embed %{{.*}}, %{{.*}}, %{{.*}} thoughts(%h) vocab <verbal = 16, think = 1>
+  %z, %logits, %h = ponder.thought_chain ids(%ids : tensor<?x?xi32>)
+      lengths(%lengths : tensor<?xi32>) vocab <verbal = 16, think = 1>
+      -> (tensor<?x?x8xf32>, tensor<?x?x17xf32>) thoughts tensor<?x?x8xf32> {
+  ^bb0(%in: tensor<?x?x8xf32>):
+    %x = ponder.embed %ids, %tok, %pos thoughts(%in) vocab <verbal = 16, think = 1>
+        : (tensor<?x?xi32>, tensor<17x8xf32>, tensor<16x8xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+    %n = ponder.rms_norm %x, %w epsilon(1.0e-05) : tensor<?x?x8xf32>, tensor<8xf32>
+    %l = ponder.linear %n, %u : (tensor<?x?x8xf32>, tensor<17x8xf32>) -> tensor<?x?x17xf32>
+    ponder.yield %n, %l : tensor<?x?x8xf32>, tensor<?x?x17xf32>
+  }
+  // CHECK: ponder.policy_loss {{.*}} vocab <verbal = 16, think = 1> grouped :
+  %pg = ponder.policy_loss %logits, %ids, %lengths, %adv vocab <verbal = 16, think = 1> grouped
+      : tensor<?x?x17xf32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x?xf32> -> tensor<f32>
+  // CHECK: ponder.thought_chain {{.*}} carry(%{{.*}} : tensor<?x8xf32>) vocab
+  // CHECK: ponder.embed {{.*}} start(%{{.*}}) thoughts(%h)
+  %z2, %h2 = ponder.thought_chain ids(%ids : tensor<?x?xi32>)
+      lengths(%lengths : tensor<?xi32>) carry(%carry : tensor<?x8xf32>)
+      vocab <verbal = 16, think = 1> -> (tensor<?x?x8xf32>)
+      thoughts tensor<?x?x8xf32> {
+  ^bb0(%in: tensor<?x?x8xf32>):
+    %x = ponder.embed %ids, %tok, %pos start(%start) thoughts(%in) vocab <verbal = 16, think = 1>
+        : (tensor<?x?xi32>, tensor<17x8xf32>, tensor<16x8xf32>, tensor<?xi32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+    %n = ponder.rms_norm %x, %w epsilon(1.0e-05) : tensor<?x?x8xf32>, tensor<8xf32>
+    ponder.yield %n : tensor<?x?x8xf32>
+  }
+  return %logits, %pg, %z2 : tensor<?x?x17xf32>, tensor<f32>, tensor<?x?x8xf32>
+}
+
 // CHECK-LABEL: func.func @optimiser
 func.func @optimiser(%p: tensor<64x64xf32>, %g: tensor<64x64xf32>,
                      %m: tensor<64x64xf32>, %v: tensor<64x64xf32>,
