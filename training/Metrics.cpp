@@ -45,6 +45,12 @@ const Column kColumns[] = {
      [](const MetricsRow &r) { return r.thinkPerVerbal; }},
     {"think_advantage", "%.6g",
      [](const MetricsRow &r) { return r.thinkAdvantage; }},
+    {"thoughts_per_answer", "%.6g",
+     [](const MetricsRow &r) { return r.thoughtsPerAnswer; }},
+    {"heldout_thoughts_per_answer", "%.6g",
+     [](const MetricsRow &r) { return r.heldOutThoughts; }},
+    {"heldout_flops_per_answer", "%.6g",
+     [](const MetricsRow &r) { return r.heldOutFlops; }},
 };
 
 } // namespace

@@ -28,6 +28,10 @@ struct MetricsRow {
   // deviation, think tokens per verbal span and the mean advantage of the
   // spans that thought.
   std::optional<double> reward, advantageStd, thinkPerVerbal, thinkAdvantage;
+  // Thinking by rollouts or placed slots: thoughts per example (per answer)
+  // in the step's batch; at a held-out evaluation, thoughts and estimated
+  // FLOPs per example (Evaluation.h: a thought costs a forward position).
+  std::optional<double> thoughtsPerAnswer, heldOutThoughts, heldOutFlops;
 };
 
 /// "step,loss,...": the column names.

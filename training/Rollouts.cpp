@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace ponder {
 
@@ -53,6 +52,9 @@ Status checkWalk(const Decoder &decoder, const Tensor &ids,
                  const WalkOptions &options) {
   if (Status s = checkBatch(ids, lengths, opens, "span openings"); !s)
     return s;
+  if (options.forced && (options.forced->dtype() != DType::I32 ||
+                         options.forced->shape() != ids.shape()))
+    return Status::error("expected forced thoughts I32 with the shape of ids");
   const Artifact &model = decoder.model();
   int64_t examples = ids.shape()[0];
   int64_t g = options.rowsPerExample, rows = examples * g;
@@ -81,7 +83,8 @@ public:
         opens(opens), options(options), t(ids.shape()[1]),
         g(options.rowsPerExample), rows(ids.shape()[0] * g),
         verbal(model.verbalVocab()), vocab(model.vocabSize()),
-        sampling{verbal, options.temperature, options.maxThink},
+        choice{verbal, vocab, options.temperature, options.grouped,
+               options.thinkFloor},
         result(static_cast<size_t>(rows)), state(static_cast<size_t>(rows)) {
     samplers.reserve(size_t(rows));
     for (int64_t r = 0; r < rows; ++r) {
@@ -113,16 +116,30 @@ private:
   int64_t exampleLength(int64_t r) const {
     return lengths.data<int32_t>()[r / g];
   }
+  /// The thoughts forced before position p of row r's example (0 when
+  /// thoughts are chosen).
+  int32_t forcedAt(int64_t r, int64_t p) const {
+    return options.forced ? options.forced->data<int32_t>()[(r / g) * t + p]
+                          : 0;
+  }
   bool opensAt(int64_t r, int64_t p) const {
     int64_t e = r / g;
-    return opens.dtype() == DType::F32 ? opens.data<float>()[e * t + p] != 0
-                                       : opens.data<int32_t>()[e * t + p] != 0;
+    bool open = opens.dtype() == DType::F32
+                    ? opens.data<float>()[e * t + p] != 0
+                    : opens.data<int32_t>()[e * t + p] != 0;
+    return open || forcedAt(r, p) > 0;
+  }
+  /// l_{x_t} of row r's next true token under logits z.
+  double truthLogProb(int64_t r, const float *z) const {
+    return double(z[exampleIds(r)[state[r].next]]) - verbalLogSumExp(z, verbal);
   }
 
   Status decodePending(size_t width);
   void queueCopies(int64_t r);
   void recordDecoded(int64_t r, const int32_t *depths, int32_t count);
   void sampleNext(int64_t r, const float *z);
+  int32_t chosenNext(int64_t r, const float *z);
+  int32_t forcedNext(int64_t r, const float *z);
   void closeSpan(int64_t r, int32_t chosen, const float *z);
 
   Decoder &decoder;
@@ -130,7 +147,7 @@ private:
   const Tensor &ids, &lengths, &opens;
   const WalkOptions &options;
   int64_t t, g, rows, verbal, vocab;
-  SamplingOptions sampling;
+  ThinkChoice choice;
   std::vector<WalkRow> result;
   std::vector<RowState> state;
   std::vector<Sampler> samplers;
@@ -191,15 +208,13 @@ void Walker::recordDecoded(int64_t r, const int32_t *depths, int32_t count) {
   s.pendingSource.clear();
 }
 
-/// Samples row r's next token from `z`, the logits after its last one: a
+/// Chooses row r's next token from `z`, the logits after its last one: a
 /// think token extends the open span, a verbal one closes it.
 void Walker::sampleNext(int64_t r, const float *z) {
   RowState &s = state[r];
-  // A think token must leave room for the rest of the example.
-  bool room = int64_t(result[r].ids.size()) + 1 + (exampleLength(r) - s.next) <=
-              model.maxSeq();
-  int64_t run = room ? s.thinkRun : std::numeric_limits<int64_t>::max();
-  int32_t chosen = samplers[r].sample(z, vocab, sampling, run);
+  if (s.open.thinkTokens == 0)
+    s.open.startLogProb = truthLogProb(r, z);
+  int32_t chosen = options.forced ? forcedNext(r, z) : chosenNext(r, z);
   if (chosen >= verbal) {
     ++s.open.thinkTokens;
     ++s.thinkRun;
@@ -208,6 +223,25 @@ void Walker::sampleNext(int64_t r, const float *z) {
     return;
   }
   closeSpan(r, chosen, z);
+}
+
+/// The model's own choice for row r: a think token only below max_think
+/// and while it leaves room for the rest of the example.
+int32_t Walker::chosenNext(int64_t r, const float *z) {
+  const RowState &s = state[r];
+  bool room = int64_t(result[r].ids.size()) + 1 + (exampleLength(r) - s.next) <=
+              model.maxSeq();
+  bool mayThink = room && s.thinkRun < options.maxThink;
+  return chooseNext(samplers[r], z, choice, mayThink);
+}
+
+/// Forced thoughts: Vv until the span holds its count, then the verbal
+/// choice.
+int32_t Walker::forcedNext(int64_t r, const float *z) {
+  const RowState &s = state[r];
+  if (s.open.thinkTokens < forcedAt(r, s.next))
+    return int32_t(verbal);
+  return chooseNext(samplers[r], z, choice, /*mayThink=*/false);
 }
 
 /// Closes row r's open span on the verbal decision `chosen` (logits `z`) and
@@ -223,6 +257,8 @@ void Walker::closeSpan(int64_t r, int32_t chosen, const float *z) {
     for (int64_t v = 0; v < verbal; ++v)
       s.open.verbalLogProbs.push_back(float(double(z[v]) - normaliser));
   s.open.correct = chosen == truth;
+  if (s.open.thinkTokens == 0) // the same logits: a gain of exactly 0
+    s.open.startLogProb = s.open.logProb;
   result[r].spans.push_back(s.open);
   s.open = Span();
   s.thinkRun = 0;
@@ -237,6 +273,84 @@ StatusOr<std::vector<WalkRow>> walk(Decoder &decoder, const Tensor &ids,
   if (Status s = checkWalk(decoder, ids, lengths, opens, options); !s)
     return s;
   return Walker(decoder, ids, lengths, opens, options).run();
+}
+
+double thinkProbability(const float *logits, int64_t verbal, int64_t vocab,
+                        double temperature) {
+  if (vocab <= verbal)
+    return 0;
+  float top = *std::max_element(logits, logits + vocab);
+  double speak = 0, think = 0;
+  for (int64_t v = 0; v < vocab; ++v)
+    (v < verbal ? speak : think) +=
+        std::exp((double(logits[v]) - top) / temperature);
+  return think / (speak + think);
+}
+
+namespace {
+
+/// Think or speak, from the grouped probability: greedy above 0.5,
+/// sampled with the floor.
+bool decideThink(Sampler &sampler, const float *z, const ThinkChoice &c) {
+  if (c.temperature <= 0)
+    return thinkProbability(z, c.verbal, c.vocab) > 0.5;
+  double p = thinkProbability(z, c.verbal, c.vocab, c.temperature);
+  return sampler.uniform() < std::max(p, c.thinkFloor);
+}
+
+} // namespace
+
+int32_t chooseNext(Sampler &sampler, const float *logits, const ThinkChoice &c,
+                   bool mayThink) {
+  bool floored = c.temperature > 0 && c.thinkFloor > 0;
+  if (!c.grouped && !floored) // v1: one draw over the full vocabulary
+    return sampler.sample(logits, c.vocab, {c.verbal, c.temperature, 1},
+                          mayThink ? 0 : 1);
+  if (mayThink && c.vocab > c.verbal && decideThink(sampler, logits, c)) {
+    if (c.grouped)
+      return int32_t(c.verbal);
+    int64_t think = c.vocab - c.verbal;
+    return int32_t(c.verbal) + sampler.sample(logits + c.verbal, think,
+                                              {think, c.temperature, 0}, 0);
+  }
+  // Over the verbal ids alone: thinkRun 0 >= maxThink 0 masks the rest.
+  return sampler.sample(logits, c.verbal, {c.verbal, c.temperature, 0}, 0);
+}
+
+StatusOr<ThinkAt> parseThinkAt(const std::string &name) {
+  for (ThinkAt at : {ThinkAt::Answer, ThinkAt::Prompt, ThinkAt::All})
+    if (name == thinkAtName(at))
+      return at;
+  return Status::error("unknown think-at '" + name +
+                       "'; expected answer, prompt or all");
+}
+
+const char *thinkAtName(ThinkAt at) {
+  switch (at) {
+  case ThinkAt::Answer:
+    return "answer";
+  case ThinkAt::Prompt:
+    return "prompt";
+  case ThinkAt::All:
+    return "all";
+  }
+  return "answer";
+}
+
+Tensor spanOpenings(const Tensor &targetWeight, const Tensor &lengths,
+                    ThinkAt at) {
+  int64_t b = targetWeight.shape()[0], t = targetWeight.shape()[1];
+  Tensor opens(DType::I32, {b, t});
+  for (int64_t r = 0; r < b; ++r)
+    for (int64_t p = 0; p < t; ++p) {
+      bool valid = p >= 1 && p < lengths.data<int32_t>()[r];
+      bool target = targetWeight.data<float>()[r * t + p] > 0;
+      bool open = at == ThinkAt::All      ? true
+                  : at == ThinkAt::Answer ? target
+                                          : !target;
+      opens.data<int32_t>()[r * t + p] = valid && open;
+    }
+  return opens;
 }
 
 std::vector<double> leaveOneOutAdvantages(const std::vector<double> &rewards,
@@ -256,28 +370,75 @@ std::vector<double> leaveOneOutAdvantages(const std::vector<double> &rewards,
   return advantages;
 }
 
+std::vector<double> clampAdvantages(std::vector<double> advantages) {
+  for (double &a : advantages)
+    a = std::max(a, 0.0);
+  return advantages;
+}
+
+std::vector<double> returnsToGo(const std::vector<double> &rewards,
+                                int64_t rollouts) {
+  size_t spans = rewards.size() / size_t(rollouts);
+  std::vector<double> returns(rewards.size());
+  for (int64_t g = 0; g < rollouts; ++g) {
+    double sum = 0;
+    for (size_t k = spans; k-- > 0;)
+      returns[size_t(g) * spans + k] = sum += rewards[size_t(g) * spans + k];
+  }
+  return returns;
+}
+
 StatusOr<ThinkReward> parseThinkReward(const std::string &name) {
   if (name == PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB)
     return ThinkReward::FirstVerbalLogprob;
   if (name == PONDER_THINK_REWARD_FIRST_VERBAL_CORRECT)
     return ThinkReward::FirstVerbalCorrect;
+  if (name == PONDER_THINK_REWARD_INFORMATION_GAIN)
+    return ThinkReward::InformationGain;
   return Status::error("unknown think reward '" + name +
                        "'; expected " PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB
-                       " or " PONDER_THINK_REWARD_FIRST_VERBAL_CORRECT);
+                       ", " PONDER_THINK_REWARD_FIRST_VERBAL_CORRECT
+                       " or " PONDER_THINK_REWARD_INFORMATION_GAIN);
+}
+
+double spanReward(const Span &span, ThinkReward reward) {
+  switch (reward) {
+  case ThinkReward::FirstVerbalLogprob:
+    return span.logProb;
+  case ThinkReward::FirstVerbalCorrect:
+    return double(span.correct);
+  case ThinkReward::InformationGain:
+    return span.thinkTokens == 0 ? 0.0 : span.logProb - span.startLogProb;
+  }
+  return 0;
 }
 
 namespace {
 
-/// The span rewards of example e's G rollouts, one row of spans per rollout.
+/// The span rewards of example e's G rollouts, one row of spans per
+/// rollout: spanReward() before a target, 0 before a prompt token (weights
+/// `weight`, the example's row), minus the think cost per thought.
 std::vector<double> exampleRewards(const std::vector<WalkRow> &rows, int64_t e,
-                                   int64_t g, ThinkReward reward) {
+                                   int64_t g, const float *weight,
+                                   const RolloutOptions &options) {
   std::vector<double> rewards;
   for (int64_t i = 0; i < g; ++i)
-    for (const Span &s : rows[e * g + i].spans)
-      rewards.push_back(reward == ThinkReward::FirstVerbalLogprob
-                            ? s.logProb
-                            : double(s.correct));
+    for (const Span &s : rows[e * g + i].spans) {
+      double local =
+          weight[s.position] > 0 ? spanReward(s, options.reward) : 0.0;
+      rewards.push_back(local - options.thinkCost * s.thinkTokens);
+    }
   return rewards;
+}
+
+/// The advantages of one example's span rewards (RolloutOptions).
+std::vector<double> exampleAdvantages(const std::vector<double> &rewards,
+                                      int64_t g,
+                                      const RolloutOptions &options) {
+  std::vector<double> advantages = leaveOneOutAdvantages(
+      options.returnToGo ? returnsToGo(rewards, g) : rewards, g);
+  return options.clampAdvantages ? clampAdvantages(std::move(advantages))
+                                 : advantages;
 }
 
 /// The spans of one example whose reward differs across its G rollouts.
@@ -331,40 +492,63 @@ void addThinking(RolloutStats &stats, const WalkRow &row,
   }
 }
 
-} // namespace
-
-StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
-                               const Tensor &lengths,
-                               const Tensor &targetWeight,
-                               const RolloutOptions &options) {
+/// Checks rollout()'s inputs before the walk reads them.
+Status checkRollout(const Tensor &ids, const Tensor &lengths,
+                    const Tensor &targetWeight, const RolloutOptions &options) {
   if (options.rollouts < 2)
     return Status::error("rollouts need G >= 2 for the leave-one-out "
                          "baseline, got " +
                          std::to_string(options.rollouts));
   if (targetWeight.dtype() != DType::F32)
     return Status::error("expected target_weight F32");
-  WalkOptions walkOptions{options.rollouts, 1.0, options.maxThink,
-                          options.seed};
-  auto rows = walk(decoder, ids, lengths, targetWeight, walkOptions);
-  if (!rows)
-    return rows.getStatus();
+  if (ids.rank() != 2 || targetWeight.shape() != ids.shape() ||
+      lengths.dtype() != DType::I32 ||
+      lengths.shape() != std::vector{ids.shape()[0]})
+    return Status::error("expected ids, target_weight [B, T] and lengths [B]");
+  return Status::ok();
+}
 
-  int64_t g = options.rollouts, count = int64_t(rows->size());
-  int64_t t = ids.shape()[1], width = 1;
-  for (const WalkRow &row : *rows)
+/// A zeroed batch for the walk rows `rows`, as wide as the longest.
+RolloutBatch emptyBatch(const std::vector<WalkRow> &rows) {
+  int64_t count = int64_t(rows.size()), width = 1;
+  for (const WalkRow &row : rows)
     width = std::max(width, int64_t(row.ids.size()));
   RolloutBatch batch;
   batch.ids = Tensor(DType::I32, {count, width});
   batch.lengths = Tensor(DType::I32, {count});
   batch.targetWeight = Tensor(DType::F32, {count, width});
   batch.advantage = Tensor(DType::F32, {count, width});
+  return batch;
+}
+
+} // namespace
+
+StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
+                               const Tensor &lengths,
+                               const Tensor &targetWeight,
+                               const RolloutOptions &options) {
+  if (Status s = checkRollout(ids, lengths, targetWeight, options); !s)
+    return s;
+  WalkOptions walkOptions{options.rollouts, 1.0, options.maxThink,
+                          options.seed};
+  walkOptions.grouped = options.grouped;
+  walkOptions.thinkFloor = options.thinkFloor;
+  Tensor opens = spanOpenings(targetWeight, lengths, options.at);
+  auto rows = walk(decoder, ids, lengths, opens, walkOptions);
+  if (!rows)
+    return rows.getStatus();
+
+  int64_t g = options.rollouts, count = int64_t(rows->size());
+  int64_t t = ids.shape()[1];
+  RolloutBatch batch = emptyBatch(*rows);
   RolloutStats &stats = batch.stats;
   double rewardSum = 0, squareSum = 0;
   int64_t spread = 0;
   for (int64_t e = 0; e < count / g; ++e) {
     size_t spans = (*rows)[e * g].spans.size();
-    std::vector<double> rewards = exampleRewards(*rows, e, g, options.reward);
-    std::vector<double> advantages = leaveOneOutAdvantages(rewards, g);
+    std::vector<double> rewards = exampleRewards(
+        *rows, e, g, targetWeight.data<float>() + e * t, options);
+    std::vector<double> advantages = exampleAdvantages(rewards, g, options);
     spread += spreadSpans(rewards, g, spans);
     for (int64_t i = 0; i < g; ++i) {
       const WalkRow &row = (*rows)[e * g + i];

@@ -1,12 +1,14 @@
 //===- Rollouts.h - Thinking walks over verbal data -------------*- C++ -*-===//
 //
 // MODEL.md §6: supervised data holds only verbal tokens; a walk runs the
-// compiled decode step over it, and before each target token lets the model
-// think (sample think tokens, at most max_think in a row) until it samples a
-// verbal token, which closes the span; then the TRUE token is appended
-// (teacher forcing). Rollouts are G such walks per example at temperature 1,
-// scored by leave-one-out advantages and packed into one training batch;
-// evaluation is one greedy walk per example (training/Evaluation.h).
+// compiled decode step over it, and before each target token (or wherever
+// spans may open: ThinkAt) lets the model think (sample think tokens, at
+// most max_think in a row) until it samples a verbal token, which closes
+// the span; then the TRUE token is appended (teacher forcing). Under
+// [think] channel = "hidden" the decision is §9's grouped think-vs-speak.
+// Rollouts are G such walks per example at temperature 1, scored by
+// leave-one-out advantages and packed into one training batch; evaluation
+// is one greedy walk per example (training/Evaluation.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +30,9 @@ struct Span {
   int32_t thinkTokens = 0; // think tokens sampled before the decision
   int32_t chosen = 0;      // the verbal token sampled to close the span
   double logProb = 0;      // l_{x_t}: verbal log-prob of the true token
+  /// l_{x_t} at the span's first decision: what speaking at once would have
+  /// scored (the baseline of the information-gain reward, MODEL.md §9).
+  double startLogProb = 0;
   bool correct = false;    // chosen == x_t
   double thinkDepth = 0;   // sum of the think tokens' depths N
   /// The verbal log-probs l_v of the closing decision (only with
@@ -51,14 +56,60 @@ struct WalkOptions {
   /// Row r samples from its own stream, seeded by (seed, r).
   uint64_t seed = 0;
   bool keepLogProbs = false; // fill Span::verbalLogProbs
+  /// Think-vs-speak from the grouped probabilities, a thought writing the
+  /// id Vv ([think] channel = "hidden", MODEL.md §9); otherwise v1's draw
+  /// over the full vocabulary.
+  bool grouped = false;
+  /// While sampling and allowed to think, think with probability at least
+  /// this (exploration: no-think is then not absorbing).
+  double thinkFloor = 0;
+  /// When set (I32 [B, T]), thoughts are not chosen: exactly forced[b, t]
+  /// think ids Vv stand before position t, and a span opens there too.
+  const Tensor *forced = nullptr;
 };
 
+/// How a row chooses its next token (WalkOptions).
+struct ThinkChoice {
+  int64_t verbal = 0, vocab = 0; // ids >= verbal are think ids
+  double temperature = 1;        // 0: greedy
+  bool grouped = false;
+  double thinkFloor = 0;
+};
+
+/// The grouped think probability: softmax(z)'s mass on the think ids.
+/// At `temperature`, softmax(z / T)'s.
+double thinkProbability(const float *logits, int64_t verbal, int64_t vocab,
+                        double temperature = 1);
+
+/// The next token from `logits` ([vocab]): a think id or a verbal one.
+/// Grouped: greedy thinks iff the think probability exceeds 0.5, sampling
+/// thinks with that probability (at least thinkFloor) and a thought is Vv;
+/// the verbal choice is then over the verbal ids alone. Not grouped and no
+/// floor: exactly v1's Sampler::sample over the full vocabulary.
+/// `mayThink` false masks every think id.
+int32_t chooseNext(Sampler &sampler, const float *logits,
+                   const ThinkChoice &choice, bool mayThink);
+
+/// Where spans may open (`--think-at`): before target tokens (v1), before
+/// prompt tokens after `<bos>` (target weight 0), or before every token
+/// t >= 1.
+enum class ThinkAt { Answer, Prompt, All };
+
+/// "answer", "prompt" or "all".
+StatusOr<ThinkAt> parseThinkAt(const std::string &name);
+const char *thinkAtName(ThinkAt at);
+
+/// The span openings of `at` for a batch: I32 [B, T], 1 where a span may
+/// open before position t (1 <= t < lengths[b]).
+Tensor spanOpenings(const Tensor &targetWeight, const Tensor &lengths,
+                    ThinkAt at);
+
 /// Walks every example of `ids` [B, T] (verbal ids) with `lengths` [B],
-/// opening a span before each position t >= 1 whose `opens[b, t]` is
-/// nonzero (F32 or I32 [B, T]: target weights for rollouts, `scored` for
-/// evaluation). `decoder` must be empty with B * rowsPerExample rows. A think
-/// token is sampled only while the row keeps room for the rest of its
-/// example within max_seq.
+/// opening a span before each position t >= 1 whose `opens[b, t]` (or
+/// forced count) is nonzero (F32 or I32 [B, T]: target weights for v1
+/// rollouts and evaluation, spanOpenings() otherwise). `decoder` must be
+/// empty with B * rowsPerExample rows. A think token is chosen only while
+/// the row keeps room for the rest of its example within max_seq.
 StatusOr<std::vector<WalkRow>> walk(Decoder &decoder, const Tensor &ids,
                                     const Tensor &lengths, const Tensor &opens,
                                     const WalkOptions &options);
@@ -69,10 +120,30 @@ StatusOr<std::vector<WalkRow>> walk(Decoder &decoder, const Tensor &ids,
 std::vector<double> leaveOneOutAdvantages(const std::vector<double> &rewards,
                                           int64_t rollouts);
 
-enum class ThinkReward { FirstVerbalLogprob, FirstVerbalCorrect };
+enum class ThinkReward {
+  FirstVerbalLogprob,
+  FirstVerbalCorrect,
+  InformationGain
+};
 
-/// "first_verbal_logprob" or "first_verbal_correct".
+/// "first_verbal_logprob", "first_verbal_correct" or "information_gain".
 StatusOr<ThinkReward> parseThinkReward(const std::string &name);
+
+/// A span's reward before costs (MODEL.md §6, §9): l_{x_t}, [chosen ==
+/// x_t], or the information gain l_{x_t} - startLogProb (exactly 0 for a
+/// span without thoughts).
+double spanReward(const Span &span, ThinkReward reward);
+
+/// Leave-one-out advantages as above, each negative one set to 0
+/// (Quiet-STaR: thoughts are pushed toward the ones that helped, never
+/// away from the baseline's).
+std::vector<double> clampAdvantages(std::vector<double> advantages);
+
+/// Per rollout row of K spans (as in leaveOneOutAdvantages), each reward
+/// replaced by the sum of it and the row's later ones: the return-to-go,
+/// which credits a thought in the prompt with the answer it helped.
+std::vector<double> returnsToGo(const std::vector<double> &rewards,
+                                int64_t rollouts);
 
 struct RolloutStats {
   int64_t spans = 0, thinkTokens = 0;
@@ -101,10 +172,21 @@ struct RolloutOptions {
   int64_t maxThink = 8;
   ThinkReward reward = ThinkReward::FirstVerbalLogprob;
   uint64_t seed = 0;
+  bool grouped = false;         // channel "hidden" (WalkOptions::grouped)
+  ThinkAt at = ThinkAt::Answer; // where spans may open
+  /// Subtracted from a span's reward per thought.
+  double thinkCost = 0;
+  double thinkFloor = 0; // WalkOptions::thinkFloor
+  bool clampAdvantages = false;
+  /// Advantages from returns-to-go rather than each span's own reward.
+  bool returnToGo = false;
 };
 
 /// Samples G rollouts per example of (ids, lengths, targetWeight) at
-/// temperature 1, with spans before every target of positive weight.
+/// temperature 1, with spans where `options.at` says. A span's reward is
+/// spanReward() before a target (target weight > 0) and 0 before a prompt
+/// token (not a prediction the model is trained on), minus thinkCost per
+/// thought.
 /// `decoder` must be empty with B * G rows.
 StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
                                const Tensor &lengths,

@@ -32,6 +32,8 @@ TrainingRun::create(const Artifact &model, std::string modelText,
         ", nothing to do for --steps " + std::to_string(settings.steps));
   if (options.out.empty())
     return Status::error("ponder: missing option '--out'");
+  if (Status s = settings.checkThinking(); !s)
+    return s;
   std::unique_ptr<TrainingRun> run(new TrainingRun(model));
   run->modelText = std::move(modelText);
   run->config = std::move(settings);
@@ -60,6 +62,9 @@ TrainingRun::create(const Artifact &model, std::string modelText,
   }
   if (run->config.think)
     if (Status s = run->setUpRollouts(); !s)
+      return s;
+  if (!run->config.thoughtSlots.empty())
+    if (Status s = run->setUpThoughtSlots(); !s)
       return s;
   auto metrics =
       MetricsLog::open(withExtension(run->opts.out, ".csv"), start.step);
@@ -90,7 +95,16 @@ Status TrainingRun::setUpRollouts() {
   StatusOr<ThinkReward> reward = parseThinkReward(model.thinkReward());
   if (!reward)
     return Status::error("ponder: " + reward.getStatus().message());
+  StatusOr<ThinkAt> at = parseThinkAt(config.thinkAt);
+  if (!at)
+    return Status::error("ponder: --think-at: " + at.getStatus().message());
   rolloutOptions = {model.rollouts(), model.maxThink(), *reward, 0};
+  rolloutOptions.grouped = model.hiddenThoughts();
+  rolloutOptions.at = *at;
+  rolloutOptions.thinkCost = config.thinkCost;
+  rolloutOptions.thinkFloor = config.thinkFloor;
+  rolloutOptions.clampAdvantages = config.clampAdvantages;
+  rolloutOptions.returnToGo = config.returnToGo;
   std::map<std::string, const Tensor *> view;
   for (const auto &[name, t] : stepper->parameters())
     view[name] = &t;
@@ -102,10 +116,79 @@ Status TrainingRun::setUpRollouts() {
   return Status::ok();
 }
 
+// Placed thoughts need a think id to write and a model that may emit K of
+// them in a row at evaluation; the held-out batch, placed once here, shows
+// an overflow of max_seq before the first step.
+Status TrainingRun::setUpThoughtSlots() {
+  StatusOr<ThoughtSlots> parsed = ThoughtSlots::parse(config.thoughtSlots);
+  if (!parsed)
+    return Status::error("ponder: --thought-slots: " +
+                         parsed.getStatus().message());
+  std::string flag = "ponder: --thought-slots " + parsed->spec() + ": ";
+  if (model.vocabSize() == model.verbalVocab())
+    return Status::error(flag + opts.modelName +
+                         " has no think ids (think_vocab is 0)");
+  if (model.maxThink() < parsed->count)
+    return Status::error(flag + opts.modelName + " allows max_think = " +
+                         std::to_string(model.maxThink()) +
+                         " thoughts in a row, fewer than " +
+                         std::to_string(parsed->count) + " per slot");
+  slots = *parsed;
+  if (StatusOr<PlacedBatch> p = placedBatch(heldOut); !p)
+    return p.getStatus();
+  return Status::ok();
+}
+
+StatusOr<PlacedBatch> TrainingRun::placedBatch(const TaskBatch &b) const {
+  StatusOr<PlacedBatch> p = placeThoughtSlots(
+      b, *slots, int32_t(model.verbalVocab()), model.maxSeq());
+  if (!p)
+    return Status::error("ponder: --thought-slots: " + p.getStatus().message());
+  return p;
+}
+
+namespace {
+
+/// The metrics of compiled step `s` at learning rate `rate`.
+MetricsRow stepRow(int64_t s, const StepMetrics &m, double rate) {
+  MetricsRow row;
+  row.step = s;
+  row.loss = m.loss;
+  row.ce = m.ce;
+  row.ponder = m.ponder;
+  row.policy = m.policy;
+  row.gradNorm = m.gradNorm;
+  row.learningRate = rate;
+  row.meanDepth = m.meanDepth;
+  return row;
+}
+
+/// Adds the rollouts' statistics to `row`.
+void addRolloutMetrics(MetricsRow &row, const RolloutBatch &rolled) {
+  const RolloutStats &t = rolled.stats;
+  row.reward = t.meanReward;
+  row.advantageStd = t.advantageStd;
+  row.thinkPerVerbal = t.spans ? double(t.thinkTokens) / double(t.spans) : 0.0;
+  if (t.thinkingSpans > 0)
+    row.thinkAdvantage = t.thinkingAdvantage;
+  row.thoughtsPerAnswer = double(t.thinkTokens) / double(rolled.ids.shape()[0]);
+}
+
+} // namespace
+
 StatusOr<MetricsRow> TrainingRun::step(int64_t s) {
   TaskBatch b = trainBatch(*task, config.seed, s - 1, config.batch);
   double rate = config.schedule().at(s);
   TrainBatch batch{&b.ids, &b.lengths, &b.targetWeight, nullptr};
+  PlacedBatch placed;
+  if (slots) {
+    StatusOr<PlacedBatch> p = placedBatch(b);
+    if (!p)
+      return p.getStatus();
+    placed = std::move(*p);
+    batch = {&placed.ids, &placed.lengths, &placed.targetWeight,
+             &placed.advantage};
+  }
   RolloutBatch rolled;
   if (config.think) {
     decoder->reset();
@@ -123,43 +206,42 @@ StatusOr<MetricsRow> TrainingRun::step(int64_t s) {
   if (!r)
     return r.getStatus();
   tokens += r->tokens;
-  MetricsRow row;
-  row.step = s;
-  row.loss = r->loss;
-  row.ce = r->ce;
-  row.ponder = r->ponder;
-  row.policy = r->policy;
-  row.gradNorm = r->gradNorm;
-  row.learningRate = rate;
-  row.meanDepth = r->meanDepth;
-  if (config.think) {
-    const RolloutStats &t = rolled.stats;
-    row.reward = t.meanReward;
-    row.advantageStd = t.advantageStd;
-    row.thinkPerVerbal =
-        t.spans ? double(t.thinkTokens) / double(t.spans) : 0.0;
-    if (t.thinkingSpans > 0)
-      row.thinkAdvantage = t.thinkingAdvantage;
-  }
+  MetricsRow row = stepRow(s, *r, rate);
+  if (config.think)
+    addRolloutMetrics(row, rolled);
+  if (slots)
+    row.thoughtsPerAnswer = double(placed.thoughts) / double(config.batch);
   return row;
 }
 
-// Teacher-forced argmax through @forward, or with thinking a greedy
-// thinking walk (Evaluation.h).
-StatusOr<double> TrainingRun::heldOutAccuracy() const {
-  if (!config.think)
-    return stepper->accuracy(heldOut.ids, heldOut.lengths, heldOut.scored);
+// Teacher-forced argmax through @forward, or with thinking a greedy walk in
+// which the model chooses its thoughts (Evaluation.h): where rollouts open
+// spans, or before every token for placed thoughts, which the model learnt
+// to emit itself.
+Status TrainingRun::evaluateHeldOut(MetricsRow &row) const {
+  if (!config.think && !slots) {
+    StatusOr<double> a =
+        stepper->accuracy(heldOut.ids, heldOut.lengths, heldOut.scored);
+    if (!a)
+      return a.getStatus();
+    row.heldOutAccuracy = *a;
+    return Status::ok();
+  }
   std::map<std::string, const Tensor *> view;
   for (const auto &[name, t] : stepper->parameters())
     view[name] = &t;
   EvaluateOptions options;
   options.maxThink = model.maxThink();
+  options.at = slots ? ThinkAt::All : rolloutOptions.at;
   auto e =
       evaluate(model, view, heldOut.ids, heldOut.lengths, heldOut.targetWeight,
                heldOut.scored, options, "the trained weights");
   if (!e)
     return e.getStatus();
-  return e->accuracy();
+  row.heldOutAccuracy = e->accuracy();
+  row.heldOutThoughts = e->thoughtsPerExample();
+  row.heldOutFlops = e->flopsPerExample();
+  return Status::ok();
 }
 
 Status TrainingRun::save() const {
@@ -193,11 +275,9 @@ TrainingRun::run(const std::function<void(const StepReport &)> &report,
             .count();
     row->tokensPerSecond = r.seconds > 0 ? double(tokens) / r.seconds : 0.0;
     if ((opts.evalEvery > 0 && s % opts.evalEvery == 0) || s == config.steps) {
-      StatusOr<double> measured = heldOutAccuracy();
-      if (!measured)
-        return Status::error("ponder: held-out evaluation: " +
-                             measured.getStatus().message());
-      row->heldOutAccuracy = accuracy = *measured;
+      if (Status st = evaluateHeldOut(*row); !st)
+        return Status::error("ponder: held-out evaluation: " + st.message());
+      accuracy = *row->heldOutAccuracy;
       r.evaluated = true;
     }
     if (Status st = metrics->append(*row); !st)

@@ -16,6 +16,7 @@
 #include "training/Metrics.h"
 #include "training/Rollouts.h"
 #include "training/Tasks.h"
+#include "training/ThoughtSlots.h"
 #include "training/TrainingSettings.h"
 
 #include <csignal>
@@ -88,9 +89,15 @@ private:
   TrainingRun(const Artifact &model) : model(model) {}
   Status setUpReference(const Artifact &reference);
   Status setUpRollouts();
-  /// One step: rollouts when thinking, the compiled step, the metrics row.
+  Status setUpThoughtSlots();
+  /// One step: rollouts or placed slots when thinking, the compiled step,
+  /// the metrics row.
   StatusOr<MetricsRow> step(int64_t s);
-  StatusOr<double> heldOutAccuracy() const;
+  /// The batch of step s with its thought slots placed.
+  StatusOr<PlacedBatch> placedBatch(const TaskBatch &b) const;
+  /// Held-out accuracy into `row` (and, when thinking, thoughts and FLOPs
+  /// per answer).
+  Status evaluateHeldOut(MetricsRow &row) const;
 
   const Artifact &model;
   std::string modelText;
@@ -101,6 +108,7 @@ private:
   std::unique_ptr<Trainer> stepper;
   std::unique_ptr<Decoder> decoder; // rollouts, with the trained weights
   RolloutOptions rolloutOptions;
+  std::optional<ThoughtSlots> slots; // placed thoughts
   std::optional<MetricsLog> metrics;
   int64_t tokens = 0;
   MetricsRow last;

@@ -1,6 +1,8 @@
 //===- TrainingSettings.cpp - What a training run is ----------------------===//
 
 #include "training/TrainingSettings.h"
+#include "training/Rollouts.h"
+#include "training/ThoughtSlots.h"
 
 #include <algorithm>
 #include <charconv>
@@ -29,6 +31,13 @@ bool parseNumber(const std::string &s, double &out) {
   char *end = nullptr;
   out = std::strtod(s.c_str(), &end);
   return !s.empty() && *end == '\0' && std::isfinite(out);
+}
+
+std::string flag(bool on) { return on ? "1" : "0"; }
+
+bool parseFlag(const std::string &s, bool &out) {
+  out = s == "1";
+  return s == "0" || s == "1";
 }
 
 struct Field {
@@ -75,11 +84,40 @@ const Field kFields[] = {
        s.seed = uint64_t(seed);
        return true;
      }},
-    {"think",
-     [](const TrainingSettings &s) { return std::string(s.think ? "1" : "0"); },
+    {"think", [](const TrainingSettings &s) { return flag(s.think); },
      [](TrainingSettings &s, const std::string &v) {
-       s.think = v == "1";
-       return v == "0" || v == "1";
+       return parseFlag(v, s.think);
+     }},
+    {"thought_slots", [](const TrainingSettings &s) { return s.thoughtSlots; },
+     [](TrainingSettings &s, const std::string &v) {
+       StatusOr<ThoughtSlots> slots = ThoughtSlots::parse(v);
+       s.thoughtSlots = slots ? slots->spec() : v;
+       return v.empty() || bool(slots);
+     }},
+    {"think_at", [](const TrainingSettings &s) { return s.thinkAt; },
+     [](TrainingSettings &s, const std::string &v) {
+       s.thinkAt = v;
+       return bool(parseThinkAt(v));
+     }},
+    {"think_cost", [](const TrainingSettings &s) { return text(s.thinkCost); },
+     [](TrainingSettings &s, const std::string &v) {
+       return parseNumber(v, s.thinkCost) && s.thinkCost >= 0;
+     }},
+    {"think_floor",
+     [](const TrainingSettings &s) { return text(s.thinkFloor); },
+     [](TrainingSettings &s, const std::string &v) {
+       return parseNumber(v, s.thinkFloor) && s.thinkFloor >= 0 &&
+              s.thinkFloor <= 1;
+     }},
+    {"clamp_advantages",
+     [](const TrainingSettings &s) { return flag(s.clampAdvantages); },
+     [](TrainingSettings &s, const std::string &v) {
+       return parseFlag(v, s.clampAdvantages);
+     }},
+    {"return_to_go",
+     [](const TrainingSettings &s) { return flag(s.returnToGo); },
+     [](TrainingSettings &s, const std::string &v) {
+       return parseFlag(v, s.returnToGo);
      }},
     {"reference", [](const TrainingSettings &s) { return s.reference; },
      [](TrainingSettings &s, const std::string &v) {
@@ -116,6 +154,26 @@ std::string flagOf(std::string key) {
 }
 
 } // namespace
+
+Status TrainingSettings::checkThinking() const {
+  if (!thoughtSlots.empty() && think)
+    return Status::error("ponder: --thought-slots and --think: give one "
+                         "(placed thoughts train by back-propagation, chosen "
+                         "ones by rollouts)");
+  if (think)
+    return Status::ok();
+  TrainingSettings v1;
+  v1.task = task;
+  const char *rolloutKeys[] = {"think_at", "think_cost", "think_floor",
+                               "clamp_advantages", "return_to_go"};
+  std::map<std::string, std::string> mine = toMetadata(),
+                                     theirs = v1.toMetadata();
+  for (const char *key : rolloutKeys)
+    if (mine.at(key) != theirs.at(key))
+      return Status::error("ponder: " + flagOf(key) +
+                           " needs --think (it shapes rollouts)");
+  return Status::ok();
+}
 
 int64_t TrainingSettings::resolvedWarmup() const {
   return warmup >= 0 ? warmup : std::min<int64_t>(100, steps / 10);

@@ -30,6 +30,15 @@ struct TrainingSettings {
   int64_t warmup = -1;        // -1: min(100, steps / 10)
   uint64_t seed = 0;          // initial weights, batches and rollouts
   bool think = false;         // think tokens by rollouts (MODEL.md §6)
+  /// Placed thoughts ("after-prompt:K", "before-answer:K"; ThoughtSlots.h),
+  /// trained by back-propagation; "" for none. Not with `think`.
+  std::string thoughtSlots;
+  // Rollouts (`think`) only; the defaults are v1's.
+  std::string thinkAt = "answer"; // where spans open: answer, prompt, all
+  double thinkCost = 0;           // subtracted per thought from a reward
+  double thinkFloor = 0;          // the least think probability sampled
+  bool clampAdvantages = false;   // negative advantages set to 0
+  bool returnToGo = false;        // advantages of returns-to-go
   std::string reference;      // a frozen reference checkpoint (MODEL.md §5)
   std::string referenceModel; // its description; "" for the trained one's
   std::string initFrom;       // weights a fine-tuning run started from
@@ -37,6 +46,10 @@ struct TrainingSettings {
   int64_t lrRestartStep = 0;
   double lrRestartRate = 0;
 
+  /// Whether the thinking settings agree with each other (one line naming
+  /// the flags otherwise): slots are not rollouts, and the rollout options
+  /// need `think`.
+  Status checkThinking() const;
   /// The warm-up with its default resolved.
   int64_t resolvedWarmup() const;
   LearningRateSchedule schedule() const;

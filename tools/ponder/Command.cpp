@@ -8,6 +8,8 @@
 #include "runtime/Trainer.h"
 #include "training/Tasks.h"
 #include "tools/ponder/ModelCache.h"
+#include "training/Rollouts.h"
+#include "training/ThoughtSlots.h"
 
 #include <cerrno>
 #include <cmath>
@@ -55,6 +57,42 @@ CLI::Validator nonNegativeNumber() {
         return "";
       },
       "NUMBER>=0");
+}
+
+CLI::Validator probability() {
+  return CLI::Validator(
+      [](std::string &value) -> std::string {
+        char *end = nullptr;
+        double v = std::strtod(value.c_str(), &end);
+        if (value.empty() || *end != '\0' || !(v >= 0 && v <= 1))
+          return "expected a number from 0 to 1, got '" + value + "'";
+        return "";
+      },
+      "0..1");
+}
+
+CLI::Validator thoughtSlotsSpec() {
+  return CLI::Validator(
+      [](std::string &value) -> std::string {
+        StatusOr<ThoughtSlots> slots = ThoughtSlots::parse(value);
+        if (!slots)
+          return "expected after-prompt:K or before-answer:K (K from 1 to "
+                 "64), got '" +
+                 value + "'";
+        value = slots->spec();
+        return "";
+      },
+      "after-prompt:K|before-answer:K");
+}
+
+CLI::Validator thinkAtPlace() {
+  return CLI::Validator(
+      [](std::string &value) -> std::string {
+        return parseThinkAt(value)
+                   ? ""
+                   : "expected answer, prompt or all, got '" + value + "'";
+      },
+      "answer|prompt|all");
 }
 
 CLI::Validator outputFile() {

@@ -49,6 +49,13 @@ int fail(const Status &status);
 /// Option checks whose messages read "--FLAG: expected ..., got 'X'".
 CLI::Validator integerAtLeast(int64_t min);
 CLI::Validator nonNegativeNumber();
+/// A number in [0, 1].
+CLI::Validator probability();
+/// A thought-slots spec: after-prompt:K or before-answer:K
+/// (training/ThoughtSlots.h).
+CLI::Validator thoughtSlotsSpec();
+/// Where thinking spans open: answer, prompt or all (training/Rollouts.h).
+CLI::Validator thinkAtPlace();
 /// An output file: not empty, not a directory, in a directory that exists.
 /// Checked before any work, so a run that could not save does not start.
 CLI::Validator outputFile();

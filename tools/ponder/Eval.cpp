@@ -16,6 +16,7 @@
 #include "training/Metrics.h"
 #include "training/Plot.h"
 #include "training/Tasks.h"
+#include "training/ThoughtSlots.h"
 
 #include <cstdio>
 #include <fstream>
@@ -30,7 +31,73 @@ struct EvalOptions {
   std::string weights, task, csv, plot, metrics;
   int64_t examples = 512, seed = 0;
   bool think = false;
+  std::string thinkAt;      // "": the checkpoint's (ThinkingMode)
+  std::string thoughtSlots; // "": the checkpoint's
+  bool forcedSlots = false;
 };
+
+/// How the walk thinks, resolved from the flags and the checkpoint.
+struct ThinkingMode {
+  bool think = false;                 // the model chooses its thoughts
+  ThinkAt at = ThinkAt::Answer;       // where, when it does
+  std::optional<ThoughtSlots> forced; // or they stand at these slots
+  std::string describe() const;
+};
+
+std::string ThinkingMode::describe() const {
+  if (forced)
+    return "thoughts forced at " + forced->spec();
+  if (!think)
+    return "greedy, no thinking";
+  switch (at) {
+  case ThinkAt::Answer:
+    return "greedy, thinking";
+  case ThinkAt::Prompt:
+    return "greedy, thinking before prompt tokens";
+  case ThinkAt::All:
+    return "greedy, thinking before every token";
+  }
+  return "greedy, thinking";
+}
+
+/// The metadata value `key` of checkpoint `c`, or "".
+std::string recorded(const Checkpoint &c, const std::string &key) {
+  auto it = c.metadata.find(key);
+  return it == c.metadata.end() ? "" : it->second;
+}
+
+/// The thinking of `o`: --think chooses thoughts where --think-at says (by
+/// default before every token for a checkpoint of placed thoughts, else
+/// where its rollouts opened spans); --thought-slots implies it;
+/// --forced-slots places the slots of --thought-slots or the checkpoint's.
+StatusOr<ThinkingMode> thinkingMode(const EvalOptions &o, const Checkpoint &c) {
+  ThinkingMode mode;
+  std::string slots =
+      o.thoughtSlots.empty() ? recorded(c, "thought_slots") : o.thoughtSlots;
+  if (o.forcedSlots) {
+    if (o.think)
+      return Status::error("ponder: --forced-slots and --think: give one "
+                           "(thoughts forced at the slots or chosen)");
+    if (slots.empty())
+      return Status::error("ponder: --forced-slots: give --thought-slots "
+                           "SPEC (" +
+                           o.weights + " records none)");
+    StatusOr<ThoughtSlots> parsed = ThoughtSlots::parse(slots);
+    if (!parsed)
+      return Status::error("ponder: " + parsed.getStatus().message());
+    mode.forced = *parsed;
+    return mode;
+  }
+  mode.think = o.think || !o.thoughtSlots.empty();
+  std::string at = !o.thinkAt.empty() ? o.thinkAt
+                   : !slots.empty()   ? "all"
+                                      : recorded(c, "think_at");
+  StatusOr<ThinkAt> parsed = parseThinkAt(at.empty() ? "answer" : at);
+  if (!parsed)
+    return Status::error("ponder: " + parsed.getStatus().message());
+  mode.at = *parsed;
+  return mode;
+}
 
 /// The token of position statistics `s`, or `fallback` for mixed ones.
 std::string tokenOf(const PositionStats &s, const Vocabulary &vocab,
@@ -56,7 +123,7 @@ Status writePositionsCsv(const std::string &path, const Evaluation &e,
                     tokenOf(s, vocab, verbalVocab, std::to_string(p)).c_str(),
                     static_cast<long long>(s.scored),
                     static_cast<long long>(s.count),
-                    s.targets ? double(s.thinkTokens) / double(s.targets) : 0.0,
+                    s.spans ? double(s.thinkTokens) / double(s.spans) : 0.0,
                     s.depth / double(s.count));
       out << row;
       if (s.thinkTokens > 0)
@@ -95,8 +162,8 @@ void printPositions(const Evaluation &e, const Vocabulary &vocab,
     if (s.count == 0)
       continue;
     std::printf("%8zu %7s", p, tokenOf(s, vocab, verbalVocab, "*").c_str());
-    printCell(" %9.3f", 9, s.targets,
-              double(s.thinkTokens) / double(std::max<int64_t>(1, s.targets)));
+    printCell(" %9.3f", 9, s.spans,
+              double(s.thinkTokens) / double(std::max<int64_t>(1, s.spans)));
     std::printf(" %7.3f", s.depth / double(s.count));
     printCell(" %11.3f", 11, s.thinkTokens,
               s.thinkDepth / double(std::max<int64_t>(1, s.thinkTokens)));
@@ -113,25 +180,33 @@ void printPositions(const Evaluation &e, const Vocabulary &vocab,
 void printLengths(const Evaluation &e) {
   if (e.lengths.size() <= 1)
     return;
-  std::printf("\n%8s %7s %9s %11s %15s %9s\n", "length", "count", "accuracy",
-              "mean depth", "deciding depth", "think/tok");
-  for (const LengthStats &l : e.lengths)
-    std::printf(
-        "%8lld %7lld %8.2f%% %11.3f %15.3f %9.3f\n",
-        static_cast<long long>(l.length), static_cast<long long>(l.count),
-        100.0 * l.exact / double(l.count), l.depth / double(l.count * l.length),
-        l.targets ? l.targetDepth / double(l.targets) : 0.0,
-        l.targets ? double(l.thinkTokens) / double(l.targets) : 0.0);
+  std::printf("\n%8s %7s %9s %11s %15s %9s %9s %10s\n", "length", "count",
+              "accuracy", "mean depth", "deciding depth", "think/tok",
+              "thoughts", "FLOPs");
+  for (const LengthStats &l : e.lengths) {
+    double count = double(l.count);
+    std::printf("%8lld %7lld %8.2f%% %11.3f %15.3f %9.3f %9.3f %10.4g\n",
+                static_cast<long long>(l.length),
+                static_cast<long long>(l.count), 100.0 * l.exact / count,
+                l.depth / (count * double(l.length)),
+                l.targets ? l.targetDepth / double(l.targets) : 0.0,
+                l.targets ? double(l.thinkTokens) / double(l.targets) : 0.0,
+                double(l.thinkTokens) / count, l.flops / count);
+  }
 }
 
-void printSummary(const EvalOptions &o, const Evaluation &e) {
+void printSummary(const EvalOptions &o, const ThinkingMode &mode,
+                  const Evaluation &e) {
   std::printf("%s: held-out accuracy %.2f%% over %lld examples (%s)\n",
               o.task.c_str(), 100.0 * e.accuracy(),
-              static_cast<long long>(e.examples),
-              o.think ? "greedy, thinking" : "greedy, no thinking");
+              static_cast<long long>(e.examples), mode.describe().c_str());
   std::printf("verbal NLL %.4f nats per target token; %.3f think tokens per "
               "verbal token; mean depth %.3f steps per token\n",
               e.meanNll(), e.thinkPerVerbal(), e.meanDepth());
+  std::printf("%.3f thoughts per answer; %.2f tokens decoded per answer "
+              "(thoughts included), %.4g FLOPs per answer (estimate)\n",
+              e.thoughtsPerExample(), e.tokensPerExample(),
+              e.flopsPerExample());
   if (e.known > 0)
     std::printf("KL(true || model) %.5f nats per target with a known "
                 "distribution (%lld of them)\n",
@@ -140,8 +215,9 @@ void printSummary(const EvalOptions &o, const Evaluation &e) {
 
 /// --csv and --plot: the per-position CSV and the PNG with the run's
 /// metrics (W.csv by default).
-Status writeOutputs(EvalOptions &o, const Evaluation &e,
-                    const Vocabulary &vocab, int64_t verbalVocab) {
+Status writeOutputs(EvalOptions &o, const ThinkingMode &mode,
+                    const Evaluation &e, const Vocabulary &vocab,
+                    int64_t verbalVocab) {
   if (!o.plot.empty() && o.csv.empty())
     o.csv = withExtension(o.plot, ".positions.csv");
   if (!o.csv.empty()) {
@@ -158,8 +234,10 @@ Status writeOutputs(EvalOptions &o, const Evaluation &e,
     return Status::error("ponder: --metrics: " + metrics + ": no such file");
   if (stat(metrics.c_str(), &st) != 0)
     metrics.clear();
-  std::string title =
-      o.task + ", " + o.weights + (o.think ? ", thinking" : ", no thinking");
+  std::string title = o.task + ", " + o.weights + ", " +
+                      (mode.forced ? "thoughts forced at " + mode.forced->spec()
+                       : mode.think ? std::string("thinking")
+                                    : std::string("no thinking"));
   if (Status s = plotEvaluation(o.csv, metrics, o.plot, title); !s)
     return Status::error("ponder: " + s.message());
   std::printf("plot: %s\n", o.plot.c_str());
@@ -184,6 +262,20 @@ Status chooseTask(EvalOptions &o, const Checkpoint &c) {
   return Status::ok();
 }
 
+/// Thinking needs think ids, and choosing thoughts a max_think.
+Status checkThinking(const ThinkingMode &mode, const Artifact &model,
+                     const std::string &label) {
+  bool thinkIds = model.vocabSize() > model.verbalVocab();
+  if (mode.forced && !thinkIds)
+    return Status::error("ponder: --forced-slots: " + label +
+                         " has no think ids (think_vocab is 0)");
+  if (mode.think && (!thinkIds || model.maxThink() == 0))
+    return Status::error("ponder: --think: " + label +
+                         " has no think tokens (think_vocab or max_think is "
+                         "0)");
+  return Status::ok();
+}
+
 int runEval(EvalOptions &o) {
   // A checkpoint also holds Adam moments; only the parameters are read.
   StatusOr<Checkpoint> c = loadCheckpoint(o.weights);
@@ -195,11 +287,11 @@ int runEval(EvalOptions &o) {
   if (!loaded)
     return fail(loaded.getStatus());
   const Artifact &model = *loaded->artifact;
-  if (o.think &&
-      (model.vocabSize() == model.verbalVocab() || model.maxThink() == 0))
-    return fail(Status::error("ponder: --think: " + loaded->label +
-                              " has no think tokens (think_vocab or "
-                              "max_think is 0)"));
+  StatusOr<ThinkingMode> mode = thinkingMode(o, *c);
+  if (!mode)
+    return fail(mode.getStatus());
+  if (Status s = checkThinking(*mode, model, loaded->label); !s)
+    return fail(s);
   auto task = Task::create(o.task, model.verbalVocab(), model.maxSeq());
   if (!task)
     return fail(Status::error("ponder: " + task.getStatus().message()));
@@ -212,7 +304,9 @@ int runEval(EvalOptions &o) {
         (*task)->example(Split::HeldOut, uint64_t(o.seed), uint64_t(i)));
   TaskBatch batch = makeTaskBatch(**task, held);
   EvaluateOptions options;
-  options.maxThink = o.think ? model.maxThink() : 0;
+  options.maxThink = mode->think ? model.maxThink() : 0;
+  options.at = mode->at;
+  options.forcedSlots = mode->forced;
   options.known = [&](int64_t index, int64_t position) {
     return (*task)->knownDistribution(held[size_t(index)], position);
   };
@@ -221,10 +315,10 @@ int runEval(EvalOptions &o) {
   if (!e)
     return fail(Status::error("ponder: " + e.getStatus().message()));
   const Vocabulary &vocab = (*task)->vocabulary();
-  printSummary(o, *e);
+  printSummary(o, *mode, *e);
   printPositions(*e, vocab, model.verbalVocab());
   printLengths(*e);
-  Status s = writeOutputs(o, *e, vocab, model.verbalVocab());
+  Status s = writeOutputs(o, *mode, *e, vocab, model.verbalVocab());
   return s ? 0 : fail(s);
 }
 
@@ -247,7 +341,19 @@ Command makeEvalCommand(CLI::App &parent) {
   app->add_option("--seed", o->seed, "which held-out examples")
       ->check(integerAtLeast(0))
       ->capture_default_str();
-  app->add_flag("--think", o->think, "think greedily before each answer");
+  app->add_flag("--think", o->think, "think greedily (where --think-at says)");
+  app->add_option("--think-at", o->thinkAt,
+                  "where thinking spans open (default: before every token for "
+                  "placed thoughts, else the checkpoint's rollouts', else "
+                  "answer)")
+      ->check(thinkAtPlace());
+  app->add_option("--thought-slots", o->thoughtSlots,
+                  "placed thoughts SPEC (default: the checkpoint's); implies "
+                  "--think before every token")
+      ->check(thoughtSlotsSpec());
+  app->add_flag("--forced-slots", o->forcedSlots,
+                "thoughts forced at the slots of --thought-slots rather than "
+                "chosen (teacher forced)");
   app->add_option("--csv", o->csv, "the per-position table as CSV")
       ->check(outputFile());
   app->add_option("--plot", o->plot,

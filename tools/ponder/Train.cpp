@@ -65,6 +65,11 @@ void showProgress(const StepReport &r, int64_t heldOut, bool terminal) {
                   *r.row.reward, *r.row.thinkPerVerbal);
     shown += line;
   }
+  if (r.row.heldOutThoughts && !terminal) { // on the evaluation's line
+    std::snprintf(line, sizeof(line), "  thoughts/answer %.2f",
+                  *r.row.heldOutThoughts);
+    shown += line;
+  }
   if (r.lastAccuracy >= 0) {
     std::snprintf(line, sizeof(line), "  held-out %.1f%% of %lld",
                   100.0 * r.lastAccuracy, static_cast<long long>(heldOut));
@@ -176,19 +181,28 @@ int trainModel(const TrainOptions &o, const LoadedModel &loaded,
     return 128 + stopSignal;
   }
   const MetricsRow &last = (*run)->lastRow();
+  std::string thoughts;
+  if (last.heldOutThoughts) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof(buffer), ", %.2f thoughts per answer",
+                  *last.heldOutThoughts);
+    thoughts = buffer;
+  }
   std::printf("trained to step %lld: loss %.4f, held-out accuracy %.1f%% "
-              "(%lld examples); checkpoint %s, metrics %s\n",
+              "(%lld examples%s); checkpoint %s, metrics %s\n",
               static_cast<long long>(*reached), last.loss,
               100.0 * (*run)->lastAccuracy(),
-              static_cast<long long>(options.heldOutCount), options.out.c_str(),
-              (*run)->metricsPath().c_str());
+              static_cast<long long>(options.heldOutCount), thoughts.c_str(),
+              options.out.c_str(), (*run)->metricsPath().c_str());
   return 0;
 }
 
 int runTrain(TrainOptions &o, const CLI::App &app) {
   for (const char *key :
        {"task", "steps", "batch", "lr", "weight-decay", "warmup", "seed",
-        "think", "reference", "reference-model", "init-from"})
+        "think", "thought-slots", "think-at", "think-cost", "think-floor",
+        "clamp-advantages", "return-to-go", "reference", "reference-model",
+        "init-from"})
     if (app.count(std::string("--") + key)) {
       std::string k = key;
       std::replace(k.begin(), k.end(), '-', '_');
@@ -219,6 +233,9 @@ int runTrain(TrainOptions &o, const CLI::App &app) {
   } else if (settings.task.empty()) {
     return fail(Status::error("ponder: missing option '--task'"));
   }
+  // Before the model compiles: these need nothing of it.
+  if (Status s = settings.checkThinking(); !s)
+    return fail(s);
   StatusOr<LoadedModel> loaded =
       loadModel(o.model, resumed ? resumed->metadata["model"] : "");
   if (!loaded)
@@ -255,6 +272,28 @@ Command makeTrainCommand(CLI::App &parent) {
       ->check(integerAtLeast(0))
       ->capture_default_str();
   app->add_flag("--think", g.think, "think tokens by rollouts (MODEL.md §6)");
+  app->add_option("--thought-slots", g.thoughtSlots,
+                  "placed thoughts, trained by back-propagation: "
+                  "after-prompt:K or before-answer:K (docs/training.md)")
+      ->check(thoughtSlotsSpec());
+  app->add_option("--think-at", g.thinkAt,
+                  "with --think: where spans open (answer: before targets, "
+                  "as v1)")
+      ->check(thinkAtPlace())
+      ->capture_default_str();
+  app->add_option("--think-cost", g.thinkCost,
+                  "with --think: subtracted from a span's reward per thought")
+      ->check(nonNegativeNumber())
+      ->capture_default_str();
+  app->add_option("--think-floor", g.thinkFloor,
+                  "with --think: the least think probability rollouts sample")
+      ->check(probability())
+      ->capture_default_str();
+  app->add_flag("--clamp-advantages", g.clampAdvantages,
+                "with --think: negative advantages set to 0 (Quiet-STaR)");
+  app->add_flag("--return-to-go", g.returnToGo,
+                "with --think: a span's advantage from its reward plus its "
+                "row's later ones (credits thoughts in the prompt)");
   app->add_option("--reference", g.reference,
                   "a frozen reference checkpoint for soft targets");
   app->add_option("--reference-model", g.referenceModel,

@@ -516,3 +516,189 @@ TEST_F(PonderTrain, InitFromFineTunesGivenWeightsOnAnotherTask) {
 }
 
 } // namespace
+
+namespace {
+
+/// A model with think ids for placed and chosen thoughts.
+std::string thinkingModel(int64_t maxThink = 2) {
+  std::string text = kModel;
+  text.replace(text.find("think_vocab = 0"), 15, "think_vocab = 3");
+  text.replace(text.find("max_seq = 12"), 12, "max_seq = 16");
+  return text + "[think]\nmax_think = " + std::to_string(maxThink) +
+         "\nrollouts = 3\n";
+}
+
+/// Column `name` of a metrics CSV, row by row (empty fields kept).
+std::vector<std::string> namedColumn(const std::string &csv,
+                                     const std::string &name) {
+  std::stringstream in(slurp(csv));
+  std::string line, cell;
+  std::getline(in, line);
+  std::stringstream header(line);
+  size_t index = 0;
+  while (std::getline(header, cell, ',') && cell != name)
+    ++index;
+  std::vector<std::string> values;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    while (std::getline(row, cell, ','))
+      cells.push_back(cell);
+    cells.resize(std::max(cells.size(), index + 1));
+    values.push_back(cells[index]);
+  }
+  return values;
+}
+
+// Placed thoughts: the slots are in every batch (4 per 4-bit parity
+// answer), the policy term (the think-vs-speak cross-entropy) falls, and
+// the model then thinks at the slots by itself; the checkpoint keeps the
+// slots for a resume and for `ponder eval`.
+TEST_F(PonderTrain, PlacedThoughtsTeachTheModelWhereToThink) {
+  std::ofstream(dir + "/think.toml") << thinkingModel();
+  std::string out = dir + "/p.safetensors";
+  ASSERT_EQ(ponder("train " + dir +
+                   "/think.toml --task parity:4 --thought-slots "
+                   "after-prompt:1 --steps 80 --batch 16 --lr 0.01 --out " +
+                   out),
+            0)
+      << slurp(dir + "/err.txt");
+  std::vector<std::string> slots =
+      namedColumn(dir + "/p.csv", "thoughts_per_answer");
+  ASSERT_EQ(slots.size(), 80u);
+  for (const std::string &v : slots)
+    EXPECT_EQ(v, "4");
+  std::vector<double> policy = column(dir + "/p.csv", 4);
+  EXPECT_LT(policy.back(), policy.front() / 20)
+      << policy.front() << " -> " << policy.back();
+  std::vector<std::string> chosen =
+      namedColumn(dir + "/p.csv", "heldout_thoughts_per_answer");
+  EXPECT_NEAR(std::stod(chosen.back()), 4.0, 0.25);
+  EXPECT_NE(namedColumn(dir + "/p.csv", "heldout_flops_per_answer").back(), "");
+  EXPECT_NE(slurp(dir + "/out.txt").find("thoughts per answer"),
+            std::string::npos);
+  auto c = readSafetensors(out);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->metadata.at("thought_slots"), "after-prompt:1");
+
+  EXPECT_NE(ponder("train --steps 90 --thought-slots before-answer:1 "
+                   "--resume " +
+                   out),
+            0);
+  EXPECT_EQ(slurp(dir + "/err.txt"),
+            "ponder: --thought-slots before-answer:1 differs from the resumed "
+            "run's after-prompt:1\n");
+  ASSERT_EQ(ponder("train --steps 82 --resume " + out), 0)
+      << slurp(dir + "/err.txt");
+  EXPECT_EQ(namedColumn(dir + "/p.csv", "thoughts_per_answer").size(), 82u);
+
+  // Evaluation: chosen (the default for its slots) and forced thoughts.
+  ASSERT_EQ(ponder("eval --weights " + out + " --think --examples 32"), 0)
+      << slurp(dir + "/err.txt");
+  std::string chosenReport = slurp(dir + "/out.txt");
+  EXPECT_NE(chosenReport.find("(greedy, thinking before every token)"),
+            std::string::npos)
+      << chosenReport;
+  ASSERT_EQ(ponder("eval --weights " + out + " --forced-slots --examples 32"),
+            0)
+      << slurp(dir + "/err.txt");
+  std::string forced = slurp(dir + "/out.txt");
+  EXPECT_NE(forced.find("(thoughts forced at after-prompt:1)"),
+            std::string::npos)
+      << forced;
+  EXPECT_NE(forced.find("\n4.000 thoughts per answer; 12.00 tokens decoded "
+                        "per answer"),
+            std::string::npos)
+      << forced;
+}
+
+// The rollout options are settings of the run: kept in the checkpoint,
+// restored by a resume and refused when a resume names other values.
+TEST_F(PonderTrain, ChosenThoughtOptionsAreKeptForAResume) {
+  std::ofstream(dir + "/think.toml") << thinkingModel();
+  std::string out = dir + "/c.safetensors";
+  ASSERT_EQ(ponder("train " + dir +
+                   "/think.toml --task parity:4 --think --think-at all "
+                   "--think-floor 0.25 --think-cost 0.01 --return-to-go "
+                   "--clamp-advantages --steps 4 --batch 4 --out " +
+                   out),
+            0)
+      << slurp(dir + "/err.txt");
+  auto c = readSafetensors(out);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->metadata.at("think_at"), "all");
+  EXPECT_EQ(c->metadata.at("think_floor"), "0.25");
+  EXPECT_EQ(c->metadata.at("think_cost"), "0.01");
+  EXPECT_EQ(c->metadata.at("return_to_go"), "1");
+  EXPECT_EQ(c->metadata.at("clamp_advantages"), "1");
+  for (const std::string &v :
+       namedColumn(dir + "/c.csv", "thoughts_per_answer"))
+    EXPECT_NE(v, "");
+  EXPECT_NE(ponder("train --steps 6 --think-floor 0.5 --resume " + out), 0);
+  EXPECT_EQ(slurp(dir + "/err.txt"),
+            "ponder: --think-floor 0.5 differs from the resumed run's 0.25\n");
+  EXPECT_EQ(ponder("train --steps 6 --resume " + out), 0)
+      << slurp(dir + "/err.txt");
+}
+
+TEST_F(PonderTrain, BadThinkingOptionsAreOneLine) {
+  auto failure = [&](const std::string &args) {
+    EXPECT_NE(ponder(args), 0) << args;
+    return slurp(dir + "/err.txt");
+  };
+  std::ofstream(dir + "/think.toml") << thinkingModel();
+  std::string t = "train " + model + " --task parity:4 --steps 2 --out " + dir +
+                  "/x.safetensors";
+  std::string thinking = "train " + dir +
+                         "/think.toml --task parity:4 --steps 2 --out " + dir +
+                         "/x.safetensors";
+  EXPECT_EQ(failure(t + " --thought-slots middle:1"),
+            "ponder: --thought-slots: expected after-prompt:K or "
+            "before-answer:K (K from 1 to 64), got 'middle:1'\n");
+  EXPECT_EQ(failure(t + " --thought-slots after-prompt:1"),
+            "ponder: --thought-slots after-prompt:1: " + model +
+                " has no think ids (think_vocab is 0)\n");
+  EXPECT_EQ(failure(thinking + " --thought-slots after-prompt:3"),
+            "ponder: --thought-slots after-prompt:3: " + dir +
+                "/think.toml allows max_think = 2 thoughts in a row, fewer "
+                "than 3 per slot\n");
+  // parity:7 has 11 tokens; a slot after each of its bits makes 18.
+  EXPECT_EQ(failure("train " + dir +
+                    "/think.toml --task parity:7 --steps 2 --thought-slots "
+                    "after-prompt:1 --out " +
+                    dir + "/x.safetensors"),
+            "ponder: --thought-slots: thought slots after-prompt:1 make an "
+            "example of 11 tokens 18 long, more than max_seq = 16\n");
+  EXPECT_EQ(failure(thinking + " --thought-slots after-prompt:1 --think"),
+            "ponder: --thought-slots and --think: give one (placed thoughts "
+            "train by back-propagation, chosen ones by rollouts)\n");
+  EXPECT_EQ(failure(thinking + " --think-cost 0.1"),
+            "ponder: --think-cost needs --think (it shapes rollouts)\n");
+  EXPECT_EQ(failure(thinking + " --return-to-go"),
+            "ponder: --return-to-go needs --think (it shapes rollouts)\n");
+  EXPECT_EQ(failure(thinking + " --think --think-floor 1.5"),
+            "ponder: --think-floor: expected a number from 0 to 1, got "
+            "'1.5'\n");
+  EXPECT_EQ(failure(thinking + " --think --think-at everywhere"),
+            "ponder: --think-at: expected answer, prompt or all, got "
+            "'everywhere'\n");
+  // ponder eval: forced slots need slots, and not --think as well.
+  std::string w = dir + "/w.safetensors";
+  ASSERT_EQ(ponder(thinking.substr(0, thinking.find(" --out")) + " --out " + w),
+            0)
+      << slurp(dir + "/err.txt");
+  EXPECT_EQ(failure("eval --weights " + w + " --forced-slots"),
+            "ponder: --forced-slots: give --thought-slots SPEC (" + w +
+                " records none)\n");
+  EXPECT_EQ(failure("eval --weights " + w +
+                    " --forced-slots --think --thought-slots after-prompt:1"),
+            "ponder: --forced-slots and --think: give one (thoughts forced at "
+            "the slots or chosen)\n");
+  EXPECT_EQ(failure("eval --weights " + w +
+                    " --task parity:7 --forced-slots --thought-slots "
+                    "after-prompt:1"),
+            "ponder: thought slots after-prompt:1 make an example of 11 "
+            "tokens 18 long, more than max_seq = 16\n");
+}
+
+} // namespace

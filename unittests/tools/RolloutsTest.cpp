@@ -14,6 +14,7 @@
 #include "runtime/Safetensors.h"
 #include "training/Evaluation.h"
 #include "training/Tasks.h"
+#include "training/ThoughtSlots.h"
 
 #include <gtest/gtest.h>
 
@@ -301,6 +302,195 @@ TEST(Rollouts, CrossEntropyGradientNeverReachesThinkLogits) {
         verbalNorm += double(x) * x;
     }
   EXPECT_GT(verbalNorm, 0.0);
+}
+
+/// Teacher-forced exact matches of (ids, lengths, scored) from @forward.
+int64_t forwardExact(const Artifact &a, const Weights &w, const Tensor &ids,
+                     const Tensor &lengths, const Tensor &scored) {
+  std::map<std::string, const Tensor *> values = w.view;
+  values["ids"] = &ids;
+  values["lengths"] = &lengths;
+  auto out = a.call(*a.entry("forward"), values);
+  EXPECT_TRUE(out) << out.getStatus().message();
+  int64_t b = ids.shape()[0], t = ids.shape()[1], v = a.vocabSize();
+  int64_t exact = 0;
+  for (int64_t r = 0; r < b; ++r) {
+    bool right = true;
+    for (int64_t p = 1; p < lengths.data<int32_t>()[r]; ++p) {
+      if (!scored.data<int32_t>()[r * t + p])
+        continue;
+      const float *z = out->at("logits").data<float>() + (r * t + p - 1) * v;
+      right &= std::max_element(z, z + kVerbal) - z ==
+               ids.data<int32_t>()[r * t + p];
+    }
+    exact += right;
+  }
+  return exact;
+}
+
+TEST(Rollouts, ThinkingBeforeEveryTokenScoresOnlyTheTargets) {
+  const Artifact &a = model();
+  Weights w(a, 4);
+  TaskBatch b = parityBatch(12);
+  EvaluateOptions answer, all;
+  all.at = ThinkAt::All;
+  auto plain = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight, b.scored,
+                        answer, "test");
+  auto everywhere = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight,
+                             b.scored, all, "test");
+  ASSERT_TRUE(plain && everywhere);
+  // No thinking: spans before prompt tokens change no score (the decode
+  // calls append fewer tokens at a time: rounding differs).
+  EXPECT_EQ(everywhere->exact, plain->exact);
+  EXPECT_EQ(everywhere->targets, plain->targets);
+  EXPECT_NEAR(everywhere->nll, plain->nll, 1e-6 * plain->nll);
+  EXPECT_EQ(everywhere->tokens, plain->tokens);
+  ASSERT_EQ(everywhere->lengths.size(), 1u);
+  EXPECT_EQ(everywhere->lengths[0].targetDepth, plain->lengths[0].targetDepth);
+  EXPECT_GT(plain->flops, 0.0);
+  EXPECT_DOUBLE_EQ(everywhere->flops, plain->flops);
+  // Thinking: thoughts before prompt tokens too, counted per position.
+  all.maxThink = kMaxThink;
+  auto thinking = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight,
+                           b.scored, all, "test");
+  ASSERT_TRUE(thinking);
+  int64_t prompt = 0, total = 0;
+  for (size_t p = 0; p < thinking->positions.size(); ++p) {
+    total += thinking->positions[p].thinkTokens;
+    if (p >= 1 && p < 7) // parity:6's bits and `|`
+      prompt += thinking->positions[p].thinkTokens;
+  }
+  EXPECT_GT(prompt, 0);
+  EXPECT_EQ(total, thinking->thinkTokens);
+  EXPECT_EQ(thinking->targets, plain->targets);
+  EXPECT_EQ(thinking->tokens, plain->tokens + thinking->thinkTokens);
+  EXPECT_GT(thinking->flops, plain->flops);
+  EXPECT_DOUBLE_EQ(thinking->thoughtsPerExample(),
+                   double(thinking->thinkTokens) / 12);
+}
+
+TEST(Rollouts, ForcedSlotsAreTeacherForcingOnThePlacedBatch) {
+  const Artifact &a = model("fixed");
+  Weights w(a, 2);
+  auto task = Task::create("parity:4", kVerbal, kMaxSeq);
+  ASSERT_TRUE(task);
+  TaskBatch b = heldOutBatch(**task, 1, 0, 24);
+  ThoughtSlots slots{SlotPlace::AfterPrompt, 2};
+  auto placed = placeThoughtSlots(b, slots, int32_t(kVerbal), kMaxSeq);
+  ASSERT_TRUE(placed) << placed.getStatus().message();
+  // The forced walk decodes exactly the placed rows.
+  Tensor counts = thoughtCounts(b.targetWeight, b.lengths, slots);
+  auto decoder = Decoder::create(a, w.view, 24, "test");
+  ASSERT_TRUE(decoder);
+  WalkOptions forced{1, 0.0, 0, 0};
+  forced.forced = &counts;
+  auto rows = walk(**decoder, b.ids, b.lengths, b.targetWeight, forced);
+  ASSERT_TRUE(rows) << rows.getStatus().message();
+  int64_t width = placed->ids.shape()[1];
+  for (int64_t r = 0; r < 24; ++r) {
+    const int32_t *row = placed->ids.data<int32_t>() + r * width;
+    EXPECT_EQ(
+        (*rows)[r].ids,
+        std::vector<int32_t>(row, row + placed->lengths.data<int32_t>()[r]));
+  }
+  EvaluateOptions options;
+  options.forcedSlots = slots;
+  auto e = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight, b.scored,
+                    options, "test");
+  ASSERT_TRUE(e) << e.getStatus().message();
+  EXPECT_EQ(e->thinkTokens, placed->thoughts);
+  EXPECT_EQ(e->thinkTokens, 24 * 4 * 2); // after each of the 4 bits
+  EXPECT_EQ(e->exact,
+            forwardExact(a, w, placed->ids, placed->lengths, placed->scored));
+  EXPECT_EQ(e->positions[2].thinkTokens, 24 * 2);
+  EXPECT_EQ(e->positions[1].thinkTokens, 0);
+  // Slots that overflow max_seq are one line.
+  options.forcedSlots = ThoughtSlots{SlotPlace::AfterPrompt, 3};
+  auto over = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight, b.scored,
+                       options, "test");
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.getStatus().message(),
+            "thought slots after-prompt:3 make an example of 8 tokens 20 long, "
+            "more than max_seq = 16");
+}
+
+TEST(Rollouts, GroupedWalksWriteTheFirstThinkId) {
+  const Artifact &a = model();
+  Weights w(a);
+  TaskBatch b = parityBatch(8);
+  auto decoder = Decoder::create(a, w.view, 8 * 3, "test");
+  ASSERT_TRUE(decoder);
+  WalkOptions grouped{3, 1.0, kMaxThink, 11};
+  grouped.grouped = true;
+  Tensor opens = spanOpenings(b.targetWeight, b.lengths, ThinkAt::All);
+  auto rows = walk(**decoder, b.ids, b.lengths, opens, grouped);
+  ASSERT_TRUE(rows) << rows.getStatus().message();
+  int64_t thoughts = 0;
+  for (const WalkRow &row : *rows) {
+    for (size_t p = 0; p < row.ids.size(); ++p)
+      if (row.source[p] < 0) {
+        EXPECT_EQ(row.ids[p], kVerbal);
+        ++thoughts;
+      }
+    // A span before every position but <bos>.
+    EXPECT_EQ(row.spans.size(),
+              size_t(row.source.size() - 1) -
+                  std::count(row.source.begin(), row.source.end(), -1));
+  }
+  EXPECT_GT(thoughts, 0);
+}
+
+TEST(Rollouts, InformationGainCostsAndReturnsToGo) {
+  const Artifact &a = model();
+  Weights w(a);
+  TaskBatch b = parityBatch(4);
+  RolloutOptions options{3, kMaxThink, ThinkReward::InformationGain, 9};
+  options.at = ThinkAt::All;
+  options.thinkCost = 0.125;
+  for (bool toGo : {false, true}) {
+    options.returnToGo = toGo;
+    options.clampAdvantages = toGo;
+    auto decoder = Decoder::create(a, w.view, 4 * 3, "test");
+    auto r = rollout(**decoder, b.ids, b.lengths, b.targetWeight, options);
+    ASSERT_TRUE(r) << r.getStatus().message();
+    (*decoder)->reset();
+    Tensor opens = spanOpenings(b.targetWeight, b.lengths, ThinkAt::All);
+    auto rows =
+        walk(**decoder, b.ids, b.lengths, opens, {3, 1.0, kMaxThink, 9});
+    ASSERT_TRUE(rows);
+    int64_t t = b.ids.shape()[1], width = r->ids.shape()[1];
+    int64_t thinkingSpans = 0;
+    for (int64_t e = 0; e < 4; ++e) {
+      std::vector<double> rewards;
+      for (int64_t g = 0; g < 3; ++g)
+        for (const Span &s : (*rows)[e * 3 + g].spans) {
+          if (s.thinkTokens == 0) // the same logits: exactly 0
+            EXPECT_EQ(s.startLogProb, s.logProb);
+          else
+            ++thinkingSpans;
+          float weight = b.targetWeight.data<float>()[e * t + s.position];
+          double gain = weight > 0 ? s.logProb - s.startLogProb : 0.0;
+          rewards.push_back(gain - 0.125 * s.thinkTokens);
+        }
+      std::vector<double> adv =
+          leaveOneOutAdvantages(toGo ? returnsToGo(rewards, 3) : rewards, 3);
+      if (toGo)
+        adv = clampAdvantages(adv);
+      size_t spans = rewards.size() / 3;
+      for (int64_t g = 0; g < 3; ++g) {
+        const WalkRow &row = (*rows)[e * 3 + g];
+        size_t k = 0;
+        for (size_t p = 0; p < row.ids.size(); ++p) {
+          bool inSpan = row.source[p] < 0 ||
+                        (k < spans && row.source[p] == row.spans[k].position);
+          float got = r->advantage.data<float>()[(e * 3 + g) * width + p];
+          EXPECT_FLOAT_EQ(got, inSpan ? float(adv[g * spans + k]) : 0.0f);
+          k += inSpan && row.source[p] >= 0;
+        }
+      }
+    }
+    EXPECT_GT(thinkingSpans, 0);
+  }
 }
 
 std::string slurp(const std::string &path);

@@ -27,24 +27,31 @@ std::string slurp(const std::string &path) {
 }
 
 TEST_F(Metrics, HeaderAndRowsHaveTheSameColumns) {
-  EXPECT_EQ(metricsHeader(),
-            "step,loss,loss_ce,loss_ponder,loss_policy,grad_norm,"
-            "learning_rate,mean_depth,tokens_per_s,heldout_accuracy,reward,"
-            "advantage_std,think_per_verbal,think_advantage");
+  EXPECT_EQ(
+      metricsHeader(),
+      "step,loss,loss_ce,loss_ponder,loss_policy,grad_norm,"
+      "learning_rate,mean_depth,tokens_per_s,heldout_accuracy,reward,"
+      "advantage_std,think_per_verbal,think_advantage,thoughts_per_answer,"
+      "heldout_thoughts_per_answer,heldout_flops_per_answer");
   MetricsRow plain;
   plain.step = 7;
   plain.loss = 0.5;
   plain.learningRate = 0.003;
   plain.meanDepth = 1.25;
   plain.tokensPerSecond = 1234.56;
-  EXPECT_EQ(formatMetricsRow(plain), "7,0.5,0,0,0,0,0.003,1.2500,1234.6,,,,,");
+  EXPECT_EQ(formatMetricsRow(plain),
+            "7,0.5,0,0,0,0,0.003,1.2500,1234.6,,,,,,,,");
   MetricsRow thinking = plain;
   thinking.heldOutAccuracy = 0.875;
   thinking.reward = -0.25;
   thinking.advantageStd = 0.5;
   thinking.thinkPerVerbal = 2;
+  thinking.thoughtsPerAnswer = 6;
+  thinking.heldOutThoughts = 5.5;
+  thinking.heldOutFlops = 1.5e6;
   EXPECT_EQ(formatMetricsRow(thinking),
-            "7,0.5,0,0,0,0,0.003,1.2500,1234.6,0.8750,-0.25,0.5,2,");
+            "7,0.5,0,0,0,0,0.003,1.2500,1234.6,0.8750,-0.25,0.5,2,,6,5.5,"
+            "1.5e+06");
   EXPECT_EQ(fields(formatMetricsRow(plain)), fields(metricsHeader()));
 }
 

@@ -75,5 +75,94 @@ TEST(TrainingSettings, AResumeWithMoreStepsContinuesTheSchedule) {
             "150");
 }
 
+TEST(TrainingSettings, ThinkingSettingsRoundTripAndResume) {
+  TrainingSettings s = someRun();
+  s.thinkAt = "all";
+  s.thinkCost = 0.05;
+  s.thinkFloor = 0.1;
+  s.clampAdvantages = true;
+  s.returnToGo = true;
+  std::map<std::string, std::string> m = s.toMetadata();
+  EXPECT_EQ(m.at("think_at"), "all");
+  EXPECT_EQ(m.at("think_cost"), "0.05");
+  EXPECT_EQ(m.at("think_floor"), "0.1");
+  EXPECT_EQ(m.at("clamp_advantages"), "1");
+  EXPECT_EQ(m.at("return_to_go"), "1");
+  EXPECT_EQ(m.at("thought_slots"), "");
+  auto back = TrainingSettings::fromMetadata(m, "c");
+  ASSERT_TRUE(back) << back.getStatus().message();
+  EXPECT_EQ(back->toMetadata(), m);
+  EXPECT_EQ(back->thinkFloor, 0.1);
+  EXPECT_TRUE(back->returnToGo);
+
+  TrainingSettings placed = someRun();
+  placed.think = false;
+  placed.thoughtSlots = "after-prompt:2";
+  auto slots = TrainingSettings::fromMetadata(placed.toMetadata(), "c");
+  ASSERT_TRUE(slots);
+  EXPECT_EQ(slots->thoughtSlots, "after-prompt:2");
+  // A resume that names other slots is refused; the same ones pass.
+  TrainingSettings given;
+  given.thoughtSlots = "before-answer:2";
+  auto other = resumedSettings(placed, 100, given, {"thought_slots"});
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.getStatus().message(),
+            "ponder: --thought-slots before-answer:2 differs from the "
+            "resumed run's after-prompt:2");
+  given.thoughtSlots = "after-prompt:2";
+  EXPECT_TRUE(resumedSettings(placed, 100, given, {"thought_slots"}));
+  // Checkpoints of earlier versions: v1's defaults.
+  auto v1 = TrainingSettings::fromMetadata({{"task", "parity"}}, "c");
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(v1->thinkAt, "answer");
+  EXPECT_EQ(v1->thoughtSlots, "");
+  EXPECT_EQ(v1->thinkCost, 0.0);
+  EXPECT_FALSE(v1->clampAdvantages);
+}
+
+TEST(TrainingSettings, BadThinkingMetadataIsRefused) {
+  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"thought_slots", "after-prompt:0"},
+           {"think_at", "nowhere"},
+           {"think_cost", "-1"},
+           {"think_floor", "1.5"},
+           {"clamp_advantages", "yes"},
+           {"return_to_go", "2"}}) {
+    auto s =
+        TrainingSettings::fromMetadata({{"task", "parity"}, {key, value}}, "c");
+    ASSERT_FALSE(s) << key;
+    EXPECT_EQ(s.getStatus().message(), "c: __metadata__ '" + key + "' = '" +
+                                           value + "' is not a valid value");
+  }
+}
+
+TEST(TrainingSettings, ThinkingFlagsThatDoNotGoTogether) {
+  TrainingSettings s = someRun(); // --think
+  EXPECT_TRUE(s.checkThinking());
+  s.thinkAt = "prompt";
+  s.thinkCost = 0.1;
+  EXPECT_TRUE(s.checkThinking());
+  s.thoughtSlots = "after-prompt:1";
+  EXPECT_EQ(s.checkThinking().message(),
+            "ponder: --thought-slots and --think: give one (placed thoughts "
+            "train by back-propagation, chosen ones by rollouts)");
+  s.think = false;
+  EXPECT_EQ(s.checkThinking().message(),
+            "ponder: --think-at needs --think (it shapes rollouts)");
+  s.thinkAt = "answer";
+  EXPECT_EQ(s.checkThinking().message(),
+            "ponder: --think-cost needs --think (it shapes rollouts)");
+  s.thinkCost = 0;
+  EXPECT_TRUE(s.checkThinking()); // placed thoughts alone
+  for (auto set : std::vector<void (*)(TrainingSettings &)>{
+           [](TrainingSettings &t) { t.thinkFloor = 0.2; },
+           [](TrainingSettings &t) { t.clampAdvantages = true; },
+           [](TrainingSettings &t) { t.returnToGo = true; }}) {
+    TrainingSettings t = s;
+    set(t);
+    EXPECT_FALSE(t.checkThinking());
+  }
+}
+
 } // namespace
 } // namespace ponder
