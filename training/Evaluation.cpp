@@ -169,7 +169,9 @@ StatusOr<std::vector<WalkRow>> walkPart(Decoder &decoder, const Part &part,
   walkOptions.grouped = decoder.model().hiddenThoughts();
   walkOptions.forced = options.forcedSlots ? &part.forced : nullptr;
   ThinkAt at = options.forcedSlots ? ThinkAt::Answer : options.at;
-  Tensor opens = spanOpenings(part.weight, part.lengths, at);
+  Tensor thinkable = spanOpenings(part.weight, part.lengths, at);
+  walkOptions.mayThink = &thinkable;
+  Tensor opens = decisionPoints(part.weight, part.lengths, at);
   return walk(decoder, part.ids, part.lengths, opens, walkOptions);
 }
 

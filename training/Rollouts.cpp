@@ -52,9 +52,10 @@ Status checkWalk(const Decoder &decoder, const Tensor &ids,
                  const WalkOptions &options) {
   if (Status s = checkBatch(ids, lengths, opens, "span openings"); !s)
     return s;
-  if (options.forced && (options.forced->dtype() != DType::I32 ||
-                         options.forced->shape() != ids.shape()))
-    return Status::error("expected forced thoughts I32 with the shape of ids");
+  for (const Tensor *mask : {options.forced, options.mayThink})
+    if (mask && (mask->dtype() != DType::I32 || mask->shape() != ids.shape()))
+      return Status::error(
+          "expected forced thoughts and think masks I32 with the shape of ids");
   const Artifact &model = decoder.model();
   int64_t examples = ids.shape()[0];
   int64_t g = options.rowsPerExample, rows = examples * g;
@@ -121,6 +122,11 @@ private:
   int32_t forcedAt(int64_t r, int64_t p) const {
     return options.forced ? options.forced->data<int32_t>()[(r / g) * t + p]
                           : 0;
+  }
+  /// Whether a span before position p of row r's example may think.
+  bool thinkableAt(int64_t r, int64_t p) const {
+    return !options.mayThink ||
+           options.mayThink->data<int32_t>()[(r / g) * t + p] != 0;
   }
   bool opensAt(int64_t r, int64_t p) const {
     int64_t e = r / g;
@@ -225,13 +231,15 @@ void Walker::sampleNext(int64_t r, const float *z) {
   closeSpan(r, chosen, z);
 }
 
-/// The model's own choice for row r: a think token only below max_think
-/// and while it leaves room for the rest of the example.
+/// The model's own choice for row r: a think token only where thoughts may
+/// go, below max_think and while it leaves room for the rest of the
+/// example.
 int32_t Walker::chosenNext(int64_t r, const float *z) {
   const RowState &s = state[r];
   bool room = int64_t(result[r].ids.size()) + 1 + (exampleLength(r) - s.next) <=
               model.maxSeq();
-  bool mayThink = room && s.thinkRun < options.maxThink;
+  bool mayThink =
+      room && s.thinkRun < options.maxThink && thinkableAt(r, s.next);
   return chooseNext(samplers[r], z, choice, mayThink);
 }
 
@@ -351,6 +359,13 @@ Tensor spanOpenings(const Tensor &targetWeight, const Tensor &lengths,
       opens.data<int32_t>()[r * t + p] = valid && open;
     }
   return opens;
+}
+
+Tensor decisionPoints(const Tensor &targetWeight, const Tensor &lengths,
+                      ThinkAt at) {
+  // Prompt and answer positions together are all of them.
+  return spanOpenings(targetWeight, lengths,
+                      at == ThinkAt::Answer ? ThinkAt::Answer : ThinkAt::All);
 }
 
 std::vector<double> leaveOneOutAdvantages(const std::vector<double> &rewards,
@@ -533,7 +548,9 @@ StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
                           options.seed};
   walkOptions.grouped = options.grouped;
   walkOptions.thinkFloor = options.thinkFloor;
-  Tensor opens = spanOpenings(targetWeight, lengths, options.at);
+  Tensor thinkable = spanOpenings(targetWeight, lengths, options.at);
+  walkOptions.mayThink = &thinkable;
+  Tensor opens = decisionPoints(targetWeight, lengths, options.at);
   auto rows = walk(decoder, ids, lengths, opens, walkOptions);
   if (!rows)
     return rows.getStatus();

@@ -66,6 +66,10 @@ struct WalkOptions {
   /// When set (I32 [B, T]), thoughts are not chosen: exactly forced[b, t]
   /// think ids Vv stand before position t, and a span opens there too.
   const Tensor *forced = nullptr;
+  /// When set (I32 [B, T]), a span before position t may think only where
+  /// it is nonzero; elsewhere it decides at once (a target must still be
+  /// predicted and scored where no thought may go).
+  const Tensor *mayThink = nullptr;
 };
 
 /// How a row chooses its next token (WalkOptions).
@@ -99,10 +103,16 @@ enum class ThinkAt { Answer, Prompt, All };
 StatusOr<ThinkAt> parseThinkAt(const std::string &name);
 const char *thinkAtName(ThinkAt at);
 
-/// The span openings of `at` for a batch: I32 [B, T], 1 where a span may
-/// open before position t (1 <= t < lengths[b]).
+/// The positions `at` names for a batch: I32 [B, T], 1 where a span may
+/// think before position t (1 <= t < lengths[b]).
 Tensor spanOpenings(const Tensor &targetWeight, const Tensor &lengths,
                     ThinkAt at);
+
+/// Where a walk that thinks at `at` opens spans: there and before every
+/// target, which is decided (and rewarded or scored) even where no thought
+/// may go.
+Tensor decisionPoints(const Tensor &targetWeight, const Tensor &lengths,
+                      ThinkAt at);
 
 /// Walks every example of `ids` [B, T] (verbal ids) with `lengths` [B],
 /// opening a span before each position t >= 1 whose `opens[b, t]` (or

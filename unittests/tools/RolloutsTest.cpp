@@ -357,7 +357,7 @@ TEST(Rollouts, ThinkingBeforeEveryTokenScoresOnlyTheTargets) {
   int64_t prompt = 0, total = 0;
   for (size_t p = 0; p < thinking->positions.size(); ++p) {
     total += thinking->positions[p].thinkTokens;
-    if (p >= 1 && p < 7) // parity:6's bits and `|`
+    if (p >= 1 && p < 8) // parity:6's bits and `|`
       prompt += thinking->positions[p].thinkTokens;
   }
   EXPECT_GT(prompt, 0);
@@ -367,6 +367,43 @@ TEST(Rollouts, ThinkingBeforeEveryTokenScoresOnlyTheTargets) {
   EXPECT_GT(thinking->flops, plain->flops);
   EXPECT_DOUBLE_EQ(thinking->thoughtsPerExample(),
                    double(thinking->thinkTokens) / 12);
+}
+
+// Thinking only while the prompt is read: the answer is still decided,
+// scored and rewarded, with no thought before it.
+TEST(Rollouts, ThinkingInThePromptStillDecidesTheAnswer) {
+  const Artifact &a = model();
+  Weights w(a, 4);
+  TaskBatch b = parityBatch(12);
+  EvaluateOptions answer, prompt;
+  prompt.at = ThinkAt::Prompt;
+  auto plain = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight, b.scored,
+                        answer, "test");
+  auto reading = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight, b.scored,
+                          prompt, "test");
+  ASSERT_TRUE(plain && reading);
+  ASSERT_LT(plain->exact, 12) << "a test that every answer passes";
+  EXPECT_EQ(reading->exact, plain->exact);
+  EXPECT_EQ(reading->targets, plain->targets);
+  prompt.maxThink = kMaxThink;
+  auto thinking = evaluate(a, w.view, b.ids, b.lengths, b.targetWeight,
+                           b.scored, prompt, "test");
+  ASSERT_TRUE(thinking);
+  EXPECT_GT(thinking->thinkTokens, 0);
+  for (int64_t p : {8, 9}) { // parity:6: the bit and <eos>
+    EXPECT_EQ(thinking->positions[p].spans, 12) << p;
+    EXPECT_EQ(thinking->positions[p].scored, 12) << p;
+    EXPECT_EQ(thinking->positions[p].thinkTokens, 0) << p;
+  }
+
+  RolloutOptions options{3, kMaxThink, ThinkReward::InformationGain, 4};
+  options.at = ThinkAt::Prompt;
+  options.returnToGo = true;
+  auto decoder = Decoder::create(a, w.view, 12 * 3, "test");
+  auto r = rollout(**decoder, b.ids, b.lengths, b.targetWeight, options);
+  ASSERT_TRUE(r) << r.getStatus().message();
+  EXPECT_EQ(r->stats.spans, 12 * 3 * 9); // before each of positions 1..9
+  EXPECT_GT(r->stats.thinkTokens, 0);
 }
 
 TEST(Rollouts, ForcedSlotsAreTeacherForcingOnThePlacedBatch) {

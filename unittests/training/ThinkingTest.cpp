@@ -161,6 +161,14 @@ TEST(Thinking, SpansOpenWhereThinkAtSays) {
   EXPECT_EQ(row(ThinkAt::Answer), (std::vector<int32_t>{0, 0, 0, 0, 1, 1, 0}));
   EXPECT_EQ(row(ThinkAt::Prompt), (std::vector<int32_t>{0, 1, 1, 1, 0, 0, 0}));
   EXPECT_EQ(row(ThinkAt::All), (std::vector<int32_t>{0, 1, 1, 1, 1, 1, 0}));
+  // Decisions: wherever thoughts may go and before every target.
+  auto decisions = [&](ThinkAt at) {
+    Tensor d = decisionPoints(weight, lengths, at);
+    return std::vector<int32_t>(d.data<int32_t>(), d.data<int32_t>() + 7);
+  };
+  EXPECT_EQ(decisions(ThinkAt::Answer), row(ThinkAt::Answer));
+  EXPECT_EQ(decisions(ThinkAt::Prompt), row(ThinkAt::All));
+  EXPECT_EQ(decisions(ThinkAt::All), row(ThinkAt::All));
   for (ThinkAt at : {ThinkAt::Answer, ThinkAt::Prompt, ThinkAt::All})
     EXPECT_EQ(*parseThinkAt(thinkAtName(at)), at);
   EXPECT_EQ(parseThinkAt("everywhere").getStatus().message(),
