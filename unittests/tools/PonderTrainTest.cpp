@@ -520,12 +520,13 @@ TEST_F(PonderTrain, InitFromFineTunesGivenWeightsOnAnotherTask) {
 namespace {
 
 /// A model with think ids for placed and chosen thoughts.
-std::string thinkingModel(int64_t maxThink = 2) {
+std::string thinkingModel(int64_t maxThink = 2,
+                          const std::string &channel = "token") {
   std::string text = kModel;
   text.replace(text.find("think_vocab = 0"), 15, "think_vocab = 3");
   text.replace(text.find("max_seq = 12"), 12, "max_seq = 16");
   return text + "[think]\nmax_think = " + std::to_string(maxThink) +
-         "\nrollouts = 3\n";
+         "\nrollouts = 3\nchannel = \"" + channel + "\"\n";
 }
 
 /// Column `name` of a metrics CSV, row by row (empty fields kept).
@@ -610,6 +611,46 @@ TEST_F(PonderTrain, PlacedThoughtsTeachTheModelWhereToThink) {
                         "per answer"),
             std::string::npos)
       << forced;
+}
+
+// Under channel "hidden" (thoughts read the previous state, MODEL.md §9)
+// placed thoughts train through the chain and the model emits them itself;
+// rollouts with the grouped decision and the information gain run.
+TEST_F(PonderTrain, HiddenThoughtsPlacedAndChosen) {
+  std::string hidden = thinkingModel(2, "hidden");
+  std::ofstream(dir + "/hidden.toml") << hidden;
+  std::string out = dir + "/h.safetensors";
+  ASSERT_EQ(ponder("train " + dir +
+                   "/hidden.toml --task parity:4 --thought-slots "
+                   "after-prompt:1 --steps 80 --batch 16 --lr 0.01 --out " +
+                   out),
+            0)
+      << slurp(dir + "/err.txt");
+  std::vector<std::string> chosen =
+      namedColumn(dir + "/h.csv", "heldout_thoughts_per_answer");
+  ASSERT_EQ(chosen.size(), 80u);
+  EXPECT_NEAR(std::stod(chosen.back()), 4.0, 0.25);
+  // Chosen at the slots, the walk is the forced one: the same NLL.
+  auto nllOf = [&](const std::string &flags) {
+    EXPECT_EQ(ponder("eval --weights " + out + " --examples 32 " + flags), 0)
+        << slurp(dir + "/err.txt");
+    std::string report = slurp(dir + "/out.txt");
+    return report.substr(report.find("verbal NLL"), 20);
+  };
+  EXPECT_EQ(nllOf("--think"), nllOf("--forced-slots"));
+
+  std::ofstream(dir + "/gain.toml")
+      << hidden + "reward = \"information_gain\"\n";
+  ASSERT_EQ(ponder("train " + dir +
+                   "/gain.toml --task parity:4 --think --think-at all "
+                   "--think-floor 0.2 --return-to-go --steps 4 --batch 4 "
+                   "--out " +
+                   dir + "/g.safetensors"),
+            0)
+      << slurp(dir + "/err.txt");
+  for (const std::string &v :
+       namedColumn(dir + "/g.csv", "thoughts_per_answer"))
+    EXPECT_GT(std::stod(v), 0.0); // the floor makes rollouts think
 }
 
 // The rollout options are settings of the run: kept in the checkpoint,

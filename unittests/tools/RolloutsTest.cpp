@@ -30,19 +30,22 @@ namespace {
 
 constexpr int64_t kVerbal = 6, kThink = 3, kMaxThink = 2, kMaxSeq = 16;
 
-/// Compiles a small parity model with think tokens (`halting` depth) once.
-const Artifact &model(const std::string &halting = "act") {
+/// Compiles a small parity model with think tokens (`halting` depth, think
+/// `channel`) once.
+const Artifact &model(const std::string &halting = "act",
+                      const std::string &channel = "token") {
   static std::map<std::string, std::unique_ptr<Artifact>> compiled;
-  std::unique_ptr<Artifact> &slot = compiled[halting];
+  std::unique_ptr<Artifact> &slot = compiled[halting + "_" + channel];
   if (!slot) {
-    std::string dir = ::testing::TempDir() + "/rollouts_" + halting;
+    std::string dir = ::testing::TempDir() + "/rollouts_" + halting +
+                      (channel == "token" ? "" : "_" + channel);
     EXPECT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
     std::ofstream(dir + "/model.toml")
         << "[model]\nverbal_vocab = " << kVerbal << "\nthink_vocab = " << kThink
         << "\nd_model = 16\nn_heads = 2\nd_ff = 32\nmax_seq = " << kMaxSeq
         << "\n[depth]\nhalting = \"" << halting
         << "\"\nmax_steps = 3\n[think]\nmax_think = " << kMaxThink
-        << "\nrollouts = 3\n";
+        << "\nrollouts = 3\nchannel = \"" << channel << "\"\n";
     std::string command = std::string(PONDERC_PATH) + " " + dir +
                           "/model.toml --emit=artifact -o " + dir + "/model.so";
     EXPECT_EQ(std::system(command.c_str()), 0) << command;
@@ -406,8 +409,16 @@ TEST(Rollouts, ThinkingInThePromptStillDecidesTheAnswer) {
   EXPECT_GT(r->stats.thinkTokens, 0);
 }
 
-TEST(Rollouts, ForcedSlotsAreTeacherForcingOnThePlacedBatch) {
-  const Artifact &a = model("fixed");
+class ForcedSlots : public ::testing::TestWithParam<const char *> {};
+
+// Under channel "hidden" the walk's decoder carries each thought's input
+// between calls: forced thoughts must still equal @forward's chain.
+INSTANTIATE_TEST_SUITE_P(Channels, ForcedSlots,
+                         ::testing::Values("token", "hidden"));
+
+TEST_P(ForcedSlots, AreTeacherForcingOnThePlacedBatch) {
+  const Artifact &a = model("fixed", GetParam());
+  ASSERT_EQ(a.hiddenThoughts(), std::string(GetParam()) == "hidden");
   Weights w(a, 2);
   auto task = Task::create("parity:4", kVerbal, kMaxSeq);
   ASSERT_TRUE(task);
