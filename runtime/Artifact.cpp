@@ -194,8 +194,8 @@ Status Artifact::readDescriptor(const std::string &text) {
   maxThinkRun = d.value(PONDER_KEY_MAX_THINK, maxThinkRun);
   rolloutCount = d.value(PONDER_KEY_ROLLOUTS, rolloutCount);
   reward = d.value(PONDER_KEY_THINK_REWARD, reward);
-  std::string channel =
-      d.value(PONDER_KEY_THINK_CHANNEL, std::string(PONDER_THINK_CHANNEL_TOKEN));
+  std::string channel = d.value(PONDER_KEY_THINK_CHANNEL,
+                                std::string(PONDER_THINK_CHANNEL_TOKEN));
   if (channel != PONDER_THINK_CHANNEL_TOKEN &&
       channel != PONDER_THINK_CHANNEL_HIDDEN)
     return json::keyError(PONDER_KEY_THINK_CHANNEL,

@@ -66,8 +66,8 @@ struct Evaluation {
   /// the cached positions (4 d per key), and once the unembedding (2 d V).
   /// A thought costs what a token costs: compute per answer.
   double flops = 0;
-  int64_t known = 0;       // targets with a known true distribution
-  double kl = 0;           // sum of KL(true || model's verbal) over them
+  int64_t known = 0; // targets with a known true distribution
+  double kl = 0;     // sum of KL(true || model's verbal) over them
   std::vector<PositionStats> positions; // by position in the example
   std::vector<LengthStats> lengths;     // by example length, ascending
 

@@ -33,8 +33,8 @@ struct Span {
   /// l_{x_t} at the span's first decision: what speaking at once would have
   /// scored (the baseline of the information-gain reward, MODEL.md §9).
   double startLogProb = 0;
-  bool correct = false;    // chosen == x_t
-  double thinkDepth = 0;   // sum of the think tokens' depths N
+  bool correct = false;  // chosen == x_t
+  double thinkDepth = 0; // sum of the think tokens' depths N
   /// The verbal log-probs l_v of the closing decision (only with
   /// WalkOptions::keepLogProbs).
   std::vector<float> verbalLogProbs;

@@ -22,14 +22,14 @@
 namespace ponder {
 
 struct TrainingSettings {
-  std::string task;           // "NAME:ARG" (docs/tasks.md)
-  int64_t steps = 0;          // the run's last step
-  int64_t batch = 32;         // examples per step
-  double lr = 0.003;          // the peak learning rate
-  double weightDecay = 0.1;   // AdamW's decoupled decay
-  int64_t warmup = -1;        // -1: min(100, steps / 10)
-  uint64_t seed = 0;          // initial weights, batches and rollouts
-  bool think = false;         // think tokens by rollouts (MODEL.md §6)
+  std::string task;         // "NAME:ARG" (docs/tasks.md)
+  int64_t steps = 0;        // the run's last step
+  int64_t batch = 32;       // examples per step
+  double lr = 0.003;        // the peak learning rate
+  double weightDecay = 0.1; // AdamW's decoupled decay
+  int64_t warmup = -1;      // -1: min(100, steps / 10)
+  uint64_t seed = 0;        // initial weights, batches and rollouts
+  bool think = false;       // think tokens by rollouts (MODEL.md §6)
   /// Placed thoughts ("after-prompt:K", "before-answer:K"; ThoughtSlots.h),
   /// trained by back-propagation; "" for none. Not with `think`.
   std::string thoughtSlots;
@@ -39,9 +39,9 @@ struct TrainingSettings {
   double thinkFloor = 0;          // the least think probability sampled
   bool clampAdvantages = false;   // negative advantages set to 0
   bool returnToGo = false;        // advantages of returns-to-go
-  std::string reference;      // a frozen reference checkpoint (MODEL.md §5)
-  std::string referenceModel; // its description; "" for the trained one's
-  std::string initFrom;       // weights a fine-tuning run started from
+  std::string reference;          // a frozen reference checkpoint (MODEL.md §5)
+  std::string referenceModel;     // its description; "" for the trained one's
+  std::string initFrom;           // weights a fine-tuning run started from
   /// Set by an extended resume (Schedule.h); 0 otherwise.
   int64_t lrRestartStep = 0;
   double lrRestartRate = 0;

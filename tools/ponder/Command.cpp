@@ -6,9 +6,9 @@
 
 #include "runtime/Cuda.h"
 #include "runtime/Trainer.h"
-#include "training/Tasks.h"
 #include "tools/ponder/ModelCache.h"
 #include "training/Rollouts.h"
+#include "training/Tasks.h"
 #include "training/ThoughtSlots.h"
 
 #include <cerrno>

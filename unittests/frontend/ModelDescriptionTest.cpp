@@ -343,8 +343,8 @@ TEST(ModelDescription, OutOfRange) {
   EXPECT_EQ(errorWith("reward = \"first_verbal_correct\"",
                       "reward = \"first_verbal\\n\""),
             "m.toml:26: key 'think.reward': expected one of "
-            "\"first_verbal_logprob\", \"first_verbal_correct\", got "
-            "\"first_verbal\\0A\"");
+            "\"first_verbal_logprob\", \"first_verbal_correct\", "
+            "\"information_gain\", got \"first_verbal\\0A\"");
   // The leave-one-out baseline needs at least two rollouts.
   EXPECT_EQ(errorWith("rollouts = 6", "rollouts = 1"),
             "m.toml:27: key 'think.rollouts': expected integer >= 2, got 1");

@@ -134,7 +134,7 @@ TEST_F(ArtifactTest, UnknownAndMissingKeysAreNamed) {
   EXPECT_EQ(errorAfter([](json::Value &d) { d["max_seqs"] = 8; }),
             "unknown key 'max_seqs' (expected one of: abi_version, "
             "model_hash, target, vocab, max_seq, max_think, rollouts, "
-            "think_reward, parameters, entries)");
+            "think_reward, think_channel, parameters, entries)");
   EXPECT_EQ(errorAfter([](json::Value &d) {
               d["entries"][0]["results"][0]["stride"] = 1;
             }),
