@@ -201,8 +201,23 @@ private:
   bool recompute;
 };
 
+/// `loop` rebuilt with a tape of its states; the old op is erased.
+HaltingLoopOp tapeLoop(HaltingLoopOp loop) {
+  OpBuilder b(loop);
+  auto taped = HaltingLoopOp::create(
+      b, loop.getLoc(), loop.getInit(), loop.getLengths(),
+      loop.getHaltWeight(), loop.getHaltBias(), loop.getMode(),
+      loop.getMaxSteps(), loop.getEpsilonAttr(), /*kv_cache=*/false,
+      /*tape=*/true);
+  taped.getBody().takeBody(loop.getBody());
+  for (unsigned i = 0; i < loop.getNumResults(); ++i)
+    loop.getResult(i).replaceAllUsesWith(taped.getResult(i));
+  loop.erase();
+  return taped;
+}
+
 /// Rebuilds every halting loop under `root` with a tape of its states. A
-/// thought chain's loops are left alone: its backward recomputes its region.
+/// thought chain's loops are left alone: its VJP recomputes its region.
 void tapeLoops(Operation *root) {
   SmallVector<HaltingLoopOp> loops;
   root->walk([&](HaltingLoopOp loop) {
@@ -210,18 +225,8 @@ void tapeLoops(Operation *root) {
         !loop->getParentOfType<ThoughtChainOp>())
       loops.push_back(loop);
   });
-  for (HaltingLoopOp loop : loops) {
-    OpBuilder b(loop);
-    auto taped = HaltingLoopOp::create(
-        b, loop.getLoc(), loop.getInit(), loop.getLengths(),
-        loop.getHaltWeight(), loop.getHaltBias(), loop.getMode(),
-        loop.getMaxSteps(), loop.getEpsilonAttr(), /*kv_cache=*/false,
-        /*tape=*/true);
-    taped.getBody().takeBody(loop.getBody());
-    for (unsigned i = 0; i < loop.getNumResults(); ++i)
-      loop.getResult(i).replaceAllUsesWith(taped.getResult(i));
-    loop.erase();
-  }
+  for (HaltingLoopOp loop : loops)
+    tapeLoop(loop);
 }
 
 LogicalResult ReverseSweep::differentiateChain(OpBuilder &b,
@@ -249,36 +254,36 @@ LogicalResult ReverseSweep::differentiateChain(OpBuilder &b,
     yieldGrads.push_back(resultGrads[i] ? resultGrads[i]
                                         : zerosLike(b, loc, r));
   }
+  // The chain's region once more at the fixed point, before the grad op:
+  // every pass of its reverse sweep reads these values.
+  IRMapping map;
+  map.map(chain.getThoughtsArgument(), chain.getThoughts());
+  SmallVector<Operation *> forward;
+  Block &body = chain.getBody().front();
+  for (Operation &op : body.without_terminator()) {
+    Operation *clone = b.clone(op, map);
+    if (auto loop = dyn_cast<HaltingLoopOp>(clone); loop && !recompute) {
+      clone = tapeLoop(loop);
+      map.map(op.getResults(), clone->getResults());
+    }
+    forward.push_back(clone);
+  }
   auto grad = ThoughtChainGradOp::create(
       b, loc, ValueRange(captured).getTypes(), chain.getIds(),
       chain.getLengths(), chain.getThoughts(), yieldGrads, chain.getVocab());
 
   OpBuilder::InsertionGuard guard(b);
-  SmallVector<Type> argTypes = {chain.getThoughts().getType()};
-  llvm::append_range(argTypes, ValueRange(yieldGrads).getTypes());
+  TypeRange argTypes = ValueRange(yieldGrads).getTypes();
   Block *block = b.createBlock(&grad.getBackward(), {}, argTypes,
                                SmallVector<Location>(argTypes.size(), loc));
-  // The terminator is cloned too, so that it follows tapeLoops' rewrites.
-  IRMapping map;
-  map.map(chain.getThoughtsArgument(), block->getArgument(0));
-  for (Operation &op : chain.getBody().front())
-    b.clone(op, map);
-  if (!recompute)
-    tapeLoops(grad);
-  auto clonedYield = cast<YieldOp>(block->getTerminator());
-  SmallVector<Value> yields(clonedYield.getValues());
-  clonedYield.erase();
-  b.setInsertionPointToEnd(block);
-  SmallVector<Operation *> forward;
-  for (Operation &op : *block)
-    forward.push_back(&op);
   Cotangents inner;
+  ValueRange yields = cast<YieldOp>(body.getTerminator()).getValues();
   for (auto [k, i] : llvm::enumerate(floatYields))
-    inner.add(b, loc, yields[i], block->getArgument(k + 1));
+    inner.add(b, loc, map.lookup(yields[i]), block->getArgument(k));
   if (failed(run(b, forward, inner)))
     return failure();
   SmallVector<Value> results = {
-      inner.getOrZeros(b, loc, block->getArgument(0))};
+      inner.getOrZeros(b, loc, chain.getThoughts())};
   for (Value v : captured)
     results.push_back(inner.getOrZeros(b, loc, v));
   YieldOp::create(b, loc, results);

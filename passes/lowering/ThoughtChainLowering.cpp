@@ -201,8 +201,8 @@ struct ThoughtChainGradLowering : OpConversionPattern<ThoughtChainGradOp> {
     SmallVector<Value> returned = passLoop(
         rewriter, loc, passes, {lambda0}, types,
         [&](ValueRange lambda) {
-          SmallVector<Value> args = {thoughts};
-          args.push_back(shiftOut(rewriter, loc, yieldGrads[0], lambda[0]));
+          SmallVector<Value> args = {
+              shiftOut(rewriter, loc, yieldGrads[0], lambda[0])};
           llvm::append_range(args, yieldGrads.drop_front());
           return inlineYieldingBlock(rewriter, backward, args);
         },

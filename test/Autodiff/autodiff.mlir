@@ -117,19 +117,19 @@ func.func @uses_wrong_results(%x: tensor<f32>) {
 
 // -----
 
-// A thought chain: its VJP is a thought_chain_grad whose region recomputes
-// the chain's region from the fixed-point thoughts and sweeps it backwards;
-// the thoughts' cotangent comes first, then the captured weights'.
+// A thought chain: autodiff recomputes its region once at the fixed point,
+// above a thought_chain_grad whose region is the reverse sweep of that
+// region; it yields the thoughts' cotangent first, then the weights'.
 // CHECK-LABEL: func.func @chain_loss_grad(
 // CHECK: %[[C:.*]]:3 = ponder.thought_chain
+// CHECK: %[[X:.*]] = ponder.embed %arg0, %arg3, %arg4 thoughts(%[[C]]#2)
+// CHECK: ponder.linear %[[X]], %arg5
 // CHECK: %[[G:.*]]:3 = ponder.thought_chain_grad ids(%arg0 : tensor<?x?xi32>) lengths(%arg1 : tensor<?xi32>) thoughts(%[[C]]#2 : tensor<?x?x8xf32>) grads(%{{.*}}, %{{.*}} : tensor<?x?x8xf32>, tensor<?x?x17xf32>) vocab <verbal = 16, think = 1> -> tensor<17x8xf32>, tensor<16x8xf32>, tensor<17x8xf32>
-// CHECK-NEXT: ^bb0(%[[H:.*]]: tensor<?x?x8xf32>, %[[DZ:.*]]: tensor<?x?x8xf32>, %[[DL:.*]]: tensor<?x?x17xf32>):
-// CHECK: %[[X:.*]] = ponder.embed %arg0, %arg3, %arg4 thoughts(%[[H]])
-// CHECK: %[[L:.*]] = ponder.linear %[[X]], %arg5
-// CHECK: ponder.linear_grad %[[DL]], %[[X]], %arg5
-// CHECK: %[[DX:.*]] = arith.addf
-// CHECK: %{{.*}}, %{{.*}}, %[[DH:.*]] = ponder.embed_grad %[[DX]], %arg0 vocab <verbal = 16, think = 1> thoughts
-// CHECK: ponder.yield %[[DH]], %{{.*}}, %{{.*}}, %{{.*}} :
+// CHECK-NEXT: ^bb0(%[[DZ:.*]]: tensor<?x?x8xf32>, %[[DL:.*]]: tensor<?x?x17xf32>):
+// CHECK-NEXT: %[[DXL:.*]], %[[DU:.*]] = ponder.linear_grad %[[DL]], %[[X]], %arg5
+// CHECK-NEXT: %[[DX:.*]] = arith.addf %[[DZ]], %[[DXL]]
+// CHECK-NEXT: %[[DT:.*]], %[[DP:.*]], %[[DH:.*]] = ponder.embed_grad %[[DX]], %arg0 vocab <verbal = 16, think = 1> thoughts
+// CHECK-NEXT: ponder.yield %[[DH]], %[[DT]], %[[DP]], %[[DU]] :
 // CHECK: return %{{.*}}, %[[G]]#0, %[[G]]#1, %[[G]]#2
 func.func @chain_loss(%ids: tensor<?x?xi32> {ponder.input = "ids"},
                       %lengths: tensor<?xi32> {ponder.input = "lengths"},

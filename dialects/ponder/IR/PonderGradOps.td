@@ -230,9 +230,11 @@ def Ponder_ThoughtChainGradOp : Ponder_Op<"thought_chain_grad", [
     cotangents of its float yields (`yield_grads`, in order; the first is
     that of `z`).
 
-    The region is the vector-Jacobian product of the chain's region at
-    `thoughts`: it receives `h` and the cotangents of the yields, and yields
-    the cotangent of `h` followed by those of the captured values. With
+    The region is the reverse sweep of the chain's region at `thoughts`,
+    whose forward values are computed once, above the op (autodiff clones
+    the region there): it receives the cotangents of the yields and yields
+    the cotangent of `thoughts` followed by those of the captured values.
+    With
     `lambda = 0`, the op evaluates it `P + 1` times (P as in the chain),
     each time adding `unshift(lambda)` (`lambda[b, t + 1]` at `t`) to the
     cotangent of `z` and setting `lambda` to the `h` cotangent it yields:

@@ -833,12 +833,10 @@ LogicalResult ThoughtChainOp::verifyRegions() {
 LogicalResult ThoughtChainGradOp::verifyRegions() {
   Block &body = getBackward().front();
   Type thoughts = getThoughts().getType();
-  SmallVector<Type> expected = {thoughts};
-  llvm::append_range(expected, getYieldGrads().getTypes());
-  if (!llvm::equal(body.getArgumentTypes(), expected))
-    return emitOpError() << "backward region must take h and the yields' "
+  if (!llvm::equal(body.getArgumentTypes(), getYieldGrads().getTypes()))
+    return emitOpError() << "backward region must take the yields' "
                             "cotangents, of types ("
-                         << expected << ")";
+                         << getYieldGrads().getTypes() << ")";
   if (getYieldGrads().empty() || getYieldGrads()[0].getType() != thoughts)
     return emitOpError() << "the first yield cotangent must be that of z, "
                          << thoughts;
