@@ -3,8 +3,10 @@
 #include "runtime/Decoder.h"
 
 #include "runtime/ArtifactContract.h"
+#include "runtime/Init.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace ponder {
@@ -130,6 +132,8 @@ StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
   args[PONDER_VALUE_START] = &start;
   args[PONDER_VALUE_CACHE_KEYS] = &keys;
   args[PONDER_VALUE_CACHE_VALUES] = &values_;
+  if (hidden && noise)
+    replaceCarriedThoughts(ids, lengths);
   if (hidden)
     args[PONDER_VALUE_CARRY] = &carry;
   auto results = artifact.call(entry, args);
@@ -144,6 +148,29 @@ StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
   return DecodeOutputs{std::move(results->at(PONDER_VALUE_LOGITS)),
                        std::move(results->at(PONDER_VALUE_STEPS)),
                        std::move(results->at(PONDER_VALUE_REMAINDER))};
+}
+
+void Decoder::replaceCarriedThoughts(const Tensor &ids,
+                                     const std::vector<int32_t> &lengths) {
+  int64_t t = ids.shape()[1], d = carry.shape()[1];
+  std::vector<float> random(static_cast<size_t>(d));
+  for (int64_t r = 0; r < batch(); ++r) {
+    if (lengths[r] == 0 || cached[r] == 0 ||
+        ids.data<int32_t>()[r * t] < artifact.verbalVocab())
+      continue;
+    float *state = carry.data<float>() + r * d;
+    double norm = 0, drawn = 0;
+    fillNormal(noiseSeed,
+               "thought:" + std::to_string(r) + ":" + std::to_string(cached[r]),
+               1.0f, random.data(), random.size());
+    for (int64_t i = 0; i < d; ++i) {
+      norm += double(state[i]) * state[i];
+      drawn += double(random[i]) * random[i];
+    }
+    double scale = drawn > 0 ? std::sqrt(norm / drawn) : 0;
+    for (int64_t i = 0; i < d; ++i)
+      state[i] = float(random[i] * scale);
+  }
 }
 
 void Decoder::keepCarry(const Tensor &normed,

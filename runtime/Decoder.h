@@ -56,6 +56,15 @@ public:
   /// Empties every row.
   void reset();
 
+  /// A control for the hidden channel (MODEL.md §9): from now on, a thought
+  /// that opens a call reads a random vector of the carried state's norm,
+  /// drawn from (seed, row, position), instead of that state. A no-op for
+  /// the token channel.
+  void randomizeThoughts(uint64_t seed) {
+    noise = true;
+    noiseSeed = seed;
+  }
+
 private:
   Decoder(const Artifact &artifact, const EntryPoint &entry,
           std::map<std::string, const Tensor *> values, int64_t batch);
@@ -67,8 +76,13 @@ private:
   /// [B, d]: each row's last normed state (hidden channel only).
   Tensor carry;
   bool hidden = false;
+  bool noise = false;
+  uint64_t noiseSeed = 0;
   std::vector<int32_t> cached;
 
+  /// Replaces the carry of each row whose first new id is a thought.
+  void replaceCarriedThoughts(const Tensor &ids,
+                              const std::vector<int32_t> &lengths);
   /// Copies each grown row's last normed state into `carry`.
   void keepCarry(const Tensor &normed, const std::vector<int32_t> &lengths);
 };

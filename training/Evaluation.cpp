@@ -209,6 +209,8 @@ evaluate(const Artifact &artifact,
   auto decoder = Decoder::create(artifact, weights, chunk, weightsSource);
   if (!decoder)
     return decoder.getStatus();
+  if (options.randomThoughts)
+    (*decoder)->randomizeThoughts(options.seed);
 
   StatusOr<Tensor> forced =
       forcedThoughts(artifact, lengths, targetWeight, options);
@@ -224,6 +226,8 @@ evaluate(const Artifact &artifact,
       decoder = Decoder::create(artifact, weights, n, weightsSource);
       if (!decoder)
         return decoder.getStatus();
+      if (options.randomThoughts)
+        (*decoder)->randomizeThoughts(options.seed + uint64_t(first));
     }
     Part part{sliceRows(ids, first, n), sliceRows(lengths, first, n),
               sliceRows(targetWeight, first, n), sliceRows(scored, first, n),

@@ -114,6 +114,9 @@ struct EvaluateOptions {
   /// before their positions (teacher forced), a diagnostic of placed
   /// training.
   std::optional<ThoughtSlots> forcedSlots;
+  /// A control (hidden channel): every thought reads a random vector of the
+  /// carried state's norm instead of it (Decoder::randomizeThoughts).
+  bool randomThoughts = false;
   /// The true distribution over verbal ids of target `position` of example
   /// `index` when the task knows it (Task::knownDistribution), else empty.
   std::function<std::vector<double>(int64_t index, int64_t position)> known;

@@ -34,6 +34,7 @@ struct EvalOptions {
   std::string thinkAt;      // "": the checkpoint's (ThinkingMode)
   std::string thoughtSlots; // "": the checkpoint's
   bool forcedSlots = false;
+  bool randomThoughts = false;
 };
 
 /// How the walk thinks, resolved from the flags and the checkpoint.
@@ -307,14 +308,22 @@ int runEval(EvalOptions &o) {
   options.maxThink = mode->think ? model.maxThink() : 0;
   options.at = mode->at;
   options.forcedSlots = mode->forced;
+  options.randomThoughts = o.randomThoughts;
   options.known = [&](int64_t index, int64_t position) {
     return (*task)->knownDistribution(held[size_t(index)], position);
   };
+  if (o.randomThoughts && !model.hiddenThoughts())
+    return fail(Status::error("ponder: --random-thoughts: " + loaded->label +
+                              " has no hidden-state thoughts ([think] channel "
+                              "= \"hidden\")"));
   auto e = evaluate(model, values, batch.ids, batch.lengths, batch.targetWeight,
                     batch.scored, options, o.weights);
   if (!e)
     return fail(Status::error("ponder: " + e.getStatus().message()));
   const Vocabulary &vocab = (*task)->vocabulary();
+  if (o.randomThoughts)
+    std::printf("control: every thought read a random vector of its state's "
+                "norm\n");
   printSummary(o, *mode, *e);
   printPositions(*e, vocab, model.verbalVocab());
   printLengths(*e);
@@ -354,6 +363,9 @@ Command makeEvalCommand(CLI::App &parent) {
   app->add_flag("--forced-slots", o->forcedSlots,
                 "thoughts forced at the slots of --thought-slots rather than "
                 "chosen (teacher forced)");
+  app->add_flag("--random-thoughts", o->randomThoughts,
+                "control: each thought reads a random vector of its state's "
+                "norm instead of the state (hidden channel)");
   app->add_option("--csv", o->csv, "the per-position table as CSV")
       ->check(outputFile());
   app->add_option("--plot", o->plot,
