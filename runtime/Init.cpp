@@ -40,13 +40,14 @@ void fillNormal(uint64_t seed, std::string_view name, float std, float *data,
 }
 
 void initParameter(std::string_view name, uint64_t seed, float *data,
-                   size_t count) {
+                   size_t count, float embedStd) {
   if (initKindOf(name) == InitKind::Ones) {
     for (size_t i = 0; i < count; ++i)
       data[i] = 1.0f;
     return;
   }
-  fillNormal(seed, name, kInitStd, data, count);
+  bool input = name == "embed.token" || name == "embed.position";
+  fillNormal(seed, name, input ? embedStd : kInitStd, data, count);
 }
 
 } // namespace ponder

@@ -26,8 +26,12 @@ constexpr float kInitStd = 0.02f;
 /// Fills `data[0, count)` for parameter `name` from `seed`. Each parameter
 /// draws from its own stream (seed mixed with the name's FNV-1a hash), so a
 /// parameter's values do not depend on the others or their order.
+/// `embedStd` is the std of the input embeddings `embed.token` and
+/// `embed.position` (MODEL.md §3: kInitStd). A larger one puts a token's
+/// input on the scale of a thought's, the final normed state (RMS 1), under
+/// [think] channel = "hidden" (docs/contract-notes.md).
 void initParameter(std::string_view name, uint64_t seed, float *data,
-                   size_t count);
+                   size_t count, float embedStd = kInitStd);
 
 /// Normal(0, std) samples of the stream (seed, name): splitmix64 pairs
 /// through Box-Muller in double precision, rounded to float.

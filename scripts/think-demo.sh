@@ -22,7 +22,9 @@
 #   forced-slots accuracy V
 # (exact-match fractions). THINK_DEMO_DISCRETE=1 adds the v1 control,
 # discrete think ids trained by rollouts (examples/models/think-demo.toml,
-# --think): "discrete accuracy U". Batch 64, peak learning rate 0.003.
+# --think): "discrete accuracy U". Batch 64, peak learning rate 0.003, and
+# input embeddings initialised with std 1 (--embed-std 1: a token's input on
+# the scale of a thought's, docs/contract-notes.md 15) for every run.
 # Logs, checkpoints, metrics, per-length tables and plots go to
 # build/think-demo/TASK/seedSEED/.
 set -euo pipefail
@@ -50,7 +52,7 @@ train() { # NAME MODEL FLAGS...
   local name=$1 model=$2
   shift 2
   build/bin/ponder train "$model" --task "$task" --steps "$steps" \
-    --seed "$seed" --batch 64 --lr 3e-3 "$@" \
+    --seed "$seed" --batch 64 --lr 3e-3 --embed-std 1 "$@" \
     --out "$out/$name.safetensors" >"$out/$name.train.log" 2>&1 ||
     { cat "$out/$name.train.log" >&2; exit 1; }
 }

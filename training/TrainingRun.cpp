@@ -11,12 +11,13 @@
 
 namespace ponder {
 
-std::map<std::string, Tensor> initialParameters(const Artifact &model,
-                                                uint64_t seed) {
+std::map<std::string, Tensor>
+initialParameters(const Artifact &model, uint64_t seed, double embedStd) {
   std::map<std::string, Tensor> parameters;
   for (const ValueSpec &p : model.parameters()) {
     Tensor t(DType::F32, p.shape);
-    initParameter(p.name, seed, t.data<float>(), size_t(t.numel()));
+    initParameter(p.name, seed, t.data<float>(), size_t(t.numel()),
+                  float(embedStd));
     parameters.emplace(p.name, std::move(t));
   }
   return parameters;

@@ -12,6 +12,7 @@
 #define PONDER_TRAINING_TRAININGRUN_H
 
 #include "runtime/Decoder.h"
+#include "runtime/Init.h"
 #include "runtime/Trainer.h"
 #include "training/Metrics.h"
 #include "training/Rollouts.h"
@@ -52,9 +53,11 @@ struct TrainingStart {
   std::string source; // for messages: a path or "the initial weights"
 };
 
-/// The contract's initial parameters of `model` from `seed` (MODEL.md §3).
+/// The contract's initial parameters of `model` from `seed` (MODEL.md §3),
+/// the input embeddings with std `embedStd` (initParameter).
 std::map<std::string, Tensor> initialParameters(const Artifact &model,
-                                                uint64_t seed);
+                                                uint64_t seed,
+                                                double embedStd = kInitStd);
 
 class TrainingRun {
 public:

@@ -84,6 +84,10 @@ const Field kFields[] = {
        s.seed = uint64_t(seed);
        return true;
      }},
+    {"embed_std", [](const TrainingSettings &s) { return text(s.embedStd); },
+     [](TrainingSettings &s, const std::string &v) {
+       return parseNumber(v, s.embedStd) && s.embedStd > 0;
+     }},
     {"think", [](const TrainingSettings &s) { return flag(s.think); },
      [](TrainingSettings &s, const std::string &v) {
        return parseFlag(v, s.think);

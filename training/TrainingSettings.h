@@ -29,7 +29,9 @@ struct TrainingSettings {
   double weightDecay = 0.1; // AdamW's decoupled decay
   int64_t warmup = -1;      // -1: min(100, steps / 10)
   uint64_t seed = 0;        // initial weights, batches and rollouts
-  bool think = false;       // think tokens by rollouts (MODEL.md §6)
+  /// The std of the initial input embeddings (MODEL.md §3: 0.02).
+  double embedStd = 0.02;
+  bool think = false; // think tokens by rollouts (MODEL.md §6)
   /// Placed thoughts ("after-prompt:K", "before-answer:K"; ThoughtSlots.h),
   /// trained by back-propagation; "" for none. Not with `think`.
   std::string thoughtSlots;

@@ -16,6 +16,7 @@ namespace {
 struct InitOptions {
   ModelOptions model;
   int64_t seed = 0;
+  double embedStd = kInitStd;
   std::string out;
 };
 
@@ -24,7 +25,7 @@ int runInit(const InitOptions &o) {
   if (!loaded)
     return fail(loaded.getStatus());
   std::map<std::string, Tensor> parameters =
-      initialParameters(*loaded->artifact, uint64_t(o.seed));
+      initialParameters(*loaded->artifact, uint64_t(o.seed), o.embedStd);
   std::vector<std::pair<std::string, const Tensor *>> named;
   for (const ValueSpec &p : loaded->artifact->parameters())
     named.emplace_back(p.name, &parameters.at(p.name));
@@ -42,6 +43,11 @@ Command makeInitCommand(CLI::App &parent) {
   app->add_option("--seed", o->seed, "the initialisation seed")
       ->required()
       ->check(integerAtLeast(0));
+  app->add_option("--embed-std", o->embedStd,
+                  "the std of the token and position embeddings (MODEL.md "
+                  "§3: 0.02)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app->add_option("-o", o->out, "the weights file (.safetensors)")
       ->required()
       ->check(outputFile());

@@ -124,7 +124,8 @@ StatusOr<TrainingStart> startOf(const TrainOptions &o, const Artifact &model,
     start.parameters = std::move(c->parameters);
     start.source = settings.initFrom;
   } else {
-    start.parameters = initialParameters(model, settings.seed);
+    start.parameters =
+        initialParameters(model, settings.seed, settings.embedStd);
     start.source = "the initial weights";
   }
   return start;
@@ -270,6 +271,12 @@ Command makeTrainCommand(CLI::App &parent) {
       ->check(integerAtLeast(0));
   app->add_option("--seed", g.seed, "weights, batches and rollouts")
       ->check(integerAtLeast(0))
+      ->capture_default_str();
+  app->add_option("--embed-std", g.embedStd,
+                  "the std of the initial token and position embeddings "
+                  "(MODEL.md §3: 0.02; 1 puts tokens on the scale of "
+                  "hidden-state thoughts)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app->add_flag("--think", g.think, "think tokens by rollouts (MODEL.md §6)");
   app->add_option("--thought-slots", g.thoughtSlots,

@@ -79,4 +79,22 @@ TEST(Init, KnownValues) {
   EXPECT_EQ(bits[1], 0xbfc2b4bdu) << v[1]; // -1.5211407
 }
 
+// --embed-std scales the input embeddings only; everything else keeps the
+// contract's std, and 0.02 gives the contract's bytes.
+TEST(Init, EmbedStdScalesTheInputEmbeddingsOnly) {
+  std::vector<float> contract(64), wide(64), step(64), stepWide(64);
+  initParameter("embed.token", 5, contract.data(), contract.size());
+  initParameter("embed.token", 5, wide.data(), wide.size(), 1.0f);
+  for (size_t i = 0; i < wide.size(); ++i)
+    EXPECT_NEAR(wide[i], contract[i] * 50.0f, 1e-5f * std::abs(wide[i]));
+  initParameter("embed.step", 5, step.data(), step.size());
+  initParameter("embed.step", 5, stepWide.data(), stepWide.size(), 1.0f);
+  EXPECT_EQ(step, stepWide);
+  std::vector<float> position(8), positionDefault(8);
+  initParameter("embed.position", 5, position.data(), position.size(), 0.02f);
+  initParameter("embed.position", 5, positionDefault.data(),
+                positionDefault.size());
+  EXPECT_EQ(position, positionDefault);
+}
+
 } // namespace
