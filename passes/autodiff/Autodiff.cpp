@@ -205,9 +205,9 @@ private:
 HaltingLoopOp tapeLoop(HaltingLoopOp loop) {
   OpBuilder b(loop);
   auto taped = HaltingLoopOp::create(
-      b, loop.getLoc(), loop.getInit(), loop.getLengths(),
-      loop.getHaltWeight(), loop.getHaltBias(), loop.getMode(),
-      loop.getMaxSteps(), loop.getEpsilonAttr(), /*kv_cache=*/false,
+      b, loop.getLoc(), loop.getInit(), loop.getLengths(), loop.getHaltWeight(),
+      loop.getHaltBias(), loop.getMode(), loop.getMaxSteps(),
+      loop.getEpsilonAttr(), /*kv_cache=*/false,
       /*tape=*/true);
   taped.getBody().takeBody(loop.getBody());
   for (unsigned i = 0; i < loop.getNumResults(); ++i)
@@ -282,8 +282,7 @@ LogicalResult ReverseSweep::differentiateChain(OpBuilder &b,
     inner.add(b, loc, map.lookup(yields[i]), block->getArgument(k));
   if (failed(run(b, forward, inner)))
     return failure();
-  SmallVector<Value> results = {
-      inner.getOrZeros(b, loc, chain.getThoughts())};
+  SmallVector<Value> results = {inner.getOrZeros(b, loc, chain.getThoughts())};
   for (Value v : captured)
     results.push_back(inner.getOrZeros(b, loc, v));
   YieldOp::create(b, loc, results);
