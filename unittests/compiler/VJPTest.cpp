@@ -353,7 +353,7 @@ TEST(VJP, EmbedStepEmbedAndSelectStep) {
     func.func @vjp(%du: tensor<2x3x4xf32>, %ds: tensor<2x3x4xf32>, %tok: tensor<5x4xf32>, %pos: tensor<6x4xf32>, %table: tensor<3x4xf32>, %in: tensor<3x2x3x4xf32>, %ids: tensor<2x3xi32>, %steps: tensor<2x3xi32>)
         -> (tensor<5x4xf32>, tensor<6x4xf32>, tensor<3x4xf32>, tensor<3x2x3x4xf32>) {
       %c1 = arith.constant 1 : index
-      %dt, %dp = ponder.embed_grad %du, %ids : (tensor<2x3x4xf32>, tensor<2x3xi32>) -> (tensor<5x4xf32>, tensor<6x4xf32>)
+      %dt, %dp = ponder.embed_grad %du, %ids vocab <verbal = 4, think = 1> : (tensor<2x3x4xf32>, tensor<2x3xi32>) -> (tensor<5x4xf32>, tensor<6x4xf32>)
       %dtable = ponder.step_embed_grad %du[%c1] : tensor<2x3x4xf32> -> tensor<3x4xf32>
       %din = ponder.select_step_grad %ds, %steps : (tensor<2x3x4xf32>, tensor<2x3xi32>) -> tensor<3x2x3x4xf32>
       return %dt, %dp, %dtable, %din : tensor<5x4xf32>, tensor<6x4xf32>, tensor<3x4xf32>, tensor<3x2x3x4xf32>
