@@ -44,6 +44,18 @@ Value zerosLike(OpBuilder &b, Location loc, Value like) {
              : tensor::CastOp::create(b, loc, type, filled).getResult();
 }
 
+/// The float tensors `region` reads from above (the weights a halting
+/// loop's or a thought chain's region captures), in first-use order.
+SmallVector<Value> floatsFromAbove(Region &region) {
+  llvm::SetVector<Value> above;
+  getUsedValuesDefinedAbove(region, above);
+  SmallVector<Value> floats;
+  for (Value v : above)
+    if (isFloatTensor(v))
+      floats.push_back(v);
+  return floats;
+}
+
 /// Cotangents of the values of one region, summed over their uses.
 class Cotangents {
 public:
@@ -129,12 +141,7 @@ private:
 
     // The float values the body reads from above: the block's weights.
     Block &body = loop.getBody().front();
-    llvm::SetVector<Value> above;
-    getUsedValuesDefinedAbove(loop.getBody(), above);
-    SmallVector<Value> captured;
-    for (Value v : above)
-      if (isFloatTensor(v))
-        captured.push_back(v);
+    SmallVector<Value> captured = floatsFromAbove(loop.getBody());
 
     SmallVector<Type> haltTypes;
     if (loop.getHaltWeight())
@@ -237,12 +244,7 @@ LogicalResult ReverseSweep::differentiateChain(OpBuilder &b,
   if (chain.getCarry())
     return chain.emitOpError()
            << "with a 'carry' (cached decoding) cannot be differentiated";
-  llvm::SetVector<Value> above;
-  getUsedValuesDefinedAbove(chain.getBody(), above);
-  SmallVector<Value> captured;
-  for (Value v : above)
-    if (isFloatTensor(v))
-      captured.push_back(v);
+  SmallVector<Value> captured = floatsFromAbove(chain.getBody());
 
   // The cotangents of the float yields; the first is that of z.
   SmallVector<Value> yieldGrads;
