@@ -351,6 +351,37 @@ TEST(Decoder, LaterDeeperTokenSeesKeysOfTheFrozenState) {
                            second->steps.data<int32_t>()[0]);
 }
 
+// The random-thoughts control (ponder eval --random-thoughts): a thought that
+// opens a call reads a random vector instead of the carried state, so its
+// logits change; a verbal token's do not, and the token channel ignores it.
+TEST(Decoder, RandomizedThoughtsChangeOnlyThoughts) {
+  for (bool hidden : {true, false}) {
+    reference::Config config = configFor(reference::Halting::Act, hidden);
+    const Artifact *artifact = compileModel(config);
+    ASSERT_TRUE(artifact);
+    reference::Weights refWeights =
+        reference::randomWeights(config, 3, 0.4, -0.5);
+    Weights weights(config, refWeights);
+    auto logitsAfter = [&](bool randomize, int32_t next) {
+      auto d = Decoder::create(*artifact, weights.values, 1, "weights");
+      EXPECT_TRUE(d) << d.getStatus().message();
+      if (randomize)
+        (*d)->randomizeThoughts(7);
+      EXPECT_TRUE((*d)->append(std::vector<int32_t>{3}));
+      auto out = (*d)->append(std::vector<int32_t>{next});
+      EXPECT_TRUE(out) << out.getStatus().message();
+      return std::vector<float>(out->logits.data<float>(),
+                                out->logits.data<float>() + kV);
+    };
+    int32_t thought = int32_t(kVerbal), verbal = 5;
+    EXPECT_EQ(logitsAfter(true, verbal), logitsAfter(false, verbal));
+    if (hidden)
+      EXPECT_NE(logitsAfter(true, thought), logitsAfter(false, thought));
+    else
+      EXPECT_EQ(logitsAfter(true, thought), logitsAfter(false, thought));
+  }
+}
+
 TEST(Decoder, BadInputIsOneLine) {
   reference::Config config = configFor(reference::Halting::Act);
   const Artifact *artifact = compileModel(config);

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -740,6 +742,17 @@ TEST_F(PonderTrain, BadThinkingOptionsAreOneLine) {
                     "after-prompt:1"),
             "ponder: thought slots after-prompt:1 make an example of 11 "
             "tokens 18 long, more than max_seq = 16\n");
+  // The random-thoughts control needs hidden-state thoughts: one line.
+  std::string noHidden = failure("eval --weights " + w + " --random-thoughts");
+  EXPECT_EQ(noHidden.rfind("ponder: --random-thoughts: ", 0), 0u) << noHidden;
+  EXPECT_NE(noHidden.find("has no hidden-state thoughts ([think] channel = "
+                          "\"hidden\")\n"),
+            std::string::npos)
+      << noHidden;
+  EXPECT_EQ(std::count(noHidden.begin(), noHidden.end(), '\n'), 1);
+  std::string badStd = failure(thinking + " --embed-std 0");
+  EXPECT_NE(badStd.find("--embed-std"), std::string::npos) << badStd;
+  EXPECT_EQ(std::count(badStd.begin(), badStd.end(), '\n'), 1) << badStd;
 }
 
 } // namespace
