@@ -13,7 +13,12 @@ not run on the reference BLAS). The PyTorch side is the contract's math
 written plainly: ACT with frozen halted states, the verbal cross-entropy and
 the ponder cost, global-norm clipping and AdamW.
 
-Without --generate it compares one training step (`ponder bench train`).
+Without --generate it compares one training step (`ponder bench train`):
+PyTorch is timed on one thread and on --threads, and the ratio is taken
+against its faster setting (its thread pool and OpenBLAS's compete on small
+machines). --target-cpu and --target-features go to ponder (code for another
+CPU, timed on this one); the output names this CPU's vector features and
+the CPU ponder's code was compiled for.
 With --generate it compares greedy generation at batch 1 instead (and skips
 the training step): `ponder bench generate` next to PyTorch eager under
 torch.no_grad() with its own cache of keys and values per (depth step,
@@ -360,6 +365,20 @@ def compare_generate(args):
           f"  (prefill time pytorch / ponder = {prefill / ponder_prefill:.2f}x)")
 
 
+def cpu_features():
+    """This CPU's model and widest vector features, from /proc/cpuinfo."""
+    model, flags = "unknown CPU", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    vector = [f for f in ("avx512f", "avx2", "fma", "avx") if f in flags]
+    return f"{model} ({' '.join(vector) or 'no AVX'})"
+
+
 def time_sgemm(threads):
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     a @ b
@@ -378,6 +397,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--ponder", default="build/bin/ponder")
+    parser.add_argument("--target-cpu", help="ponder: compile for this CPU (llc -mcpu)")
+    parser.add_argument("--target-features", help="ponder: CPU features (llc -mattr)")
     parser.add_argument("--generate", action="store_true",
                         help="compare greedy generation at batch 1 instead of a training step")
     parser.add_argument("--prompt-length", type=int, default=16)
@@ -390,21 +411,41 @@ def main():
         compare_generate(args)
         return
 
+    target = []
+    if args.target_cpu:
+        target += ["--target-cpu", args.target_cpu]
+    if args.target_features:
+        target += ["--target-features", args.target_features]
     ponder = subprocess.run(
         [args.ponder, "bench", "train", args.model, "--batch", str(args.batch),
-         "--seq", str(args.seq), "--iters", str(args.iters), "--threads", str(args.threads)],
-        capture_output=True, text=True)
+         "--seq", str(args.seq), "--iters", str(args.iters), "--threads", str(args.threads)]
+        + target, capture_output=True, text=True)
     if ponder.returncode != 0:
         sys.exit("ponder bench train failed: " + ponder.stderr.strip())
     ponder_ms = float(re.search(r"median ([0-9.]+) ms/step", ponder.stdout).group(1))
     ponder_depth = float(re.search(r"mean depth ([0-9.]+)", ponder.stdout).group(1))
-    torch_ms, torch_depth = time_torch(args.model, args.batch, args.seq, args.iters)
+    code = re.search(r"code (.*)$", ponder.stdout.strip())
+    torch_runs = {}
+    for threads in sorted({1, args.threads}):
+        torch.set_num_threads(threads)
+        torch_runs[threads] = time_torch(args.model, args.batch, args.seq, args.iters)
+    best = min(torch_runs, key=lambda t: torch_runs[t][0])
+    torch.set_num_threads(args.threads)
     gflops = time_sgemm(args.threads)
     print(f"model {args.model}  batch {args.batch}  seq {args.seq}  threads {args.threads}")
-    print(f"ponder   train step  {ponder_ms:9.2f} ms  (mean depth {ponder_depth:.2f})")
-    print(f"pytorch  train step  {torch_ms:9.2f} ms  (mean depth {torch_depth:.2f}, torch {torch.__version__})")
-    print(f"ratio    pytorch / ponder = {torch_ms / ponder_ms:.2f}x")
+    print(f"cpu      {cpu_features()}")
+    print(f"ponder   train step  {ponder_ms:9.2f} ms  (mean depth {ponder_depth:.2f},"
+          f" {code.group(1) if code else 'code for this CPU'})")
+    for threads, (ms, depth) in torch_runs.items():
+        print(f"pytorch  train step  {ms:9.2f} ms  on {threads} thread(s)"
+              f"  (mean depth {depth:.2f}, torch {torch.__version__})")
+    print(f"ratio    pytorch / ponder = {torch_runs[best][0] / ponder_ms:.2f}x"
+          f"  (against PyTorch's faster setting, {best} thread(s))")
     print(f"sgemm    1024^3: {gflops:.1f} GFLOP/s on {args.threads} thread(s)")
+    effective = re.search(r"([0-9.]+) GFLOP/s", ponder.stdout)
+    if effective:
+        print(f"ponder   {float(effective.group(1)):.1f} effective GFLOP/s ="
+              f" {100 * float(effective.group(1)) / gflops:.0f}% of the SGEMM")
 
 
 if __name__ == "__main__":

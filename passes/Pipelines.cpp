@@ -60,7 +60,13 @@ static void buildBufferizePipeline(OpPassManager &pm) {
 void mlir::ponder::buildLinalgToLLVMPipeline(
     OpPassManager &pm, const CPUPipelineOptions &options) {
   buildBufferizePipeline(pm);
-  pm.addPass(createVectorizeContractions());
+  mlir::ponder::VectorizeContractionsOptions tile;
+  tile.lanes = options.lanes;
+  tile.rows = options.rows;
+  tile.vectors = options.vectors;
+  tile.dotRows = options.dotRows;
+  tile.dotCols = options.dotCols;
+  pm.addPass(mlir::ponder::createVectorizeContractions(tile));
   // Every parallel loop runs on OpenMP threads (LLVM's libomp); reductions
   // stay sequential inside them, so results do not depend on thread count.
   pm.addPass(createParallelizeOuterLoops());

@@ -38,6 +38,25 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
                      "(the runtime's caching allocator in artifacts), not "
                      "malloc/free"),
       llvm::cl::init(false)};
+  // The register tile of ponder-vectorize-contractions. The defaults fit
+  // AVX-512 (16 f32 lanes, 32 vector registers); ponderc chooses them for
+  // the CPU it compiles for (tools/ponderc/CpuTarget.h).
+  PassOptions::Option<int64_t> lanes{*this, "lanes",
+                                     llvm::cl::desc("f32 lanes per vector"),
+                                     llvm::cl::init(16)};
+  PassOptions::Option<int64_t> rows{
+      *this, "rows", llvm::cl::desc("Output rows per outer-product tile"),
+      llvm::cl::init(8)};
+  PassOptions::Option<int64_t> vectors{
+      *this, "vectors",
+      llvm::cl::desc("Vectors per row of an outer-product tile"),
+      llvm::cl::init(2)};
+  PassOptions::Option<int64_t> dotRows{
+      *this, "dot-rows", llvm::cl::desc("Output rows per dot-product tile"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> dotCols{
+      *this, "dot-cols", llvm::cl::desc("Output columns per dot-product tile"),
+      llvm::cl::init(4)};
 };
 
 /// linalg on tensors -> the LLVM dialect for the host CPU: bufferization

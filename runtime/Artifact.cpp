@@ -158,6 +158,22 @@ void Artifact::setThreads(int64_t n) const {
     set(int(n));
 }
 
+/// Whether this CPU runs code that needs `isa` (the descriptor's cpu_isa,
+/// checked known): an artifact compiled for a wider machine would stop on an
+/// illegal instruction in its first loop.
+static bool hostRuns(const std::string &isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (isa == "avx512")
+    return __builtin_cpu_supports("avx512f");
+  if (isa == "avx2")
+    return __builtin_cpu_supports("avx2");
+  if (isa == "avx")
+    return __builtin_cpu_supports("avx");
+#endif
+  return true;
+}
+
 Status Artifact::readDescriptor(const std::string &text) {
   StatusOr<json::Value> parsed = json::parse(text);
   if (!parsed)
@@ -174,6 +190,8 @@ Status Artifact::readDescriptor(const std::string &text) {
                              {PONDER_KEY_ROLLOUTS, Type::Integer, false},
                              {PONDER_KEY_THINK_REWARD, Type::String, false},
                              {PONDER_KEY_THINK_CHANNEL, Type::String, false},
+                             {PONDER_KEY_CPU, Type::String, false},
+                             {PONDER_KEY_CPU_ISA, Type::String, false},
                              {PONDER_KEY_PARAMETERS, Type::Array},
                              {PONDER_KEY_ENTRIES, Type::Array}});
       !s)
@@ -190,6 +208,13 @@ Status Artifact::readDescriptor(const std::string &text) {
                           "unknown target '" + targetName +
                               "' (expected " PONDER_TARGET_CPU
                               " or " PONDER_TARGET_CUDA ")");
+  cpuName = d.value(PONDER_KEY_CPU, std::string());
+  isa = d.value(PONDER_KEY_CPU_ISA, std::string());
+  if (!isa.empty() && isa != "avx512" && isa != "avx2" && isa != "avx" &&
+      isa != "sse")
+    return json::keyError(PONDER_KEY_CPU_ISA,
+                          "unknown instruction set '" + isa +
+                              "' (expected avx512, avx2, avx or sse)");
   maxSequence = d.value(PONDER_KEY_MAX_SEQ, maxSequence);
   maxThinkRun = d.value(PONDER_KEY_MAX_THINK, maxThinkRun);
   rolloutCount = d.value(PONDER_KEY_ROLLOUTS, rolloutCount);
@@ -253,6 +278,12 @@ StatusOr<std::unique_ptr<Artifact>> Artifact::load(const std::string &path) {
   if (!read) {
     a->targetName = PONDER_TARGET_CPU; // nothing to unload
     return Status::error(path + ": descriptor: " + read.message());
+  }
+  if (!hostRuns(a->isa)) {
+    a->targetName = PONDER_TARGET_CPU;
+    return Status::error(path + ": compiled for " + a->cpuName + " (" + a->isa +
+                         "), which this CPU cannot run; recompile it for this "
+                         "machine (ponderc --target-cpu=native)");
   }
   if (Status s =
           bindRuntime(a->handle, path, a->targetName == PONDER_TARGET_CUDA);

@@ -64,6 +64,11 @@ public:
   const std::string &modelHash() const { return hash; }
   /// Where the compiled code runs: "cpu" or "cuda" (runtime/Cuda.h).
   const std::string &target() const { return targetName; }
+  /// The CPU a "cpu" artifact was compiled for ("" when the descriptor does
+  /// not say) and the vector instructions it needs ("avx512", "avx2",
+  /// "avx", "sse" or ""); load() refuses code this CPU cannot run.
+  const std::string &cpu() const { return cpuName; }
+  const std::string &cpuIsa() const { return isa; }
 
   /// The number of threads the compiled code runs its parallel loops on
   /// (OpenMP; by default one per core, or OMP_NUM_THREADS). Results do not
@@ -94,6 +99,7 @@ private:
   bool hiddenChannel = false;
   std::string hash, reward = PONDER_THINK_REWARD_FIRST_VERBAL_LOGPROB;
   std::string targetName = PONDER_TARGET_CPU;
+  std::string cpuName, isa;
 
   /// Fills the fields above and `entries` (their functions looked up in
   /// `handle`) from the descriptor's JSON text.

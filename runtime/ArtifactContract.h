@@ -71,6 +71,8 @@ typedef void (*ponder_entry_fn)(void **args);
 #define PONDER_KEY_ROLLOUTS "rollouts"
 #define PONDER_KEY_THINK_REWARD "think_reward"
 #define PONDER_KEY_THINK_CHANNEL "think_channel"
+#define PONDER_KEY_CPU "cpu"
+#define PONDER_KEY_CPU_ISA "cpu_isa"
 #define PONDER_KEY_PARAMETERS "parameters"
 #define PONDER_KEY_ENTRIES "entries"
 /* Inside "vocab": both required. */

@@ -26,7 +26,10 @@ const ValueSpec *findArgument(const EntryPoint &entry,
 Decoder::Decoder(const Artifact &artifact, const EntryPoint &entry,
                  std::map<std::string, const Tensor *> values, int64_t batch)
     : artifact(artifact), entry(entry), values(std::move(values)),
-      cached(size_t(batch), 0) {}
+      cached(size_t(batch), 0), origin(size_t(batch)) {
+  for (int64_t r = 0; r < batch; ++r)
+    origin[size_t(r)] = r;
+}
 
 StatusOr<std::unique_ptr<Decoder>>
 Decoder::create(const Artifact &artifact,
@@ -71,6 +74,50 @@ void Decoder::reset() {
   std::fill(cached.begin(), cached.end(), 0);
   // Positions at or past a row's count are never read, so the cache's stale
   // contents need no clearing.
+}
+
+Status Decoder::keepRows(const std::vector<int64_t> &rows) {
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (rows[i] < 0 || rows[i] >= batch() || (i > 0 && rows[i] <= rows[i - 1]))
+      return Status::error("keepRows: rows must be ascending row numbers "
+                           "below " +
+                           std::to_string(batch()));
+  if (rows.empty())
+    return Status::error("keepRows: a decoder keeps at least one row");
+  std::vector<int64_t> shape = keys.shape();
+  int64_t steps = shape[0], b = shape[1], seq = shape[2], d = shape[3];
+  int64_t kept = int64_t(rows.size());
+  shape[1] = kept;
+  for (Tensor *cache : {&keys, &values_}) {
+    StatusOr<Tensor> smaller = Tensor::allocate(DType::F32, shape);
+    if (!smaller)
+      return smaller.getStatus();
+    // Only the cached positions of each kept row are ever read again.
+    for (int64_t n = 0; n < steps; ++n)
+      for (int64_t i = 0; i < kept; ++i)
+        std::memcpy(smaller->data<float>() + ((n * kept + i) * seq) * d,
+                    cache->data<float>() + ((n * b + rows[i]) * seq) * d,
+                    size_t(cached[rows[i]] * d) * sizeof(float));
+    *cache = std::move(*smaller);
+  }
+  if (hidden) {
+    StatusOr<Tensor> smaller = Tensor::allocate(DType::F32, {kept, d});
+    if (!smaller)
+      return smaller.getStatus();
+    for (int64_t i = 0; i < kept; ++i)
+      std::memcpy(smaller->data<float>() + i * d,
+                  carry.data<float>() + rows[i] * d, size_t(d) * sizeof(float));
+    carry = std::move(*smaller);
+  }
+  std::vector<int32_t> keptCached;
+  std::vector<int64_t> keptOrigin;
+  for (int64_t r : rows) {
+    keptCached.push_back(cached[r]);
+    keptOrigin.push_back(origin[r]);
+  }
+  cached = std::move(keptCached);
+  origin = std::move(keptOrigin);
+  return Status::ok();
 }
 
 StatusOr<DecodeOutputs> Decoder::append(const std::vector<int32_t> &ids) {
@@ -161,7 +208,8 @@ void Decoder::replaceCarriedThoughts(const Tensor &ids,
     float *state = carry.data<float>() + r * d;
     double norm = 0, drawn = 0;
     fillNormal(noiseSeed,
-               "thought:" + std::to_string(r) + ":" + std::to_string(cached[r]),
+               "thought:" + std::to_string(origin[r]) + ":" +
+                   std::to_string(cached[r]),
                1.0f, random.data(), random.size());
     for (int64_t i = 0; i < d; ++i) {
       norm += double(state[i]) * state[i];

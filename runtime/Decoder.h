@@ -55,6 +55,9 @@ public:
   int64_t maxSeq() const { return artifact.maxSeq(); }
   /// Empties every row.
   void reset();
+  /// Keeps only `rows` (ascending row numbers), which become rows 0, 1, ...
+  /// with their caches: rows that finished stop costing work in later calls.
+  Status keepRows(const std::vector<int64_t> &rows);
 
   /// A control for the hidden channel (MODEL.md §9): from now on, a thought
   /// that opens a call reads a random vector of the carried state's norm,
@@ -79,6 +82,9 @@ private:
   bool noise = false;
   uint64_t noiseSeed = 0;
   std::vector<int32_t> cached;
+  /// Each row's number when the decoder was made: the random thoughts of a
+  /// row do not change when others are dropped.
+  std::vector<int64_t> origin;
 
   /// Replaces the carry of each row whose first new id is a thought.
   void replaceCarriedThoughts(const Tensor &ids,

@@ -68,6 +68,19 @@ generate(Decoder &decoder, const std::vector<int32_t> &prompt,
          const GenerateOptions &options,
          const std::function<void(int32_t)> &onToken = nullptr);
 
+/// Generates from every prompt together: row r of an empty `decoder` of
+/// prompts.size() rows samples with its own stream, seeded options.seed + r,
+/// and gives what generate() gives for its prompt with that seed. A row stops
+/// at its own end token, budget or max_seq and then leaves the decoder
+/// (Decoder::keepRows), so finished rows cost no further work. `onToken(r,
+/// id)` sees each new token of row r as it is chosen. Every generation's
+/// prefill and decode seconds are those of the whole batch.
+StatusOr<std::vector<Generation>>
+generateBatch(Decoder &decoder,
+              const std::vector<std::vector<int32_t>> &prompts,
+              const GenerateOptions &options,
+              const std::function<void(int64_t, int32_t)> &onToken = nullptr);
+
 } // namespace ponder
 
 #endif // PONDER_RUNTIME_GENERATE_H

@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import platform
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -22,8 +23,12 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.ponder_tools_dir, config.llvm_tools_dir]
 tools = ["ponder-opt", "ponderc", "split-file", "not", "count", "mlir-runner",
-         "llvm-nm", "llvm-readelf", "llvm-strings"]
+         "llvm-nm", "llvm-objdump", "llvm-readelf", "llvm-strings"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Tests of x86 code generation (--target-cpu=haswell) run on x86 hosts.
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("x86_64")
 
 # The CUDA toolkit's ptxas validates generated kernels where it is installed
 # (tests marked `REQUIRES: ptxas`), as ponderc finds it.

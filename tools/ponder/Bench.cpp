@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tools/ponder/BatchFile.h"
 #include "tools/ponder/Command.h"
 
 #include "runtime/ArtifactContract.h"
@@ -27,6 +28,7 @@ namespace {
 
 struct BenchOptions {
   ModelOptions model;
+  std::string weights, batchFile; // "": initial weights, a made-up batch
   int64_t batch = 0, length = 0, iters = 0; // 0: the command's default
   int64_t promptLength = 0, newTokens = 0;
 };
@@ -46,6 +48,15 @@ void fillBatch(const Artifact &model, Tensor &ids, Tensor &lengths) {
     lengths.data<int32_t>()[r] = int32_t(t);
 }
 
+/// What the code was compiled for, closing each result line: "code
+/// rocketlake (avx512)", so that timings name the vector instructions used.
+std::string codeFor(const Artifact &model) {
+  if (model.target() != PONDER_TARGET_CPU || model.cpu().empty())
+    return "code " + model.target();
+  return "code " + model.cpu() +
+         (model.cpuIsa().empty() ? "" : " (" + model.cpuIsa() + ")");
+}
+
 /// "--FLAG: at most max_seq = N" when `value` is over the model's max_seq.
 Status atMostMaxSeq(const Artifact &model, const char *flag, int64_t value) {
   if (value <= model.maxSeq())
@@ -54,120 +65,63 @@ Status atMostMaxSeq(const Artifact &model, const char *flag, int64_t value) {
                        ": at most max_seq = " + std::to_string(model.maxSeq()));
 }
 
-/// The model of a forward or train benchmark and its shape: B rows of T
-/// tokens (default max_seq), timed `iters` times.
+/// The model of a forward or train benchmark and its batch: B rows of T
+/// tokens, from --batch-file or made up (default T: max_seq), timed `iters`
+/// times.
 struct BenchRun {
   LoadedModel loaded;
   int64_t b = 0, t = 0, iters = 0;
+  std::unique_ptr<BatchFile> file; // --batch-file
+  Tensor ids, lengths, weight;     // without one
+  TrainBatch batch;                // what is timed
 };
 
-StatusOr<BenchRun> prepare(const BenchOptions &o, int64_t batch, int64_t iters,
-                           const char *lengthFlag) {
+StatusOr<std::unique_ptr<BenchRun>> prepare(const BenchOptions &o,
+                                            int64_t batch, int64_t iters,
+                                            const char *lengthFlag) {
   StatusOr<LoadedModel> loaded = loadModel(o.model);
   if (!loaded)
     return loaded.getStatus();
-  int64_t maxSeq = loaded->artifact->maxSeq();
-  BenchRun run{std::move(*loaded), o.batch ? o.batch : batch,
-               o.length ? o.length : maxSeq, o.iters ? o.iters : iters};
-  if (Status s = atMostMaxSeq(*run.loaded.artifact, lengthFlag, run.t); !s)
+  auto run = std::make_unique<BenchRun>();
+  run->loaded = std::move(*loaded);
+  const Artifact &model = *run->loaded.artifact;
+  run->iters = o.iters ? o.iters : iters;
+  if (!o.batchFile.empty()) {
+    StatusOr<std::unique_ptr<BatchFile>> file =
+        readBatchFile(model, o.batchFile);
+    if (!file)
+      return file.getStatus();
+    run->file = std::move(*file);
+    run->b = run->file->rows();
+    run->t = run->file->length();
+    const auto &v = run->file->values;
+    run->batch = {v.at(PONDER_VALUE_IDS), v.at(PONDER_VALUE_LENGTHS),
+                  v.at(PONDER_VALUE_TARGET_WEIGHT),
+                  v.at(PONDER_VALUE_ADVANTAGE)};
+    return run;
+  }
+  run->b = o.batch ? o.batch : batch;
+  run->t = o.length ? o.length : model.maxSeq();
+  if (Status s = atMostMaxSeq(model, lengthFlag, run->t); !s)
     return s;
+  run->ids = Tensor(DType::I32, {run->b, run->t});
+  run->lengths = Tensor(DType::I32, {run->b});
+  run->weight = Tensor(DType::F32, {run->b, run->t});
+  fillBatch(model, run->ids, run->lengths);
+  for (int64_t i = 0; i < run->b * run->t; ++i)
+    run->weight.data<float>()[i] = 1.0f;
+  run->batch = {&run->ids, &run->lengths, &run->weight, nullptr};
   return run;
 }
 
-int benchForward(const BenchOptions &o) {
-  StatusOr<BenchRun> run = prepare(o, 1, 10, "--length");
-  if (!run)
-    return fail(run.getStatus());
-  const Artifact &model = *run->loaded.artifact;
-  int64_t b = run->b, t = run->t, iters = run->iters;
-  std::map<std::string, Tensor> params = initialParameters(model, 0);
-  std::map<std::string, const Tensor *> values;
-  for (const auto &[name, p] : params)
-    values[name] = &p;
-  Tensor ids(DType::I32, {b, t}), lengths(DType::I32, {b});
-  fillBatch(model, ids, lengths);
-  values[PONDER_VALUE_IDS] = &ids;
-  values[PONDER_VALUE_LENGTHS] = &lengths;
-  const EntryPoint *forward = model.entry(PONDER_ENTRY_FORWARD);
-  if (!forward)
-    return fail(Status::error(run->loaded.label +
-                              ": the artifact has no forward entry point"));
-  auto warm = model.call(*forward, values); // page-in, allocator warm-up
-  if (!warm)
-    return fail(warm.getStatus());
-  auto start = std::chrono::steady_clock::now();
-  double meanSteps = 0;
-  for (int64_t i = 0; i < iters; ++i) {
-    auto out = model.call(*forward, values);
-    if (!out)
-      return fail(out.getStatus());
-    const Tensor &steps = out->at(PONDER_VALUE_STEPS);
-    meanSteps = 0;
-    for (int64_t k = 0; k < steps.numel(); ++k)
-      meanSteps += steps.data<int32_t>()[k];
-    meanSteps /= double(steps.numel());
-  }
-  double ms = millisecondsSince(start) / double(iters);
-  std::printf("forward  batch %lld  length %lld  threads %lld  %.3f "
-              "ms/iter  %.0f tokens/s  mean depth %.2f steps  (%lld iters)\n",
-              static_cast<long long>(b), static_cast<long long>(t),
-              static_cast<long long>(model.threads()), ms,
-              double(b * t) / (ms / 1000.0), meanSteps,
-              static_cast<long long>(iters));
-  return 0;
-}
-
-int benchGenerate(const BenchOptions &o) {
-  StatusOr<LoadedModel> loaded = loadModel(o.model);
-  if (!loaded)
-    return fail(loaded.getStatus());
-  const Artifact &model = *loaded->artifact;
-  // Defaults that fit any model: a quarter of max_seq of prompt (at most
-  // 16), the rest (at most 64) generated.
-  int64_t p =
-      o.promptLength
-          ? o.promptLength
-          : std::max<int64_t>(1, std::min<int64_t>(16, model.maxSeq() / 4));
-  int64_t n =
-      o.newTokens
-          ? o.newTokens
-          : std::max<int64_t>(1, std::min<int64_t>(64, model.maxSeq() - p));
-  if (Status s = atMostMaxSeq(model, "--prompt-length + --new", p + n); !s)
-    return fail(s);
-  std::map<std::string, Tensor> params = initialParameters(model, 0);
-  std::map<std::string, const Tensor *> values;
-  for (const auto &[name, t] : params)
-    values[name] = &t;
-  std::vector<int32_t> prompt(static_cast<size_t>(p));
-  for (int64_t i = 0; i < p; ++i)
-    prompt[size_t(i)] = int32_t((i * 7919) % model.verbalVocab());
-  GenerateOptions options;
-  options.sampling = {model.verbalVocab(), 0.0, model.maxThink()};
-  options.maxNew = n + 1; // the last token is chosen, not decoded
-  for (int round = 0; round < 2; ++round) { // the first warms up
-    auto decoder = Decoder::create(model, values, 1, "init");
-    if (!decoder)
-      return fail(decoder.getStatus());
-    auto g = generate(**decoder, prompt, options);
-    if (!g)
-      return fail(g.getStatus());
-    if (round == 0)
-      continue;
-    double depth = 0;
-    for (int32_t s : g->decodedSteps)
-      depth += s;
-    size_t decoded = g->decodedSteps.size();
-    std::printf("generate  batch 1  prompt %lld  threads %lld  prefill %.3f "
-                "ms  decode %zu tokens  %.3f ms/token  %.1f tokens/s  mean "
-                "depth %.2f steps\n",
-                static_cast<long long>(p),
-                static_cast<long long>(model.threads()),
-                g->prefillSeconds * 1e3, decoded,
-                g->decodeSeconds * 1e3 / double(decoded),
-                double(decoded) / g->decodeSeconds,
-                decoded ? depth / double(decoded) : 0.0);
-  }
-  return 0;
+/// The mean of `steps` [B, T] over the valid positions of `lengths`.
+double meanDepth(const Tensor &steps, const Tensor &lengths) {
+  int64_t t = steps.shape()[1], count = 0;
+  double sum = 0;
+  for (int64_t r = 0; r < steps.shape()[0]; ++r)
+    for (int64_t p = 0; p < lengths.data<int32_t>()[r]; ++p, ++count)
+      sum += steps.data<int32_t>()[r * t + p];
+  return count ? sum / double(count) : 0.0;
 }
 
 /// The model FLOPs of one forward token at sequence length T and mean depth
@@ -194,26 +148,161 @@ double peakMemoryMiB() {
   return double(usage.ru_maxrss) / 1024.0; // ru_maxrss is in KiB on Linux
 }
 
-int benchTrain(const BenchOptions &o) {
-  StatusOr<BenchRun> run = prepare(o, 16, 5, "--seq");
+/// The median of `times` (not empty).
+double medianOf(std::vector<double> times) {
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+/// The valid positions of a batch: the sum of its lengths.
+double validTokens(const Tensor &lengths) {
+  double n = 0;
+  for (int64_t r = 0; r < lengths.numel(); ++r)
+    n += lengths.data<int32_t>()[r];
+  return n;
+}
+
+int benchForward(const BenchOptions &o) {
+  StatusOr<std::unique_ptr<BenchRun>> run = prepare(o, 1, 10, "--length");
   if (!run)
     return fail(run.getStatus());
-  const Artifact &model = *run->loaded.artifact;
-  int64_t b = run->b, t = run->t, iters = run->iters;
-  auto trainer =
-      Trainer::create(model, initialParameters(model, 0), {}, {}, 0, "init");
-  if (!trainer)
-    return fail(trainer.getStatus());
-  Tensor ids(DType::I32, {b, t}), lengths(DType::I32, {b});
-  Tensor weight(DType::F32, {b, t});
-  fillBatch(model, ids, lengths);
-  for (int64_t i = 0; i < b * t; ++i)
-    weight.data<float>()[i] = 1.0f;
+  const Artifact &model = *(*run)->loaded.artifact;
+  int64_t b = (*run)->b, t = (*run)->t, iters = (*run)->iters;
+  std::map<std::string, Tensor> initial;
+  std::unique_ptr<Weights> given;
+  std::map<std::string, const Tensor *> values;
+  if (!o.weights.empty()) {
+    StatusOr<std::unique_ptr<Weights>> w = loadWeights(model, o.weights);
+    if (!w)
+      return fail(w.getStatus());
+    given = std::move(*w);
+    values = given->values;
+  } else {
+    initial = initialParameters(model, 0);
+    for (const auto &[name, p] : initial)
+      values[name] = &p;
+  }
+  const TrainBatch &batch = (*run)->batch;
+  values[PONDER_VALUE_IDS] = batch.ids;
+  values[PONDER_VALUE_LENGTHS] = batch.lengths;
+  const EntryPoint *forward = model.entry(PONDER_ENTRY_FORWARD);
+  if (!forward)
+    return fail(Status::error((*run)->loaded.label +
+                              ": the artifact has no forward entry point"));
   std::vector<double> times;
   double depth = 0;
   for (int64_t i = 0; i <= iters; ++i) { // the first call warms up
     auto begin = std::chrono::steady_clock::now();
-    auto r = (*trainer)->train({&ids, &lengths, &weight, nullptr}, 1e-4, 0.0);
+    auto out = model.call(*forward, values);
+    double ms = millisecondsSince(begin);
+    if (!out)
+      return fail(out.getStatus());
+    if (i > 0) {
+      times.push_back(ms);
+      depth = meanDepth(out->at(PONDER_VALUE_STEPS), *batch.lengths);
+    }
+  }
+  double median = medianOf(times), tokens = validTokens(*batch.lengths);
+  double flops = tokens * forwardFlopsPerToken(model, t, depth);
+  std::printf("forward  batch %lld  length %lld  threads %lld  median %.3f "
+              "ms/iter  %.0f tokens/s  %.2f GFLOP/s  mean depth %.2f steps  "
+              "peak %.0f MiB  (%lld iters)  %s\n",
+              static_cast<long long>(b), static_cast<long long>(t),
+              static_cast<long long>(model.threads()), median,
+              tokens / (median / 1000.0), flops / (median / 1000.0) / 1e9,
+              depth, peakMemoryMiB(), static_cast<long long>(iters),
+              codeFor(model).c_str());
+  return 0;
+}
+
+int benchGenerate(const BenchOptions &o) {
+  StatusOr<LoadedModel> loaded = loadModel(o.model);
+  if (!loaded)
+    return fail(loaded.getStatus());
+  const Artifact &model = *loaded->artifact;
+  // Defaults that fit any model: a quarter of max_seq of prompt (at most
+  // 16), the rest (at most 64) generated.
+  int64_t p =
+      o.promptLength
+          ? o.promptLength
+          : std::max<int64_t>(1, std::min<int64_t>(16, model.maxSeq() / 4));
+  int64_t n =
+      o.newTokens
+          ? o.newTokens
+          : std::max<int64_t>(1, std::min<int64_t>(64, model.maxSeq() - p));
+  if (Status s = atMostMaxSeq(model, "--prompt-length + --new", p + n); !s)
+    return fail(s);
+  std::map<std::string, Tensor> params = initialParameters(model, 0);
+  std::map<std::string, const Tensor *> values;
+  for (const auto &[name, t] : params)
+    values[name] = &t;
+  int64_t rows = o.batch ? o.batch : 1;
+  std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < p; ++i)
+      prompts[size_t(r)].push_back(
+          int32_t((i * 7919 + r * 31) % model.verbalVocab()));
+  GenerateOptions options;
+  options.sampling = {model.verbalVocab(), 0.0, model.maxThink()};
+  options.maxNew = n + 1; // the last token is chosen, not decoded
+  for (int round = 0; round < 2; ++round) { // the first warms up
+    auto decoder = Decoder::create(model, values, rows, "init");
+    if (!decoder)
+      return fail(decoder.getStatus());
+    auto g = generateBatch(**decoder, prompts, options);
+    if (!g)
+      return fail(g.getStatus());
+    if (round == 0)
+      continue;
+    double depth = 0;
+    size_t decoded = 0;
+    for (const Generation &row : *g) {
+      for (int32_t s : row.decodedSteps)
+        depth += s;
+      decoded += row.decodedSteps.size();
+    }
+    double seconds = g->front().decodeSeconds;
+    std::printf("generate  batch %lld  prompt %lld  threads %lld  prefill %.3f "
+                "ms  decode %zu tokens  %.3f ms/token  %.1f tokens/s  mean "
+                "depth %.2f steps  %s\n",
+                static_cast<long long>(rows), static_cast<long long>(p),
+                static_cast<long long>(model.threads()),
+                g->front().prefillSeconds * 1e3, decoded,
+                seconds * 1e3 / double(decoded), double(decoded) / seconds,
+                decoded ? depth / double(decoded) : 0.0,
+                codeFor(model).c_str());
+  }
+  return 0;
+}
+
+int benchTrain(const BenchOptions &o) {
+  StatusOr<std::unique_ptr<BenchRun>> run = prepare(o, 16, 5, "--seq");
+  if (!run)
+    return fail(run.getStatus());
+  const Artifact &model = *(*run)->loaded.artifact;
+  int64_t b = (*run)->b, t = (*run)->t, iters = (*run)->iters;
+  Checkpoint start;
+  if (!o.weights.empty()) {
+    StatusOr<Checkpoint> c = loadCheckpoint(o.weights);
+    if (!c)
+      return fail(c.getStatus());
+    start = std::move(*c);
+  } else {
+    start.parameters = initialParameters(model, 0);
+  }
+  auto trainer =
+      Trainer::create(model, std::move(start.parameters), std::move(start.m),
+                      std::move(start.v), start.step,
+                      o.weights.empty() ? "the initial weights" : o.weights);
+  if (!trainer)
+    return fail(trainer.getStatus());
+  // A learning rate of 0 keeps the weights, so every timed step sees the
+  // same halting depths; the work of a step does not depend on the rate.
+  std::vector<double> times;
+  double depth = 0;
+  for (int64_t i = 0; i <= iters; ++i) { // the first call warms up
+    auto begin = std::chrono::steady_clock::now();
+    auto r = (*trainer)->train((*run)->batch, 0.0, 0.0);
     double ms = millisecondsSince(begin);
     if (!r)
       return fail(r.getStatus());
@@ -222,20 +311,35 @@ int benchTrain(const BenchOptions &o) {
       depth = r->meanDepth;
     }
   }
-  std::sort(times.begin(), times.end());
-  double median = times[times.size() / 2];
-  double tokens = double(b * t);
+  double median = medianOf(times);
+  double tokens = validTokens(*(*run)->batch.lengths);
   // Training: forward + backward = 3 forward FLOPs (the block's recomputation
   // in the backward pass is not counted: effective, not executed, FLOPs).
   double flops = 3 * tokens * forwardFlopsPerToken(model, t, depth);
   std::printf("train  batch %lld  seq %lld  threads %lld  median %.2f "
               "ms/step  %.0f tokens/s  %.2f GFLOP/s  mean depth %.2f  peak "
-              "%.0f MiB  (%lld iters)\n",
+              "%.0f MiB  (%lld iters)  %s\n",
               static_cast<long long>(b), static_cast<long long>(t),
               static_cast<long long>(model.threads()), median,
               tokens / (median / 1000.0), flops / (median / 1000.0) / 1e9,
-              depth, peakMemoryMiB(), static_cast<long long>(iters));
+              depth, peakMemoryMiB(), static_cast<long long>(iters),
+              codeFor(model).c_str());
   return 0;
+}
+
+/// --weights and --batch-file, the latter instead of the options in
+/// `shape`.
+void addRealInputs(CLI::App *app, BenchOptions &o,
+                   std::initializer_list<CLI::Option *> shape) {
+  app->add_option("--weights", o.weights,
+                  "weights or a checkpoint to time (default: the initial "
+                  "weights of seed 0)");
+  CLI::Option *file = app->add_option(
+      "--batch-file", o.batchFile,
+      "the batch to time, as for ponder run --batch: ids, lengths, optional "
+      "target_weight and advantage (default: made-up full rows)");
+  for (CLI::Option *option : shape)
+    file->excludes(option);
 }
 
 } // namespace
@@ -248,17 +352,25 @@ std::vector<Command> makeBenchCommands(CLI::App &parent) {
   addModelOptions(bench, f->model);
   // MODEL.toml is bench's own positional only without a subcommand.
   bench->get_option("MODEL.toml")->required(false);
-  bench->add_option("--batch", f->batch, "rows (default 1)")
-      ->check(integerAtLeast(1));
-  bench->add_option("--length", f->length, "tokens per row (default max_seq)")
-      ->check(integerAtLeast(1));
+  CLI::Option *rows = bench->add_option("--batch", f->batch, "rows (default 1)")
+                          ->check(integerAtLeast(1));
+  CLI::Option *length = bench
+                            ->add_option("--length", f->length,
+                                         "tokens per row (default max_seq)")
+                            ->check(integerAtLeast(1));
   bench->add_option("--iters", f->iters, "timed calls (default 10)")
       ->check(integerAtLeast(1));
+  addRealInputs(bench, *f, {rows, length});
 
   auto g = std::make_shared<BenchOptions>();
   CLI::App *gen = addSubcommand(*bench, "generate",
-                                "Prefill and per-token decoding at batch 1.");
+                                "Prefill and per-token decoding (batch 1 "
+                                "unless --batch).");
   addModelOptions(gen, g->model);
+  gen->add_option("--batch", g->batch,
+                  "prompts decoded together (default 1); tokens/s counts "
+                  "every row's")
+      ->check(integerAtLeast(1));
   gen->add_option("--prompt-length", g->promptLength,
                   "prompt tokens (default min(16, max_seq / 4))")
       ->check(integerAtLeast(1));
@@ -271,12 +383,15 @@ std::vector<Command> makeBenchCommands(CLI::App &parent) {
                                   "The median @train_step (gradient, "
                                   "clipping, AdamW).");
   addModelOptions(train, t->model);
-  train->add_option("--batch", t->batch, "rows (default 16)")
-      ->check(integerAtLeast(1));
-  train->add_option("--seq", t->length, "tokens per row (default max_seq)")
-      ->check(integerAtLeast(2));
+  CLI::Option *trainRows =
+      train->add_option("--batch", t->batch, "rows (default 16)")
+          ->check(integerAtLeast(1));
+  CLI::Option *seq =
+      train->add_option("--seq", t->length, "tokens per row (default max_seq)")
+          ->check(integerAtLeast(2));
   train->add_option("--iters", t->iters, "timed steps (default 5)")
       ->check(integerAtLeast(1));
+  addRealInputs(train, *t, {trainRows, seq});
 
   auto forward = [f] {
     if (f->model.model.empty())

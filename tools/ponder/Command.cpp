@@ -134,6 +134,14 @@ void addModelOptions(CLI::App *app, ModelOptions &options, bool optionalModel) {
           },
           "cpu|cuda"))
       ->capture_default_str();
+  app->add_option("--target-cpu", options.targetCpu,
+                  "compile for this CPU, as llc -mcpu names it (default: "
+                  "this machine's); code for a wider CPU does not load here")
+      ->group("Code generation");
+  app->add_option("--target-features", options.targetFeatures,
+                  "CPU features to add or remove, as llc -mattr spells them: "
+                  "+avx2,-avx512f")
+      ->group("Code generation");
 }
 
 StatusOr<std::string> readFile(const std::string &path) {
@@ -147,6 +155,10 @@ StatusOr<std::string> readFile(const std::string &path) {
 
 StatusOr<LoadedModel> loadModel(const ModelOptions &options,
                                 const std::string &checkpointText) {
+  if (options.device == PONDER_TARGET_CUDA &&
+      !(options.targetCpu.empty() && options.targetFeatures.empty()))
+    return Status::error(
+        "ponder: --target-cpu and --target-features need --device cpu");
   if (options.device == PONDER_TARGET_CUDA)
     if (Status s = cuda::initialize(); !s)
       return Status::error("ponder: --device cuda: " + s.message());
@@ -169,7 +181,7 @@ StatusOr<LoadedModel> loadModel(const ModelOptions &options,
     loaded.text = *text;
     loaded.label = path;
   }
-  StatusOr<std::string> artifact = compiledArtifact(path, options.device);
+  StatusOr<std::string> artifact = compiledArtifact(path, options);
   if (!artifact)
     return artifact.getStatus();
   StatusOr<std::unique_ptr<Artifact>> a = Artifact::load(*artifact);

@@ -65,9 +65,13 @@ struct ModelOptions {
   std::string model;   // MODEL.toml
   int64_t threads = 0; // 0: the OpenMP default
   std::string device = "cpu";
+  // The CPU the code is compiled for (ponderc --target-cpu and
+  // --target-features); "" is this one.
+  std::string targetCpu, targetFeatures;
 };
 /// Adds MODEL.toml (required unless `optionalModel`: then a checkpoint's
-/// description serves), --threads and --device.
+/// description serves), --threads, --device, --target-cpu and
+/// --target-features.
 void addModelOptions(CLI::App *app, ModelOptions &options,
                      bool optionalModel = false);
 

@@ -1,10 +1,11 @@
-//===- Generate.cpp - ponder generate
-//--------------------------------------===//
+//===- Generate.cpp - ponder generate -------------------------------------===//
 //
 // ponder generate [MODEL.toml] --weights W [--prompt TEXT | --prompt-ids
-// IDS] [...]: cached decoding (docs/decoding.md); text to stdout as it is
-// produced, a one-line summary to stderr. The model and the vocabulary
-// default to the ones the checkpoint records.
+// IDS | --prompts-file F | --prompt-ids-file F] [...]: cached decoding
+// (docs/decoding.md); one prompt's text goes to stdout as it is produced,
+// several prompts (a file, one per line) are decoded together and print a
+// line each. A one-line summary goes to stderr. The model and the
+// vocabulary default to the ones the checkpoint records.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,7 +23,7 @@ namespace {
 
 struct GenerateCommandOptions {
   ModelOptions model;
-  std::string weights, prompt, promptIds, vocab;
+  std::string weights, prompt, promptIds, promptsFile, promptIdsFile, vocab;
   int64_t maxNew = 64, seed = 0;
   double temperature = 0;
   bool showThoughts = false, printIds = false;
@@ -41,9 +42,8 @@ StatusOr<std::vector<int32_t>> parseIds(const std::string &text,
       char *end = nullptr;
       long long id = std::strtoll(part.c_str(), &end, 10);
       if (*end != '\0' || id < 0 || id >= vocab)
-        return Status::error(
-            "ponder: --prompt-ids: '" + part +
-            "' is not an id in [0, V = " + std::to_string(vocab) + ")");
+        return Status::error("'" + part + "' is not an id in [0, V = " +
+                             std::to_string(vocab) + ")");
       ids.push_back(int32_t(id));
     }
   }
@@ -90,43 +90,113 @@ StatusOr<Vocabulary> chooseVocabulary(const GenerateCommandOptions &o,
   return *v;
 }
 
-StatusOr<std::vector<int32_t>> promptOf(const GenerateCommandOptions &o,
-                                        const Artifact &model,
-                                        const std::optional<Vocabulary> &v) {
-  if (o.prompt.empty() == o.promptIds.empty())
-    return Status::error("ponder: give exactly one of --prompt and "
-                         "--prompt-ids");
-  if (!o.promptIds.empty())
-    return parseIds(o.promptIds, model.vocabSize());
+/// `text` as a prompt: <bos> (when the vocabulary has one), then its ids.
+StatusOr<std::vector<int32_t>> encodePrompt(const std::string &text,
+                                            const Vocabulary &v) {
   std::vector<int32_t> prompt;
   std::string error;
-  if (v->bos() >= 0)
-    prompt.push_back(v->bos());
-  if (!v->encode(o.prompt, prompt, error))
-    return Status::error("ponder: --prompt: " + error);
+  if (v.bos() >= 0)
+    prompt.push_back(v.bos());
+  if (!v.encode(text, prompt, error))
+    return Status::error(error);
   // A prompt that spells out <bos> itself keeps one.
-  if (prompt.size() > 1 && prompt[1] == v->bos())
+  if (prompt.size() > 1 && prompt[1] == v.bos())
     prompt.erase(prompt.begin());
   return prompt;
 }
 
-void printSummary(const Generation &g, int64_t verbalVocab) {
-  int64_t thoughts = 0;
-  for (int32_t id : g.ids)
-    thoughts += id >= verbalVocab;
+/// The prompt of one line or flag, checked: not empty, at most max_seq.
+StatusOr<std::vector<int32_t>> promptFrom(const std::string &text, bool ids,
+                                          const Artifact &model,
+                                          const std::optional<Vocabulary> &v) {
+  StatusOr<std::vector<int32_t>> prompt =
+      ids ? parseIds(text, model.vocabSize()) : encodePrompt(text, *v);
+  if (!prompt)
+    return prompt;
+  if (prompt->empty())
+    return Status::error("the prompt is empty");
+  if (int64_t(prompt->size()) > model.maxSeq())
+    return Status::error(
+        "the prompt has " + std::to_string(prompt->size()) +
+        " tokens, more than max_seq = " + std::to_string(model.maxSeq()));
+  return prompt;
+}
+
+/// The prompts of --prompt, --prompt-ids (one) or --prompts-file,
+/// --prompt-ids-file (one per line).
+StatusOr<std::vector<std::vector<int32_t>>>
+promptsOf(const GenerateCommandOptions &o, const Artifact &model,
+          const std::optional<Vocabulary> &v) {
+  std::vector<std::vector<int32_t>> prompts;
+  if (!o.prompt.empty() + !o.promptIds.empty() + !o.promptsFile.empty() +
+          !o.promptIdsFile.empty() !=
+      1)
+    return Status::error("ponder: give exactly one of --prompt, --prompt-ids, "
+                         "--prompts-file and --prompt-ids-file");
+  if (!o.prompt.empty() || !o.promptIds.empty()) {
+    bool ids = !o.promptIds.empty();
+    StatusOr<std::vector<int32_t>> p =
+        promptFrom(ids ? o.promptIds : o.prompt, ids, model, v);
+    if (!p)
+      return Status::error(
+          "ponder: " + std::string(ids ? "--prompt-ids" : "--prompt") + ": " +
+          p.getStatus().message());
+    prompts.push_back(std::move(*p));
+    return prompts;
+  }
+  bool ids = !o.promptIdsFile.empty();
+  const std::string &path = ids ? o.promptIdsFile : o.promptsFile;
+  StatusOr<std::string> text = readFile(path);
+  if (!text)
+    return text.getStatus();
+  std::stringstream lines(*text);
+  int64_t number = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++number;
+    StatusOr<std::vector<int32_t>> p = promptFrom(line, ids, model, v);
+    if (!p)
+      return Status::error(path + ":" + std::to_string(number) + ": " +
+                           p.getStatus().message());
+    prompts.push_back(std::move(*p));
+  }
+  if (prompts.empty())
+    return Status::error(path + ": no prompts (one per line)");
+  return prompts;
+}
+
+/// One line on stderr: new tokens, why each row stopped, mean depth and
+/// the decode rate of all rows together.
+void printSummary(const std::vector<Generation> &rows, int64_t verbalVocab) {
+  int64_t tokens = 0, thoughts = 0, decoded = 0, eos = 0, full = 0;
   double depth = 0;
-  for (int32_t n : g.decodedSteps)
-    depth += n;
+  for (const Generation &g : rows) {
+    tokens += int64_t(g.ids.size());
+    for (int32_t id : g.ids)
+      thoughts += id >= verbalVocab;
+    for (int32_t n : g.decodedSteps)
+      depth += n;
+    decoded += int64_t(g.decodedSteps.size());
+    eos += g.sawEos;
+    full += g.reachedMaxSeq;
+  }
+  std::string stopped =
+      rows.size() == 1 ? (eos    ? "the end token"
+                          : full ? "max_seq"
+                                 : "--max-new")
+                       : std::to_string(eos) + " at the end token, " +
+                             std::to_string(full) + " at max_seq, " +
+                             std::to_string(int64_t(rows.size()) - eos - full) +
+                             " at --max-new";
+  double seconds = rows.front().decodeSeconds;
   std::fprintf(stderr,
-               "ponder: %zu new tokens (%lld think), stopped at %s; mean "
+               "ponder: %s%lld new tokens (%lld think), stopped at %s; mean "
                "depth %.2f steps; %.1f tokens/s\n",
-               g.ids.size(), static_cast<long long>(thoughts),
-               g.sawEos          ? "the end token"
-               : g.reachedMaxSeq ? "max_seq"
-                                 : "--max-new",
-               g.decodedSteps.empty() ? 0.0 : depth / g.decodedSteps.size(),
-               g.decodeSeconds > 0 ? g.decodedSteps.size() / g.decodeSeconds
-                                   : 0.0);
+               rows.size() == 1
+                   ? ""
+                   : (std::to_string(rows.size()) + " prompts, ").c_str(),
+               static_cast<long long>(tokens), static_cast<long long>(thoughts),
+               stopped.c_str(), decoded ? depth / double(decoded) : 0.0,
+               seconds > 0 ? double(decoded) / seconds : 0.0);
 }
 
 int runGenerate(const GenerateCommandOptions &o) {
@@ -140,28 +210,24 @@ int runGenerate(const GenerateCommandOptions &o) {
   const Artifact &model = *loaded->artifact;
   // Text needs a vocabulary; ids in and out do not.
   std::optional<Vocabulary> vocab;
-  if (!o.prompt.empty() || !o.printIds) {
+  if (!o.prompt.empty() || !o.promptsFile.empty() || !o.printIds) {
     StatusOr<Vocabulary> v = chooseVocabulary(o, *loaded, recorded["task"]);
     if (!v)
       return fail(v.getStatus());
     vocab = *v;
   }
-  StatusOr<std::vector<int32_t>> prompt = promptOf(o, model, vocab);
-  if (!prompt)
-    return fail(prompt.getStatus());
-  if (prompt->empty())
-    return fail(Status::error("ponder: the prompt is empty"));
-  if (int64_t(prompt->size()) > model.maxSeq())
-    return fail(Status::error(
-        "ponder: the prompt has " + std::to_string(prompt->size()) +
-        " tokens, more than max_seq = " + std::to_string(model.maxSeq())));
+  StatusOr<std::vector<std::vector<int32_t>>> prompts =
+      promptsOf(o, model, vocab);
+  if (!prompts)
+    return fail(prompts.getStatus());
   // The file read above: its metadata chose the model, its tensors are the
   // weights.
   StatusOr<std::unique_ptr<Weights>> weights =
       checkedWeights(model, std::move(*file), o.weights);
   if (!weights)
     return fail(weights.getStatus());
-  auto decoder = Decoder::create(model, (*weights)->values, 1, o.weights);
+  auto decoder = Decoder::create(model, (*weights)->values,
+                                 int64_t(prompts->size()), o.weights);
   if (!decoder)
     return fail(decoder.getStatus());
 
@@ -170,20 +236,32 @@ int runGenerate(const GenerateCommandOptions &o) {
   options.maxNew = o.maxNew;
   options.eos = vocab ? vocab->eos() : -1;
   options.seed = uint64_t(o.seed);
-  bool first = true;
-  auto onToken = [&](int32_t id) {
-    if (o.printIds)
-      std::printf(first ? "%d" : " %d", id);
-    else
-      std::fputs(
-          vocab->decode({id}, model.verbalVocab(), o.showThoughts).c_str(),
-          stdout);
+  auto text = [&](const std::vector<int32_t> &ids) {
+    std::string line;
+    for (int32_t id : ids)
+      line += o.printIds
+                  ? (line.empty() ? "" : " ") + std::to_string(id)
+                  : vocab->decode({id}, model.verbalVocab(), o.showThoughts);
+    return line;
+  };
+  // One prompt streams its tokens as they come; several print a line each,
+  // in order, once all are done.
+  bool streaming = prompts->size() == 1, first = true;
+  auto onToken = [&](int64_t, int32_t id) {
+    if (!streaming)
+      return;
+    std::fputs(((first || !o.printIds ? "" : " ") + text({id})).c_str(),
+               stdout);
     first = false;
     std::fflush(stdout);
   };
-  auto g = generate(**decoder, *prompt, options, onToken);
-  std::printf("\n");
-  std::fflush(stdout); // the text line ends before the summary on stderr
+  auto g = generateBatch(**decoder, *prompts, options, onToken);
+  if (g && !streaming)
+    for (const Generation &row : *g)
+      std::printf("%s\n", text(row.ids).c_str());
+  if (streaming)
+    std::printf("\n");
+  std::fflush(stdout); // the text ends before the summary on stderr
   if (!g)
     return fail(Status::error("ponder: " + g.getStatus().message()));
   printSummary(*g, model.verbalVocab());
@@ -203,6 +281,11 @@ Command makeGenerateCommand(CLI::App &parent) {
   app->add_option("--prompt", o->prompt, "the prompt as text");
   app->add_option("--prompt-ids", o->promptIds,
                   "the prompt as ids ('2 0 1' or '2,0,1')");
+  app->add_option("--prompts-file", o->promptsFile,
+                  "prompts as text, one per line, generated together (a "
+                  "line of output each; row r samples with --seed + r)");
+  app->add_option("--prompt-ids-file", o->promptIdsFile,
+                  "prompts as ids, one per line, generated together");
   app->add_option("--max-new", o->maxNew,
                   "the most new tokens (think tokens count)")
       ->check(integerAtLeast(1))

@@ -86,6 +86,20 @@ Status runPonderc(const std::vector<std::string> &args, std::string *out) {
   return Status::ok();
 }
 
+/// This machine's CPU as /proc/cpuinfo names it (its model and flags), so
+/// that code compiled for the host is not taken for another host's.
+std::string hostCpuIdentity() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, identity;
+  for (int found = 0; found < 2 && std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0 || line.rfind("flags", 0) == 0 ||
+        line.rfind("Features", 0) == 0) { // aarch64
+      identity += line + "\n";
+      ++found;
+    }
+  return identity;
+}
+
 } // namespace
 
 StatusOr<std::string> modelKey(const std::string &modelPath) {
@@ -114,7 +128,7 @@ StatusOr<std::string> descriptionFile(const std::string &text) {
 }
 
 StatusOr<std::string> compiledArtifact(const std::string &modelPath,
-                                       const std::string &device) {
+                                       const ModelOptions &options) {
   StatusOr<std::string> key = modelKey(modelPath);
   if (!key)
     return key.getStatus();
@@ -122,20 +136,32 @@ StatusOr<std::string> compiledArtifact(const std::string &modelPath,
   if (!compiler)
     return Status::error("ponder: cannot read the compiler " + ponderc() +
                          " (set $PONDERC)");
-  uint64_t hash = fnv1a(device, fnv1a(*key, fnv1a(*compiler)));
+  const std::string &device = options.device;
+  std::vector<std::string> args = {modelPath, "--target=" + device,
+                                   "--emit=artifact"};
+  if (!options.targetCpu.empty())
+    args.push_back("--target-cpu=" + options.targetCpu);
+  if (!options.targetFeatures.empty())
+    args.push_back("--target-features=" + options.targetFeatures);
+  std::string target = hostCpuIdentity();
+  for (const std::string &a : args)
+    target += a.rfind("--", 0) == 0 ? a + "\n" : "";
+  uint64_t hash = fnv1a(target, fnv1a(*key, fnv1a(*compiler)));
   std::string artifact = cacheDirectory() + "/" + hex(hash) + ".so";
   struct stat st;
   if (stat(artifact.c_str(), &st) == 0)
     return artifact;
   if (isatty(STDERR_FILENO))
     std::fprintf(stderr, "ponder: compiling %s for %s (once; cached as %s)\n",
-                 modelPath.c_str(), device.c_str(), artifact.c_str());
+                 modelPath.c_str(),
+                 options.targetCpu.empty() ? device.c_str()
+                                           : options.targetCpu.c_str(),
+                 artifact.c_str());
   // Compiled beside its final name and renamed: a concurrent ponder never
   // loads half an artifact.
   std::string partial = artifact + "." + std::to_string(getpid()) + ".so";
-  Status s = runPonderc(
-      {modelPath, "--target=" + device, "--emit=artifact", "-o", partial},
-      nullptr);
+  args.insert(args.end(), {"-o", partial});
+  Status s = runPonderc(args, nullptr);
   if (s && std::rename(partial.c_str(), artifact.c_str()) != 0)
     s = Status::error("ponder: cannot write " + artifact);
   std::remove(partial.c_str());

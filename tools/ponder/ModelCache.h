@@ -6,7 +6,9 @@
 // (default ~/.cache/ponder). The cache key is ponderc's key of the parsed
 // description (`ponderc --emit=model-key`), so editing a comment or the
 // order of keys neither recompiles nor makes a checkpoint "another model";
-// it also covers the target and the compiler binary.
+// it also covers the target (device, CPU and features), the host's CPU and
+// the compiler binary, so a cache shared between machines holds code for
+// each.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,10 +30,12 @@ StatusOr<std::string> modelKey(const std::string &modelPath);
 /// for ponderc to read.
 StatusOr<std::string> descriptionFile(const std::string &text);
 
-/// The path of the artifact of `modelPath` for `device` ("cpu", "cuda"),
-/// compiled now if the cache lacks it (saying so on a terminal).
+struct ModelOptions;
+
+/// The path of the artifact of `modelPath` for the device and CPU of
+/// `options`, compiled now if the cache lacks it (saying so on a terminal).
 StatusOr<std::string> compiledArtifact(const std::string &modelPath,
-                                       const std::string &device);
+                                       const ModelOptions &options);
 
 } // namespace ponder::cli
 

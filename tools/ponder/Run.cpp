@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tools/ponder/BatchFile.h"
 #include "tools/ponder/Command.h"
 
 #include "runtime/ArtifactContract.h"
@@ -20,60 +21,6 @@ struct RunOptions {
   bool grad = false;
 };
 
-std::string shape(const std::vector<int64_t> &dims) {
-  std::string s;
-  for (int64_t d : dims)
-    s += (s.empty() ? "[" : ", ") + std::to_string(d);
-  return s + "]";
-}
-
-/// ids [B, T] and lengths [B]: present, typed, in range for `model`.
-Status checkIdsAndLengths(const Artifact &model, const SafetensorsFile &batch,
-                          const std::string &path) {
-  const Tensor *ids = batch.find(PONDER_VALUE_IDS),
-               *lengths = batch.find(PONDER_VALUE_LENGTHS);
-  if (!ids || ids->dtype() != DType::I32 || ids->rank() != 2)
-    return Status::error(path + ": expected 'ids' I32 [B, T]");
-  int64_t b = ids->shape()[0], t = ids->shape()[1];
-  if (b == 0)
-    return Status::error(path + ": the batch is empty (B = 0)");
-  if (!lengths || lengths->dtype() != DType::I32 ||
-      lengths->shape() != std::vector<int64_t>{b})
-    return Status::error(path + ": expected 'lengths' I32 " + shape({b}));
-  if (t < 1 || t > model.maxSeq())
-    return Status::error(
-        path + ": sequence length " + std::to_string(t) +
-        " is outside [1, max_seq = " + std::to_string(model.maxSeq()) + "]");
-  for (int64_t r = 0; r < b; ++r)
-    if (int32_t len = lengths->data<int32_t>()[r]; len < 1 || len > t)
-      return Status::error(path + ": lengths[" + std::to_string(r) +
-                           "] = " + std::to_string(len) + " is outside [1, " +
-                           std::to_string(t) + "]");
-  for (int64_t i = 0; i < b * t; ++i)
-    if (int32_t id = ids->data<int32_t>()[i]; id < 0 || id >= model.vocabSize())
-      return Status::error(
-          path + ": ids[" + std::to_string(i / t) + ", " +
-          std::to_string(i % t) + "] = " + std::to_string(id) +
-          " is outside [0, V = " + std::to_string(model.vocabSize()) + ")");
-  return Status::ok();
-}
-
-/// Optional F32 tensor `name` of `batch`, of `dims` and finite, into
-/// `values` (which holds a default already).
-Status takeOptional(const SafetensorsFile &batch, const char *name,
-                    const std::vector<int64_t> &dims, const std::string &path,
-                    std::map<std::string, const Tensor *> &values) {
-  const Tensor *x = batch.find(name);
-  if (!x)
-    return Status::ok();
-  if (x->dtype() != DType::F32 || x->shape() != dims)
-    return Status::error(path + ": expected '" + name + "' F32 " + shape(dims));
-  if (Status s = checkFinite(*x, name); !s)
-    return Status::error(path + ": " + s.message());
-  values[name] = x;
-  return Status::ok();
-}
-
 int runRun(const RunOptions &o) {
   StatusOr<LoadedModel> loaded = loadModel(o.model);
   if (!loaded)
@@ -82,28 +29,11 @@ int runRun(const RunOptions &o) {
   StatusOr<std::unique_ptr<Weights>> weights = loadWeights(model, o.weights);
   if (!weights)
     return fail(weights.getStatus());
-  StatusOr<SafetensorsFile> batch = readSafetensors(o.batch);
+  StatusOr<std::unique_ptr<BatchFile>> batch = readBatchFile(model, o.batch);
   if (!batch)
     return fail(batch.getStatus());
-  if (Status s = checkIdsAndLengths(model, *batch, o.batch); !s)
-    return fail(s);
   std::map<std::string, const Tensor *> values = (*weights)->values;
-  const Tensor *ids = batch->find(PONDER_VALUE_IDS);
-  int64_t b = ids->shape()[0], t = ids->shape()[1];
-  Tensor ones(DType::F32, {b, t}), zeros(DType::F32, {b, t});
-  for (int64_t i = 0; i < b * t; ++i)
-    ones.data<float>()[i] = 1.0f;
-  values[PONDER_VALUE_IDS] = ids;
-  values[PONDER_VALUE_LENGTHS] = batch->find(PONDER_VALUE_LENGTHS);
-  values[PONDER_VALUE_TARGET_WEIGHT] = &ones;
-  values[PONDER_VALUE_ADVANTAGE] = &zeros;
-  for (auto [name, dims] :
-       {std::pair<const char *, std::vector<int64_t>>{
-            PONDER_VALUE_TARGET_WEIGHT, {b, t}},
-        {PONDER_VALUE_ADVANTAGE, {b, t}},
-        {PONDER_VALUE_REFERENCE_LOGITS, {b, t, model.vocabSize()}}})
-    if (Status s = takeOptional(*batch, name, dims, o.batch, values); !s)
-      return fail(s);
+  values.insert((*batch)->values.begin(), (*batch)->values.end());
 
   const char *entryName = o.grad ? PONDER_ENTRY_GRAD : PONDER_ENTRY_LOSS;
   const EntryPoint *entry = model.entry(entryName);

@@ -21,7 +21,6 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -189,7 +188,8 @@ void prepareEntryPoints(ModuleOp module) {
 }
 
 std::string describeArtifact(ModuleOp module, StringRef modelHash,
-                             StringRef target) {
+                             StringRef target, StringRef cpu,
+                             StringRef cpuIsa) {
   llvm::json::Array parameters, entries;
   bool parametersListed = false;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -242,6 +242,10 @@ std::string describeArtifact(ModuleOp module, StringRef modelHash,
     descriptor[PONDER_KEY_THINK_REWARD] = reward.getValue();
   if (auto channel = module->getAttrOfType<StringAttr>("ponder.think_channel"))
     descriptor[PONDER_KEY_THINK_CHANNEL] = channel.getValue();
+  if (!cpu.empty())
+    descriptor[PONDER_KEY_CPU] = cpu;
+  if (!cpuIsa.empty())
+    descriptor[PONDER_KEY_CPU_ISA] = cpuIsa;
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::json::Value(std::move(descriptor));
@@ -350,16 +354,10 @@ static std::string linkSharedObject(const std::vector<TemporaryFile> &objects,
 }
 
 bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
-                   bool cuda, std::string &error) {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!builder) {
-    error = llvm::toString(builder.takeError());
-    return false;
-  }
-  builder->setRelocationModel(llvm::Reloc::PIC_);
-  auto machine = builder->createTargetMachine();
+                   bool cuda, const llvm::orc::JITTargetMachineBuilder &builder,
+                   std::string &error) {
+  auto machine =
+      llvm::orc::JITTargetMachineBuilder(builder).createTargetMachine();
   if (!machine) {
     error = llvm::toString(machine.takeError());
     return false;
@@ -379,7 +377,7 @@ bool writeArtifact(ModuleOp module, StringRef descriptor, StringRef outputPath,
   bindRuntime(*llvmModule, cuda);
 
   std::vector<TemporaryFile> objects;
-  error = compilePartitions(*llvmModule, *builder, objects);
+  error = compilePartitions(*llvmModule, builder, objects);
   if (error.empty())
     error = linkSharedObject(objects, outputPath, cuda);
   return error.empty();

@@ -1,7 +1,7 @@
 //===- ponderc.cpp - The Ponder compiler driver ---------------------------===//
 //
 // ponderc MODEL.toml [--target=cpu|cuda] --emit=ponder|linalg|llvm|ptx|artifact
-//         [-o OUT]
+//         [--target-cpu=CPU] [--target-features=+F,-G] [-o OUT]
 //
 // Reads a model description (MODEL.md §2), builds its forward and loss graphs
 // as ponder IR, lowers them as far as the requested stage for the host CPU or
@@ -19,6 +19,7 @@
 #include "passes/Pipelines.h"
 #include "runtime/ArtifactContract.h"
 #include "tools/ponderc/ArtifactWriter.h"
+#include "tools/ponderc/CpuTarget.h"
 #include "tools/ponderc/CudaTarget.h"
 #include "tools/registration/Registration.h"
 
@@ -82,6 +83,16 @@ static cl::opt<Target>
            cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU"),
                       clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs")),
            cl::cat(pondercCategory));
+static cl::opt<std::string> targetCpu(
+    "target-cpu",
+    cl::desc("The CPU to compile for, as llc -mcpu names it (default: the "
+             "host); decides the vector width and register tile"),
+    cl::value_desc("cpu"), cl::init(""), cl::cat(pondercCategory));
+static cl::opt<std::string> targetFeatures(
+    "target-features",
+    cl::desc("Features added to or removed from the CPU's, as llc -mattr "
+             "spells them: +avx2,-avx512f"),
+    cl::value_desc("features"), cl::init(""), cl::cat(pondercCategory));
 static cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("Architecture of the PTX (--emit=ptx|llvm); artifacts "
@@ -109,6 +120,12 @@ static bool checkOptions() {
     llvm::errs() << "ponderc: --emit=ptx needs --target=cuda\n";
     return false;
   }
+  if (target == Target::CUDA &&
+      (!targetCpu.empty() || !targetFeatures.empty())) {
+    llvm::errs() << "ponderc: --target-cpu and --target-features need "
+                    "--target=cpu\n";
+    return false;
+  }
   llvm::StringRef arch(cudaArch);
   if (!arch.starts_with("sm_") || arch.size() == 3 ||
       !llvm::all_of(arch.drop_front(3), llvm::isDigit)) {
@@ -119,8 +136,10 @@ static bool checkOptions() {
   return true;
 }
 
-/// The passes from ponder IR to the --emit stage (after --emit=ponder).
-static void addLoweringPasses(mlir::PassManager &pm, bool cuda) {
+/// The passes from ponder IR to the --emit stage (after --emit=ponder); CPU
+/// code for `cpu`.
+static void addLoweringPasses(mlir::PassManager &pm, bool cuda,
+                              const ponder::CpuTarget &cpu) {
   // GPU kernels compute attention with an online softmax (no score
   // matrices); the CPU keeps the vectorised score generics.
   mlir::ponder::LowerToLinalgOptions lowering;
@@ -137,6 +156,7 @@ static void addLoweringPasses(mlir::PassManager &pm, bool cuda) {
       // Artifacts allocate through the runtime, which reuses buffers.
       mlir::ponder::CPUPipelineOptions options;
       options.runtimeAllocator = true;
+      ponder::chooseContractionTile(cpu, options);
       mlir::ponder::buildLinalgToLLVMPipeline(pm, options);
     }
   }
@@ -148,14 +168,14 @@ static void addLoweringPasses(mlir::PassManager &pm, bool cuda) {
 /// CUDA toolkit at `toolkit`, if any). Returns the exit code: 0, or 1 or 2
 /// after printing the problem.
 static int lower(mlir::ModuleOp module, mlir::MLIRContext &context,
-                 llvm::StringRef toolkit) {
+                 llvm::StringRef toolkit, const ponder::CpuTarget &cpu) {
   bool cuda = target == Target::CUDA;
   if (emitAction == Emit::Ponder)
     return 0;
   mlir::PassManager pm(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
-  addLoweringPasses(pm, cuda);
+  addLoweringPasses(pm, cuda, cpu);
   if (mlir::failed(pm.run(module))) {
     llvm::errs() << inputFilename
                  << ": internal error: lowering failed (see above)\n";
@@ -173,17 +193,20 @@ static int lower(mlir::ModuleOp module, mlir::MLIRContext &context,
 /// --emit=artifact: compiles `module` into the shared object -o names.
 /// Returns the exit code.
 static int compileArtifact(mlir::ModuleOp module, mlir::MLIRContext &context,
-                           llvm::StringRef modelKey) {
+                           llvm::StringRef modelKey,
+                           const ponder::CpuTarget &cpu) {
   if (outputFilename == "-") {
     llvm::errs() << "ponderc: --emit=artifact needs -o FILE.so\n";
     return 1;
   }
   bool cuda = target == Target::CUDA;
-  std::string descriptor = ponder::describeArtifact(
-      module, modelKey, cuda ? PONDER_TARGET_CUDA : PONDER_TARGET_CPU);
+  std::string descriptor =
+      cuda ? ponder::describeArtifact(module, modelKey, PONDER_TARGET_CUDA)
+           : ponder::describeArtifact(module, modelKey, PONDER_TARGET_CPU,
+                                      cpu.machine.getCPU(), cpu.isa);
   ponder::prepareEntryPoints(module);
   std::string toolkit = cuda ? ponder::findCudaToolkit() : "";
-  if (int status = lower(module, context, toolkit))
+  if (int status = lower(module, context, toolkit, cpu))
     return status;
   std::string error;
   // Without the toolkit the artifact carries PTX only, which the driver
@@ -193,7 +216,8 @@ static int compileArtifact(mlir::ModuleOp module, mlir::MLIRContext &context,
     llvm::errs() << inputFilename << ": " << error << "\n";
     return 1;
   }
-  if (!ponder::writeArtifact(module, descriptor, outputFilename, cuda, error)) {
+  if (!ponder::writeArtifact(module, descriptor, outputFilename, cuda,
+                             cpu.machine, error)) {
     llvm::errs() << outputFilename << ": " << error << "\n";
     return 1;
   }
@@ -278,10 +302,17 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  // CUDA artifacts' host code runs on the host.
+  llvm::Expected<ponder::CpuTarget> cpu =
+      ponder::resolveCpuTarget(targetCpu, targetFeatures);
+  if (!cpu) {
+    llvm::errs() << "ponderc: " << llvm::toString(cpu.takeError()) << "\n";
+    return 1;
+  }
   if (emitAction == Emit::Artifact)
-    return compileArtifact(*module, context, key);
+    return compileArtifact(*module, context, key, *cpu);
   std::string toolkit = target == Target::CUDA ? ponder::findCudaToolkit() : "";
-  if (int status = lower(*module, context, toolkit))
+  if (int status = lower(*module, context, toolkit, *cpu))
     return status;
   return printOutput(*module);
 }

@@ -31,12 +31,15 @@ protected:
     auto describe = reinterpret_cast<ponder_artifact_descriptor_fn>(
         dlsym(handle, PONDER_SYMBOL_DESCRIPTOR));
     ASSERT_NE(describe, nullptr);
-    auto parsed = json::parse(describe());
+    original = describe();
+    auto parsed = json::parse(original);
     ASSERT_TRUE(parsed) << parsed.getStatus().message();
     valid = *parsed;
   }
   void TearDown() override {
-    setDescriptor(nullptr);
+    // dlclose need not unload the fake, so the next test may see this one's
+    // descriptor.
+    setDescriptor(original);
     dlclose(handle);
     TempDirTest::TearDown();
   }
@@ -62,6 +65,7 @@ protected:
   }
 
   void *handle = nullptr;
+  const char *original = nullptr;
   json::Value valid;
 };
 
@@ -134,7 +138,8 @@ TEST_F(ArtifactTest, UnknownAndMissingKeysAreNamed) {
   EXPECT_EQ(errorAfter([](json::Value &d) { d["max_seqs"] = 8; }),
             "unknown key 'max_seqs' (expected one of: abi_version, "
             "model_hash, target, vocab, max_seq, max_think, rollouts, "
-            "think_reward, think_channel, parameters, entries)");
+            "think_reward, think_channel, cpu, cpu_isa, parameters, "
+            "entries)");
   EXPECT_EQ(errorAfter([](json::Value &d) {
               d["entries"][0]["results"][0]["stride"] = 1;
             }),
@@ -169,6 +174,40 @@ TEST_F(ArtifactTest, BadValuesAreNamed) {
             }),
             "key 'entries[0].symbol': the artifact does not export "
             "ponder_entry_nope");
+}
+
+// A CPU artifact names the vector instructions its code needs; one this CPU
+// lacks is refused at load, not met as an illegal instruction later.
+TEST_F(ArtifactTest, CodeForAWiderCpuIsRefused) {
+  EXPECT_EQ(errorAfter([](json::Value &d) { d["cpu_isa"] = "avx1024"; }),
+            "key 'cpu_isa': unknown instruction set 'avx1024' (expected "
+            "avx512, avx2, avx or sse)");
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  for (auto [isa, has] :
+       {std::pair("avx512", __builtin_cpu_supports("avx512f") != 0),
+        std::pair("avx2", __builtin_cpu_supports("avx2") != 0),
+        std::pair("avx", __builtin_cpu_supports("avx") != 0),
+        std::pair("sse", true)}) {
+    json::Value d = valid;
+    d["cpu"] = "somecpu";
+    d["cpu_isa"] = isa;
+    std::string text = d.dump();
+    setDescriptor(text.c_str());
+    auto a = Artifact::load(PONDER_FAKE_ARTIFACT);
+    ASSERT_EQ(bool(a), has) << isa;
+    if (has) {
+      EXPECT_EQ((*a)->cpu(), "somecpu");
+      EXPECT_EQ((*a)->cpuIsa(), isa);
+    } else {
+      EXPECT_EQ(a.getStatus().message(),
+                std::string(PONDER_FAKE_ARTIFACT) + ": compiled for somecpu (" +
+                    isa +
+                    "), which this CPU cannot run; recompile it for this "
+                    "machine (ponderc --target-cpu=native)");
+    }
+  }
+#endif
 }
 
 TEST_F(ArtifactTest, DescriptorJsonIsStrict) {

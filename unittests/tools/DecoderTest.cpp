@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Decoder.h"
+#include "runtime/Generate.h"
 #include "test/reference/ContractReference.h"
 
 #include <gtest/gtest.h>
@@ -308,6 +309,70 @@ TEST_P(DecoderModes, RowsOfLengthZeroWait) {
   expectMatchesFullForward(config, refWeights, *artifact, weights, rows[1], 3,
                            out->logits.data<float>() + kV,
                            out->steps.data<int32_t>()[1]);
+}
+
+// Prompts of different lengths generated together give, row by row, what
+// one-at-a-time generation gives with the row's seed: rows that stop early
+// (end token, budget, max_seq) leave the decoder without changing the
+// others.
+TEST_P(DecoderModes, BatchedGenerationEqualsOneAtATime) {
+  reference::Config config = this->config();
+  const Artifact *artifact = compileModel(config);
+  ASSERT_TRUE(artifact);
+  reference::Weights refWeights =
+      reference::randomWeights(config, 8, /*scale=*/0.4, /*haltBias=*/-0.5);
+  Weights weights(config, refWeights);
+  std::vector<std::vector<int32_t>> prompts = {
+      {3, 10, 1, 12, 5}, {8, 4}, {2}, {7, 7, 11, 0, 1, 2, 3, 4}, {6, 9}};
+  GenerateOptions options;
+  options.sampling = {kVerbal, /*temperature=*/1.5, /*maxThink=*/2};
+  options.maxNew = 6;
+  options.eos = 4;
+  options.seed = 40;
+  auto batch = Decoder::create(*artifact, weights.values,
+                               int64_t(prompts.size()), "weights");
+  ASSERT_TRUE(batch) << batch.getStatus().message();
+  std::vector<std::vector<int32_t>> streamed(prompts.size());
+  auto together =
+      generateBatch(**batch, prompts, options,
+                    [&](int64_t r, int32_t id) { streamed[r].push_back(id); });
+  ASSERT_TRUE(together) << together.getStatus().message();
+  std::set<size_t> lengths;
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    auto single = Decoder::create(*artifact, weights.values, 1, "weights");
+    ASSERT_TRUE(single);
+    GenerateOptions own = options;
+    own.seed = options.seed + r;
+    auto alone = generate(**single, prompts[r], own);
+    ASSERT_TRUE(alone) << alone.getStatus().message();
+    const Generation &g = (*together)[r];
+    EXPECT_EQ(g.ids, alone->ids) << "row " << r;
+    EXPECT_EQ(streamed[r], alone->ids) << "row " << r;
+    EXPECT_EQ(g.decodedSteps, alone->decodedSteps) << "row " << r;
+    EXPECT_EQ(g.sawEos, alone->sawEos) << "row " << r;
+    EXPECT_EQ(g.reachedMaxSeq, alone->reachedMaxSeq) << "row " << r;
+    lengths.insert(g.ids.size());
+  }
+  EXPECT_GT(lengths.size(), 1u) << "every row stopped at the same length";
+}
+
+TEST(Decoder, KeepRowsChecksItsRows) {
+  reference::Config config = configFor(reference::Halting::Fixed);
+  const Artifact *artifact = compileModel(config);
+  ASSERT_TRUE(artifact);
+  Weights weights(config, reference::randomWeights(config, 2, 0.4, -0.5));
+  auto decoder = Decoder::create(*artifact, weights.values, 3, "weights");
+  ASSERT_TRUE(decoder);
+  for (const std::vector<int64_t> &rows :
+       {std::vector<int64_t>{1, 0}, {0, 3}, {-1}, {2, 2}})
+    EXPECT_EQ((*decoder)->keepRows(rows).message(),
+              "keepRows: rows must be ascending row numbers below 3");
+  EXPECT_EQ((*decoder)->keepRows({}).message(),
+            "keepRows: a decoder keeps at least one row");
+  ASSERT_TRUE((*decoder)->append(std::vector<int32_t>{1, 2, 3}));
+  ASSERT_TRUE((*decoder)->keepRows({0, 2}));
+  EXPECT_EQ((*decoder)->batch(), 2);
+  EXPECT_EQ((*decoder)->positions(), (std::vector<int32_t>{1, 1}));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -153,6 +153,60 @@ TEST_F(PonderGenerate, SamplingIsSeeded) {
   EXPECT_NE(a, other);
 }
 
+// --prompt-ids-file decodes its prompts together: a line of ids each, in
+// order, each what --prompt-ids gives alone with --seed + its row.
+TEST_F(PonderGenerate, PromptsFileGivesWhatEachPromptGivesAlone) {
+  std::string weights = writeWeights(
+      reference::randomWeights(config(), 4, 0.5, -0.5), "w.safetensors");
+  std::vector<std::string> prompts = {"1", "2 11 5", "7,0", "3 3 3 3"};
+  std::ofstream(dir + "/prompts.txt") << prompts[0] << "\n"
+                                      << prompts[1] << "\n"
+                                      << prompts[2] << "\n"
+                                      << prompts[3] << "\n";
+  std::string args = "--weights " + weights + " --max-new 5 --temperature 1";
+  ASSERT_EQ(ponder("generate " + model + " " + args + " --seed 3 " +
+                       "--prompt-ids-file " + dir + "/prompts.txt --print-ids",
+                   out, err),
+            0)
+      << slurp(err);
+  std::stringstream lines(slurp(out));
+  std::vector<std::string> together;
+  for (std::string line; std::getline(lines, line);)
+    together.push_back(line);
+  ASSERT_EQ(together.size(), prompts.size()) << slurp(out);
+  EXPECT_NE(slurp(err).find("ponder: 4 prompts, 20 new tokens"),
+            std::string::npos)
+      << slurp(err);
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    std::vector<int32_t> alone =
+        generatedIds(args + " --seed " + std::to_string(3 + r) +
+                     " --prompt-ids '" + prompts[r] + "'");
+    std::stringstream row(together[r]);
+    std::vector<int32_t> ids;
+    for (int32_t id; row >> id;)
+      ids.push_back(id);
+    EXPECT_EQ(ids, alone) << "prompt " << r;
+  }
+  // A bad line is named by its number; an empty file has no prompts.
+  std::ofstream(dir + "/bad.txt") << "1 2\n\n3\n";
+  expectFailure("generate " + model + " --weights " + weights +
+                    " --prompt-ids-file " + dir + "/bad.txt --print-ids",
+                dir + "/bad.txt:2: the prompt is empty");
+  std::ofstream(dir + "/range.txt") << "1 2\n3 13\n";
+  expectFailure("generate " + model + " --weights " + weights +
+                    " --prompt-ids-file " + dir + "/range.txt --print-ids",
+                dir + "/range.txt:2: '13' is not an id in [0, V = 13)");
+  std::ofstream(dir + "/none.txt") << "";
+  expectFailure("generate " + model + " --weights " + weights +
+                    " --prompt-ids-file " + dir + "/none.txt --print-ids",
+                dir + "/none.txt: no prompts (one per line)");
+  expectFailure("generate " + model + " --weights " + weights +
+                    " --prompt-ids 1 --prompt-ids-file " + dir +
+                    "/prompts.txt --print-ids",
+                "ponder: give exactly one of --prompt, --prompt-ids, "
+                "--prompts-file and --prompt-ids-file");
+}
+
 // Text in and out with the parity vocabulary (MODEL.md §1: <eos> is verbal id
 // 3 there). The weights make <eos> the clear first choice, so generation
 // stops at once with no text.
@@ -194,12 +248,14 @@ TEST_F(PonderGenerate, BadInputIsOneLine) {
   expectFailure(g + " --prompt 012 --vocab parity",
                 "ponder: --prompt: byte 2: '2' is not in the vocabulary");
   expectFailure(g + " --prompt 01 --prompt-ids 1 --vocab parity",
-                "ponder: give exactly one of --prompt and --prompt-ids");
+                "ponder: give exactly one of --prompt, --prompt-ids, "
+                "--prompts-file and --prompt-ids-file");
   expectFailure(g + " --prompt-ids 1,13 --print-ids",
                 "ponder: --prompt-ids: '13' is not "
                 "an id in [0, V = 13)");
   expectFailure(g + " --prompt-ids '1 2 3 4 5 6 7 8 9 10 11' --print-ids",
-                "ponder: the prompt has 11 tokens, more than max_seq = 10");
+                "ponder: --prompt-ids: the prompt has 11 tokens, more than "
+                "max_seq = 10");
   expectFailure(g + " --prompt-ids 1 --temperature -1",
                 "ponder: --temperature: expected a number >= 0, got '-1'");
   expectFailure(g + " --prompt-ids 1 --max-new 0",
@@ -237,6 +293,15 @@ TEST_F(PonderGenerate, BenchPrintsTokensPerSecond) {
   EXPECT_EQ(line.rfind("generate  batch 1  prompt 3  threads ", 0), 0u) << line;
   EXPECT_NE(line.find("decode 5 tokens"), std::string::npos) << line;
   EXPECT_NE(line.find("tokens/s  mean depth"), std::string::npos) << line;
+  // --batch decodes B prompts together: every row's tokens count.
+  ASSERT_EQ(
+      ponder("bench generate " + model + " --prompt-length 3 --new 5 --batch 4",
+             out, err),
+      0)
+      << slurp(err);
+  line = slurp(out);
+  EXPECT_EQ(line.rfind("generate  batch 4  prompt 3  threads ", 0), 0u) << line;
+  EXPECT_NE(line.find("decode 20 tokens"), std::string::npos) << line;
   expectFailure("bench generate " + model + " --prompt-length 6 --new 5",
                 "ponder: --prompt-length + --new: at most max_seq = 10");
 }

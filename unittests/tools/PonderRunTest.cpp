@@ -186,11 +186,128 @@ TEST(PonderBench, PrintsTimingAndChecksOptions) {
   std::string line;
   std::getline(in, line);
   EXPECT_EQ(line.rfind("forward  batch 2  length 5  threads ", 0), 0u) << line;
-  EXPECT_NE(line.find("tokens/s  mean depth"), std::string::npos) << line;
+  EXPECT_NE(line.find("tokens/s  "), std::string::npos) << line;
+  EXPECT_NE(line.find(" GFLOP/s  mean depth "), std::string::npos) << line;
+  // The line names the code's CPU and vector instructions: the host's here.
+  EXPECT_NE(line.find("  code "), std::string::npos) << line;
+  EXPECT_EQ(line.find("(sse)"), std::string::npos) << line;
   EXPECT_EQ(failureLine("bench " + dir + "/m.toml --length 11", log),
             "ponder: --length: at most max_seq = 10");
   EXPECT_EQ(failureLine("bench " + dir + "/m.toml --iters 0", log),
             "ponder: --iters: expected an integer >= 1, got '0'");
+}
+
+/// The first line of `log`.
+std::string firstLine(const std::string &log) {
+  std::ifstream in(log);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+/// The figure after `label` in `line` ("mean depth 1.00" -> 1.0).
+double figureAfter(const std::string &line, const std::string &label) {
+  size_t at = line.find(label);
+  return at == std::string::npos ? -1.0
+                                 : std::atof(line.c_str() + at + label.size());
+}
+
+// --weights and --batch-file time the given weights on the given batch:
+// depths follow halt.bias, and only valid positions count.
+TEST(PonderBench, TimesGivenWeightsOnAGivenBatch) {
+  std::string dir = ::testing::TempDir() + "/ponder_bench_real";
+  ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
+  setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+  std::string model = dir + "/m.toml";
+  std::ofstream(model) << modelText("act");
+  ASSERT_EQ(ponder("init " + model + " --seed 3 -o " + dir + "/w.safetensors"),
+            0);
+  StatusOr<SafetensorsFile> w = readSafetensors(dir + "/w.safetensors");
+  ASSERT_TRUE(w) << w.getStatus().message();
+  std::vector<std::pair<std::string, const Tensor *>> named;
+  for (const auto &[name, t] : w->tensors)
+    named.emplace_back(name, &t);
+  // halt.bias +20 halts every position at step 1, -20 runs all 5 steps.
+  for (float bias : {20.0f, -20.0f}) {
+    w->find("halt.bias")->data<float>()[0] = bias;
+    std::string file = dir + (bias > 0 ? "/shallow" : "/deep") + ".safetensors";
+    ASSERT_TRUE(writeSafetensors(file, named, {}).isOk());
+  }
+  Tensor ids(DType::I32, {3, 6}), lengths(DType::I32, {3});
+  for (int64_t i = 0; i < 18; ++i)
+    ids.data<int32_t>()[i] = int32_t(i % 9);
+  for (int32_t r : {0, 1, 2})
+    lengths.data<int32_t>()[r] = 6 - 2 * r; // 6, 4 and 2 valid positions
+  std::string batch = dir + "/batch.safetensors";
+  ASSERT_TRUE(
+      writeSafetensors(batch, {{"ids", &ids}, {"lengths", &lengths}}, {})
+          .isOk());
+
+  std::string log = dir + "/log.txt";
+  for (std::string command : {"bench ", "bench train "}) {
+    for (auto [weights, depth] :
+         {std::pair("shallow", 1.0), std::pair("deep", 5.0)}) {
+      ASSERT_EQ(ponder(command + model + " --weights " + dir + "/" + weights +
+                       ".safetensors --batch-file " + batch + " --iters 1 > " +
+                       log),
+                0);
+      std::string line = firstLine(log);
+      EXPECT_EQ(line.rfind(command == "bench " ? "forward  batch 3  length 6 "
+                                               : "train  batch 3  seq 6 ",
+                           0),
+                0u)
+          << line;
+      EXPECT_EQ(figureAfter(line, "mean depth "), depth) << line;
+      EXPECT_GT(figureAfter(line, "tokens/s  "), 0.0) << line;
+      EXPECT_NE(line.find(" MiB  (1 iters)"), std::string::npos) << line;
+    }
+    EXPECT_EQ(
+        failureLine(command + model + " --batch-file " + batch +
+                        (command == "bench " ? " --length 4" : " --seq 4"),
+                    log),
+        command == "bench " ? "ponder: --length excludes --batch-file"
+                            : "ponder: --seq excludes --batch-file");
+    EXPECT_EQ(failureLine(command + model + " --batch-file " + dir +
+                              "/missing.safetensors",
+                          log),
+              dir + "/missing.safetensors: cannot open: No such file or "
+                    "directory");
+  }
+  // A batch of another model: ids out of its range are named.
+  ids.data<int32_t>()[4] = 13;
+  ASSERT_TRUE(
+      writeSafetensors(batch, {{"ids", &ids}, {"lengths", &lengths}}, {})
+          .isOk());
+  EXPECT_EQ(failureLine("bench " + model + " --batch-file " + batch, log),
+            batch + ": ids[0, 4] = 13 is outside [0, V = 13)");
+}
+
+// --target-cpu compiles for another CPU (cached apart from the host's code);
+// what it cannot compile for is one line.
+TEST(PonderBench, CompilesForTheCpuItIsTold) {
+  std::string dir = ::testing::TempDir() + "/ponder_bench_cpu";
+  ASSERT_EQ(std::system(("mkdir -p " + dir + "/cache").c_str()), 0);
+  setenv("PONDER_CACHE_DIR", (dir + "/cache").c_str(), 1);
+  std::ofstream(dir + "/m.toml") << modelText("fixed");
+  std::string log = dir + "/log.txt";
+  ASSERT_EQ(
+      ponder("bench " + dir + "/m.toml --iters 1 --target-cpu x86-64 > " + log),
+      0);
+  std::ifstream in(log);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_NE(line.find("  code x86-64 (sse)"), std::string::npos) << line;
+  EXPECT_EQ(failureLine("bench " + dir + "/m.toml --target-cpu nosuchcpu", log),
+            "ponderc: --target-cpu: unknown CPU 'nosuchcpu' (llc -mcpu=help "
+            "lists them)");
+  EXPECT_EQ(
+      failureLine("bench " + dir + "/m.toml --target-features +avx9000", log),
+      "ponderc: --target-features: unknown feature '+avx9000' "
+      "(expected +NAME or -NAME; llc -mattr=help lists them)");
+  EXPECT_EQ(
+      failureLine("bench " + dir + "/m.toml --device cuda --target-cpu haswell",
+                  log),
+      "ponder: --target-cpu and --target-features need --device cpu");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, PonderRun,
