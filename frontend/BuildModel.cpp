@@ -483,11 +483,14 @@ void ModelBuilder::buildDecode(const Types &t) {
                                                  {"start", t.lengths},
                                                  {"cache.keys", cache},
                                                  {"cache.values", cache}};
+  // The caches are read only: the runtime writes the new positions' keys
+  // and values into them (docs/decoding.md).
+  Type fresh = floatTensor({desc.depth.maxSteps, dyn, dyn, d});
   SmallVector<std::pair<StringRef, Type>> outs = {{"logits", t.logits},
                                                   {"steps", t.steps},
                                                   {"remainder", t.perPosition},
-                                                  {"cache.keys", cache},
-                                                  {"cache.values", cache}};
+                                                  {"new.keys", fresh},
+                                                  {"new.values", fresh}};
   if (hidden) {
     ins.push_back({"carry", floatTensor({dyn, d})});
     outs.push_back({"normed", floatTensor({dyn, dyn, d})});
@@ -498,13 +501,8 @@ void ModelBuilder::buildDecode(const Types &t) {
                  hidden ? input("carry") : Value()};
   Value lengths = input("lengths");
   Trunk trunk = buildTrunk(input("ids"), lengths, &in);
-  b.setLoc(at("model.max_seq"));
-  auto write = [&](Value fresh, Value into) -> Value {
-    return CacheWriteOp::create(b, cache, fresh, into, in.start, lengths);
-  };
   SmallVector<Value> results = {trunk.logits, trunk.steps, trunk.remainder,
-                                write(trunk.keys, in.keys),
-                                write(trunk.values, in.values)};
+                                trunk.keys, trunk.values};
   if (hidden)
     results.push_back(trunk.normed);
   b.setLoc(at("model"));

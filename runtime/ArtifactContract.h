@@ -17,7 +17,7 @@
 /* What ponder_artifact_abi_version() returns; the runtime refuses any other
  * version. Bump it with any change here that an older runtime would
  * misread. */
-#define PONDER_ARTIFACT_ABI_VERSION 2
+#define PONDER_ARTIFACT_ABI_VERSION 3
 
 /*===-- Exported symbols -------------------------------------------------===*/
 
@@ -132,14 +132,19 @@ typedef void (*ponder_entry_fn)(void **args);
 #define PONDER_VALUE_STEP "step"
 #define PONDER_VALUE_WEIGHT_DECAY "weight_decay"
 
-/* Results. decode also returns the caches, under their input names;
- * train_step returns the updated parameters and moments under theirs. */
+/* Results. train_step returns the updated parameters and moments under
+ * their input names. */
 #define PONDER_VALUE_LOGITS "logits"
 #define PONDER_VALUE_STEPS "steps"
 #define PONDER_VALUE_REMAINDER "remainder"
 /* decode under the hidden channel: [B, T, d], every new position's final
  * normed state (the next call's carry is that of a row's last token). */
 #define PONDER_VALUE_NORMED "normed"
+/* decode: [N_max, B, T, d], the new positions' keys and values at every
+ * step; the runtime writes each row's valid ones into its caches (read-only
+ * inputs of decode), so no call copies a cache. */
+#define PONDER_VALUE_NEW_KEYS "new.keys"
+#define PONDER_VALUE_NEW_VALUES "new.values"
 #define PONDER_VALUE_LOSS "loss"
 #define PONDER_VALUE_LOSS_CE "loss.ce"
 #define PONDER_VALUE_LOSS_PONDER "loss.ponder"

@@ -186,8 +186,8 @@ StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
   auto results = artifact.call(entry, args);
   if (!results)
     return results.getStatus();
-  keys = std::move(results->at(PONDER_VALUE_CACHE_KEYS));
-  values_ = std::move(results->at(PONDER_VALUE_CACHE_VALUES));
+  writeNewPositions(results->at(PONDER_VALUE_NEW_KEYS), keys, lengths);
+  writeNewPositions(results->at(PONDER_VALUE_NEW_VALUES), values_, lengths);
   if (hidden)
     keepCarry(results->at(PONDER_VALUE_NORMED), lengths);
   for (int64_t r = 0; r < b; ++r)
@@ -195,6 +195,18 @@ StatusOr<DecodeOutputs> Decoder::append(const Tensor &ids,
   return DecodeOutputs{std::move(results->at(PONDER_VALUE_LOGITS)),
                        std::move(results->at(PONDER_VALUE_STEPS)),
                        std::move(results->at(PONDER_VALUE_REMAINDER))};
+}
+
+void Decoder::writeNewPositions(const Tensor &fresh, Tensor &cache,
+                                const std::vector<int32_t> &lengths) const {
+  int64_t steps = fresh.shape()[0], b = fresh.shape()[1], t = fresh.shape()[2];
+  int64_t seq = cache.shape()[2], d = cache.shape()[3];
+  for (int64_t n = 0; n < steps; ++n)
+    for (int64_t r = 0; r < b; ++r)
+      if (lengths[r] > 0)
+        std::memcpy(cache.data<float>() + ((n * b + r) * seq + cached[r]) * d,
+                    fresh.data<float>() + ((n * b + r) * t) * d,
+                    size_t(lengths[r] * d) * sizeof(float));
 }
 
 void Decoder::replaceCarriedThoughts(const Tensor &ids,

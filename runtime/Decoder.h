@@ -89,6 +89,10 @@ private:
   /// Replaces the carry of each row whose first new id is a thought.
   void replaceCarriedThoughts(const Tensor &ids,
                               const std::vector<int32_t> &lengths);
+  /// Writes each growing row's new keys or values (`fresh`, [N_max, B, T,
+  /// d], from decode) into `cache` after its cached positions.
+  void writeNewPositions(const Tensor &fresh, Tensor &cache,
+                         const std::vector<int32_t> &lengths) const;
   /// Copies each grown row's last normed state into `carry`.
   void keepCarry(const Tensor &normed, const std::vector<int32_t> &lengths);
 };

@@ -597,55 +597,13 @@ struct CachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
   }
 };
 
-// cache'[n, b, j] = update[n, b, j - start[b]] for start[b] <= j <
-// start[b] + lengths[b], else cache[n, b, j].
-struct CacheWriteLowering : OpConversionPattern<CacheWriteOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(CacheWriteOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value fresh = adaptor.getUpdate(), cache = adaptor.getCache();
-    Type index = rewriter.getIndexType();
-    Value count = getValueOrCreateConstantIndexOp(
-        rewriter, loc, sizeOf(rewriter, loc, fresh, 2));
-    AffineMap all4 = dims(ctx, 4, {0, 1, 2, 3}), row4 = dims(ctx, 4, {1});
-    Value out = generic(
-        rewriter, loc,
-        emptyOf(rewriter, loc, op.getType(),
-                tensor::getMixedSizes(rewriter, loc, cache)),
-        {cache, adaptor.getStart(), adaptor.getLengths()},
-        {all4, row4, row4, all4}, loops(4),
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value n = linalg::IndexOp::create(b, l, 0);
-          Value row = linalg::IndexOp::create(b, l, 1);
-          Value j = linalg::IndexOp::create(b, l, 2);
-          Value c = linalg::IndexOp::create(b, l, 3);
-          Value first = arith::IndexCastOp::create(b, l, index, a[1]);
-          Value len = arith::IndexCastOp::create(b, l, index, a[2]);
-          Value own = tensor::ExtractOp::create(
-              b, l, fresh, {n, row, clampedNewIndex(b, l, j, first, count), c});
-          Value isNew = arith::AndIOp::create(
-              b, l,
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, j, first),
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j,
-                                    arith::AddIOp::create(b, l, first, len)));
-          return arith::SelectOp::create(b, l, isNew, own, a[0]);
-        });
-    rewriter.replaceOp(op, out);
-    return success();
-  }
-};
-
 } // namespace
 
 void mlir::ponder::populateLayerLoweringPatterns(RewritePatternSet &patterns) {
   patterns
       .add<EmbedLowering, StepEmbedLowering, RMSNormLowering, LinearLowering,
            GeluLowering, AttentionLowering, AttentionGradLowering,
-           CachedAttentionLowering, CacheWriteLowering, SelectStepLowering>(
-          patterns.getContext());
+           CachedAttentionLowering, SelectStepLowering>(patterns.getContext());
 }
 
 namespace {
@@ -658,13 +616,12 @@ struct ConvertPonderToLinalgPass
     MLIRContext *ctx = &getContext();
     // Layers first, so that the halting loop moves lowered bodies.
     ConversionTarget layers(*ctx);
-    layers.addIllegalOp<EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp,
-                        AttentionOp, CachedAttentionOp, CacheWriteOp,
-                        SelectStepOp, VerbalXentOp, PolicyLossOp, PonderCostOp,
-                        EmbedGradOp, StepEmbedGradOp, RMSNormGradOp,
-                        LinearGradOp, GeluGradOp, AttentionGradOp,
-                        SelectStepGradOp, VerbalXentGradOp, PolicyLossGradOp,
-                        PonderCostGradOp, ClipGlobalNormOp, AdamWOp>();
+    layers.addIllegalOp<
+        EmbedOp, StepEmbedOp, RMSNormOp, LinearOp, GeluOp, AttentionOp,
+        CachedAttentionOp, SelectStepOp, VerbalXentOp, PolicyLossOp,
+        PonderCostOp, EmbedGradOp, StepEmbedGradOp, RMSNormGradOp, LinearGradOp,
+        GeluGradOp, AttentionGradOp, SelectStepGradOp, VerbalXentGradOp,
+        PolicyLossGradOp, PonderCostGradOp, ClipGlobalNormOp, AdamWOp>();
     // Elementwise arith/math on tensors (the residual adds, the scalar loss
     // arithmetic) becomes linalg too, so the output is linalg end to end.
     layers.markUnknownOpDynamicallyLegal([](Operation *op) {

@@ -198,6 +198,9 @@ TEST(Artifact, WhatPondercWritesIsWhatTheContractSays) {
   EXPECT_TRUE(has(names(a.entry(PONDER_ENTRY_DECODE)->arguments),
                   {PONDER_VALUE_IDS, PONDER_VALUE_LENGTHS, PONDER_VALUE_START,
                    PONDER_VALUE_CACHE_KEYS, PONDER_VALUE_CACHE_VALUES}));
+  EXPECT_TRUE(has(
+      names(a.entry(PONDER_ENTRY_DECODE)->results),
+      {PONDER_VALUE_LOGITS, PONDER_VALUE_NEW_KEYS, PONDER_VALUE_NEW_VALUES}));
   EXPECT_TRUE(has(names(a.entry(PONDER_ENTRY_LOSS)->arguments),
                   {PONDER_VALUE_IDS, PONDER_VALUE_LENGTHS,
                    PONDER_VALUE_TARGET_WEIGHT, PONDER_VALUE_ADVANTAGE}));

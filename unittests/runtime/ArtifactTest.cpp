@@ -156,8 +156,8 @@ TEST_F(ArtifactTest, UnknownAndMissingKeysAreNamed) {
 }
 
 TEST_F(ArtifactTest, BadValuesAreNamed) {
-  EXPECT_EQ(errorAfter([](json::Value &d) { d["abi_version"] = 3; }),
-            "key 'abi_version': expected 2, found 3");
+  EXPECT_EQ(errorAfter([](json::Value &d) { d["abi_version"] = 4; }),
+            "key 'abi_version': expected 3, found 4");
   EXPECT_EQ(errorAfter([](json::Value &d) { d["target"] = "tpu"; }),
             "key 'target': unknown target 'tpu' (expected cpu or cuda)");
   EXPECT_EQ(

@@ -10,7 +10,7 @@
 
 /* What ponderc writes for a model with one parameter and one entry. */
 static const char *descriptor =
-    "{\"abi_version\": 2, \"model_hash\": \"f00d\", \"target\": \"cpu\", "
+    "{\"abi_version\": 3, \"model_hash\": \"f00d\", \"target\": \"cpu\", "
     "\"vocab\": {\"verbal\": 3, \"think\": 1}, \"max_seq\": 8, "
     "\"parameters\": [{\"name\": \"w\", \"dtype\": \"F32\", \"shape\": [2]}], "
     "\"entries\": [{\"name\": \"forward\", "

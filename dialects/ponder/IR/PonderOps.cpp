@@ -291,28 +291,6 @@ LogicalResult CachedAttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
-// CacheWriteOp
-//===----------------------------------------------------------------------===//
-
-LogicalResult CacheWriteOp::verify() {
-  Operation *op = getOperation();
-  RankedTensorType fresh = getUpdate().getType(), cache = getCache().getType();
-  if (failed(checkRank(op, getUpdate(), "'update'", 4, "[N_max, B, T, d]")) ||
-      failed(checkRank(op, getCache(), "'cache'", 4, "[N_max, B, max_seq, d]")))
-    return failure();
-  for (int64_t d : {0, 1, 3})
-    if (failed(checkDim(op, getCache(), "'cache'", d, fresh.getDimSize(d),
-                        "the matching dimension of 'update'")))
-      return failure();
-  int64_t t = fresh.getDimSize(2), maxSeq = cache.getDimSize(2);
-  if (!ShapedType::isDynamic(t) && !ShapedType::isDynamic(maxSeq) && t > maxSeq)
-    return emitOpError() << "'update' has " << t
-                         << " positions per row, more than the cache's "
-                         << maxSeq;
-  return checkRows(op, getStart(), getLengths(), fresh.getDimSize(1));
-}
-
-//===----------------------------------------------------------------------===//
 // HaltingLoopOp
 //===----------------------------------------------------------------------===//
 

@@ -180,26 +180,6 @@ def Ponder_CachedAttentionOp : Ponder_Op<"cached_attention", [Pure,
   let hasVerifier = 1;
 }
 
-def Ponder_CacheWriteOp : Ponder_Op<"cache_write", [Pure,
-    AllTypesMatch<["cache", "result"]>, AllTypesMatch<["start", "lengths"]>]> {
-  let summary = "Writes the new positions' per-step keys or values to a cache";
-  let description = [{
-    `update` (`[N_max, B, T, d]`, a `kv_cache` halting loop's `keys` or
-    `values`)
-    goes into `cache` (`[N_max, B, max_seq, d]`) at positions
-    `start[b] .. start[b] + lengths[b] - 1` of each row; the rest of the cache
-    is unchanged. The runtime checks `start[b] + lengths[b] <= max_seq`.
-  }];
-  let arguments = (ins Ponder_FloatTensor:$update, Ponder_FloatTensor:$cache,
-                   Ponder_IdTensor:$start, Ponder_IdTensor:$lengths);
-  let results = (outs Ponder_FloatTensor:$result);
-  let assemblyFormat = [{
-    $update `into` $cache `start` `(` $start `)` `lengths` `(` $lengths `)`
-    attr-dict `:` type($update) `,` type($cache) `,` type($lengths)
-  }];
-  let hasVerifier = 1;
-}
-
 //===----------------------------------------------------------------------===//
 // Adaptive depth (MODEL.md §4)
 //===----------------------------------------------------------------------===//

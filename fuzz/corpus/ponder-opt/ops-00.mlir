@@ -60,7 +60,7 @@ func.func @decode_step(%ids: tensor<?x?xi32>, %lengths: tensor<?xi32>,
                        %pos: tensor<32x64xf32>, %table: tensor<8x64xf32>,
                        %hw: tensor<1x64xf32>, %hb: tensor<1xf32>,
                        %kc: tensor<8x?x32x64xf32>, %vc: tensor<8x?x32x64xf32>)
-    -> (tensor<8x?x32x64xf32>, tensor<8x?x32x64xf32>) {
+    -> (tensor<8x?x?x64xf32>, tensor<8x?x?x64xf32>) {
   %x = ponder.embed %ids, %token, %pos start(%start) vocab <verbal = 16, think = 8>
       : (tensor<?x?xi32>, tensor<24x64xf32>, tensor<32x64xf32>, tensor<?xi32>) -> tensor<?x?x64xf32>
   %y, %steps, %rem, %probs, %keys, %values = ponder.halting_loop act max_steps 8 epsilon 1.0e-2
@@ -75,11 +75,7 @@ func.func @decode_step(%ids: tensor<?x?xi32>, %lengths: tensor<?xi32>,
     %u = ponder.step_embed %fs, %table[%fn] : tensor<?x?x64xf32>, tensor<8x64xf32>
     ponder.yield %u, %u : tensor<?x?x64xf32>, tensor<?x?x64xf32>
   }
-  %k2 = ponder.cache_write %keys into %kc start(%start) lengths(%lengths)
-      : tensor<8x?x?x64xf32>, tensor<8x?x32x64xf32>, tensor<?xi32>
-  %v2 = ponder.cache_write %values into %vc start(%start) lengths(%lengths)
-      : tensor<8x?x?x64xf32>, tensor<8x?x32x64xf32>, tensor<?xi32>
-  return %k2, %v2 : tensor<8x?x32x64xf32>, tensor<8x?x32x64xf32>
+  return %keys, %values : tensor<8x?x?x64xf32>, tensor<8x?x?x64xf32>
 }
 
 func.func @losses(%logits: tensor<?x?x24xf32>, %ids: tensor<?x?xi32>,

@@ -1,5 +1,5 @@
 // Runs the lowered cached-decoding ops on the CPU: the embedding of positions
-// that start later in a row, cache writes, cached attention (which must equal
+// that start later in a row, cached attention (which must equal
 // full attention at the same position), and a kv_cache ACT loop whose keys
 // after an early exit come from the frozen state (docs/decoding.md).
 // RUN: ponder-opt %s --ponder-lower-to-llvm | \
@@ -37,27 +37,6 @@ func.func @main() {
   vector.print str "embed\n"
   %emb_d = tensor.cast %emb : tensor<2x1x2xf32> to tensor<?x?x?xf32>
   call @print3(%emb_d) : (tensor<?x?x?xf32>) -> ()
-
-  // Row 0 writes its 2 new positions at 1 and 2; row 1 writes 1 of its 2
-  // (the other is padding) at position 3. The rest keeps the cache's -1.
-  // CHECK-LABEL: cache_write
-  // CHECK: {{\[}}[-1],
-  // CHECK-NEXT: [1],
-  // CHECK-NEXT: [2],
-  // CHECK-NEXT: [-1]],
-  // CHECK-NEXT: {{\[}}[-1],
-  // CHECK-NEXT: [-1],
-  // CHECK-NEXT: [-1],
-  // CHECK-NEXT: [3]]]]
-  %cache = arith.constant dense<-1.0> : tensor<1x2x4x1xf32>
-  %new = arith.constant dense<[[[[1.0], [2.0]], [[3.0], [4.0]]]]> : tensor<1x2x2x1xf32>
-  %wstart = arith.constant dense<[1, 3]> : tensor<2xi32>
-  %wlen = arith.constant dense<[2, 1]> : tensor<2xi32>
-  %written = ponder.cache_write %new into %cache start(%wstart) lengths(%wlen)
-      : tensor<1x2x2x1xf32>, tensor<1x2x4x1xf32>, tensor<2xi32>
-  vector.print str "cache_write\n"
-  %written_d = tensor.cast %written : tensor<1x2x4x1xf32> to tensor<?x?x?x?xf32>
-  call @print4(%written_d) : (tensor<?x?x?x?xf32>) -> ()
 
   // Full attention over 3 positions (2 heads) versus the last position
   // decoded against a cache holding the first two at step 1.

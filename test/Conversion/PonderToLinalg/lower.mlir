@@ -102,18 +102,6 @@ func.func @cached_attention(%q: tensor<?x?x8xf32>, %c: tensor<3x?x6x8xf32>, %n: 
 
 // -----
 
-// CHECK-LABEL: func.func @cache_write
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg1, %arg2, %arg3 : tensor<3x?x6x8xf32>, tensor<?xi32>, tensor<?xi32>)
-// CHECK: tensor.extract %arg0
-// CHECK: arith.select
-// CHECK-NOT: ponder.cache_write
-func.func @cache_write(%new: tensor<3x?x?x8xf32>, %c: tensor<3x?x6x8xf32>, %start: tensor<?xi32>, %l: tensor<?xi32>) -> tensor<3x?x6x8xf32> {
-  %w = ponder.cache_write %new into %c start(%start) lengths(%l) : tensor<3x?x?x8xf32>, tensor<3x?x6x8xf32>, tensor<?xi32>
-  return %w : tensor<3x?x6x8xf32>
-}
-
-// -----
-
 // A kv_cache ACT loop collects the body's keys and values per step; after
 // the scf.while exits at step m, an scf.for over [m, 3) runs the frozen
 // region on the final states.

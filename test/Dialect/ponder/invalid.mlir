@@ -813,22 +813,6 @@ func.func @cached_attention_heads(%q: tensor<2x1x8xf32>, %c: tensor<4x2x5x8xf32>
 
 // -----
 
-func.func @cache_write_steps(%new: tensor<3x2x1x8xf32>, %c: tensor<4x2x5x8xf32>, %l: tensor<2xi32>) {
-  // expected-error @+1 {{'cache' dimension 0 must be the matching dimension of 'update' (3), got 4 in 'tensor<4x2x5x8xf32>'}}
-  %w = ponder.cache_write %new into %c start(%l) lengths(%l) : tensor<3x2x1x8xf32>, tensor<4x2x5x8xf32>, tensor<2xi32>
-  return
-}
-
-// -----
-
-func.func @cache_write_too_long(%new: tensor<4x2x6x8xf32>, %c: tensor<4x2x5x8xf32>, %l: tensor<2xi32>) {
-  // expected-error @+1 {{'update' has 6 positions per row, more than the cache's 5}}
-  %w = ponder.cache_write %new into %c start(%l) lengths(%l) : tensor<4x2x6x8xf32>, tensor<4x2x5x8xf32>, tensor<2xi32>
-  return
-}
-
-// -----
-
 func.func @loop_kv_cache_needs_frozen(%x: tensor<2x3x8xf32>, %l: tensor<2xi32>) {
   // expected-error @+1 {{'kv_cache' needs a 'frozen' region that yields the keys and values of a state}}
   %r:6 = ponder.halting_loop fixed max_steps 2 lengths(%l : tensor<2xi32>) iter_state(%s = %x : tensor<2x3x8xf32>) step(%n) kv_cache {
