@@ -82,6 +82,18 @@ def FastMath : Pass<"ponder-fast-math", "ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def FuseElementwise : Pass<"ponder-fuse-elementwise", "ModuleOp"> {
+  let summary = "Fuse chains of element-wise linalg.generic ops";
+  let description = [{
+    Fuses an element-wise `linalg.generic` (no reduction loops) into the
+    element-wise generic that consumes it, when that is its only use: norms'
+    scaling, GELU, residual additions and the halting update become fewer
+    loop nests (fewer kernels on the GPU) without recomputing anything.
+    Contractions and reductions are not touched.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def ApproximateMath : Pass<"ponder-approximate-math"> {
   let summary = "Kernel math as polynomials and native operations only";
   let description = [{

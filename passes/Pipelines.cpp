@@ -32,6 +32,8 @@ void mlir::ponder::buildLowerToLinalgPipeline(
   ConvertPonderToLinalgOptions lowering;
   lowering.fusedAttention = options.fusedAttention;
   pm.addPass(createConvertPonderToLinalg(lowering));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createFuseElementwise());
   pm.addPass(createFastMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
