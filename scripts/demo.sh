@@ -73,7 +73,7 @@ build/bin/ponder generate examples/models/parity.toml --weights "$out/parity.saf
   --vocab parity --prompt '0110|' --max-new 8 --temperature 1 --seed 3
 
 echo
-echo "== ponder bench examples/models/wide256.toml (CPU, one thread; docs/performance.md)"
+echo "== ponder bench examples/models/wide256.toml (CPU, every core; docs/performance.md)"
 build/bin/ponder bench examples/models/wide256.toml --batch 1 --length 128 --iters 3
 build/bin/ponder bench generate examples/models/wide256.toml --prompt-length 16 --new 64
 build/bin/ponder bench train examples/models/wide256.toml --batch 16 --seq 128 --iters 3
