@@ -114,6 +114,31 @@ StatusOr<std::unique_ptr<BenchRun>> prepare(const BenchOptions &o,
   return run;
 }
 
+/// The weights a forward or generation benchmark runs: --weights (checked
+/// against the model), or the initial weights of seed 0.
+struct BenchWeights {
+  std::map<std::string, Tensor> initial;
+  std::unique_ptr<Weights> given;
+  std::map<std::string, const Tensor *> values;
+};
+
+StatusOr<std::unique_ptr<BenchWeights>> benchWeights(const Artifact &model,
+                                                     const std::string &path) {
+  auto w = std::make_unique<BenchWeights>();
+  if (!path.empty()) {
+    StatusOr<std::unique_ptr<Weights>> given = loadWeights(model, path);
+    if (!given)
+      return given.getStatus();
+    w->given = std::move(*given);
+    w->values = w->given->values;
+    return w;
+  }
+  w->initial = initialParameters(model, 0);
+  for (const auto &[name, p] : w->initial)
+    w->values[name] = &p;
+  return w;
+}
+
 /// The mean of `steps` [B, T] over the valid positions of `lengths`.
 double meanDepth(const Tensor &steps, const Tensor &lengths) {
   int64_t t = steps.shape()[1], count = 0;
@@ -168,20 +193,11 @@ int benchForward(const BenchOptions &o) {
     return fail(run.getStatus());
   const Artifact &model = *(*run)->loaded.artifact;
   int64_t b = (*run)->b, t = (*run)->t, iters = (*run)->iters;
-  std::map<std::string, Tensor> initial;
-  std::unique_ptr<Weights> given;
-  std::map<std::string, const Tensor *> values;
-  if (!o.weights.empty()) {
-    StatusOr<std::unique_ptr<Weights>> w = loadWeights(model, o.weights);
-    if (!w)
-      return fail(w.getStatus());
-    given = std::move(*w);
-    values = given->values;
-  } else {
-    initial = initialParameters(model, 0);
-    for (const auto &[name, p] : initial)
-      values[name] = &p;
-  }
+  StatusOr<std::unique_ptr<BenchWeights>> weights =
+      benchWeights(model, o.weights);
+  if (!weights)
+    return fail(weights.getStatus());
+  std::map<std::string, const Tensor *> values = (*weights)->values;
   const TrainBatch &batch = (*run)->batch;
   values[PONDER_VALUE_IDS] = batch.ids;
   values[PONDER_VALUE_LENGTHS] = batch.lengths;
@@ -232,10 +248,11 @@ int benchGenerate(const BenchOptions &o) {
           : std::max<int64_t>(1, std::min<int64_t>(64, model.maxSeq() - p));
   if (Status s = atMostMaxSeq(model, "--prompt-length + --new", p + n); !s)
     return fail(s);
-  std::map<std::string, Tensor> params = initialParameters(model, 0);
-  std::map<std::string, const Tensor *> values;
-  for (const auto &[name, t] : params)
-    values[name] = &t;
+  StatusOr<std::unique_ptr<BenchWeights>> weights =
+      benchWeights(model, o.weights);
+  if (!weights)
+    return fail(weights.getStatus());
+  const std::map<std::string, const Tensor *> &values = (*weights)->values;
   int64_t rows = o.batch ? o.batch : 1;
   std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r)
@@ -246,7 +263,8 @@ int benchGenerate(const BenchOptions &o) {
   options.sampling = {model.verbalVocab(), 0.0, model.maxThink()};
   options.maxNew = n + 1; // the last token is chosen, not decoded
   for (int round = 0; round < 2; ++round) { // the first warms up
-    auto decoder = Decoder::create(model, values, rows, "init");
+    auto decoder = Decoder::create(model, values, rows,
+                                   o.weights.empty() ? "init" : o.weights);
     if (!decoder)
       return fail(decoder.getStatus());
     auto g = generateBatch(**decoder, prompts, options);
@@ -367,6 +385,9 @@ std::vector<Command> makeBenchCommands(CLI::App &parent) {
                                 "Prefill and per-token decoding (batch 1 "
                                 "unless --batch).");
   addModelOptions(gen, g->model);
+  gen->add_option("--weights", g->weights,
+                  "weights or a checkpoint to time (default: the initial "
+                  "weights of seed 0)");
   gen->add_option("--batch", g->batch,
                   "prompts decoded together (default 1); tokens/s counts "
                   "every row's")

@@ -302,6 +302,22 @@ TEST_F(PonderGenerate, BenchPrintsTokensPerSecond) {
   line = slurp(out);
   EXPECT_EQ(line.rfind("generate  batch 4  prompt 3  threads ", 0), 0u) << line;
   EXPECT_NE(line.find("decode 20 tokens"), std::string::npos) << line;
+  // --weights: the depth is the given weights' (halt.bias +20 halts every
+  // token at step 1, -20 runs all 5 steps).
+  for (auto [bias, depth] :
+       {std::pair(20.0, "1.00"), std::pair(-20.0, "5.00")}) {
+    std::string weights = writeWeights(
+        reference::randomWeights(config(), 3, 0.02, bias), "halt.safetensors");
+    ASSERT_EQ(ponder("bench generate " + model + " --weights " + weights +
+                         " --prompt-length 3 --new 4",
+                     out, err),
+              0)
+        << slurp(err);
+    line = slurp(out);
+    EXPECT_NE(line.find(std::string("mean depth ") + depth + " steps"),
+              std::string::npos)
+        << line;
+  }
   expectFailure("bench generate " + model + " --prompt-length 6 --new 5",
                 "ponder: --prompt-length + --new: at most max_seq = 10");
 }
