@@ -158,17 +158,24 @@ void Artifact::setThreads(int64_t n) const {
     set(int(n));
 }
 
-/// Whether this CPU runs code that needs `isa` (the descriptor's cpu_isa,
-/// checked known): an artifact compiled for a wider machine would stop on an
-/// illegal instruction in its first loop.
+/// Whether `isa` is a descriptor's cpu_isa value ("" included).
+static bool knownIsa(const std::string &isa) {
+  return isa.empty() || isa == PONDER_CPU_ISA_AVX512 ||
+         isa == PONDER_CPU_ISA_AVX2 || isa == PONDER_CPU_ISA_AVX ||
+         isa == PONDER_CPU_ISA_SSE;
+}
+
+/// Whether this CPU runs code that needs `isa` (a known cpu_isa): an
+/// artifact compiled for a wider machine would stop on an illegal
+/// instruction in its first loop.
 static bool hostRuns(const std::string &isa) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if (isa == "avx512")
+  if (isa == PONDER_CPU_ISA_AVX512)
     return __builtin_cpu_supports("avx512f");
-  if (isa == "avx2")
+  if (isa == PONDER_CPU_ISA_AVX2)
     return __builtin_cpu_supports("avx2");
-  if (isa == "avx")
+  if (isa == PONDER_CPU_ISA_AVX)
     return __builtin_cpu_supports("avx");
 #endif
   return true;
@@ -210,8 +217,7 @@ Status Artifact::readDescriptor(const std::string &text) {
                               " or " PONDER_TARGET_CUDA ")");
   cpuName = d.value(PONDER_KEY_CPU, std::string());
   isa = d.value(PONDER_KEY_CPU_ISA, std::string());
-  if (!isa.empty() && isa != "avx512" && isa != "avx2" && isa != "avx" &&
-      isa != "sse")
+  if (!knownIsa(isa))
     return json::keyError(PONDER_KEY_CPU_ISA,
                           "unknown instruction set '" + isa +
                               "' (expected avx512, avx2, avx or sse)");

@@ -105,6 +105,12 @@ typedef void (*ponder_entry_fn)(void **args);
 /* What a think position reads (MODEL.md 9); absent means "token". */
 #define PONDER_THINK_CHANNEL_TOKEN "token"
 #define PONDER_THINK_CHANNEL_HIDDEN "hidden"
+/* The vector instructions x86 code needs ("cpu_isa"); absent: none beyond
+ * the triple's baseline. */
+#define PONDER_CPU_ISA_AVX512 "avx512"
+#define PONDER_CPU_ISA_AVX2 "avx2"
+#define PONDER_CPU_ISA_AVX "avx"
+#define PONDER_CPU_ISA_SSE "sse"
 
 /*===-- Entry points -----------------------------------------------------===*/
 

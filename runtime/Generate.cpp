@@ -47,7 +47,6 @@ struct Row {
   Sampler sampler;
   int64_t thinkRun = 0;
   Generation out;
-  bool done = false;
 };
 
 /// The number of think ids at the end of `prompt`: they count toward
@@ -123,8 +122,7 @@ generateBatch(Decoder &decoder,
     rows.push_back({prompts[r],
                     Sampler(options.seed + uint64_t(r)),
                     trailingThinks(prompts[r], options.sampling.verbalVocab),
-                    {},
-                    false});
+                    {}});
   }
   std::vector<int32_t> lengths;
   Tensor chunk = promptChunk(rows, lengths);

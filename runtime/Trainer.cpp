@@ -179,15 +179,25 @@ StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
   metrics.ponder = scalar(PONDER_VALUE_LOSS_PONDER);
   metrics.policy = scalar(PONDER_VALUE_LOSS_POLICY);
   metrics.gradNorm = scalar(PONDER_VALUE_GRAD_NORM);
-  const Tensor &steps = out->at(PONDER_VALUE_STEPS);
-  int64_t depth = 0;
-  for (int64_t r = 0; r < shape[0]; ++r)
-    for (int64_t p = 0; p < batch.lengths->data<int32_t>()[r]; ++p) {
-      depth += steps.data<int32_t>()[r * shape[1] + p];
-      ++metrics.tokens;
-    }
-  metrics.meanDepth = metrics.tokens ? double(depth) / metrics.tokens : 0.0;
+  metrics.tokens = validPositions(*batch.lengths);
+  metrics.meanDepth = meanDepth(out->at(PONDER_VALUE_STEPS), *batch.lengths);
   return metrics;
+}
+
+int64_t validPositions(const Tensor &lengths) {
+  int64_t n = 0;
+  for (int64_t r = 0; r < lengths.numel(); ++r)
+    n += lengths.data<int32_t>()[r];
+  return n;
+}
+
+double meanDepth(const Tensor &steps, const Tensor &lengths) {
+  int64_t t = steps.shape()[1], depth = 0;
+  for (int64_t r = 0; r < steps.shape()[0]; ++r)
+    for (int64_t p = 0; p < lengths.data<int32_t>()[r]; ++p)
+      depth += steps.data<int32_t>()[r * t + p];
+  int64_t n = validPositions(lengths);
+  return n ? double(depth) / double(n) : 0.0;
 }
 
 StatusOr<double> Trainer::accuracy(const Tensor &ids, const Tensor &lengths,

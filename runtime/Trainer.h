@@ -27,6 +27,11 @@ struct TrainBatch {
   const Tensor *targetWeight = nullptr, *advantage = nullptr;
 };
 
+/// The valid positions of a batch (the sum of `lengths`, [B]) and the mean
+/// of `steps` ([B, T], N per position) over them.
+int64_t validPositions(const Tensor &lengths);
+double meanDepth(const Tensor &steps, const Tensor &lengths);
+
 struct StepMetrics {
   double loss = 0, ce = 0, ponder = 0, policy = 0, gradNorm = 0;
   double meanDepth = 0; // mean N over valid positions

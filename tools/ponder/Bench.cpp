@@ -139,16 +139,6 @@ StatusOr<std::unique_ptr<BenchWeights>> benchWeights(const Artifact &model,
   return w;
 }
 
-/// The mean of `steps` [B, T] over the valid positions of `lengths`.
-double meanDepth(const Tensor &steps, const Tensor &lengths) {
-  int64_t t = steps.shape()[1], count = 0;
-  double sum = 0;
-  for (int64_t r = 0; r < steps.shape()[0]; ++r)
-    for (int64_t p = 0; p < lengths.data<int32_t>()[r]; ++p, ++count)
-      sum += steps.data<int32_t>()[r * t + p];
-  return count ? sum / double(count) : 0.0;
-}
-
 /// The model FLOPs of one forward token at sequence length T and mean depth
 /// `depth` (docs/performance.md): per block step 8 d^2 (q, k, v, o) +
 /// 4 d d_ff (the FFN) + 2 d (T + 1) (causal scores and values, averaged over
@@ -177,14 +167,6 @@ double peakMemoryMiB() {
 double medianOf(std::vector<double> times) {
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
-}
-
-/// The valid positions of a batch: the sum of its lengths.
-double validTokens(const Tensor &lengths) {
-  double n = 0;
-  for (int64_t r = 0; r < lengths.numel(); ++r)
-    n += lengths.data<int32_t>()[r];
-  return n;
 }
 
 int benchForward(const BenchOptions &o) {
@@ -218,7 +200,8 @@ int benchForward(const BenchOptions &o) {
       depth = meanDepth(out->at(PONDER_VALUE_STEPS), *batch.lengths);
     }
   }
-  double median = medianOf(times), tokens = validTokens(*batch.lengths);
+  double median = medianOf(times),
+         tokens = double(validPositions(*batch.lengths));
   double flops = tokens * forwardFlopsPerToken(model, t, depth);
   std::printf("forward  batch %lld  length %lld  threads %lld  median %.3f "
               "ms/iter  %.0f tokens/s  %.2f GFLOP/s  mean depth %.2f steps  "
@@ -330,7 +313,7 @@ int benchTrain(const BenchOptions &o) {
     }
   }
   double median = medianOf(times);
-  double tokens = validTokens(*(*run)->batch.lengths);
+  double tokens = double(validPositions(*(*run)->batch.lengths));
   // Training: forward + backward = 3 forward FLOPs (the block's recomputation
   // in the backward pass is not counted: effective, not executed, FLOPs).
   double flops = 3 * tokens * forwardFlopsPerToken(model, t, depth);

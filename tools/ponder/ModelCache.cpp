@@ -143,9 +143,8 @@ StatusOr<std::string> compiledArtifact(const std::string &modelPath,
     args.push_back("--target-cpu=" + options.targetCpu);
   if (!options.targetFeatures.empty())
     args.push_back("--target-features=" + options.targetFeatures);
-  std::string target = hostCpuIdentity();
-  for (const std::string &a : args)
-    target += a.rfind("--", 0) == 0 ? a + "\n" : "";
+  std::string target = hostCpuIdentity() + device + "\n" + options.targetCpu +
+                       "\n" + options.targetFeatures;
   uint64_t hash = fnv1a(target, fnv1a(*key, fnv1a(*compiler)));
   std::string artifact = cacheDirectory() + "/" + hex(hash) + ".so";
   struct stat st;

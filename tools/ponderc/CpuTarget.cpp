@@ -2,6 +2,8 @@
 
 #include "tools/ponderc/CpuTarget.h"
 
+#include "runtime/ArtifactContract.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -91,10 +93,10 @@ llvm::Expected<CpuTarget> resolveCpuTarget(llvm::StringRef cpu,
     bool avx = info->checkFeatures("+avx");
     result.vectorBits = avx512 ? 512 : avx ? 256 : 128;
     result.registers = avx512 ? 32 : 16;
-    result.isa = avx512                         ? "avx512"
-                 : info->checkFeatures("+avx2") ? "avx2"
-                 : avx                          ? "avx"
-                                                : "sse";
+    result.isa = avx512                         ? PONDER_CPU_ISA_AVX512
+                 : info->checkFeatures("+avx2") ? PONDER_CPU_ISA_AVX2
+                 : avx                          ? PONDER_CPU_ISA_AVX
+                                                : PONDER_CPU_ISA_SSE;
   } else if (result.machine.getTargetTriple().isAArch64()) {
     result.vectorBits = 128; // NEON: 32 registers of 4 f32
     result.registers = 32;
