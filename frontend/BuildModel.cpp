@@ -293,7 +293,7 @@ Value ModelBuilder::block(const Projections &p, Value step, Value lengths,
                                     cache->start, lengths, heads);
   else
     att = AttentionOp::create(b, q.getType(), q, p.keys, p.values, lengths,
-                              heads);
+                              /*positions=*/Value(), heads);
   Value o = linear(att, "block.attn.o.weight", "model.d_model");
   Value a = arith::AddFOp::create(b, p.u, o);
   Value up = linear(rmsNorm(a, "block.ffn_norm.weight"), "block.ffn.up.weight",

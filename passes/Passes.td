@@ -36,6 +36,33 @@ def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
   ];
 }
 
+def CompactHaltingLoops : Pass<"ponder-compact-halting-loops", "ModuleOp"> {
+  let summary = "Run an ACT loop's block on the running positions only";
+  let description = [{
+    Rewrites the body of every `act` `ponder.halting_loop` without
+    `kv_cache` so that a halted position stops costing the block (issue 19,
+    docs/compaction.md). The body splits into two slices:
+
+    - the key/value slice, the ops the attention's `key` and `value` depend
+      on (the step embedding, the attention norm, the K and V projections),
+      which still run on every position: MODEL.md §4 lets running positions
+      attend to a halted position's keys at later steps;
+    - the query slice, everything else, which runs on the rows of the
+      running positions only, gathered densely (`ponder.gather_positions`)
+      from the key/value slice's values it reads; the attention becomes a
+      gathered attention (`positions`), and the block's result is scattered
+      back into the state (`ponder.scatter_positions`).
+
+    The loop gets `compact` and a third region argument, the running
+    positions, which its lowering computes at every step; autodiff carries
+    them to `ponder.halting_loop_grad`, whose lowering rebuilds them from
+    `steps`. A body the pass does not recognise (no single attention, or a
+    query-slice op that mixes positions) is left dense. Run it before
+    `ponder-autodiff`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def Autodiff : Pass<"ponder-autodiff", "ModuleOp"> {
   let summary = "Reverse-mode differentiation of ponder functions";
   let description = [{

@@ -28,6 +28,8 @@ using namespace mlir;
 
 void mlir::ponder::buildLowerToLinalgPipeline(
     OpPassManager &pm, const LowerToLinalgOptions &options) {
+  if (options.compactHalting)
+    pm.addPass(createCompactHaltingLoops());
   pm.addPass(createAutodiff());
   ConvertPonderToLinalgOptions lowering;
   lowering.fusedAttention = options.fusedAttention;

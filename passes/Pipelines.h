@@ -25,6 +25,12 @@ struct LowerToLinalgOptions : PassPipelineOptions<LowerToLinalgOptions> {
       *this, "fused-attention",
       llvm::cl::desc("Attention as online-softmax loops (the GPU targets)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> compactHalting{
+      *this, "compact-halting",
+      llvm::cl::desc("Run an ACT loop's block on the running positions only "
+                     "(ponder-compact-halting-loops); false keeps the dense "
+                     "masked loop"),
+      llvm::cl::init(true)};
 };
 
 /// ponder dialect -> linalg/tensor/scf on tensors.

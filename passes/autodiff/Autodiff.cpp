@@ -154,7 +154,7 @@ private:
         recompute ? Value() : loop.getTapeStates(), loop.getSteps(),
         loop.getRemainder(), loop.getProbs(), stateGrad, remainderGrad,
         probsGrad, loop.getModeAttr(), loop.getMaxStepsAttr(),
-        loop.getEpsilonAttr());
+        loop.getEpsilonAttr(), loop.getCompactAttr());
     if (recompute) {
       // forward(%s, %n): the body, to recompute the states.
       OpBuilder::InsertionGuard guard(b);
@@ -162,16 +162,21 @@ private:
                           grad.getForward().end());
     }
 
-    // backward(%s, %n, %df): recompute Block(s, n), then sweep it.
+    // backward(%s, %n, %df[, %positions]): recompute Block(s, n), then
+    // sweep it.
     {
       OpBuilder::InsertionGuard guard(b);
       Type state = loop.getInit().getType();
-      Block *block =
-          b.createBlock(&grad.getBackward(), {},
-                        {state, b.getIndexType(), state}, {loc, loc, loc});
+      SmallVector<Type> argTypes = {state, b.getIndexType(), state};
+      if (loop.getCompact())
+        argTypes.push_back(loop.getPositionsArgument().getType());
+      Block *block = b.createBlock(&grad.getBackward(), {}, argTypes,
+                                   SmallVector<Location>(argTypes.size(), loc));
       IRMapping map;
       map.map(body.getArgument(0), block->getArgument(0));
       map.map(body.getArgument(1), block->getArgument(1));
+      if (loop.getCompact())
+        map.map(loop.getPositionsArgument(), block->getArgument(3));
       SmallVector<Operation *> forward;
       for (Operation &op : body.without_terminator())
         forward.push_back(b.clone(op, map));
@@ -215,7 +220,7 @@ HaltingLoopOp tapeLoop(HaltingLoopOp loop) {
       b, loop.getLoc(), loop.getInit(), loop.getLengths(), loop.getHaltWeight(),
       loop.getHaltBias(), loop.getMode(), loop.getMaxSteps(),
       loop.getEpsilonAttr(), /*kv_cache=*/false,
-      /*tape=*/true);
+      /*tape=*/true, loop.getCompact());
   taped.getBody().takeBody(loop.getBody());
   for (unsigned i = 0; i < loop.getNumResults(); ++i)
     loop.getResult(i).replaceAllUsesWith(taped.getResult(i));

@@ -270,8 +270,8 @@ struct FusedAttentionLowering : OpConversionPattern<AttentionOp> {
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     RankedTensorType type = op.getType();
-    if (ShapedType::isDynamic(type.getDimSize(2)))
-      return rewriter.notifyMatchFailure(op, "model width must be static");
+    if (ShapedType::isDynamic(type.getDimSize(2)) || op.getPositions())
+      return rewriter.notifyMatchFailure(op, "needs every query, static width");
     Location loc = op.getLoc();
     Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery());
     Value k = bufferOf(rewriter, loc, adaptor.getKey());
@@ -352,8 +352,8 @@ struct FusedAttentionGradLowering : OpConversionPattern<AttentionGradOp> {
   matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     RankedTensorType type = op.getQuery().getType();
-    if (ShapedType::isDynamic(type.getDimSize(2)))
-      return rewriter.notifyMatchFailure(op, "model width must be static");
+    if (ShapedType::isDynamic(type.getDimSize(2)) || op.getPositions())
+      return rewriter.notifyMatchFailure(op, "needs every query, static width");
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
     Heads heads(b, loc, type, op.getHeads(), adaptor.getQuery());

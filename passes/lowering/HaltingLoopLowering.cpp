@@ -55,6 +55,70 @@ Value validPositions(OpBuilder &b, Location loc, Value lengths,
       });
 }
 
+/// The flat indices b * T + t of the set entries of `mask` ([B, T], i1),
+/// ascending, as an i32 tensor [M]: the positions a compacted body runs on.
+/// A sequential count over B x T, cheap beside the block it saves.
+Value runningPositions(OpBuilder &b, Location l, Value mask) {
+  MLIRContext *ctx = b.getContext();
+  Value count = generic(
+      b, l, filledWith(b, l, {}, arith::ConstantIntOp::create(b, l, 0, 32)),
+      {mask}, {dims(ctx, 2, {0, 1}), AffineMap::get(2, 0, ctx)}, loops(0, 2),
+      [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value one = arith::ExtUIOp::create(nb, nl, nb.getI32Type(), a[0]);
+        return arith::AddIOp::create(nb, nl, a[1], one);
+      });
+  Value m = arith::IndexCastOp::create(b, l, b.getIndexType(),
+                                       tensor::ExtractOp::create(b, l, count));
+  Value positions =
+      tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{m}, b.getI32Type());
+  Value length = tensor::DimOp::create(b, l, mask, 1);
+  Value total =
+      arith::MulIOp::create(b, l, tensor::DimOp::create(b, l, mask, 0), length);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value one = arith::ConstantIndexOp::create(b, l, 1);
+  auto scan = scf::ForOp::create(
+      b, l, zero, total, one, ValueRange{positions, zero},
+      [&](OpBuilder &nb, Location nl, Value i, ValueRange acc) {
+        Value runs = tensor::ExtractOp::create(
+            nb, nl, mask,
+            ValueRange{arith::DivUIOp::create(nb, nl, i, length),
+                       arith::RemUIOp::create(nb, nl, i, length)});
+        auto branch = scf::IfOp::create(
+            nb, nl, runs,
+            [&](OpBuilder &ib, Location il) {
+              Value flat =
+                  arith::IndexCastOp::create(ib, il, ib.getI32Type(), i);
+              Value written =
+                  tensor::InsertOp::create(ib, il, flat, acc[0], acc[1]);
+              scf::YieldOp::create(
+                  ib, il,
+                  ValueRange{written,
+                             arith::AddIOp::create(ib, il, acc[1], one)});
+            },
+            [&](OpBuilder &ib, Location il) {
+              scf::YieldOp::create(ib, il, acc);
+            });
+        scf::YieldOp::create(nb, nl, branch.getResults());
+      });
+  return scan.getResult(0);
+}
+
+/// The positions that ran ACT step `n` (an index): those with n < N.
+Value positionsAtStep(OpBuilder &b, Location l, Value steps, Value n) {
+  MLIRContext *ctx = b.getContext();
+  Value nI32 = arith::IndexCastOp::create(b, l, b.getI32Type(), n);
+  Value mask =
+      generic(b, l,
+              tensor::EmptyOp::create(b, l, tensor::getMixedSizes(b, l, steps),
+                                      b.getI1Type()),
+              {steps}, {dims(ctx, 2, {0, 1}), dims(ctx, 2, {0, 1})}, loops(2),
+              [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                             nI32, a[0]);
+              });
+  return runningPositions(b, l, mask);
+}
+
 Value sigmoid(OpBuilder &b, Location l, Value x) {
   Value one = f32(b, l, 1.0);
   Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
@@ -205,8 +269,11 @@ private:
   static void buildIteration(ConversionPatternRewriter &rewriter, Location l,
                              HaltingLoopOp op, ValueRange args, Value haltBias,
                              Value haltWeight, Value valid) {
-    SmallVector<Value> yielded = inlineYieldingBlock(
-        rewriter, op.getBody().front(), {args[kState], args[kStep]});
+    SmallVector<Value> bodyArgs = {args[kState], args[kStep]};
+    if (op.getCompact())
+      bodyArgs.push_back(runningPositions(rewriter, l, args[kRunning]));
+    SmallVector<Value> yielded =
+        inlineYieldingBlock(rewriter, op.getBody().front(), bodyArgs);
     SmallVector<Value> next =
         step(rewriter, l, op, args, yielded[0], haltBias, haltWeight, valid);
     if (op.getKvCache()) {
@@ -517,6 +584,8 @@ std::pair<Value, Value> recomputeStates(OpBuilder &b, Location l,
         IRMapping map;
         map.map(forward.getArgument(0), carried[1]);
         map.map(forward.getArgument(1), j);
+        if (op.getCompact())
+          map.map(forward.getArgument(2), positionsAtStep(nb, nl, steps, j));
         for (Operation &o : forward.without_terminator())
           nb.clone(o, map);
         Value f = map.lookupOrDefault(
@@ -706,8 +775,11 @@ SmallVector<Value> ReverseLoopBuilder::reverseStep(Location l, Value k,
     df = args[kCarry];
   else
     std::tie(df, pass) = haltingStepGrad(l, n, s1, args, next);
+  SmallVector<Value> regionArgs = {s0, n, df};
+  if (op.getCompact())
+    regionArgs.push_back(positionsAtStep(b, l, steps, n));
   SmallVector<Value> yielded =
-      inlineYieldingBlock(rewriter, op.getBackward().front(), {s0, n, df});
+      inlineYieldingBlock(rewriter, op.getBackward().front(), regionArgs);
   next[kCarry] = pass ? add(b, l, pass, yielded[0]) : yielded[0];
   for (unsigned i = 1; i < yielded.size(); ++i)
     next[kFirstCaptured + i - 1] =

@@ -15,6 +15,10 @@ void populateLayerLoweringPatterns(RewritePatternSet &patterns);
 /// loops on memref views, preferred over the above (FusedAttention.cpp).
 void populateFusedAttentionPatterns(RewritePatternSet &patterns);
 
+/// gather_positions, scatter_positions, and attention (and its gradient)
+/// over gathered queries (PositionsLowering.cpp).
+void populatePositionsLoweringPatterns(RewritePatternSet &patterns);
+
 /// linear_grad, rms_norm_grad, gelu_grad, embed_grad, step_embed_grad,
 /// select_step_grad -> linalg on tensors (LayerGradLowering.cpp).
 void populateLayerGradLoweringPatterns(RewritePatternSet &patterns);

@@ -418,8 +418,8 @@ struct AttentionGradLowering : OpConversionPattern<AttentionGradOp> {
   matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     RankedTensorType type = op.getQuery().getType();
-    if (ShapedType::isDynamic(type.getDimSize(2)))
-      return rewriter.notifyMatchFailure(op, "model width must be static");
+    if (ShapedType::isDynamic(type.getDimSize(2)) || op.getPositions())
+      return rewriter.notifyMatchFailure(op, "needs every query, static width");
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     int64_t heads = op.getHeads();
@@ -499,8 +499,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (ShapedType::isDynamic(op.getType().getDimSize(2)))
-      return rewriter.notifyMatchFailure(op, "model width must be static");
+    if (ShapedType::isDynamic(op.getType().getDimSize(2)) || op.getPositions())
+      return rewriter.notifyMatchFailure(op, "needs every query, static width");
     Location loc = op.getLoc();
     Value out = buildAttention(
         rewriter, loc, op.getType(), op.getHeads(), adaptor.getQuery(),
@@ -621,7 +621,8 @@ struct ConvertPonderToLinalgPass
         CachedAttentionOp, SelectStepOp, VerbalXentOp, PolicyLossOp,
         PonderCostOp, EmbedGradOp, StepEmbedGradOp, RMSNormGradOp, LinearGradOp,
         GeluGradOp, AttentionGradOp, SelectStepGradOp, VerbalXentGradOp,
-        PolicyLossGradOp, PonderCostGradOp, ClipGlobalNormOp, AdamWOp>();
+        PolicyLossGradOp, PonderCostGradOp, ClipGlobalNormOp, AdamWOp,
+        GatherPositionsOp, ScatterPositionsOp>();
     // Elementwise arith/math on tensors (the residual adds, the scalar loss
     // arithmetic) becomes linalg too, so the output is linalg end to end.
     layers.markUnknownOpDynamicallyLegal([](Operation *op) {
@@ -631,6 +632,7 @@ struct ConvertPonderToLinalgPass
     RewritePatternSet layerPatterns(ctx);
     linalg::populateElementwiseToLinalgConversionPatterns(layerPatterns);
     populateLayerLoweringPatterns(layerPatterns);
+    populatePositionsLoweringPatterns(layerPatterns);
     if (fusedAttention)
       populateFusedAttentionPatterns(layerPatterns);
     populateLayerGradLoweringPatterns(layerPatterns);

@@ -142,6 +142,10 @@ void addModelOptions(CLI::App *app, ModelOptions &options, bool optionalModel) {
                   "CPU features to add or remove, as llc -mattr spells them: "
                   "+avx2,-avx512f")
       ->group("Code generation");
+  app->add_flag("--dense-halting", options.denseHalting,
+                "run an ACT loop's whole block on every position until the "
+                "deepest halts (no compaction; for comparison)")
+      ->group("Code generation");
 }
 
 StatusOr<std::string> readFile(const std::string &path) {

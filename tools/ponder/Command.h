@@ -68,10 +68,12 @@ struct ModelOptions {
   // The CPU the code is compiled for (ponderc --target-cpu and
   // --target-features); "" is this one.
   std::string targetCpu, targetFeatures;
+  // ponderc --dense-halting: no compaction of halted positions.
+  bool denseHalting = false;
 };
 /// Adds MODEL.toml (required unless `optionalModel`: then a checkpoint's
-/// description serves), --threads, --device, --target-cpu and
-/// --target-features.
+/// description serves), --threads, --device, --target-cpu,
+/// --target-features and --dense-halting.
 void addModelOptions(CLI::App *app, ModelOptions &options,
                      bool optionalModel = false);
 

@@ -143,8 +143,11 @@ StatusOr<std::string> compiledArtifact(const std::string &modelPath,
     args.push_back("--target-cpu=" + options.targetCpu);
   if (!options.targetFeatures.empty())
     args.push_back("--target-features=" + options.targetFeatures);
+  if (options.denseHalting)
+    args.push_back("--dense-halting");
   std::string target = hostCpuIdentity() + device + "\n" + options.targetCpu +
-                       "\n" + options.targetFeatures;
+                       "\n" + options.targetFeatures +
+                       (options.denseHalting ? "\ndense" : "");
   uint64_t hash = fnv1a(target, fnv1a(*key, fnv1a(*compiler)));
   std::string artifact = cacheDirectory() + "/" + hex(hash) + ".so";
   struct stat st;

@@ -93,6 +93,11 @@ static cl::opt<std::string> targetFeatures(
     cl::desc("Features added to or removed from the CPU's, as llc -mattr "
              "spells them: +avx2,-avx512f"),
     cl::value_desc("features"), cl::init(""), cl::cat(pondercCategory));
+static cl::opt<bool> denseHalting(
+    "dense-halting",
+    cl::desc("Run an ACT loop's whole block on every position until the "
+             "deepest halts, as before compaction (for comparison)"),
+    cl::init(false), cl::cat(pondercCategory));
 static cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("Architecture of the PTX (--emit=ptx|llvm); artifacts "
@@ -144,6 +149,7 @@ static void addLoweringPasses(mlir::PassManager &pm, bool cuda,
   // matrices); the CPU keeps the vectorised score generics.
   mlir::ponder::LowerToLinalgOptions lowering;
   lowering.fusedAttention = cuda;
+  lowering.compactHalting = !denseHalting;
   mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
   if (emitAction != Emit::Linalg) {
     if (cuda) {

@@ -74,17 +74,21 @@ def Ponder_AttentionGradOp : Ponder_Op<"attention_grad", [Pure,
   let description = [{
     Recomputes the attention probabilities `P` of `ponder.attention` and
     returns, per head, `dV = P^T dO`, `dS = P * (dO V^T - rowsum(P * dO
-    V^T))`, `dQ = scale dS K`, `dK = scale dS^T Q`.
+    V^T))`, `dQ = scale dS K`, `dK = scale dS^T Q`. With `positions`,
+    `query`, `result_grad` and `query_grad` hold those positions' rows only,
+    as in `ponder.attention`.
   }];
   let arguments = (ins Ponder_FloatTensor:$result_grad,
                    Ponder_FloatTensor:$query, Ponder_FloatTensor:$key,
                    Ponder_FloatTensor:$value, Ponder_IdTensor:$lengths,
+                   Optional<Ponder_IdTensor>:$positions,
                    ConfinedAttr<I64Attr, [IntPositive]>:$heads);
   let results = (outs Ponder_FloatTensor:$query_grad,
                  Ponder_FloatTensor:$key_grad, Ponder_FloatTensor:$value_grad);
   let assemblyFormat = [{
-    $result_grad `,` $query `,` $key `,` $value `,` $lengths `heads` `(`
-    $heads `)` attr-dict `:` type($query) `,` type($lengths)
+    $result_grad `,` $query `,` $key `,` $value `,` $lengths
+    (`positions` `(` $positions^ `:` type($positions) `)`)?
+    `heads` `(` $heads `)` attr-dict `:` type($query) `,` type($lengths)
   }];
 }
 
@@ -284,6 +288,10 @@ def Ponder_HaltingLoopGradOp : Ponder_Op<"halting_loop_grad", [
     cotangents of the values the block reads from above (its weights); the
     op sums those over the steps and returns them after `init_grad` and the
     halting weights' gradients.
+
+    With `compact` (the loop's), both regions take one more argument, last:
+    the positions that ran step `n` (`n < steps`), ascending, as the
+    compacted body reads them.
   }];
   let arguments = (ins Ponder_FloatTensor:$init, Ponder_IdTensor:$lengths,
                    Optional<Ponder_FloatTensor>:$halt_weight,
@@ -295,13 +303,13 @@ def Ponder_HaltingLoopGradOp : Ponder_Op<"halting_loop_grad", [
                    Ponder_FloatTensor:$probs_grad,
                    Ponder_HaltingModeAttr:$mode,
                    ConfinedAttr<I64Attr, [IntPositive]>:$max_steps,
-                   OptionalAttr<F64Attr>:$epsilon);
+                   OptionalAttr<F64Attr>:$epsilon, UnitAttr:$compact);
   let results = (outs Ponder_FloatTensor:$init_grad,
                  Variadic<Ponder_FloatTensor>:$halt_grads,
                  Variadic<Ponder_FloatTensor>:$captured_grads);
   let regions = (region SizedRegion<1>:$backward, AnyRegion:$forward);
   let assemblyFormat = [{
-    $mode `max_steps` $max_steps (`epsilon` $epsilon^)?
+    $mode `max_steps` $max_steps (`epsilon` $epsilon^)? (`compact` $compact^)?
     `init` `(` $init `:` type($init) `)`
     `lengths` `(` $lengths `:` type($lengths) `)`
     (`halt` `(` $halt_weight^ `,` $halt_bias `:` type($halt_weight) `,`

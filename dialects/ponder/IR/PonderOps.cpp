@@ -234,18 +234,46 @@ LogicalResult LinearOp::verify() {
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
+/// Checks `positions` ([M], i32) of a gathered op.
+static LogicalResult checkPositions(Operation *op, Value positions) {
+  return checkRank(op, positions, "'positions'", 1, "[M]");
+}
+
 LogicalResult AttentionOp::verify() {
   Operation *op = getOperation();
+  // Gathered queries ([1, M, d]) have no batch dimension to check.
   if (failed(checkRank(op, getQuery(), "'query'", 3, "[B, T, d]")) ||
       failed(checkRank(op, getLengths(), "'lengths'", 1, "[B]")) ||
       failed(checkDim(op, getLengths(), "'lengths'", 0,
-                      getQuery().getType().getDimSize(0),
-                      "the batch size of 'query'")))
+                      getPositions() ? ShapedType::kDynamic
+                                     : getQuery().getType().getDimSize(0),
+                      "the batch size of 'query'")) ||
+      (getPositions() && failed(checkPositions(op, getPositions()))))
     return failure();
   int64_t d = getQuery().getType().getDimSize(2);
   if (!ShapedType::isDynamic(d) && d % getHeads() != 0)
     return emitOpError() << "model width d = " << d
                          << " must be divisible by heads = " << getHeads();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GatherPositionsOp, ScatterPositionsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherPositionsOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "'input'", 3, "[B, T, d]")) ||
+      failed(checkPositions(op, getPositions())))
+    return failure();
+  return success();
+}
+
+LogicalResult ScatterPositionsOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getDest(), "'dest'", 3, "[B, T, d]")) ||
+      failed(checkPositions(op, getPositions())))
+    return failure();
   return success();
 }
 
@@ -314,10 +342,13 @@ void HaltingLoopOp::getAsmResultNames(
 
 void HaltingLoopOp::getAsmBlockArgumentNames(Region &region,
                                              OpAsmSetValueNameFn setNameFn) {
-  if (region.empty() || region.front().getNumArguments() != 2)
+  unsigned count = region.empty() ? 0 : region.front().getNumArguments();
+  if (count != 2 && count != 3)
     return;
   setNameFn(region.front().getArgument(0), "s");
   setNameFn(region.front().getArgument(1), "n");
+  if (count == 3)
+    setNameFn(region.front().getArgument(2), "positions");
 }
 
 LogicalResult HaltingLoopOp::inferReturnTypes(
@@ -384,7 +415,15 @@ LogicalResult HaltingLoopOp::verify() {
       failed(checkUnitInterval(op, "epsilon", getEpsilon()->convertToDouble(),
                                /*closedAbove=*/false)))
     return failure();
+  if (getCompact() && (!isAct || getKvCache()))
+    return emitOpError() << "'compact' needs 'act' halting without 'kv_cache'";
   return success();
+}
+
+/// True when `v` is a ranked i32 tensor of rank 1: a list of positions.
+static bool isPositionList(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && type.getRank() == 1 && type.getElementType().isInteger(32);
 }
 
 /// Checks that a region of a halting loop takes (state, step) and yields
@@ -394,10 +433,18 @@ static LogicalResult verifyLoopRegion(HaltingLoopOp op, Region &region,
                                       StringRef what) {
   Block &block = region.front();
   Type state = op.getInit().getType();
-  if (block.getNumArguments() != 2)
+  bool compact = op.getCompact() && &region == &op.getBody();
+  if (block.getNumArguments() != (compact ? 3u : 2u))
     return op.emitOpError()
-           << name << " must have two arguments (state, step), got "
-           << block.getNumArguments();
+           << name << " must have "
+           << (compact ? "three arguments (state, step, positions)"
+                       : "two arguments (state, step)")
+           << ", got " << block.getNumArguments();
+  if (compact && !isPositionList(block.getArgument(2)))
+    return op.emitOpError() << name
+                            << " positions argument must be a rank-1 i32 "
+                               "tensor, got "
+                            << block.getArgument(2).getType();
   if (block.getArgument(0).getType() != state)
     return op.emitOpError()
            << name << " state argument must have the type of 'init' " << state
@@ -450,13 +497,16 @@ void HaltingLoopOp::print(OpAsmPrinter &p) {
       << getHaltWeight().getType() << ", " << getHaltBias().getType() << ")";
   p << " iter_state(" << getStateArgument() << " = " << getInit() << " : "
     << getInit().getType() << ") step(" << getStepArgument() << ")";
+  if (getCompact())
+    p << " positions(" << getPositionsArgument() << " : "
+      << getPositionsArgument().getType() << ")";
   if (getKvCache())
     p << " kv_cache";
   if (getTape())
     p << " tape";
   p.printOptionalAttrDictWithKeyword(
       (*this)->getAttrs(), {"mode", "max_steps", "epsilon", "kv_cache", "tape",
-                            "operandSegmentSizes"});
+                            "compact", "operandSegmentSizes"});
   p << " ";
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false);
   if (!getFrozen().empty()) {
@@ -517,6 +567,15 @@ ParseResult HaltingLoopOp::parse(OpAsmParser &parser, OperationState &result) {
     return failure();
   stateArg.type = initType;
   stepArg.type = b.getIndexType();
+  SmallVector<OpAsmParser::Argument> args = {stateArg, stepArg};
+  if (succeeded(parser.parseOptionalKeyword("positions"))) {
+    OpAsmParser::Argument positionsArg;
+    if (parser.parseLParen() || parser.parseArgument(positionsArg) ||
+        parser.parseColonType(positionsArg.type) || parser.parseRParen())
+      return failure();
+    args.push_back(positionsArg);
+    props.setCompact(b.getUnitAttr());
+  }
   if (succeeded(parser.parseOptionalKeyword("kv_cache")))
     props.setKvCache(b.getUnitAttr());
   if (succeeded(parser.parseOptionalKeyword("tape")))
@@ -525,7 +584,7 @@ ParseResult HaltingLoopOp::parse(OpAsmParser &parser, OperationState &result) {
   if (parser.parseOptionalAttrDictWithKeyword(result.attributes))
     return failure();
   Region *body = result.addRegion();
-  if (parser.parseRegion(*body, {stateArg, stepArg}))
+  if (parser.parseRegion(*body, args))
     return failure();
   Region *frozen = result.addRegion();
   if (succeeded(parser.parseOptionalKeyword("frozen")) &&
@@ -728,12 +787,17 @@ LogicalResult ClipGlobalNormOp::verify() {
 LogicalResult HaltingLoopGradOp::verifyRegions() {
   Block &body = getBackward().front();
   Type state = getInitGrad().getType();
-  if (body.getNumArguments() != 3 || body.getArgument(0).getType() != state ||
+  unsigned extra = getCompact() ? 1 : 0;
+  if (body.getNumArguments() != 3 + extra ||
+      body.getArgument(0).getType() != state ||
       !body.getArgument(1).getType().isIndex() ||
-      body.getArgument(2).getType() != state)
+      body.getArgument(2).getType() != state ||
+      (extra && !isPositionList(body.getArgument(3))))
     return emitOpError() << "backward region must take (state, step, "
-                            "cotangent) of types ("
-                         << state << ", index, " << state << ")";
+                            "cotangent"
+                         << (extra ? ", positions" : "") << ") of types ("
+                         << state << ", index, " << state
+                         << (extra ? ", tensor<?xi32>" : "") << ")";
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield || yield.getValues().empty() ||
       yield.getValues()[0].getType() != state)
@@ -749,14 +813,15 @@ LogicalResult HaltingLoopGradOp::verifyRegions() {
   if (!getForward().empty()) {
     Block &forward = getForward().front();
     auto yield = dyn_cast<YieldOp>(forward.getTerminator());
-    if (forward.getNumArguments() != 2 ||
+    if (forward.getNumArguments() != 2 + extra ||
         forward.getArgument(0).getType() != state ||
-        !forward.getArgument(1).getType().isIndex() || !yield ||
+        !forward.getArgument(1).getType().isIndex() ||
+        (extra && !isPositionList(forward.getArgument(2))) || !yield ||
         yield.getValues().size() != 1 ||
         yield.getValues()[0].getType() != state)
-      return emitOpError() << "forward region must map (state, step) to the "
-                              "next state, "
-                           << state;
+      return emitOpError() << "forward region must map (state, step"
+                           << (extra ? ", positions" : "")
+                           << ") to the next state, " << state;
   }
   return success();
 }

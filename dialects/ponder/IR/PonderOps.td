@@ -138,14 +138,61 @@ def Ponder_AttentionOp : Ponder_Op<"attention", [DeclareOpInterfaceMethods<Ponde
     position `i` of row `b` sees key `j` iff `j <= i` and `j < lengths[b]`;
     softmax over keys; heads are concatenated back to `[B, T, d]`
     (MODEL.md §4, before the output projection).
+
+    With `positions` (`[M]`, i32, ascending flat indices `b * T + t`, as a
+    compacted halting loop passes them), `query` and the result hold only
+    those `M` positions' rows (`[1, M, d]` at run time) while `key` and
+    `value` keep every position; query row `m` sits at position
+    `positions[m]` and sees the keys that position sees.
   }];
   let arguments = (ins Ponder_FloatTensor:$query, Ponder_FloatTensor:$key,
                    Ponder_FloatTensor:$value, Ponder_IdTensor:$lengths,
+                   Optional<Ponder_IdTensor>:$positions,
                    ConfinedAttr<I64Attr, [IntPositive]>:$heads);
   let results = (outs Ponder_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $lengths `heads` `(` $heads `)` attr-dict
-    `:` type($query) `,` type($lengths)
+    $query `,` $key `,` $value `,` $lengths
+    (`positions` `(` $positions^ `:` type($positions) `)`)?
+    `heads` `(` $heads `)` attr-dict `:` type($query) `,` type($lengths)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_GatherPositionsOp : Ponder_Op<"gather_positions", [
+    DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "The rows of the given positions, packed densely";
+  let description = [{
+    `result[0, m, :] = input[positions[m] / T, positions[m] % T, :]` for an
+    `input` of `[B, T, d]`: the result is `[1, M, d]` at run time (its static
+    type is the input's, so the ops of a compacted block keep their types).
+    `positions` (`[M]`, i32) are distinct flat indices `b * T + t`.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$input,
+                   Ponder_IdTensor:$positions);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `[` $positions `]` attr-dict `:` type($input) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ponder_ScatterPositionsOp : Ponder_Op<"scatter_positions", [
+    DeclareOpInterfaceMethods<Ponder_DifferentiableOpInterface>, Pure,
+    AllTypesMatch<["source", "dest", "result"]>]> {
+  let summary = "Writes packed rows back to their positions";
+  let description = [{
+    The inverse of `ponder.gather_positions`: `result` is `dest` (`[B, T,
+    d]`) with row `positions[m]` (flat `b * T + t`) replaced by `source[0,
+    m, :]` (`source` is `[1, M, d]` at run time). Rows not listed keep
+    `dest`'s values.
+  }];
+  let arguments = (ins Ponder_FloatTensor:$source, Ponder_FloatTensor:$dest,
+                   Ponder_IdTensor:$positions);
+  let results = (outs Ponder_FloatTensor:$result);
+  let assemblyFormat = [{
+    $source `into` $dest `[` $positions `]` attr-dict `:` type($dest) `,`
+    type($positions)
   }];
   let hasVerifier = 1;
 }
@@ -233,6 +280,14 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
       early exit) repeat the final state. `ponder.halting_loop_grad` replays
       it backwards.
 
+    With `compact` (`act` only, set by `ponder-compact-halting-loops`), the
+    body takes a third argument, `positions` (`[M]`, i32): the flat indices
+    `b * T + t` of the positions that run step `n`, ascending. The body
+    computes the keys and values of every position and the rest of the
+    block for those `M` positions only (`ponder.gather_positions`,
+    `ponder.scatter_positions`); what it yields at the other positions is
+    ignored, as without `compact`.
+
     Example:
     ```mlir
     %y, %steps, %rem, %probs = ponder.halting_loop act max_steps 8
@@ -250,7 +305,7 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
                    Ponder_HaltingModeAttr:$mode,
                    ConfinedAttr<I64Attr, [IntPositive]>:$max_steps,
                    OptionalAttr<F64Attr>:$epsilon, UnitAttr:$kv_cache,
-                   UnitAttr:$tape);
+                   UnitAttr:$tape, UnitAttr:$compact);
   let results = (outs Ponder_FloatTensor:$state, Ponder_IdTensor:$steps,
                  Ponder_FloatTensor:$remainder, Ponder_FloatTensor:$probs,
                  Variadic<Ponder_FloatTensor>:$extra);
@@ -263,6 +318,8 @@ def Ponder_HaltingLoopOp : Ponder_Op<"halting_loop", [
     BlockArgument getStateArgument() { return getBody().getArgument(0); }
     /// The region's step-index argument.
     BlockArgument getStepArgument() { return getBody().getArgument(1); }
+    /// The running positions (`compact` only).
+    BlockArgument getPositionsArgument() { return getBody().getArgument(2); }
     /// The value the region yields: Block(s, n).
     Value getYieldedState();
     /// Every position's keys and values per step (`kv_cache` only).

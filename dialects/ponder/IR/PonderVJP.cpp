@@ -11,6 +11,8 @@
 #include "dialects/ponder/IR/PonderOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectRegistry.h"
 
@@ -56,8 +58,43 @@ SmallVector<Value> GeluOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads) {
 
 SmallVector<Value> AttentionOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads) {
   auto g = AttentionGradOp::create(b, getLoc(), grads[0], getQuery(), getKey(),
-                                   getValue(), getLengths(), getHeadsAttr());
-  return {g.getQueryGrad(), g.getKeyGrad(), g.getValueGrad(), Value()};
+                                   getValue(), getLengths(), getPositions(),
+                                   getHeadsAttr());
+  SmallVector<Value> result = {g.getQueryGrad(), g.getKeyGrad(),
+                               g.getValueGrad(), Value()};
+  if (getPositions())
+    result.push_back(Value());
+  return result;
+}
+
+/// Zeros shaped like `like` at run time.
+static Value zerosLike(OpBuilder &b, Location loc, Value like) {
+  auto type = cast<RankedTensorType>(like.getType());
+  Value empty = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, like), type.getElementType());
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  return tensor::CastOp::create(
+      b, loc, type, linalg::FillOp::create(b, loc, zero, empty).getResult(0));
+}
+
+// Gathering and scattering are each other's transposes (positions are
+// distinct): the gather's cotangent lands in the listed rows of zeros.
+SmallVector<Value> GatherPositionsOp::buildVJP(OpBuilder &b,
+                                               ArrayRef<Value> grads) {
+  Location loc = getLoc();
+  Value rows = ScatterPositionsOp::create(
+      b, loc, grads[0], zerosLike(b, loc, getInput()), getPositions());
+  return {rows, Value()};
+}
+
+SmallVector<Value> ScatterPositionsOp::buildVJP(OpBuilder &b,
+                                                ArrayRef<Value> grads) {
+  Location loc = getLoc();
+  Value source = GatherPositionsOp::create(b, loc, grads[0], getPositions());
+  // The listed rows of `dest` were overwritten: they get no cotangent.
+  Value dest = ScatterPositionsOp::create(
+      b, loc, zerosLike(b, loc, getSource()), grads[0], getPositions());
+  return {source, dest, Value()};
 }
 
 SmallVector<Value> SelectStepOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads) {
