@@ -179,7 +179,10 @@ def ParallelizeOuterLoops
   let description = [{
     Tiles the first loop of every `linalg.generic` on buffers whose first
     iterator is parallel by one, as an `scf.parallel` around the rest of
-    the op (a slice along the first dimension). The inner loops stay
+    the op (a slice along the first dimension); with three loops or more
+    and a parallel second one, the second too, so that `[B, T, d]` ops run
+    one position per iteration and the `[1, M, d]` rows of a compacted
+    halting loop still spread over threads. The inner loops stay
     sequential, so that LLVM vectorises the innermost one after
     `convert-linalg-to-loops`; `convert-scf-to-openmp` then runs the outer
     loop on OpenMP threads. Iterations write disjoint slices: results do not

@@ -2,13 +2,14 @@
 //
 // The lowering of `ponder.attention`, `ponder.cached_attention` and
 // `ponder.attention_grad` that `convert-ponder-to-linalg{fused-attention}`
-// selects (the CUDA target): one parallel loop over (row, head, query) whose
-// thread scans the visible keys once with an online softmax (running max,
-// rescaled sum and output accumulator in registers), so no [B, H, T, Tk]
-// buffer exists. The gradient recomputes the probabilities in two such
-// loops, FlashAttention-2 style: one per query (dQ, and the row statistics
-// max, sum and dO.O), one per key (dK and dV). Head dimensions are static,
-// so each row lives in `d / heads` scalars.
+// selects (the CUDA target), and that every target takes for attention over
+// the gathered queries of a compacted halting loop: one parallel loop over
+// (row, head, query) whose thread scans the visible keys once with an online
+// softmax (running max, rescaled sum and output accumulator in registers), so
+// no [B, H, T, Tk] buffer exists. The gradient recomputes the probabilities in
+// two such loops, FlashAttention-2 style: one per query (dQ, and the row
+// statistics max, sum and dO.O), one per key (dK and dV). Head dimensions are
+// static, so each row lives in `d / heads` scalars.
 //
 // The loops work on memrefs taken from the operand tensors with
 // `bufferization.to_buffer read_only` and write fresh allocations returned
@@ -225,42 +226,132 @@ Value visibleEnd(OpBuilder &b, Location loc, Value first, Value i, Value len) {
                                 arith::AddIOp::create(b, loc, first, len));
 }
 
+/// The first index in [0, count) whose position (`positions`, ascending)
+/// is at least `target`: a binary search.
+Value lowerBound(OpBuilder &b, Location loc, Value positions, Value count,
+                 Value target) {
+  auto search = scf::WhileOp::create(
+      b, loc, TypeRange{b.getIndexType(), b.getIndexType()},
+      ValueRange{indexConst(b, loc, 0), count},
+      [&](OpBuilder &nb, Location l, ValueRange range) {
+        Value open = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult,
+                                           range[0], range[1]);
+        scf::ConditionOp::create(nb, l, open, range);
+      },
+      [&](OpBuilder &nb, Location l, ValueRange range) {
+        Value mid = arith::AddIOp::create(
+            nb, l, range[0],
+            arith::ShRUIOp::create(
+                nb, l, arith::SubIOp::create(nb, l, range[1], range[0]),
+                indexConst(nb, l, 1)));
+        Value below =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult,
+                                  loadIndex(nb, l, positions, mid), target);
+        Value next = arith::AddIOp::create(nb, l, mid, indexConst(nb, l, 1));
+        scf::YieldOp::create(
+            nb, l,
+            ValueRange{arith::SelectOp::create(nb, l, below, next, range[0]),
+                       arith::SelectOp::create(nb, l, below, range[1], mid)});
+      });
+  return search.getResult(0);
+}
+
+/// Where a fused attention's queries live. Without `positions` they are
+/// every position of [B, T, d] operands, query (b, i) in slot (b, i); with
+/// them, packed rows [1, M, d]: query m sits at flat position
+/// positions[m] = b * T + i of the keys' [B, T, d] and in slot (0, m). The
+/// per-query statistics of the gradient use the same slots, [B|1, H, T|M].
+struct Queries {
+  Value positions;       // index-loadable i32 buffer [M], or null
+  Value slots, slotRows; // sizes of the slot dimensions: T or M, B or 1
+  Value keyBatch, keyLength;
+
+  Queries(OpBuilder &b, Location loc, Value query, Value key,
+          Value positionsTensor) {
+    slotRows = tensor::DimOp::create(b, loc, query, 0);
+    slots = tensor::DimOp::create(b, loc, query, 1);
+    keyBatch = tensor::DimOp::create(b, loc, key, 0);
+    keyLength = tensor::DimOp::create(b, loc, key, 1);
+    if (positionsTensor)
+      positions = bufferOf(b, loc, positionsTensor);
+  }
+
+  /// body(row, i, slotRow, slot, h) for every query and head, in parallel.
+  using Body = function_ref<void(OpBuilder &, Location, Value row, Value i,
+                                 Value slotRow, Value slot, Value h)>;
+  void forEach(OpBuilder &b, Location loc, int64_t heads, Body body) const {
+    Value numHeads = indexConst(b, loc, heads);
+    if (!positions) {
+      parallel(b, loc, {slotRows, numHeads, slots},
+               [&](OpBuilder &nb, Location l, ValueRange ivs) {
+                 body(nb, l, ivs[0], ivs[2], ivs[0], ivs[2], ivs[1]);
+               });
+      return;
+    }
+    parallel(b, loc, {slots, numHeads},
+             [&](OpBuilder &nb, Location l, ValueRange ivs) {
+               Value p = loadIndex(nb, l, positions, ivs[0]);
+               body(nb, l, arith::DivUIOp::create(nb, l, p, keyLength),
+                    arith::RemUIOp::create(nb, l, p, keyLength),
+                    indexConst(nb, l, 0), ivs[0], ivs[1]);
+             });
+  }
+
+  /// The slots [lo, hi) in slot row `slotRow` of the queries that see key
+  /// j of row `row` (those at i >= j; none when j >= `length`).
+  std::tuple<Value, Value, Value> seeing(OpBuilder &b, Location loc, Value row,
+                                         Value j, Value length) const {
+    Value visible =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j, length);
+    if (!positions)
+      return {row, arith::SelectOp::create(b, loc, visible, j, keyLength),
+              keyLength};
+    Value rowStart = arith::MulIOp::create(b, loc, row, keyLength);
+    Value hi = lowerBound(b, loc, positions, slots,
+                          arith::AddIOp::create(b, loc, rowStart, keyLength));
+    Value lo = lowerBound(b, loc, positions, slots,
+                          arith::AddIOp::create(b, loc, rowStart, j));
+    return {indexConst(b, loc, 0),
+            arith::SelectOp::create(b, loc, visible, lo, hi), hi};
+  }
+};
+
 /// Loads the head row [base, base + E) of key or value j of a batch row
 /// whose new positions start at `first`.
 using HeadLoad = std::function<Row(OpBuilder &, Location, Value row,
                                    Value first, Value j, Value base)>;
 
-/// out[b, i, h*E + e] = sum over visible j of softmax_j(scale q.k_j) v_j[e].
-/// `start` is null when every row starts at 0.
+/// out[b, i, h*E + e] = sum over visible j of softmax_j(scale q.k_j) v_j[e]
+/// for each of `queries`. `start` is null when every row starts at 0.
 Value buildFusedAttention(OpBuilder &b, Location loc, RankedTensorType type,
-                          const Heads &heads, Value query, Value start,
-                          Value lengths, const HeadLoad &keyAt,
-                          const HeadLoad &valueAt) {
+                          const Heads &heads, const Queries &queries,
+                          Value query, Value start, Value lengths,
+                          const HeadLoad &keyAt, const HeadLoad &valueAt) {
   Value q = bufferOf(b, loc, query);
   Value lens = bufferOf(b, loc, lengths);
   Value starts = start ? bufferOf(b, loc, start) : Value();
   Value out = heads.allocLike(b, loc, type);
-  parallel(b, loc, {heads.batch, indexConst(b, loc, heads.count), heads.length},
-           [&](OpBuilder &nb, Location l, ValueRange ivs) {
-             Value row = ivs[0], i = ivs[2];
-             Value base = heads.base(nb, l, ivs[1]);
-             Value first =
-                 starts ? loadIndex(nb, l, starts, row) : indexConst(nb, l, 0);
-             Value end =
-                 visibleEnd(nb, l, first, i, loadIndex(nb, l, lens, row));
-             auto at = [&](const HeadLoad &load) {
-               return [&](OpBuilder &bb, Location ll, Value j) -> Row {
-                 return load(bb, ll, row, first, j, base);
-               };
-             };
-             OnlineSoftmax s =
-                 scanKeys(nb, l, heads.rowOf(nb, l, q, row, i, base),
-                          heads.scale, end, at(keyAt), at(valueAt));
-             Row result;
-             for (Value a : s.acc)
-               result.push_back(arith::DivFOp::create(nb, l, a, s.sum));
-             storeHead(nb, l, result, out, row, i, base);
-           });
+  queries.forEach(
+      b, loc, heads.count,
+      [&](OpBuilder &nb, Location l, Value row, Value i, Value slotRow,
+          Value slot, Value h) {
+        Value base = heads.base(nb, l, h);
+        Value first =
+            starts ? loadIndex(nb, l, starts, row) : indexConst(nb, l, 0);
+        Value end = visibleEnd(nb, l, first, i, loadIndex(nb, l, lens, row));
+        auto at = [&](const HeadLoad &load) {
+          return [&](OpBuilder &bb, Location ll, Value j) -> Row {
+            return load(bb, ll, row, first, j, base);
+          };
+        };
+        OnlineSoftmax s =
+            scanKeys(nb, l, heads.rowOf(nb, l, q, slotRow, slot, base),
+                     heads.scale, end, at(keyAt), at(valueAt));
+        Row result;
+        for (Value a : s.acc)
+          result.push_back(arith::DivFOp::create(nb, l, a, s.sum));
+        storeHead(nb, l, result, out, slotRow, slot, base);
+      });
   return asTensor(b, loc, type, out);
 }
 
@@ -269,11 +360,19 @@ struct FusedAttentionLowering : OpConversionPattern<AttentionOp> {
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    if (ShapedType::isDynamic(op.getType().getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
+    rewriter.replaceOp(op, lower(op, adaptor, rewriter));
+    return success();
+  }
+
+  static SmallVector<Value> lower(AttentionOp op, OpAdaptor adaptor,
+                                  OpBuilder &rewriter) {
     RankedTensorType type = op.getType();
-    if (ShapedType::isDynamic(type.getDimSize(2)) || op.getPositions())
-      return rewriter.notifyMatchFailure(op, "needs every query, static width");
     Location loc = op.getLoc();
     Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery());
+    Queries queries(rewriter, loc, adaptor.getQuery(), adaptor.getKey(),
+                    adaptor.getPositions());
     Value k = bufferOf(rewriter, loc, adaptor.getKey());
     Value v = bufferOf(rewriter, loc, adaptor.getValue());
     auto rowsOf = [&](Value buffer) -> HeadLoad {
@@ -282,11 +381,9 @@ struct FusedAttentionLowering : OpConversionPattern<AttentionOp> {
         return heads.rowOf(b, l, buffer, row, j, base);
       };
     };
-    rewriter.replaceOp(op, buildFusedAttention(rewriter, loc, type, heads,
-                                               adaptor.getQuery(), Value(),
-                                               adaptor.getLengths(), rowsOf(k),
-                                               rowsOf(v)));
-    return success();
+    return {buildFusedAttention(rewriter, loc, type, heads, queries,
+                                adaptor.getQuery(), Value(),
+                                adaptor.getLengths(), rowsOf(k), rowsOf(v))};
   }
 };
 
@@ -331,10 +428,13 @@ struct FusedCachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
     Value valueCache = bufferOf(rewriter, loc, adaptor.getValueCache());
     Value k = bufferOf(rewriter, loc, adaptor.getKey());
     Value v = bufferOf(rewriter, loc, adaptor.getValue());
-    rewriter.replaceOp(op, buildFusedAttention(
-                               rewriter, loc, type, heads, adaptor.getQuery(),
-                               adaptor.getStart(), adaptor.getLengths(),
-                               cachedOr(keyCache, k), cachedOr(valueCache, v)));
+    Queries queries(rewriter, loc, adaptor.getQuery(), adaptor.getQuery(),
+                    Value());
+    rewriter.replaceOp(
+        op, buildFusedAttention(rewriter, loc, type, heads, queries,
+                                adaptor.getQuery(), adaptor.getStart(),
+                                adaptor.getLengths(), cachedOr(keyCache, k),
+                                cachedOr(valueCache, v)));
     return success();
   }
 };
@@ -351,12 +451,19 @@ struct FusedAttentionGradLowering : OpConversionPattern<AttentionGradOp> {
   LogicalResult
   matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    if (ShapedType::isDynamic(op.getQuery().getType().getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "model width must be static");
+    rewriter.replaceOp(op, lower(op, adaptor, rewriter));
+    return success();
+  }
+
+  static SmallVector<Value> lower(AttentionGradOp op, OpAdaptor adaptor,
+                                  OpBuilder &b) {
     RankedTensorType type = op.getQuery().getType();
-    if (ShapedType::isDynamic(type.getDimSize(2)) || op.getPositions())
-      return rewriter.notifyMatchFailure(op, "needs every query, static width");
     Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
     Heads heads(b, loc, type, op.getHeads(), adaptor.getQuery());
+    Queries queries(b, loc, adaptor.getQuery(), adaptor.getKey(),
+                    adaptor.getPositions());
     Buffers g;
     g.q = bufferOf(b, loc, adaptor.getQuery());
     g.k = bufferOf(b, loc, adaptor.getKey());
@@ -364,20 +471,22 @@ struct FusedAttentionGradLowering : OpConversionPattern<AttentionGradOp> {
     g.dOut = bufferOf(b, loc, adaptor.getResultGrad());
     g.lens = bufferOf(b, loc, adaptor.getLengths());
     g.dQ = heads.allocLike(b, loc, type);
-    g.dK = heads.allocLike(b, loc, type);
-    g.dV = heads.allocLike(b, loc, type);
-    int64_t statShape[] = {type.getDimSize(0), heads.count, type.getDimSize(1)};
+    auto keyType = cast<RankedTensorType>(adaptor.getKey().getType());
+    SmallVector<Value> keySizes = {queries.keyBatch, queries.keyLength,
+                                   Value()};
+    g.dK = Heads::alloc(b, loc, keyType.getShape(), keySizes);
+    g.dV = Heads::alloc(b, loc, keyType.getShape(), keySizes);
+    int64_t statShape[] = {ShapedType::kDynamic, heads.count,
+                           ShapedType::kDynamic};
     for (int s = 0; s < 3; ++s)
-      g.stats.push_back(Heads::alloc(b, loc, statShape,
-                                     {heads.batch, Value(), heads.length}));
+      g.stats.push_back(Heads::alloc(
+          b, loc, statShape, {queries.slotRows, Value(), queries.slots}));
     g.numHeads = indexConst(b, loc, heads.count);
     g.zero = indexConst(b, loc, 0);
-    buildQueryPass(b, loc, heads, g);
-    buildKeyPass(b, loc, heads, g);
-    rewriter.replaceOp(op, {asTensor(b, loc, type, g.dQ),
-                            asTensor(b, loc, type, g.dK),
-                            asTensor(b, loc, type, g.dV)});
-    return success();
+    buildQueryPass(b, loc, heads, queries, g);
+    buildKeyPass(b, loc, heads, queries, g);
+    return {asTensor(b, loc, type, g.dQ), asTensor(b, loc, keyType, g.dK),
+            asTensor(b, loc, keyType, g.dV)};
   }
 
 private:
@@ -391,71 +500,70 @@ private:
 
   /// Per query: the row statistics and dQ.
   static void buildQueryPass(OpBuilder &b, Location loc, const Heads &heads,
-                             const Buffers &g) {
-    parallel(b, loc, {heads.batch, g.numHeads, heads.length},
-             [&](OpBuilder &nb, Location l, ValueRange ivs) {
-               Value row = ivs[0], h = ivs[1], i = ivs[2];
-               Value base = heads.base(nb, l, h);
-               Value end =
-                   visibleEnd(nb, l, g.zero, i, loadIndex(nb, l, g.lens, row));
-               auto at = [&](Value buffer) {
-                 return
-                     [&, buffer](OpBuilder &bb, Location ll, Value j) -> Row {
-                       return heads.rowOf(bb, ll, buffer, row, j, base);
-                     };
-               };
-               Row qi = heads.rowOf(nb, l, g.q, row, i, base);
-               Row dOi = heads.rowOf(nb, l, g.dOut, row, i, base);
-               OnlineSoftmax s =
-                   scanKeys(nb, l, qi, heads.scale, end, at(g.k), at(g.v));
-               Row o;
-               for (Value a : s.acc)
-                 o.push_back(arith::DivFOp::create(nb, l, a, s.sum));
-               Value d = dot(nb, l, dOi, o);
-               Row init(heads.width, f32Const(nb, l, 0.0f));
-               Row dq = loop(nb, l, g.zero, end, init,
-                             [&](OpBuilder &bb, Location ll, Value j,
-                                 ArrayRef<Value> acc) -> Row {
-                               Row kj = at(g.k)(bb, ll, j);
-                               Value p = probability(bb, ll, qi, kj,
-                                                     heads.scale, s.max, s.sum);
-                               Value ds = scoreGrad(
-                                   bb, ll, heads.scale, p,
+                             const Queries &queries, const Buffers &g) {
+    queries.forEach(
+        b, loc, heads.count,
+        [&](OpBuilder &nb, Location l, Value row, Value i, Value slotRow,
+            Value slot, Value h) {
+          Value base = heads.base(nb, l, h);
+          Value end =
+              visibleEnd(nb, l, g.zero, i, loadIndex(nb, l, g.lens, row));
+          auto at = [&](Value buffer) {
+            return [&, buffer](OpBuilder &bb, Location ll, Value j) -> Row {
+              return heads.rowOf(bb, ll, buffer, row, j, base);
+            };
+          };
+          Row qi = heads.rowOf(nb, l, g.q, slotRow, slot, base);
+          Row dOi = heads.rowOf(nb, l, g.dOut, slotRow, slot, base);
+          OnlineSoftmax s =
+              scanKeys(nb, l, qi, heads.scale, end, at(g.k), at(g.v));
+          Row o;
+          for (Value a : s.acc)
+            o.push_back(arith::DivFOp::create(nb, l, a, s.sum));
+          Value d = dot(nb, l, dOi, o);
+          Row init(heads.width, f32Const(nb, l, 0.0f));
+          Row dq =
+              loop(nb, l, g.zero, end, init,
+                   [&](OpBuilder &bb, Location ll, Value j,
+                       ArrayRef<Value> acc) -> Row {
+                     Row kj = at(g.k)(bb, ll, j);
+                     Value p =
+                         probability(bb, ll, qi, kj, heads.scale, s.max, s.sum);
+                     Value ds =
+                         scoreGrad(bb, ll, heads.scale, p,
                                    dot(bb, ll, dOi, at(g.v)(bb, ll, j)), d);
-                               return scaleAdd(bb, ll, acc, Value(), ds, kj);
-                             });
-               storeHead(nb, l, dq, g.dQ, row, i, base);
-               Value values[] = {s.max, s.sum, d};
-               for (auto [buffer, value] : llvm::zip(g.stats, values))
-                 memref::StoreOp::create(nb, l, value, buffer, {row, h, i});
-             });
+                     return scaleAdd(bb, ll, acc, Value(), ds, kj);
+                   });
+          storeHead(nb, l, dq, g.dQ, slotRow, slot, base);
+          Value values[] = {s.max, s.sum, d};
+          for (auto [buffer, value] : llvm::zip(g.stats, values))
+            memref::StoreOp::create(nb, l, value, buffer, {slotRow, h, slot});
+        });
   }
 
   /// Per key: dK and dV over the queries that see it.
   static void buildKeyPass(OpBuilder &b, Location loc, const Heads &heads,
-                           const Buffers &g) {
+                           const Queries &queries, const Buffers &g) {
     parallel(
-        b, loc, {heads.batch, g.numHeads, heads.length},
+        b, loc, {queries.keyBatch, g.numHeads, queries.keyLength},
         [&](OpBuilder &nb, Location l, ValueRange ivs) {
           Value row = ivs[0], h = ivs[1], j = ivs[2];
           Value base = heads.base(nb, l, h);
-          Value visible =
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, j,
-                                    loadIndex(nb, l, g.lens, row));
-          Value first =
-              arith::SelectOp::create(nb, l, visible, j, heads.length);
+          Value slotRow, first, end;
+          std::tie(slotRow, first, end) =
+              queries.seeing(nb, l, row, j, loadIndex(nb, l, g.lens, row));
           Row kj = heads.rowOf(nb, l, g.k, row, j, base);
           Row vj = heads.rowOf(nb, l, g.v, row, j, base);
           Row init(2 * heads.width, f32Const(nb, l, 0.0f));
           Row grads =
-              loop(nb, l, first, heads.length, init,
-                   [&](OpBuilder &bb, Location ll, Value i,
+              loop(nb, l, first, end, init,
+                   [&](OpBuilder &bb, Location ll, Value slot,
                        ArrayRef<Value> acc) -> Row {
-                     Row qi = heads.rowOf(bb, ll, g.q, row, i, base);
-                     Row dOi = heads.rowOf(bb, ll, g.dOut, row, i, base);
+                     Row qi = heads.rowOf(bb, ll, g.q, slotRow, slot, base);
+                     Row dOi = heads.rowOf(bb, ll, g.dOut, slotRow, slot, base);
                      auto stat = [&](int s) -> Value {
                        return memref::LoadOp::create(bb, ll, g.stats[s],
-                                                     {row, h, i});
+                                                     {slotRow, h, slot});
                      };
                      Value p = probability(bb, ll, qi, kj, heads.scale, stat(0),
                                            stat(1));
@@ -482,6 +590,90 @@ private:
   }
 };
 
+/// `rows` ([1, M, d]) scattered into zeros shaped like `like` ([B, T, d]).
+Value scatterIntoZeros(OpBuilder &b, Location l, Value rows, Value like,
+                       Value positions) {
+  Value zeros = tensor::CastOp::create(
+      b, l, like.getType(),
+      lowering::filled(b, l, tensor::getMixedSizes(b, l, like), 0.0));
+  return ScatterPositionsOp::create(b, l, rows, zeros, positions);
+}
+
+/// Gathered attention as the attention of every query, the gathered ones
+/// scattered into zeros: the score-matrix form, faster on the CPU when
+/// most positions run. A zero query row only adds exact zeros to the keys'
+/// gradients.
+SmallVector<Value> everyQuery(AttentionOp op, AttentionOp::Adaptor adaptor,
+                              OpBuilder &b) {
+  Location loc = op.getLoc();
+  Value positions = adaptor.getPositions(), key = adaptor.getKey();
+  Value out = AttentionOp::create(
+      b, loc, op.getType(),
+      scatterIntoZeros(b, loc, adaptor.getQuery(), key, positions), key,
+      adaptor.getValue(), adaptor.getLengths(), Value(), op.getHeadsAttr());
+  return {GatherPositionsOp::create(b, loc, out, positions)};
+}
+
+SmallVector<Value> everyQuery(AttentionGradOp op,
+                              AttentionGradOp::Adaptor adaptor, OpBuilder &b) {
+  Location loc = op.getLoc();
+  Value positions = adaptor.getPositions(), key = adaptor.getKey();
+  auto grad = AttentionGradOp::create(
+      b, loc, scatterIntoZeros(b, loc, adaptor.getResultGrad(), key, positions),
+      scatterIntoZeros(b, loc, adaptor.getQuery(), key, positions), key,
+      adaptor.getValue(), adaptor.getLengths(), Value(), op.getHeadsAttr());
+  return {GatherPositionsOp::create(b, loc, grad.getQueryGrad(), positions),
+          grad.getKeyGrad(), grad.getValueGrad()};
+}
+
+/// Attention over gathered queries (a compacted halting loop's) takes the
+/// fused loops, whose work is proportional to the queries. With
+/// `everyQueryWhenMostRun` (the CPU, where the score-matrix form vectorises
+/// and the fused loops do not), a step where at least half of the positions
+/// run takes the score-matrix form of every query instead.
+template <typename Fused, typename Op> struct Gathered : Fused {
+  Gathered(MLIRContext *ctx, bool everyQueryWhenMostRun)
+      : Fused(ctx, /*benefit=*/3),
+        everyQueryWhenMostRun(everyQueryWhenMostRun) {}
+
+  LogicalResult
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!op.getPositions())
+      return rewriter.notifyMatchFailure(op, "every query: not gathered");
+    if (!everyQueryWhenMostRun) {
+      rewriter.replaceOp(op, Fused::lower(op, adaptor, rewriter));
+      return success();
+    }
+    Location loc = op.getLoc();
+    Value key = adaptor.getKey();
+    Value running = arith::MulIOp::create(
+        rewriter, loc,
+        tensor::DimOp::create(rewriter, loc, adaptor.getQuery(), 1),
+        indexConst(rewriter, loc, 2));
+    Value positions = arith::MulIOp::create(
+        rewriter, loc, tensor::DimOp::create(rewriter, loc, key, 0),
+        tensor::DimOp::create(rewriter, loc, key, 1));
+    Value most = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge,
+                                       running, positions);
+    auto branch = scf::IfOp::create(
+        rewriter, loc, most,
+        [&](OpBuilder &b, Location l) {
+          scf::YieldOp::create(b, l, everyQuery(op, adaptor, b));
+        },
+        [&](OpBuilder &b, Location l) {
+          scf::YieldOp::create(b, l, Fused::lower(op, adaptor, b));
+        });
+    rewriter.replaceOp(op, branch.getResults());
+    return success();
+  }
+
+  bool everyQueryWhenMostRun;
+};
+using GatheredAttentionLowering = Gathered<FusedAttentionLowering, AttentionOp>;
+using GatheredAttentionGradLowering =
+    Gathered<FusedAttentionGradLowering, AttentionGradOp>;
+
 } // namespace
 
 void mlir::ponder::populateFusedAttentionPatterns(RewritePatternSet &patterns) {
@@ -489,4 +681,10 @@ void mlir::ponder::populateFusedAttentionPatterns(RewritePatternSet &patterns) {
   patterns.add<FusedAttentionLowering, FusedCachedAttentionLowering,
                FusedAttentionGradLowering>(patterns.getContext(),
                                            /*benefit=*/2);
+}
+
+void mlir::ponder::populateGatheredAttentionPatterns(
+    RewritePatternSet &patterns, bool everyQueryWhenMostRun) {
+  patterns.add<GatheredAttentionLowering, GatheredAttentionGradLowering>(
+      patterns.getContext(), everyQueryWhenMostRun);
 }

@@ -15,8 +15,15 @@ void populateLayerLoweringPatterns(RewritePatternSet &patterns);
 /// loops on memref views, preferred over the above (FusedAttention.cpp).
 void populateFusedAttentionPatterns(RewritePatternSet &patterns);
 
-/// gather_positions, scatter_positions, and attention (and its gradient)
-/// over gathered queries (PositionsLowering.cpp).
+/// attention and attention_grad over gathered queries (`positions`) ->
+/// the loops above on every target; with `everyQueryWhenMostRun`, the
+/// score-matrix form of every query at steps where most positions run
+/// (FusedAttention.cpp).
+void populateGatheredAttentionPatterns(RewritePatternSet &patterns,
+                                       bool everyQueryWhenMostRun);
+
+/// gather_positions, scatter_positions -> linalg and scf
+/// (PositionsLowering.cpp).
 void populatePositionsLoweringPatterns(RewritePatternSet &patterns);
 
 /// linear_grad, rms_norm_grad, gelu_grad, embed_grad, step_embed_grad,

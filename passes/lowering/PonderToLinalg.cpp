@@ -633,6 +633,9 @@ struct ConvertPonderToLinalgPass
     linalg::populateElementwiseToLinalgConversionPatterns(layerPatterns);
     populateLayerLoweringPatterns(layerPatterns);
     populatePositionsLoweringPatterns(layerPatterns);
+    populateGatheredAttentionPatterns(
+        layerPatterns,
+        /*everyQueryWhenMostRun=*/!fusedAttention);
     if (fusedAttention)
       populateFusedAttentionPatterns(layerPatterns);
     populateLayerGradLoweringPatterns(layerPatterns);

@@ -2,11 +2,8 @@
 //
 // `ponder.gather_positions` becomes a linalg.generic over the packed rows
 // that reads each row's source position; `ponder.scatter_positions` a loop
-// that writes the packed rows back in place. Attention over gathered queries
-// (`positions`) runs as the attention of every position with the queries
-// scattered into zeros, its output gathered: keys and values are every
-// position's anyway, and a zero query row only adds exact zeros to the
-// gradients of the keys.
+// that writes the packed rows back in place. (Attention over gathered
+// queries is lowered with the fused attention, FusedAttention.cpp.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -92,64 +89,10 @@ struct ScatterPositionsLowering : OpConversionPattern<ScatterPositionsOp> {
   }
 };
 
-/// `rows` ([1, M, d]) scattered into zeros shaped like `like` ([B, T, d]).
-Value scatterIntoZeros(OpBuilder &b, Location l, Value rows, Value like,
-                       Value positions) {
-  Value zeros = filled(b, l, tensor::getMixedSizes(b, l, like), 0.0);
-  zeros = tensor::CastOp::create(b, l, like.getType(), zeros);
-  return ScatterPositionsOp::create(b, l, rows, zeros, positions);
-}
-
-struct GatheredAttentionLowering : OpConversionPattern<AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Value positions = adaptor.getPositions();
-    if (!positions)
-      return rewriter.notifyMatchFailure(op, "not gathered");
-    Location loc = op.getLoc();
-    Value query = scatterIntoZeros(rewriter, loc, adaptor.getQuery(),
-                                   adaptor.getKey(), positions);
-    Value out = AttentionOp::create(
-        rewriter, loc, op.getType(), query, adaptor.getKey(),
-        adaptor.getValue(), adaptor.getLengths(), Value(), op.getHeadsAttr());
-    rewriter.replaceOpWithNewOp<GatherPositionsOp>(op, out, positions);
-    return success();
-  }
-};
-
-struct GatheredAttentionGradLowering : OpConversionPattern<AttentionGradOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Value positions = adaptor.getPositions();
-    if (!positions)
-      return rewriter.notifyMatchFailure(op, "not gathered");
-    Location loc = op.getLoc();
-    Value key = adaptor.getKey();
-    Value resultGrad = scatterIntoZeros(rewriter, loc, adaptor.getResultGrad(),
-                                        key, positions);
-    Value query =
-        scatterIntoZeros(rewriter, loc, adaptor.getQuery(), key, positions);
-    auto grad = AttentionGradOp::create(
-        rewriter, loc, resultGrad, query, key, adaptor.getValue(),
-        adaptor.getLengths(), Value(), op.getHeadsAttr());
-    Value queryGrad = GatherPositionsOp::create(rewriter, loc,
-                                                grad.getQueryGrad(), positions);
-    rewriter.replaceOp(op, {queryGrad, grad.getKeyGrad(), grad.getValueGrad()});
-    return success();
-  }
-};
-
 } // namespace
 
 void mlir::ponder::populatePositionsLoweringPatterns(
     RewritePatternSet &patterns) {
-  // Before the plain attention lowerings, which need every query.
-  patterns.add<GatheredAttentionLowering, GatheredAttentionGradLowering>(
-      patterns.getContext(), /*benefit=*/2);
   patterns.add<GatherPositionsLowering, ScatterPositionsLowering>(
       patterns.getContext());
 }

@@ -3,8 +3,12 @@
 // Tiles the outermost loop of every linalg.generic on buffers whose first
 // iterator is parallel by one, as an scf.parallel: each iteration runs the
 // rest of the op (a slice along the first dimension, usually one sequence
-// of the batch). The inner loops stay sequential scf.for loops that LLVM
-// vectorises; convert-scf-to-openmp then runs the outer loop on threads.
+// of the batch). Ops of three loops or more whose second loop is parallel
+// too are tiled along both: the rows of a compacted halting loop are
+// [1, M, d], one "sequence", and must still spread over the threads. The
+// innermost loop is never tiled. The inner loops stay sequential scf.for
+// loops that LLVM vectorises; convert-scf-to-openmp then runs the outer
+// loops on threads.
 // Iterations write disjoint slices, so results do not depend on the thread
 // count.
 //
@@ -53,6 +57,9 @@ struct ParallelizeOuterLoopsPass
     for (linalg::GenericOp op : ops) {
       SmallVector<int64_t> sizes(op.getNumLoops(), 0);
       sizes.front() = 1;
+      if (op.getNumLoops() >= 3 &&
+          op.getIteratorTypesArray()[1] == utils::IteratorType::parallel)
+        sizes[1] = 1;
       linalg::LinalgTilingOptions options;
       options.setTileSizes(sizes).setLoopType(
           linalg::LinalgTilingLoopType::ParallelLoops);
