@@ -6,7 +6,13 @@
 // double-precision reference (test/reference/ReferenceGradients.h) within
 // 1e-3 of the largest magnitude of each parameter's gradient, for every
 // halting mode, with think tokens, padding, label smoothing, target weights
-// and advantages.
+// and advantages. ACT runs compacted (ponder-compact-halting-loops) at
+// several halting patterns, and `--dense-halting` must give the same
+// results. Where every step keeps the score-matrix attention (no position
+// halted, or all at step 1) the forward outputs agree to the last bit and
+// the gradients within 1e-6 of the largest magnitude (a norm weight's
+// gradient sums over gathered rows in another order); elsewhere within
+// 1e-5, the gathered attention's online softmax rounding differently.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,11 +25,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 using namespace ponder;
 
 namespace {
+
+/// Which positions an ACT case halts when (weights chosen to force it).
+enum class Pattern {
+  Varied,       // random weights: depths differ
+  NoneHalt,     // every position runs every step
+  AllAtOne,     // every position halts after step 1
+  OneDeepPerRow // one marked position per row runs every step
+};
 
 struct Case {
   reference::Halting halting;
@@ -32,11 +47,61 @@ struct Case {
   double referenceMix = 0; // > 0: soft targets from reference logits
   bool recompute = false;  // [depth] backward = "recompute": no tape
   bool hidden = false;     // [think] channel = "hidden" (MODEL.md §9)
+  Pattern pattern = Pattern::Varied;
 };
 
 std::string caseName(const Case &c) {
+  static const char *patterns[] = {"", "_none_halt", "_all_at_one",
+                                   "_one_deep_per_row"};
   return std::string(c.name) + (c.referenceMix > 0 ? "_reference" : "") +
-         (c.recompute ? "_recompute" : "") + (c.hidden ? "_hidden" : "");
+         (c.recompute ? "_recompute" : "") + (c.hidden ? "_hidden" : "") +
+         patterns[static_cast<int>(c.pattern)];
+}
+
+// The marker of OneDeepPerRow: +10 in channel 0 of its embedding, which
+// halt.weight[0] = -5 reads against halt.bias = +20.
+constexpr int32_t kMarker = 3;
+
+void forcePattern(Pattern pattern, reference::Weights &weights) {
+  reference::Tensor &bias = weights.tensors["halt.bias"];
+  if (pattern == Pattern::NoneHalt || pattern == Pattern::AllAtOne)
+    bias[0] = pattern == Pattern::NoneHalt ? -30.0 : 30.0;
+  if (pattern != Pattern::OneDeepPerRow)
+    return;
+  bias[0] = 20.0;
+  reference::Tensor &halt = weights.tensors["halt.weight"];
+  std::fill(halt.begin(), halt.end(), 0.0);
+  halt[0] = -5.0;
+  int64_t width = halt.size();
+  weights.tensors["embed.token"][kMarker * width] += 10.0;
+}
+
+/// Every tensor of `a` equals `b`'s within `tolerance` of its largest
+/// magnitude; `exact`: the outputs that are no gradient, bit for bit.
+void expectSameOutputs(const SafetensorsFile &a, const SafetensorsFile &b,
+                       double tolerance, bool exact) {
+  for (const auto &[name, x] : a.tensors) {
+    bool bitwise = exact && name.rfind("grad.", 0) != 0;
+    const Tensor *y = b.find(name);
+    ASSERT_TRUE(y) << "no " << name;
+    ASSERT_EQ(x.numel(), y->numel()) << name;
+    if (x.dtype() != DType::F32) {
+      EXPECT_EQ(0, std::memcmp(x.bytes(), y->bytes(), x.byteSize())) << name;
+      continue;
+    }
+    double largest = 0;
+    for (int64_t i = 0; i < x.numel(); ++i)
+      largest = std::max(largest, double(std::abs(y->data<float>()[i])));
+    int64_t bad = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      float u = x.data<float>()[i], v = y->data<float>()[i];
+      bool same = bitwise ? std::memcmp(&u, &v, sizeof u) == 0
+                          : std::abs(u - v) <= tolerance * largest;
+      if (!same && bad++ < 3)
+        ADD_FAILURE() << name << "[" << i << "]: compacted " << u << ", dense "
+                      << v;
+    }
+  }
 }
 
 class PonderGradients : public ::testing::TestWithParam<Case> {};
@@ -81,6 +146,7 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
 
   reference::Weights weights =
       reference::randomWeights(config, 17, /*scale=*/0.3, c.haltBias);
+  forcePattern(c.pattern, weights);
   std::vector<Tensor> tensors;
   std::vector<std::pair<std::string, const Tensor *>> named;
   tensors.reserve(20);
@@ -101,6 +167,8 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
   // target, advantages of both signs.
   const int64_t b = 2, t = 6;
   std::vector<int32_t> ids = {2, 10, 5, 11, 1, 3, 7, 12, 0, 4, 12, 12};
+  if (c.pattern == Pattern::OneDeepPerRow)
+    ids[8] = kMarker; // one marker per row
   Tensor idsT(DType::I32, {b, t}), lengths(DType::I32, {b});
   Tensor weight(DType::F32, {b, t}), advantage(DType::F32, {b, t});
   std::copy(ids.begin(), ids.end(), idsT.data<int32_t>());
@@ -128,10 +196,10 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
     inputs.push_back({"reference_logits", &reference});
   }
   ASSERT_TRUE(writeSafetensors(dir + "/batch.safetensors", inputs, {}).isOk());
-  std::string command =
-      std::string(PONDER_PATH) + " run " + dir + "/model.toml --weights " +
-      dir + "/w.safetensors --batch " + dir + "/batch.safetensors --dump " +
-      dir + "/out.safetensors --grad";
+  std::string run = std::string(PONDER_PATH) + " run " + dir +
+                    "/model.toml --weights " + dir + "/w.safetensors --batch " +
+                    dir + "/batch.safetensors --grad --dump ";
+  std::string command = run + dir + "/out.safetensors";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   auto out = readSafetensors(dir + "/out.safetensors");
   ASSERT_TRUE(out) << out.getStatus().message();
@@ -139,11 +207,30 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
   reference::Gradients expected =
       reference::finiteDifferenceGradients(config, weights, batch);
   ASSERT_TRUE(expected.error.empty()) << expected.error;
-  // ACT: positions halt at different steps, so the frozen path is covered.
+  // ACT: the weights realise the case's halting pattern.
   if (c.halting == reference::Halting::Act) {
-    auto [low, high] = std::minmax_element(expected.outputs.steps.begin(),
-                                           expected.outputs.steps.begin() + 6);
-    EXPECT_LT(*low, *high) << "every position ran the same depth";
+    const std::vector<int> &steps = expected.outputs.steps;
+    auto [low, high] = std::minmax_element(steps.begin(), steps.begin() + 6);
+    for (int64_t i = 0; i < b * t; ++i) {
+      if (i >= 6 && i - 6 >= 4)
+        continue; // padding of row 1
+      int deep = config.maxSteps;
+      switch (c.pattern) {
+      case Pattern::Varied:
+        break;
+      case Pattern::NoneHalt:
+        EXPECT_EQ(steps[i], deep) << "position " << i;
+        break;
+      case Pattern::AllAtOne:
+        EXPECT_EQ(steps[i], 1) << "position " << i;
+        break;
+      case Pattern::OneDeepPerRow:
+        EXPECT_EQ(steps[i], ids[i] == kMarker ? deep : 1) << "position " << i;
+        break;
+      }
+    }
+    if (c.pattern == Pattern::Varied)
+      EXPECT_LT(*low, *high) << "every position ran the same depth";
   }
   EXPECT_NEAR(out->find("loss")->data<float>()[0], expected.outputs.loss, 1e-4);
   for (const auto &[name, grad] : expected.grads) {
@@ -161,6 +248,18 @@ TEST_P(PonderGradients, MatchFiniteDifferencesOfTheReference) {
                       << "] = " << got->data<float>()[i] << ", expected "
                       << grad[i] << " (largest " << largest << ")";
   }
+
+  // The dense masked loop computes the same.
+  if (c.halting != reference::Halting::Act)
+    return;
+  std::string dense = run + dir + "/dense.safetensors --dense-halting";
+  ASSERT_EQ(std::system(dense.c_str()), 0) << dense;
+  auto denseOut = readSafetensors(dir + "/dense.safetensors");
+  ASSERT_TRUE(denseOut) << denseOut.getStatus().message();
+  bool scoreMatrices =
+      c.pattern == Pattern::NoneHalt || c.pattern == Pattern::AllAtOne;
+  expectSameOutputs(*out, *denseOut, scoreMatrices ? 1e-6 : 1e-5,
+                    scoreMatrices);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -178,7 +277,16 @@ INSTANTIATE_TEST_SUITE_P(
         Case{reference::Halting::Fixed, "fixed", 1.0, 0, false, true},
         Case{reference::Halting::Act, "act", -0.3, 0, false, true},
         Case{reference::Halting::PonderNet, "pondernet", 0.0, 0, false, true},
-        Case{reference::Halting::Act, "act", -0.3, 0.25, true, true}),
+        Case{reference::Halting::Act, "act", -0.3, 0.25, true, true},
+        // Compaction at the patterns that bound it.
+        Case{reference::Halting::Act, "act", 0.0, 0, false, false,
+             Pattern::NoneHalt},
+        Case{reference::Halting::Act, "act", 0.0, 0, false, false,
+             Pattern::AllAtOne},
+        Case{reference::Halting::Act, "act", 0.0, 0, false, false,
+             Pattern::OneDeepPerRow},
+        Case{reference::Halting::Act, "act", 0.0, 0.25, true, false,
+             Pattern::OneDeepPerRow}),
     [](const auto &info) { return caseName(info.param); });
 
 } // namespace
