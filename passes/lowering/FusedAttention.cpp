@@ -36,18 +36,12 @@
 
 using namespace mlir;
 using namespace mlir::ponder;
+using lowering::asTensor;
+using lowering::bufferOf;
 
 namespace {
 
 using Row = SmallVector<Value>;
-
-/// A read-only view of a tensor operand.
-Value bufferOf(OpBuilder &b, Location loc, Value tensor) {
-  auto type = bufferization::getMemRefTypeWithFullyDynamicLayout(
-      cast<TensorType>(tensor.getType()));
-  return bufferization::ToBufferOp::create(b, loc, type, tensor,
-                                           /*read_only=*/true);
-}
 
 Value indexConst(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -208,13 +202,6 @@ struct Heads {
     return alloc(b, loc, type.getShape(), {batch, length, Value()});
   }
 };
-
-Value asTensor(OpBuilder &b, Location loc, RankedTensorType type,
-               Value buffer) {
-  return bufferization::ToTensorOp::create(b, loc, type, buffer,
-                                           /*restrict=*/true,
-                                           /*writable=*/true);
-}
 
 /// Keys visible to query i of a row that starts at `first` with `len` new
 /// positions: [0, min(first + i + 1, first + len)).

@@ -12,6 +12,8 @@
 #include "passes/lowering/Patterns.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <cmath>
@@ -210,6 +212,71 @@ struct GeluGradLowering : OpConversionPattern<GeluGradOp> {
 // position_grad[t, c] = sum_b dx[b, t, c] for t < T, 0 after. With thoughts,
 // the positions that read one (MODEL.md §9) give their dx to thoughts_grad
 // instead of the token table.
+/// token_grad[v, :] = the sum of dx[b, t, :] over the positions whose id is
+/// v (and that read no thought): a scatter-add, O(B T d) whatever the
+/// vocabulary. Blocks of channels run in parallel, each adding its
+/// positions in (b, t) order.
+Value tokenGrad(OpBuilder &b, Location l, RankedTensorType type, Value dx,
+                Value ids, bool thoughts, int64_t verbal) {
+  int64_t vocab = type.getDimSize(0), width = type.getDimSize(1);
+  int64_t chunk = 16;
+  while (width % chunk)
+    chunk /= 2;
+  auto index = [&](OpBuilder &nb, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(nb, l, v);
+  };
+  Value dxBuf = bufferOf(b, l, dx), idsBuf = bufferOf(b, l, ids);
+  Value batch = tensor::DimOp::create(b, l, dx, 0);
+  Value length = tensor::DimOp::create(b, l, dx, 1);
+  Value out = memref::AllocOp::create(
+      b, l, MemRefType::get(type.getShape(), b.getF32Type()));
+  auto forEach = [&](OpBuilder &nb, Value end,
+                     function_ref<void(OpBuilder &, Value)> body) {
+    scf::ForOp::create(nb, l, index(nb, 0), end, index(nb, 1), ValueRange{},
+                       [&](OpBuilder &ib, Location, Value i, ValueRange) {
+                         body(ib, i);
+                         scf::YieldOp::create(ib, l);
+                       });
+  };
+  scf::ParallelOp::create(
+      b, l, index(b, 0), index(b, width / chunk), index(b, 1),
+      [&](OpBuilder &nb, Location, ValueRange ivs) {
+        Value c0 = arith::MulIOp::create(nb, l, ivs[0], index(nb, chunk));
+        auto channels = [&](OpBuilder &ib,
+                            function_ref<void(OpBuilder &, Value)> body) {
+          forEach(ib, index(ib, chunk), [&](OpBuilder &cb, Value e) {
+            body(cb, arith::AddIOp::create(cb, l, c0, e));
+          });
+        };
+        forEach(nb, index(nb, vocab), [&](OpBuilder &vb, Value v) {
+          channels(vb, [&](OpBuilder &cb, Value c) {
+            memref::StoreOp::create(cb, l, f32(cb, l, 0.0), out, {v, c});
+          });
+        });
+        forEach(nb, batch, [&](OpBuilder &bb, Value row) {
+          forEach(bb, length, [&](OpBuilder &tb, Value t) {
+            Value id = memref::LoadOp::create(tb, l, idsBuf, {row, t});
+            Value adds = arith::ConstantIntOp::create(tb, l, 1, 1);
+            if (thoughts)
+              adds = arith::XOrIOp::create(
+                  tb, l, readsThought(tb, l, id, t, verbal), adds);
+            scf::IfOp::create(tb, l, adds, [&](OpBuilder &ab, Location) {
+              Value v =
+                  arith::IndexCastOp::create(ab, l, ab.getIndexType(), id);
+              channels(ab, [&](OpBuilder &cb, Value c) {
+                Value sum = arith::AddFOp::create(
+                    cb, l, memref::LoadOp::create(cb, l, out, {v, c}),
+                    memref::LoadOp::create(cb, l, dxBuf, {row, t, c}));
+                memref::StoreOp::create(cb, l, sum, out, {v, c});
+              });
+              scf::YieldOp::create(ab, l);
+            });
+          });
+        });
+      });
+  return asTensor(b, l, type, out);
+}
+
 struct EmbedGradLowering : OpConversionPattern<EmbedGradOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -222,32 +289,7 @@ struct EmbedGradLowering : OpConversionPattern<EmbedGradOp> {
     auto positionType = cast<RankedTensorType>(op.getPositionGrad().getType());
     bool thoughts = op.getThoughts();
     int64_t verbal = op.getVocab().getVerbal();
-    // Loops v, c, b, t (b and t reduced).
-    Value token = generic(
-        rewriter, l,
-        filled(rewriter, l,
-               {rewriter.getIndexAttr(tokenType.getDimSize(0)),
-                rewriter.getIndexAttr(tokenType.getDimSize(1))},
-               0.0),
-        {dx, ids},
-        {dims(ctx, 4, {2, 3, 1}), dims(ctx, 4, {2, 3}), dims(ctx, 4, {0, 1})},
-        loops(2, 2), [&](OpBuilder &b, Location nl, ValueRange a) -> Value {
-          Value v = arith::IndexCastOp::create(
-              b, nl, b.getI32Type(), linalg::IndexOp::create(b, nl, 0));
-          Value hit =
-              arith::CmpIOp::create(b, nl, arith::CmpIPredicate::eq, a[1], v);
-          if (thoughts) {
-            Value reads = readsThought(
-                b, nl, a[1], linalg::IndexOp::create(b, nl, 3), verbal);
-            hit = arith::AndIOp::create(
-                b, nl, hit,
-                arith::XOrIOp::create(
-                    b, nl, reads, arith::ConstantIntOp::create(b, nl, 1, 1)));
-          }
-          return arith::AddFOp::create(
-              b, nl, a[2],
-              arith::SelectOp::create(b, nl, hit, a[0], f32(b, nl, 0.0)));
-        });
+    Value token = tokenGrad(rewriter, l, tokenType, dx, ids, thoughts, verbal);
     // Loops t, c, b (b reduced) over the first T positions.
     OpFoldResult length = sizeOf(rewriter, l, dx, 1);
     OpFoldResult width = rewriter.getIndexAttr(positionType.getDimSize(1));

@@ -9,6 +9,7 @@
 #define PONDER_PASSES_LOWERING_LOWERINGUTILS_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -30,6 +31,23 @@ inline Value emptyOf(OpBuilder &b, Location loc, RankedTensorType type,
     mixed.push_back(ShapedType::isDynamic(size) ? sizes[i]
                                                 : b.getIndexAttr(size));
   return tensor::EmptyOp::create(b, loc, mixed, type.getElementType());
+}
+
+/// A read-only view of a tensor operand, for loops written on memrefs.
+inline Value bufferOf(OpBuilder &b, Location loc, Value tensor) {
+  auto type = bufferization::getMemRefTypeWithFullyDynamicLayout(
+      cast<TensorType>(tensor.getType()));
+  return bufferization::ToBufferOp::create(b, loc, type, tensor,
+                                           /*read_only=*/true);
+}
+
+/// A fresh buffer written by such loops, as the tensor one-shot
+/// bufferization takes as it is.
+inline Value asTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                      Value buffer) {
+  return bufferization::ToTensorOp::create(b, loc, type, buffer,
+                                           /*restrict=*/true,
+                                           /*writable=*/true);
 }
 
 /// A tensor of `sizes` filled with the f32 `value`.
