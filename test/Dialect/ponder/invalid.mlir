@@ -918,3 +918,43 @@ func.func @chain_carry_width(%ids: tensor<?x?xi32>, %len: tensor<?xi32>, %carry:
   }
   return
 }
+
+// -----
+
+func.func @compact_needs_act(%x: tensor<?x?x8xf32>, %len: tensor<?xi32>) {
+  // expected-error @+1 {{'compact' needs 'act' halting without 'kv_cache'}}
+  %y, %steps, %rem, %probs = ponder.halting_loop fixed max_steps 2
+      lengths(%len : tensor<?xi32>) iter_state(%s = %x : tensor<?x?x8xf32>)
+      step(%n) positions(%p : tensor<?xi32>) {
+    ponder.yield %s : tensor<?x?x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @compact_positions_type(%x: tensor<?x?x8xf32>, %len: tensor<?xi32>, %hw: tensor<1x8xf32>, %hb: tensor<1xf32>) {
+  // expected-error @+1 {{body positions argument must be a rank-1 i32 tensor, got 'tensor<?x?xi32>'}}
+  %y, %steps, %rem, %probs = ponder.halting_loop act max_steps 2 epsilon 1.0e-2
+      lengths(%len : tensor<?xi32>) halt(%hw, %hb : tensor<1x8xf32>, tensor<1xf32>)
+      iter_state(%s = %x : tensor<?x?x8xf32>) step(%n) positions(%p : tensor<?x?xi32>) {
+    ponder.yield %s : tensor<?x?x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @gather_rank(%x: tensor<?x8xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{'input' must have rank 3 ([B, T, d]), got 'tensor<?x8xf32>'}}
+  %g = ponder.gather_positions %x[%p] : tensor<?x8xf32>, tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @scatter_positions_rank(%x: tensor<?x?x8xf32>, %p: tensor<?x?xi32>) {
+  // expected-error @+1 {{'positions' must have rank 1 ([M]), got 'tensor<?x?xi32>'}}
+  %g = ponder.scatter_positions %x into %x[%p] : tensor<?x?x8xf32>, tensor<?x?xi32>
+  return
+}

@@ -45,6 +45,28 @@ func.func @act_loop(%x: tensor<?x?x64xf32>, %lengths: tensor<?xi32>,
       : tensor<?x?x64xf32>, tensor<?x?xi32>, tensor<?x?xf32>, tensor<8x?x?xf32>
 }
 
+// A compacted loop: the running positions, gathered rows and attention
+// over them.
+// CHECK-LABEL: func.func @compact_loop
+func.func @compact_loop(%x: tensor<?x?x64xf32>, %lengths: tensor<?xi32>,
+                        %hw: tensor<1x64xf32>, %hb: tensor<1xf32>)
+    -> tensor<?x?x64xf32> {
+  // CHECK: step(%[[N:.*]]) positions(%[[P:.*]] : tensor<?xi32>) {
+  // CHECK-NEXT: %[[G:.*]] = ponder.gather_positions %[[S:.*]][%[[P]]] : tensor<?x?x64xf32>, tensor<?xi32>
+  // CHECK-NEXT: %[[A:.*]] = ponder.attention %[[G]], %[[S]], %[[S]], %{{.*}} positions(%[[P]] : tensor<?xi32>) heads(4) : tensor<?x?x64xf32>, tensor<?xi32>
+  // CHECK-NEXT: %[[R:.*]] = ponder.scatter_positions %[[A]] into %[[S]][%[[P]]] : tensor<?x?x64xf32>, tensor<?xi32>
+  // CHECK-NEXT: ponder.yield %[[R]]
+  %state, %steps, %rem, %probs = ponder.halting_loop act max_steps 4 epsilon 1.0e-2
+      lengths(%lengths : tensor<?xi32>) halt(%hw, %hb : tensor<1x64xf32>, tensor<1xf32>)
+      iter_state(%s = %x : tensor<?x?x64xf32>) step(%n) positions(%p : tensor<?xi32>) {
+    %g = ponder.gather_positions %s[%p] : tensor<?x?x64xf32>, tensor<?xi32>
+    %a = ponder.attention %g, %s, %s, %lengths positions(%p : tensor<?xi32>) heads(4) : tensor<?x?x64xf32>, tensor<?xi32>
+    %r = ponder.scatter_positions %a into %s[%p] : tensor<?x?x64xf32>, tensor<?xi32>
+    ponder.yield %r : tensor<?x?x64xf32>
+  }
+  return %state : tensor<?x?x64xf32>
+}
+
 // CHECK-LABEL: func.func @fixed_loop
 func.func @fixed_loop(%x: tensor<2x5x64xf32>, %lengths: tensor<2xi32>)
     -> tensor<2x5x64xf32> {
