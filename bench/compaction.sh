@@ -4,7 +4,8 @@
 # position per row runs every step and the rest halt after step 1
 # ("one-deep"), and on the same weights with every position running every
 # step ("all-deep"), compacted (the default) and with --dense-halting, in
-# one run. Usage: bench/compaction.sh [MODEL.toml] [BATCH] [SEQ]
+# one run. Usage: bench/compaction.sh [MODEL.toml] [BATCH] [SEQ]; flags in
+# $PONDER_FLAGS go to every `ponder bench` (--target-cpu haswell: AVX2 code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-examples/models/wide256.toml}
@@ -22,7 +23,7 @@ for command in "" train; do
   for halting in "" --dense-halting; do
     for pattern in one-deep all-deep; do
       echo "== ${command:-forward} $pattern ${halting:-(compacted)}"
-      build/bin/ponder bench $command "$model" $halting \
+      build/bin/ponder bench $command "$model" $halting ${PONDER_FLAGS:-} \
         --weights "$out/$pattern.safetensors" \
         --batch-file "$out/batch.safetensors" | tail -1
     done
