@@ -24,6 +24,9 @@ def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
     Option<"fusedAttention", "fused-attention", "bool", /*default=*/"false",
            "Lower attention to online-softmax loops instead of score "
            "matrices">,
+    Option<"attentionLanes", "attention-lanes", "int64_t", /*default=*/"1",
+           "f32 lanes of the vectors that hold a head's row in those loops "
+           "(1: scalars, the GPU; the CPU's vector width)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -33,6 +36,7 @@ def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

@@ -33,6 +33,7 @@ void mlir::ponder::buildLowerToLinalgPipeline(
   pm.addPass(createAutodiff());
   ConvertPonderToLinalgOptions lowering;
   lowering.fusedAttention = options.fusedAttention;
+  lowering.attentionLanes = options.attentionLanes;
   pm.addPass(createConvertPonderToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createFuseElementwise());

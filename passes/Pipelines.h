@@ -25,6 +25,11 @@ struct LowerToLinalgOptions : PassPipelineOptions<LowerToLinalgOptions> {
       *this, "fused-attention",
       llvm::cl::desc("Attention as online-softmax loops (the GPU targets)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> attentionLanes{
+      *this, "attention-lanes",
+      llvm::cl::desc("f32 lanes of the vectors that hold a head's row in "
+                     "the online-softmax attention loops (1: scalars)"),
+      llvm::cl::init(1)};
   PassOptions::Option<bool> compactHalting{
       *this, "compact-halting",
       llvm::cl::desc("Run an ACT loop's block on the running positions only "

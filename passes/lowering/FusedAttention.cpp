@@ -29,6 +29,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <cmath>
@@ -38,6 +39,7 @@ using namespace mlir;
 using namespace mlir::ponder;
 using lowering::asTensor;
 using lowering::bufferOf;
+using lowering::rowsBufferOf;
 
 namespace {
 
@@ -52,14 +54,42 @@ Value loadIndex(OpBuilder &b, Location loc, Value buffer, Value row) {
       b, loc, b.getIndexType(), memref::LoadOp::create(b, loc, buffer, row));
 }
 
-/// Loads element `c` of a model-width vector, for each `c` of a head.
-using ElementLoad = function_ref<Value(OpBuilder &, Location, Value c)>;
+// A head's row is held as `width / lanes` values: f32 scalars (lanes 1, the
+// GPU's threads), or vector<lanes x f32> chunks (the CPU's vector
+// registers). The helpers below follow the type of the values they get.
 
-/// The head's `width` elements starting at channel `base`.
+/// The lanes of a row value: 1 for an f32 scalar.
+int64_t lanesOf(Value v) {
+  auto type = dyn_cast<VectorType>(v.getType());
+  return type ? type.getNumElements() : 1;
+}
+
+/// `x` as a value of `like`'s type: a scalar broadcast to a chunk.
+Value splatLike(OpBuilder &b, Location loc, Value x, Value like) {
+  if (x.getType() == like.getType())
+    return x;
+  return vector::BroadcastOp::create(b, loc, like.getType(), x);
+}
+
+/// Loads the `lanes` elements of `buffer` at `indices` (the last one the
+/// first channel): a scalar load or a vector load.
+Value loadChunk(OpBuilder &b, Location loc, Value buffer, ValueRange indices,
+                int64_t lanes) {
+  if (lanes == 1)
+    return memref::LoadOp::create(b, loc, buffer, indices);
+  return vector::LoadOp::create(
+      b, loc, VectorType::get({lanes}, b.getF32Type()), buffer, indices);
+}
+
+/// Loads the chunk of a model-width vector starting at channel `c`.
+using ChunkLoad = function_ref<Value(OpBuilder &, Location, Value c)>;
+
+/// The head's `width` elements starting at channel `base`, in chunks of
+/// `lanes`.
 Row loadHead(OpBuilder &b, Location loc, Value base, int64_t width,
-             ElementLoad load) {
+             int64_t lanes, ChunkLoad load) {
   Row row;
-  for (int64_t e = 0; e < width; ++e)
+  for (int64_t e = 0; e < width; e += lanes)
     row.push_back(load(
         b, loc, arith::AddIOp::create(b, loc, base, indexConst(b, loc, e))));
   return row;
@@ -67,29 +97,51 @@ Row loadHead(OpBuilder &b, Location loc, Value base, int64_t width,
 
 void storeHead(OpBuilder &b, Location loc, ArrayRef<Value> row, Value buffer,
                Value batch, Value pos, Value base) {
-  for (auto [e, v] : llvm::enumerate(row))
-    memref::StoreOp::create(
-        b, loc, v, buffer,
-        {batch, pos,
-         arith::AddIOp::create(b, loc, base, indexConst(b, loc, e))});
+  for (auto [k, v] : llvm::enumerate(row)) {
+    int64_t lanes = lanesOf(v);
+    Value c = arith::AddIOp::create(b, loc, base,
+                                    indexConst(b, loc, int64_t(k) * lanes));
+    if (lanes == 1)
+      memref::StoreOp::create(b, loc, v, buffer, {batch, pos, c});
+    else
+      vector::StoreOp::create(b, loc, v, buffer, {batch, pos, c});
+  }
 }
 
+/// Each value of `row` divided by the scalar `d`.
+Row divide(OpBuilder &b, Location loc, ArrayRef<Value> row, Value d) {
+  Row out;
+  for (Value v : row)
+    out.push_back(arith::DivFOp::create(b, loc, v, splatLike(b, loc, d, v)));
+  return out;
+}
+
+/// x . y as an f32 scalar: a chain of products (scalars), or lane-wise
+/// fused multiply-adds reduced across the lanes once (chunks).
 Value dot(OpBuilder &b, Location loc, ArrayRef<Value> x, ArrayRef<Value> y) {
   Value sum = arith::MulFOp::create(b, loc, x[0], y[0]);
   for (size_t e = 1; e < x.size(); ++e)
-    sum = arith::AddFOp::create(b, loc, sum,
-                                arith::MulFOp::create(b, loc, x[e], y[e]));
-  return sum;
+    sum = lanesOf(sum) == 1
+              ? arith::AddFOp::create(b, loc, sum,
+                                      arith::MulFOp::create(b, loc, x[e], y[e]))
+                    .getResult()
+              : vector::FMAOp::create(b, loc, x[e], y[e], sum).getResult();
+  if (lanesOf(sum) == 1)
+    return sum;
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, sum);
 }
 
-/// acc * scale + weight * row, elementwise.
+/// acc * scale + weight * row, elementwise (`scale`, `weight` scalars).
 Row scaleAdd(OpBuilder &b, Location loc, ArrayRef<Value> acc, Value scale,
              Value weight, ArrayRef<Value> row) {
   Row out;
   for (auto [a, r] : llvm::zip(acc, row)) {
-    Value scaled = scale ? arith::MulFOp::create(b, loc, a, scale) : a;
+    Value scaled =
+        scale ? arith::MulFOp::create(b, loc, a, splatLike(b, loc, scale, a))
+              : a;
     out.push_back(arith::AddFOp::create(
-        b, loc, scaled, arith::MulFOp::create(b, loc, weight, r)));
+        b, loc, scaled,
+        arith::MulFOp::create(b, loc, splatLike(b, loc, weight, r), r)));
   }
   return out;
 }
@@ -133,7 +185,9 @@ scanKeys(OpBuilder &b, Location loc, ArrayRef<Value> q, Value scale, Value end,
          function_ref<Row(OpBuilder &, Location, Value)> keyAt,
          function_ref<Row(OpBuilder &, Location, Value)> valueAt) {
   Row init = {f32Const(b, loc, -INFINITY), f32Const(b, loc, 0.0f)};
-  init.append(q.size(), f32Const(b, loc, 0.0f));
+  for (Value chunk : q)
+    init.push_back(
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(chunk.getType())));
   Row out = loop(
       b, loc, indexConst(b, loc, 0), end, init,
       [&](OpBuilder &nb, Location l, Value j, ArrayRef<Value> s) -> Row {
@@ -166,16 +220,29 @@ Value probability(OpBuilder &b, Location loc, ArrayRef<Value> q,
 /// Shapes and views shared by the three lowerings.
 struct Heads {
   int64_t count, width;
+  int64_t lanes; // of each chunk of a row: the largest of `maxLanes`,
+                 // halved, that divides the head width
   Value scale;
   Value batch, length; // index sizes of the query's [B, T, d]
 
   Heads(OpBuilder &b, Location loc, RankedTensorType type, int64_t heads,
-        Value query)
-      : count(heads), width(type.getDimSize(2) / heads) {
+        Value query, int64_t maxLanes)
+      : count(heads), width(type.getDimSize(2) / heads), lanes(maxLanes) {
+    while (lanes > 1 && width % lanes)
+      lanes /= 2;
     scale = f32Const(b, loc, 1.0f / std::sqrt(static_cast<float>(width)));
     batch = tensor::DimOp::create(b, loc, query, 0);
     length = tensor::DimOp::create(b, loc, query, 1);
   }
+  /// A row of `rows` heads' zeros.
+  Row zeros(OpBuilder &b, Location loc, int64_t rows = 1) const {
+    Type type = lanes == 1 ? Type(b.getF32Type())
+                           : VectorType::get({lanes}, b.getF32Type());
+    return Row(rows * width / lanes,
+               arith::ConstantOp::create(b, loc, b.getZeroAttr(type)));
+  }
+  /// The number of values of one head's row.
+  int64_t chunks() const { return width / lanes; }
   /// The first channel of head h.
   Value base(OpBuilder &b, Location loc, Value h) const {
     return arith::MulIOp::create(b, loc, h, indexConst(b, loc, width));
@@ -183,10 +250,10 @@ struct Heads {
   /// Loads of buffer[batch, pos, c] ([B, T, d] layout).
   Row rowOf(OpBuilder &b, Location loc, Value buffer, Value batch, Value pos,
             Value base) const {
-    return loadHead(
-        b, loc, base, width, [&](OpBuilder &nb, Location l, Value c) -> Value {
-          return memref::LoadOp::create(nb, l, buffer, {batch, pos, c});
-        });
+    return loadHead(b, loc, base, width, lanes,
+                    [&](OpBuilder &nb, Location l, Value c) -> Value {
+                      return loadChunk(nb, l, buffer, {batch, pos, c}, lanes);
+                    });
   }
   /// A buffer of `shape`, where `sizes[i]` gives each dynamic extent.
   static Value alloc(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
@@ -314,7 +381,7 @@ Value buildFusedAttention(OpBuilder &b, Location loc, RankedTensorType type,
                           const Heads &heads, const Queries &queries,
                           Value query, Value start, Value lengths,
                           const HeadLoad &keyAt, const HeadLoad &valueAt) {
-  Value q = bufferOf(b, loc, query);
+  Value q = rowsBufferOf(b, loc, query);
   Value lens = bufferOf(b, loc, lengths);
   Value starts = start ? bufferOf(b, loc, start) : Value();
   Value out = heads.allocLike(b, loc, type);
@@ -334,16 +401,17 @@ Value buildFusedAttention(OpBuilder &b, Location loc, RankedTensorType type,
         OnlineSoftmax s =
             scanKeys(nb, l, heads.rowOf(nb, l, q, slotRow, slot, base),
                      heads.scale, end, at(keyAt), at(valueAt));
-        Row result;
-        for (Value a : s.acc)
-          result.push_back(arith::DivFOp::create(nb, l, a, s.sum));
-        storeHead(nb, l, result, out, slotRow, slot, base);
+        storeHead(nb, l, divide(nb, l, s.acc, s.sum), out, slotRow, slot, base);
       });
   return asTensor(b, loc, type, out);
 }
 
 struct FusedAttentionLowering : OpConversionPattern<AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  FusedAttentionLowering(MLIRContext *ctx, int64_t lanes,
+                         PatternBenefit benefit)
+      : OpConversionPattern(ctx, benefit), lanes(lanes) {}
+  int64_t lanes; // of a head row's chunks (Heads)
+
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -353,15 +421,15 @@ struct FusedAttentionLowering : OpConversionPattern<AttentionOp> {
     return success();
   }
 
-  static SmallVector<Value> lower(AttentionOp op, OpAdaptor adaptor,
-                                  OpBuilder &rewriter) {
+  SmallVector<Value> lower(AttentionOp op, OpAdaptor adaptor,
+                           OpBuilder &rewriter) const {
     RankedTensorType type = op.getType();
     Location loc = op.getLoc();
-    Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery());
+    Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery(), lanes);
     Queries queries(rewriter, loc, adaptor.getQuery(), adaptor.getKey(),
                     adaptor.getPositions());
-    Value k = bufferOf(rewriter, loc, adaptor.getKey());
-    Value v = bufferOf(rewriter, loc, adaptor.getValue());
+    Value k = rowsBufferOf(rewriter, loc, adaptor.getKey());
+    Value v = rowsBufferOf(rewriter, loc, adaptor.getValue());
     auto rowsOf = [&](Value buffer) -> HeadLoad {
       return [&heads, buffer](OpBuilder &b, Location l, Value row, Value,
                               Value j, Value base) {
@@ -377,7 +445,11 @@ struct FusedAttentionLowering : OpConversionPattern<AttentionOp> {
 /// Key j of row b at decode step n: cache[n, b, j] for the start[b] cached
 /// positions, then the new positions' own (MODEL.md §4, docs/decoding.md).
 struct FusedCachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  FusedCachedAttentionLowering(MLIRContext *ctx, int64_t lanes,
+                               PatternBenefit benefit)
+      : OpConversionPattern(ctx, benefit), lanes(lanes) {}
+  int64_t lanes; // of a head row's chunks (Heads)
+
   LogicalResult
   matchAndRewrite(CachedAttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -385,24 +457,26 @@ struct FusedCachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
     if (ShapedType::isDynamic(type.getDimSize(2)))
       return rewriter.notifyMatchFailure(op, "model width must be static");
     Location loc = op.getLoc();
-    Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery());
+    Heads heads(rewriter, loc, type, op.getHeads(), adaptor.getQuery(), lanes);
     Value step = adaptor.getStep();
     auto cachedOr = [&](Value cache, Value fresh) -> HeadLoad {
       return [&heads, cache, fresh, step](OpBuilder &b, Location l, Value row,
                                           Value first, Value j, Value base) {
         Value isCached =
             arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, first);
-        SmallVector<Type> types(heads.width, b.getF32Type());
+        SmallVector<Type> types;
+        for (Value chunk : heads.zeros(b, l))
+          types.push_back(chunk.getType());
         auto ifOp = scf::IfOp::create(b, l, types, isCached,
                                       /*withElseRegion=*/true);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(ifOp.thenBlock());
         scf::YieldOp::create(
             b, l,
-            loadHead(b, l, base, heads.width,
+            loadHead(b, l, base, heads.width, heads.lanes,
                      [&](OpBuilder &nb, Location nl, Value c) -> Value {
-                       return memref::LoadOp::create(nb, nl, cache,
-                                                     {step, row, j, c});
+                       return loadChunk(nb, nl, cache, {step, row, j, c},
+                                        heads.lanes);
                      }));
         b.setInsertionPointToStart(ifOp.elseBlock());
         // Past start[b], key j is new position j - start[b] (j < end).
@@ -411,10 +485,10 @@ struct FusedCachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
         return Row(ifOp.getResults());
       };
     };
-    Value keyCache = bufferOf(rewriter, loc, adaptor.getKeyCache());
-    Value valueCache = bufferOf(rewriter, loc, adaptor.getValueCache());
-    Value k = bufferOf(rewriter, loc, adaptor.getKey());
-    Value v = bufferOf(rewriter, loc, adaptor.getValue());
+    Value keyCache = rowsBufferOf(rewriter, loc, adaptor.getKeyCache());
+    Value valueCache = rowsBufferOf(rewriter, loc, adaptor.getValueCache());
+    Value k = rowsBufferOf(rewriter, loc, adaptor.getKey());
+    Value v = rowsBufferOf(rewriter, loc, adaptor.getValue());
     Queries queries(rewriter, loc, adaptor.getQuery(), adaptor.getQuery(),
                     Value());
     rewriter.replaceOp(
@@ -434,7 +508,11 @@ struct FusedCachedAttentionLowering : OpConversionPattern<CachedAttentionOp> {
 ///                dK_j = scale sum_i P (dO_i.v_j - D_i) q_i
 /// over the queries i >= j that see it (none when j >= lengths[b]).
 struct FusedAttentionGradLowering : OpConversionPattern<AttentionGradOp> {
-  using OpConversionPattern::OpConversionPattern;
+  FusedAttentionGradLowering(MLIRContext *ctx, int64_t lanes,
+                             PatternBenefit benefit)
+      : OpConversionPattern(ctx, benefit), lanes(lanes) {}
+  int64_t lanes; // of a head row's chunks (Heads)
+
   LogicalResult
   matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -444,18 +522,18 @@ struct FusedAttentionGradLowering : OpConversionPattern<AttentionGradOp> {
     return success();
   }
 
-  static SmallVector<Value> lower(AttentionGradOp op, OpAdaptor adaptor,
-                                  OpBuilder &b) {
+  SmallVector<Value> lower(AttentionGradOp op, OpAdaptor adaptor,
+                           OpBuilder &b) const {
     RankedTensorType type = op.getQuery().getType();
     Location loc = op.getLoc();
-    Heads heads(b, loc, type, op.getHeads(), adaptor.getQuery());
+    Heads heads(b, loc, type, op.getHeads(), adaptor.getQuery(), lanes);
     Queries queries(b, loc, adaptor.getQuery(), adaptor.getKey(),
                     adaptor.getPositions());
     Buffers g;
-    g.q = bufferOf(b, loc, adaptor.getQuery());
-    g.k = bufferOf(b, loc, adaptor.getKey());
-    g.v = bufferOf(b, loc, adaptor.getValue());
-    g.dOut = bufferOf(b, loc, adaptor.getResultGrad());
+    g.q = rowsBufferOf(b, loc, adaptor.getQuery());
+    g.k = rowsBufferOf(b, loc, adaptor.getKey());
+    g.v = rowsBufferOf(b, loc, adaptor.getValue());
+    g.dOut = rowsBufferOf(b, loc, adaptor.getResultGrad());
     g.lens = bufferOf(b, loc, adaptor.getLengths());
     g.dQ = heads.allocLike(b, loc, type);
     auto keyType = cast<RankedTensorType>(adaptor.getKey().getType());
@@ -504,11 +582,8 @@ private:
           Row dOi = heads.rowOf(nb, l, g.dOut, slotRow, slot, base);
           OnlineSoftmax s =
               scanKeys(nb, l, qi, heads.scale, end, at(g.k), at(g.v));
-          Row o;
-          for (Value a : s.acc)
-            o.push_back(arith::DivFOp::create(nb, l, a, s.sum));
-          Value d = dot(nb, l, dOi, o);
-          Row init(heads.width, f32Const(nb, l, 0.0f));
+          Value d = dot(nb, l, dOi, divide(nb, l, s.acc, s.sum));
+          Row init = heads.zeros(nb, l);
           Row dq =
               loop(nb, l, g.zero, end, init,
                    [&](OpBuilder &bb, Location ll, Value j,
@@ -541,30 +616,30 @@ private:
               queries.seeing(nb, l, row, j, loadIndex(nb, l, g.lens, row));
           Row kj = heads.rowOf(nb, l, g.k, row, j, base);
           Row vj = heads.rowOf(nb, l, g.v, row, j, base);
-          Row init(2 * heads.width, f32Const(nb, l, 0.0f));
-          Row grads =
-              loop(nb, l, first, end, init,
-                   [&](OpBuilder &bb, Location ll, Value slot,
-                       ArrayRef<Value> acc) -> Row {
-                     Row qi = heads.rowOf(bb, ll, g.q, slotRow, slot, base);
-                     Row dOi = heads.rowOf(bb, ll, g.dOut, slotRow, slot, base);
-                     auto stat = [&](int s) -> Value {
-                       return memref::LoadOp::create(bb, ll, g.stats[s],
-                                                     {slotRow, h, slot});
-                     };
-                     Value p = probability(bb, ll, qi, kj, heads.scale, stat(0),
-                                           stat(1));
-                     Value ds = scoreGrad(bb, ll, heads.scale, p,
-                                          dot(bb, ll, dOi, vj), stat(2));
-                     Row next = scaleAdd(bb, ll, acc.take_front(heads.width),
-                                         Value(), ds, qi);
-                     next.append(scaleAdd(bb, ll, acc.drop_front(heads.width),
-                                          Value(), p, dOi));
-                     return next;
-                   });
+          Row init = heads.zeros(nb, l, 2);
+          Row grads = loop(
+              nb, l, first, end, init,
+              [&](OpBuilder &bb, Location ll, Value slot,
+                  ArrayRef<Value> acc) -> Row {
+                Row qi = heads.rowOf(bb, ll, g.q, slotRow, slot, base);
+                Row dOi = heads.rowOf(bb, ll, g.dOut, slotRow, slot, base);
+                auto stat = [&](int s) -> Value {
+                  return memref::LoadOp::create(bb, ll, g.stats[s],
+                                                {slotRow, h, slot});
+                };
+                Value p =
+                    probability(bb, ll, qi, kj, heads.scale, stat(0), stat(1));
+                Value ds = scoreGrad(bb, ll, heads.scale, p,
+                                     dot(bb, ll, dOi, vj), stat(2));
+                Row next = scaleAdd(bb, ll, acc.take_front(heads.chunks()),
+                                    Value(), ds, qi);
+                next.append(scaleAdd(bb, ll, acc.drop_front(heads.chunks()),
+                                     Value(), p, dOi));
+                return next;
+              });
           ArrayRef<Value> all(grads);
-          storeHead(nb, l, all.take_front(heads.width), g.dK, row, j, base);
-          storeHead(nb, l, all.drop_front(heads.width), g.dV, row, j, base);
+          storeHead(nb, l, all.take_front(heads.chunks()), g.dK, row, j, base);
+          storeHead(nb, l, all.drop_front(heads.chunks()), g.dV, row, j, base);
         });
   }
 
@@ -619,8 +694,8 @@ SmallVector<Value> everyQuery(AttentionGradOp op,
 /// and the fused loops do not), a step where at least half of the positions
 /// run takes the score-matrix form of every query instead.
 template <typename Fused, typename Op> struct Gathered : Fused {
-  Gathered(MLIRContext *ctx, bool everyQueryWhenMostRun)
-      : Fused(ctx, /*benefit=*/3),
+  Gathered(MLIRContext *ctx, int64_t lanes, bool everyQueryWhenMostRun)
+      : Fused(ctx, lanes, /*benefit=*/3),
         everyQueryWhenMostRun(everyQueryWhenMostRun) {}
 
   LogicalResult
@@ -629,7 +704,7 @@ template <typename Fused, typename Op> struct Gathered : Fused {
     if (!op.getPositions())
       return rewriter.notifyMatchFailure(op, "every query: not gathered");
     if (!everyQueryWhenMostRun) {
-      rewriter.replaceOp(op, Fused::lower(op, adaptor, rewriter));
+      rewriter.replaceOp(op, this->lower(op, adaptor, rewriter));
       return success();
     }
     Location loc = op.getLoc();
@@ -649,7 +724,7 @@ template <typename Fused, typename Op> struct Gathered : Fused {
           scf::YieldOp::create(b, l, everyQuery(op, adaptor, b));
         },
         [&](OpBuilder &b, Location l) {
-          scf::YieldOp::create(b, l, Fused::lower(op, adaptor, b));
+          scf::YieldOp::create(b, l, this->lower(op, adaptor, b));
         });
     rewriter.replaceOp(op, branch.getResults());
     return success();
@@ -663,15 +738,16 @@ using GatheredAttentionGradLowering =
 
 } // namespace
 
-void mlir::ponder::populateFusedAttentionPatterns(RewritePatternSet &patterns) {
+void mlir::ponder::populateFusedAttentionPatterns(RewritePatternSet &patterns,
+                                                  int64_t lanes) {
   // Preferred over the score-matrix lowerings of PonderToLinalg.cpp.
   patterns.add<FusedAttentionLowering, FusedCachedAttentionLowering,
-               FusedAttentionGradLowering>(patterns.getContext(),
+               FusedAttentionGradLowering>(patterns.getContext(), lanes,
                                            /*benefit=*/2);
 }
 
 void mlir::ponder::populateGatheredAttentionPatterns(
-    RewritePatternSet &patterns, bool everyQueryWhenMostRun) {
+    RewritePatternSet &patterns, int64_t lanes, bool everyQueryWhenMostRun) {
   patterns.add<GatheredAttentionLowering, GatheredAttentionGradLowering>(
-      patterns.getContext(), everyQueryWhenMostRun);
+      patterns.getContext(), lanes, everyQueryWhenMostRun);
 }

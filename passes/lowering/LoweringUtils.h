@@ -41,6 +41,19 @@ inline Value bufferOf(OpBuilder &b, Location loc, Value tensor) {
                                            /*read_only=*/true);
 }
 
+/// Like bufferOf, with a unit innermost stride, as vector loads need
+/// (bufferization copies a view that has another).
+inline Value rowsBufferOf(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  return bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType(), layout),
+      tensor, /*read_only=*/true);
+}
+
 /// A fresh buffer written by such loops, as the tensor one-shot
 /// bufferization takes as it is.
 inline Value asTensor(OpBuilder &b, Location loc, RankedTensorType type,

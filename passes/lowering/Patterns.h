@@ -3,6 +3,8 @@
 #ifndef PONDER_PASSES_LOWERING_PATTERNS_H
 #define PONDER_PASSES_LOWERING_PATTERNS_H
 
+#include <cstdint>
+
 namespace mlir {
 class RewritePatternSet;
 namespace ponder {
@@ -12,14 +14,16 @@ namespace ponder {
 void populateLayerLoweringPatterns(RewritePatternSet &patterns);
 
 /// attention, cached_attention, attention_grad -> online-softmax parallel
-/// loops on memref views, preferred over the above (FusedAttention.cpp).
-void populateFusedAttentionPatterns(RewritePatternSet &patterns);
+/// loops on memref views, preferred over the above (FusedAttention.cpp);
+/// a head's row is held in vectors of `lanes` f32 (1: scalars).
+void populateFusedAttentionPatterns(RewritePatternSet &patterns, int64_t lanes);
 
 /// attention and attention_grad over gathered queries (`positions`) ->
 /// the loops above on every target; with `everyQueryWhenMostRun`, the
 /// score-matrix form of every query at steps where most positions run
 /// (FusedAttention.cpp).
 void populateGatheredAttentionPatterns(RewritePatternSet &patterns,
+                                       int64_t lanes,
                                        bool everyQueryWhenMostRun);
 
 /// gather_positions, scatter_positions -> linalg and scf

@@ -634,10 +634,10 @@ struct ConvertPonderToLinalgPass
     populateLayerLoweringPatterns(layerPatterns);
     populatePositionsLoweringPatterns(layerPatterns);
     populateGatheredAttentionPatterns(
-        layerPatterns,
+        layerPatterns, attentionLanes,
         /*everyQueryWhenMostRun=*/!fusedAttention);
     if (fusedAttention)
-      populateFusedAttentionPatterns(layerPatterns);
+      populateFusedAttentionPatterns(layerPatterns, attentionLanes);
     populateLayerGradLoweringPatterns(layerPatterns);
     populateOptimizerLoweringPatterns(layerPatterns);
     populateLossLoweringPatterns(layerPatterns);

@@ -146,6 +146,10 @@ void addModelOptions(CLI::App *app, ModelOptions &options, bool optionalModel) {
                 "run an ACT loop's whole block on every position until the "
                 "deepest halts (no compaction; for comparison)")
       ->group("Code generation");
+  app->add_flag("--fused-attention", options.fusedAttention,
+                "CPU: attention as vectorised online-softmax loops, without "
+                "[B, H, T, T] score matrices")
+      ->group("Code generation");
 }
 
 StatusOr<std::string> readFile(const std::string &path) {

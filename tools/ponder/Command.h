@@ -70,10 +70,12 @@ struct ModelOptions {
   std::string targetCpu, targetFeatures;
   // ponderc --dense-halting: no compaction of halted positions.
   bool denseHalting = false;
+  // ponderc --fused-attention: no score matrices on the CPU.
+  bool fusedAttention = false;
 };
 /// Adds MODEL.toml (required unless `optionalModel`: then a checkpoint's
 /// description serves), --threads, --device, --target-cpu,
-/// --target-features and --dense-halting.
+/// --target-features, --dense-halting and --fused-attention.
 void addModelOptions(CLI::App *app, ModelOptions &options,
                      bool optionalModel = false);
 

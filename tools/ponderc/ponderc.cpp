@@ -98,6 +98,11 @@ static cl::opt<bool> denseHalting(
     cl::desc("Run an ACT loop's whole block on every position until the "
              "deepest halts, as before compaction (for comparison)"),
     cl::init(false), cl::cat(pondercCategory));
+static cl::opt<bool> fusedAttention(
+    "fused-attention",
+    cl::desc("CPU: attention as vectorised online-softmax loops, without "
+             "[B, H, T, T] score matrices (the GPU always uses them)"),
+    cl::init(false), cl::cat(pondercCategory));
 static cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("Architecture of the PTX (--emit=ptx|llvm); artifacts "
@@ -147,8 +152,12 @@ static void addLoweringPasses(mlir::PassManager &pm, bool cuda,
                               const ponder::CpuTarget &cpu) {
   // GPU kernels compute attention with an online softmax (no score
   // matrices); the CPU keeps the vectorised score generics.
+  mlir::ponder::CPUPipelineOptions cpuOptions;
+  cpuOptions.runtimeAllocator = true; // reuses buffers
+  ponder::chooseContractionTile(cpu, cpuOptions);
   mlir::ponder::LowerToLinalgOptions lowering;
-  lowering.fusedAttention = cuda;
+  lowering.fusedAttention = cuda || fusedAttention;
+  lowering.attentionLanes = cuda ? 1 : int64_t(cpuOptions.lanes);
   lowering.compactHalting = !denseHalting;
   mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
   if (emitAction != Emit::Linalg) {
@@ -159,11 +168,7 @@ static void addLoweringPasses(mlir::PassManager &pm, bool cuda,
           emitAction == Emit::Artifact ? std::string("sm_80") : cudaArch;
       mlir::ponder::buildLinalgToGPUPipeline(pm, options);
     } else {
-      // Artifacts allocate through the runtime, which reuses buffers.
-      mlir::ponder::CPUPipelineOptions options;
-      options.runtimeAllocator = true;
-      ponder::chooseContractionTile(cpu, options);
-      mlir::ponder::buildLinalgToLLVMPipeline(pm, options);
+      mlir::ponder::buildLinalgToLLVMPipeline(pm, cpuOptions);
     }
   }
   if (emitAction == Emit::Artifact)
