@@ -23,7 +23,8 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
 struct LowerToLinalgOptions : PassPipelineOptions<LowerToLinalgOptions> {
   PassOptions::Option<bool> fusedAttention{
       *this, "fused-attention",
-      llvm::cl::desc("Attention as online-softmax loops (the GPU targets)"),
+      llvm::cl::desc("Attention as online-softmax loops, not score matrices "
+                     "(ponderc: always but for --score-attention)"),
       llvm::cl::init(false)};
   PassOptions::Option<int64_t> attentionLanes{
       *this, "attention-lanes",

@@ -146,9 +146,9 @@ void addModelOptions(CLI::App *app, ModelOptions &options, bool optionalModel) {
                 "run an ACT loop's whole block on every position until the "
                 "deepest halts (no compaction; for comparison)")
       ->group("Code generation");
-  app->add_flag("--fused-attention", options.fusedAttention,
-                "CPU: attention as vectorised online-softmax loops, without "
-                "[B, H, T, T] score matrices")
+  app->add_flag("--score-attention", options.scoreAttention,
+                "CPU: attention through [B, H, T, T] score matrices instead "
+                "of online-softmax loops (for comparison)")
       ->group("Code generation");
 }
 

@@ -70,12 +70,12 @@ struct ModelOptions {
   std::string targetCpu, targetFeatures;
   // ponderc --dense-halting: no compaction of halted positions.
   bool denseHalting = false;
-  // ponderc --fused-attention: no score matrices on the CPU.
-  bool fusedAttention = false;
+  // ponderc --score-attention: score matrices on the CPU.
+  bool scoreAttention = false;
 };
 /// Adds MODEL.toml (required unless `optionalModel`: then a checkpoint's
 /// description serves), --threads, --device, --target-cpu,
-/// --target-features, --dense-halting and --fused-attention.
+/// --target-features, --dense-halting and --score-attention.
 void addModelOptions(CLI::App *app, ModelOptions &options,
                      bool optionalModel = false);
 

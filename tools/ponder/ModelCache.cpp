@@ -145,12 +145,12 @@ StatusOr<std::string> compiledArtifact(const std::string &modelPath,
     args.push_back("--target-features=" + options.targetFeatures);
   if (options.denseHalting)
     args.push_back("--dense-halting");
-  if (options.fusedAttention)
-    args.push_back("--fused-attention");
+  if (options.scoreAttention)
+    args.push_back("--score-attention");
   std::string target = hostCpuIdentity() + device + "\n" + options.targetCpu +
                        "\n" + options.targetFeatures +
                        (options.denseHalting ? "\ndense" : "") +
-                       (options.fusedAttention ? "\nfused" : "");
+                       (options.scoreAttention ? "\nscores" : "");
   uint64_t hash = fnv1a(target, fnv1a(*key, fnv1a(*compiler)));
   std::string artifact = cacheDirectory() + "/" + hex(hash) + ".so";
   struct stat st;

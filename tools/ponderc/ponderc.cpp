@@ -98,10 +98,10 @@ static cl::opt<bool> denseHalting(
     cl::desc("Run an ACT loop's whole block on every position until the "
              "deepest halts, as before compaction (for comparison)"),
     cl::init(false), cl::cat(pondercCategory));
-static cl::opt<bool> fusedAttention(
-    "fused-attention",
-    cl::desc("CPU: attention as vectorised online-softmax loops, without "
-             "[B, H, T, T] score matrices (the GPU always uses them)"),
+static cl::opt<bool> scoreAttention(
+    "score-attention",
+    cl::desc("CPU: attention through [B, H, T, T] score matrices instead of "
+             "the vectorised online-softmax loops (for comparison)"),
     cl::init(false), cl::cat(pondercCategory));
 static cl::opt<std::string>
     cudaArch("cuda-arch",
@@ -150,13 +150,14 @@ static bool checkOptions() {
 /// code for `cpu`.
 static void addLoweringPasses(mlir::PassManager &pm, bool cuda,
                               const ponder::CpuTarget &cpu) {
-  // GPU kernels compute attention with an online softmax (no score
-  // matrices); the CPU keeps the vectorised score generics.
+  // Attention is an online softmax (no score matrices), in vectors of the
+  // CPU's width on the CPU (faster there since session 12,
+  // docs/performance.md).
   mlir::ponder::CPUPipelineOptions cpuOptions;
   cpuOptions.runtimeAllocator = true; // reuses buffers
   ponder::chooseContractionTile(cpu, cpuOptions);
   mlir::ponder::LowerToLinalgOptions lowering;
-  lowering.fusedAttention = cuda || fusedAttention;
+  lowering.fusedAttention = cuda || !scoreAttention;
   lowering.attentionLanes = cuda ? 1 : int64_t(cpuOptions.lanes);
   lowering.compactHalting = !denseHalting;
   mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);

@@ -100,12 +100,13 @@ std::unique_ptr<JitModel> JitModel::compile(const ModelDescription &desc,
   });
   mlir::PassManager pm(model->context.get());
   mlir::ponder::LowerToLinalgOptions lowering;
-  lowering.fusedAttention = backend == Backend::EmulatedGpu;
-  // The CPU's attention over gathered queries in 8-lane vectors (AVX2's),
-  // which every x86-64 host runs.
-  lowering.attentionLanes = backend == Backend::Cpu ? 8 : 1;
+  lowering.fusedAttention = backend != Backend::CpuScoreMatrices;
+  // The CPU's attention loops in 8-lane vectors (AVX2's), which every
+  // x86-64 host runs; the GPU's in scalars.
+  bool cpu = backend != Backend::EmulatedGpu;
+  lowering.attentionLanes = cpu ? 8 : 1;
   mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
-  if (backend == Backend::Cpu)
+  if (cpu)
     mlir::ponder::buildLinalgToLLVMPipeline(pm);
   else
     mlir::ponder::buildLinalgToGPUEmulatedPipeline(pm);

@@ -45,10 +45,12 @@ struct ModelOutputs {
 
 class JitModel {
 public:
-  /// How linalg is lowered: the CPU pipeline, or the CUDA pipeline's
-  /// mapping with every kernel launch run as host loops
+  /// How linalg is lowered: the CPU pipeline (attention as vectorised
+  /// online-softmax loops, as ponderc compiles it, or through score
+  /// matrices, as `--score-attention` does), or the CUDA pipeline's mapping
+  /// with every kernel launch run as host loops
   /// (ponder-linalg-to-gpu-emulated).
-  enum class Backend { Cpu, EmulatedGpu };
+  enum class Backend { Cpu, CpuScoreMatrices, EmulatedGpu };
 
   /// Compiles `desc`; returns null and sets `error` on failure.
   static std::unique_ptr<JitModel> compile(const ModelDescription &desc,

@@ -3,9 +3,10 @@
 // The compiled @forward and @loss (float32) against the independent
 // double-precision reference of the contract (test/reference/), for every
 // halting mode, with think tokens, padding, varied lengths, label smoothing
-// and reference-model soft targets; compiled by the CPU pipeline and by the
-// CUDA pipeline's mapping with its launches run on the host (the numerics
-// of the GPU path, checked without a GPU).
+// and reference-model soft targets; compiled by the CPU pipeline (with
+// either attention lowering) and by the CUDA pipeline's mapping with its
+// launches run on the host (the numerics of the GPU path, checked without a
+// GPU).
 // Tolerances: 1e-4 of the largest magnitude for logits and losses; `steps`
 // exactly.
 //
@@ -126,8 +127,12 @@ TEST_P(ReferenceComparison, ForwardAndLossMatch) {
   ASSERT_TRUE(expected.error.empty()) << expected.error;
 
   for (JitModel::Backend backend :
-       {JitModel::Backend::Cpu, JitModel::Backend::EmulatedGpu}) {
-    SCOPED_TRACE(backend == JitModel::Backend::Cpu ? "cpu" : "emulated gpu");
+       {JitModel::Backend::Cpu, JitModel::Backend::CpuScoreMatrices,
+        JitModel::Backend::EmulatedGpu}) {
+    SCOPED_TRACE(backend == JitModel::Backend::Cpu ? "cpu"
+                 : backend == JitModel::Backend::CpuScoreMatrices
+                     ? "cpu, score matrices"
+                     : "emulated gpu");
     std::string error;
     std::unique_ptr<JitModel> model = JitModel::compile(desc, error, backend);
     ASSERT_TRUE(model) << error;
