@@ -18,7 +18,11 @@ def ConvertPonderToLinalg : Pass<"convert-ponder-to-linalg", "ModuleOp"> {
     With `fused-attention`, attention and its gradient become parallel
     loops with an online softmax over memref views of their operands
     (FusedAttention.cpp): no [B, H, T, Tk] score buffer, one kernel for
-    the forward and two for the gradient on the GPU.
+    the forward and two for the gradient on the GPU. A head's row lives in
+    vectors of `attention-lanes` f32 (the CPU's width; 1 on the GPU).
+    Attention over gathered queries (`positions`, compacted halting loops)
+    always takes these loops; without `fused-attention` it takes the score
+    matrices at steps where at least half of the positions run.
   }];
   let options = [
     Option<"fusedAttention", "fused-attention", "bool", /*default=*/"false",
