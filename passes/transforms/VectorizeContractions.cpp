@@ -141,21 +141,25 @@ public:
   KernelBuilder(OpBuilder &b, Location loc, const Contraction &c, int64_t lanes)
       : b(b), loc(loc), c(c), lanes(lanes),
         vectorType(VectorType::get({lanes}, b.getF32Type())),
-        maskType(VectorType::get({lanes}, b.getI1Type())), ivs(c.sizes.size()) {
-  }
+        maskType(VectorType::get({lanes}, b.getI1Type())), ivs(c.sizes.size()),
+        reduceDims(c.outerK) {}
 
   void outerProduct(int64_t rows, int64_t vectors) {
-    forTiles(rows, [&](Value m0, int64_t mr) {
-      Value n = c.sizes[c.n];
-      Value step = index(lanes * vectors);
-      Value main = roundDown(n, step);
-      forLoop(index(0), main, step, [&](Value n0) {
-        outerProductTile(m0, mr, n0, vectors, nullptr);
+    // With reductions outside the innermost one (a weight gradient's sum
+    // over rows b, then positions t), the outermost runs outside the tiles:
+    // each of its steps streams one panel of A and B, which stays in cache
+    // across all the tiles, instead of every tile streaming all of A and B.
+    // Each element of C still sums its products in the same order.
+    if (!reduceDims.empty()) {
+      unsigned outermost = reduceDims.front();
+      reduceDims.erase(reduceDims.begin());
+      forLoop(index(0), c.sizes[outermost], index(1), [&](Value iv) {
+        ivs[outermost] = iv;
+        outerProductTiles(rows, vectors);
       });
-      forLoop(main, n, index(lanes), [&](Value n0) {
-        outerProductTile(m0, mr, n0, 1, maskFrom(n0, n));
-      });
-    });
+      return;
+    }
+    outerProductTiles(rows, vectors);
   }
 
   void dotProduct(int64_t rows, int64_t cols) {
@@ -170,6 +174,20 @@ public:
   }
 
 private:
+  void outerProductTiles(int64_t rows, int64_t vectors) {
+    forTiles(rows, [&](Value m0, int64_t mr) {
+      Value n = c.sizes[c.n];
+      Value step = index(lanes * vectors);
+      Value main = roundDown(n, step);
+      forLoop(index(0), main, step, [&](Value n0) {
+        outerProductTile(m0, mr, n0, vectors, nullptr);
+      });
+      forLoop(main, n, index(lanes), [&](Value n0) {
+        outerProductTile(m0, mr, n0, 1, maskFrom(n0, n));
+      });
+    });
+  }
+
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
   Value zeros() {
@@ -267,14 +285,14 @@ private:
   reduce(ValueRange acc, Value lb, Value ub, Value stepSize,
          function_ref<SmallVector<Value>(Value, ValueRange)> step) {
     SmallVector<Value> lbs, ubs, steps;
-    appendLoops(c.outerK, lbs, ubs, steps);
+    appendLoops(reduceDims, lbs, ubs, steps);
     lbs.push_back(lb);
     ubs.push_back(ub);
     steps.push_back(stepSize);
     scf::LoopNest nest = scf::buildLoopNest(
         b, loc, lbs, ubs, steps, acc,
         [&](OpBuilder &, Location, ValueRange iv, ValueRange carried) {
-          for (auto [d, v] : llvm::zip(c.outerK, iv))
+          for (auto [d, v] : llvm::zip(reduceDims, iv))
             ivs[d] = v;
           SmallVector<Value> next = step(iv.back(), carried);
           return scf::ValueVector(next.begin(), next.end());
@@ -378,6 +396,8 @@ private:
   VectorType vectorType, maskType;
   /// The current index of every loop dimension.
   SmallVector<Value> ivs;
+  /// The reductions outside the innermost one that the tiles loop over.
+  SmallVector<unsigned> reduceDims;
 };
 
 struct VectorizeContractionsPass
