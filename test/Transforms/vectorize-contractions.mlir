@@ -58,6 +58,32 @@ func.func @outer_product(%dy: memref<?x32xf32>, %w: memref<32x64xf32>, %dx: memr
   return
 }
 
+// dW = sum over rows b and positions t of dy^T x: the sum over b runs
+// outside the parallel tiles (each row's panels stay in cache across
+// them), the sum over t inside each tile.
+// CHECK-LABEL: func.func @weight_gradient
+// CHECK: scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK: scf.parallel
+// CHECK: scf.for %{{.*}} step %c32
+// CHECK: scf.for {{.*}} iter_args
+// CHECK-NOT: scf.for
+// CHECK: vector.load %arg1[%[[B]]
+// CHECK: memref.load %arg0[%[[B]]
+// CHECK: scf.yield
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @weight_gradient(%dy: memref<?x?x32xf32>, %x: memref<?x?x64xf32>, %dw: memref<32x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(o, i, b, t) -> (b, t, o)>, affine_map<(o, i, b, t) -> (b, t, i)>, affine_map<(o, i, b, t) -> (o, i)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%dy, %x : memref<?x?x32xf32>, memref<?x?x64xf32>) outs(%dw : memref<32x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // Left alone: a row-wise dot product (no column dimension), an operand
 // whose innermost stride is not 1, and a body that is not a multiply-add.
 // CHECK-LABEL: func.func @left_alone
