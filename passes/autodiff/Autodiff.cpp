@@ -12,6 +12,7 @@
 #include "passes/Passes.h"
 
 #include "dialects/ponder/IR/PonderOps.h"
+#include "dialects/ponder/IR/PonderVJP.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -30,18 +31,6 @@ namespace {
 bool isFloatTensor(Value v) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
   return type && type.getElementType().isF32();
-}
-
-/// A zero tensor shaped like `like`.
-Value zerosLike(OpBuilder &b, Location loc, Value like) {
-  auto type = cast<RankedTensorType>(like.getType());
-  Value empty = tensor::EmptyOp::create(
-      b, loc, tensor::getMixedSizes(b, loc, like), type.getElementType());
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  Value filled = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
-  return filled.getType() == type
-             ? filled
-             : tensor::CastOp::create(b, loc, type, filled).getResult();
 }
 
 /// The float tensors `region` reads from above (the weights a halting

@@ -21,6 +21,23 @@ func.func @rows(%x: memref<?x64xf32>, %y: memref<?x64xf32>) {
   return
 }
 
+// Three loops or more: the second parallel loop too, so that packed rows
+// [1, M, d] (a compacted halting loop's) still spread over threads.
+// CHECK-LABEL: func.func @positions
+// CHECK: scf.parallel (%[[B:[a-z0-9_]+]], %[[T:[a-z0-9_]+]]) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}})
+// CHECK: memref.subview %arg0[%[[B]], %[[T]], 0] [1, 1, 64] [1, 1, 1]
+// CHECK: linalg.generic
+func.func @positions(%x: memref<?x?x64xf32>, %y: memref<?x?x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(b, t, c) -> (b, t, c)>, affine_map<(b, t, c) -> (b, t, c)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : memref<?x?x64xf32>) outs(%y : memref<?x?x64xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %p = arith.mulf %a, %a : f32
+    linalg.yield %p : f32
+  }
+  return
+}
+
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: scf.parallel
 // CHECK: return

@@ -67,14 +67,15 @@ SmallVector<Value> AttentionOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads) {
   return result;
 }
 
-/// Zeros shaped like `like` at run time.
-static Value zerosLike(OpBuilder &b, Location loc, Value like) {
+Value mlir::ponder::zerosLike(OpBuilder &b, Location loc, Value like) {
   auto type = cast<RankedTensorType>(like.getType());
   Value empty = tensor::EmptyOp::create(
       b, loc, tensor::getMixedSizes(b, loc, like), type.getElementType());
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  return tensor::CastOp::create(
-      b, loc, type, linalg::FillOp::create(b, loc, zero, empty).getResult(0));
+  Value filled = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  return filled.getType() == type
+             ? filled
+             : tensor::CastOp::create(b, loc, type, filled).getResult();
 }
 
 // Gathering and scattering are each other's transposes (positions are
