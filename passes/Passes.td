@@ -129,6 +129,36 @@ def FuseElementwise : Pass<"ponder-fuse-elementwise", "ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def FuseRows : Pass<"ponder-fuse-rows", "ModuleOp"> {
+  let summary = "Fuse row reductions with their producers and consumers";
+  let description = [{
+    Tiles an element-wise `linalg.generic` that reads the result of a
+    reduction along the last dimension (a norm's mean square, a softmax's
+    maximum and sum, a cross-entropy) one row at a time as an `scf.forall`,
+    and fuses into the tile the fills, reductions and element-wise ops that
+    produce its rows: a norm or a softmax becomes one loop over rows (one
+    kernel on the GPU, one parallel region on the CPU). Producers used after
+    the chain are yielded by the loop, never recomputed; contractions and
+    producers in other regions are left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def ExpandLoopBuffers : Pass<"ponder-expand-loop-buffers"> {
+  let summary = "Buffers allocated in each iteration of a parallel loop "
+                "become slices of one buffer allocated before it";
+  let description = [{
+    A static `memref.alloc` in the body of an `scf.parallel` (zero lower
+    bounds, unit steps) that only linalg ops use becomes a subview of one
+    buffer with the loop's extents in front, allocated before the loop and
+    freed after it: ponder-fuse-rows' loops over rows then allocate nothing
+    per row, and the GPU mapping can turn them into kernels.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def ApproximateMath : Pass<"ponder-approximate-math"> {
   let summary = "Kernel math as polynomials and native operations only";
   let description = [{
@@ -174,6 +204,9 @@ def VectorizeContractions
            "Output rows per dot-product tile">,
     Option<"dotCols", "dot-cols", "int64_t", "4",
            "Output columns per dot-product tile">,
+    Option<"fuseEnds", "fuse-ends", "bool", "true",
+           "Start from the output's fill and apply the element-wise "
+           "epilogue in the kernel (ContractionEnds.h)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
@@ -261,7 +294,14 @@ def TileContractionsForGPU
     and each thread accumulates a 4x4 block of outputs in registers. Bounds
     are checked, so every shape is handled. Other generics are left to
     `convert-linalg-to-parallel-loops` and the one-thread-per-output mapping.
+    With `fuse-ends`, the fill of the output before the product and the
+    element-wise op after it (ContractionEnds.h) run in the same kernel.
   }];
+  let options = [
+    Option<"fuseEnds", "fuse-ends", "bool", "true",
+           "Start from the output's fill and apply the element-wise "
+           "epilogue in the kernel">,
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect"];
 }

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -37,6 +38,8 @@ void mlir::ponder::buildLowerToLinalgPipeline(
   pm.addPass(createConvertPonderToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createFuseElementwise());
+  if (options.fuseKernels)
+    pm.addPass(createFuseRows());
   pm.addPass(createFastMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -60,6 +63,10 @@ static void buildBufferizePipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass()); // bufferization.clone
   pm.addPass(createExpandStridedCopies()); // no memrefCopy runtime calls
+  // ponder-fuse-rows' loops over rows; their bodies stay sequential and
+  // allocate nothing.
+  pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createExpandLoopBuffers());
 }
 
 void mlir::ponder::buildLinalgToLLVMPipeline(
@@ -71,6 +78,7 @@ void mlir::ponder::buildLinalgToLLVMPipeline(
   tile.vectors = options.vectors;
   tile.dotRows = options.dotRows;
   tile.dotCols = options.dotCols;
+  tile.fuseEnds = options.fuseEnds;
   pm.addPass(mlir::ponder::createVectorizeContractions(tile));
   // Every parallel loop runs on OpenMP threads (LLVM's libomp); reductions
   // stay sequential inside them, so results do not depend on thread count.
@@ -98,10 +106,12 @@ void mlir::ponder::buildLinalgToLLVMPipeline(
 /// innermost dimension; reductions run sequentially inside a thread. Host
 /// code (the halting loop, scalar bookkeeping) stays on the host and reads
 /// results from managed memory.
-static void buildGPUMappingPipeline(OpPassManager &pm) {
+static void buildGPUMappingPipeline(OpPassManager &pm, bool fuseEnds) {
   buildBufferizePipeline(pm);
   OpPassManager &func = pm.nest<func::FuncOp>();
-  func.addPass(mlir::ponder::createTileContractionsForGPU());
+  mlir::ponder::TileContractionsForGPUOptions tile;
+  tile.fuseEnds = fuseEnds;
+  func.addPass(mlir::ponder::createTileContractionsForGPU(tile));
   func.addPass(mlir::ponder::createReduceOnDevice());
   func.addPass(createConvertLinalgToParallelLoopsPass());
   func.addPass(mlir::ponder::createMapParallelLoopsToGPU());
@@ -111,7 +121,7 @@ static void buildGPUMappingPipeline(OpPassManager &pm) {
 
 void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
                                             const GPUPipelineOptions &options) {
-  buildGPUMappingPipeline(pm);
+  buildGPUMappingPipeline(pm, options.fuseEnds);
   std::string pipeline =
       "gpu-kernel-outlining,ponder-merge-kernel-modules,"
       "func.func(lower-affine),convert-scf-to-cf,"
@@ -133,7 +143,7 @@ void mlir::ponder::buildLinalgToGPUPipeline(OpPassManager &pm,
 }
 
 void mlir::ponder::buildLinalgToGPUEmulatedPipeline(OpPassManager &pm) {
-  buildGPUMappingPipeline(pm);
+  buildGPUMappingPipeline(pm, /*fuseEnds=*/true);
   // The kernels' math as the GPU runs it (host code's math too, here).
   pm.addNestedPass<func::FuncOp>(mlir::ponder::createApproximateMath());
   pm.addPass(mlir::ponder::createEmulateGPULaunches());

@@ -18,6 +18,11 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("NVIDIA architecture of the kernels"),
       llvm::cl::init("sm_80")};
+  PassOptions::Option<bool> fuseEnds{
+      *this, "fuse-ends",
+      llvm::cl::desc("Products start from their output's fill and apply "
+                     "their element-wise epilogue in the kernel"),
+      llvm::cl::init(true)};
 };
 
 struct LowerToLinalgOptions : PassPipelineOptions<LowerToLinalgOptions> {
@@ -36,6 +41,13 @@ struct LowerToLinalgOptions : PassPipelineOptions<LowerToLinalgOptions> {
       llvm::cl::desc("Run an ACT loop's block on the running positions only "
                      "(ponder-compact-halting-loops); false keeps the dense "
                      "masked loop"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseKernels{
+      *this, "fuse-kernels",
+      llvm::cl::desc("Fuse row reductions with their producers and consumers "
+                     "(ponder-fuse-rows) and contractions with the fill "
+                     "before and the element-wise op after them; false "
+                     "keeps one kernel per linalg op (for comparison)"),
       llvm::cl::init(true)};
 };
 
@@ -69,6 +81,11 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<int64_t> dotCols{
       *this, "dot-cols", llvm::cl::desc("Output columns per dot-product tile"),
       llvm::cl::init(4)};
+  PassOptions::Option<bool> fuseEnds{
+      *this, "fuse-ends",
+      llvm::cl::desc("Products start from their output's fill and apply "
+                     "their element-wise epilogue in the kernel"),
+      llvm::cl::init(true)};
 };
 
 /// linalg on tensors -> the LLVM dialect for the host CPU: bufferization

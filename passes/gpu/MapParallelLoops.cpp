@@ -49,6 +49,21 @@ void setMapping(scf::ParallelOp loop, ArrayRef<gpu::Processor> processors) {
 struct MapParallelLoopsToGPUPass
     : mlir::ponder::impl::MapParallelLoopsToGPUBase<MapParallelLoopsToGPUPass> {
   void runOnOperation() final {
+    // Loops nested in another run sequentially in its thread. As scf.for
+    // they may follow other work in the body (ponder-fuse-rows' rows run
+    // several linalg ops), which convert-parallel-loops-to-gpu refuses for
+    // nested scf.parallel.
+    SmallVector<scf::ParallelOp> nested;
+    getOperation().walk([&](scf::ParallelOp loop) {
+      if (loop->getParentOfType<scf::ParallelOp>())
+        nested.push_back(loop);
+    });
+    IRRewriter rewriter(&getContext());
+    for (scf::ParallelOp loop : llvm::reverse(nested)) {
+      rewriter.setInsertionPoint(loop);
+      if (failed(scf::parallelForToNestedFors(rewriter, loop)))
+        return signalPassFailure();
+    }
     SmallVector<scf::ParallelOp> outermost;
     getOperation().walk([&](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())
@@ -86,11 +101,6 @@ struct MapParallelLoopsToGPUPass
       threads[rank - 2] = Processor::ThreadY;
     setMapping(outer, blocks);
     setMapping(inner, threads);
-    // Parallel loops under a reduction run in one thread.
-    inner.getBody()->walk([&](scf::ParallelOp nested) {
-      setMapping(nested, SmallVector<Processor>(nested.getNumLoops(),
-                                                Processor::Sequential));
-    });
   }
 };
 

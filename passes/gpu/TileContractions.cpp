@@ -14,9 +14,11 @@
 
 #include "passes/Passes.h"
 #include "passes/gpu/KernelIndexing.h"
+#include "passes/transforms/ContractionEnds.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 
@@ -26,8 +28,12 @@ namespace mlir::ponder {
 } // namespace mlir::ponder
 
 using namespace mlir;
+using mlir::ponder::applyEpilogue;
+using mlir::ponder::ContractionEnds;
 using mlir::ponder::delinearize;
+using mlir::ponder::eraseContractionEnds;
 using mlir::ponder::loopExtents;
+using mlir::ponder::matchContractionEnds;
 using mlir::ponder::product;
 
 namespace {
@@ -69,8 +75,10 @@ struct Contraction {
 };
 
 std::optional<Contraction> matchContraction(linalg::GenericOp op) {
+  // Products inside ponder-fuse-rows' loops run in their row's thread.
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !isMultiplyAccumulate(op))
+      op.getNumDpsInits() != 1 || !isMultiplyAccumulate(op) ||
+      op->getParentOfType<scf::ParallelOp>())
     return std::nullopt;
   for (Value operand : op->getOperands())
     if (!cast<MemRefType>(operand.getType()).getElementType().isF32())
@@ -113,7 +121,8 @@ SmallVector<Value> operandIndices(OpBuilder &b, Location l, AffineMap map,
 /// Replaces one contraction by its tiled kernel (see the file header).
 class ContractionTiler {
 public:
-  explicit ContractionTiler(const Contraction &c) : c(c), op(c.op) {}
+  ContractionTiler(const Contraction &c, bool fuseEnds)
+      : c(c), op(c.op), fuseEnds(fuseEnds) {}
 
   void tile();
 
@@ -125,9 +134,13 @@ private:
              Value k0, Value tileBuffer);
   scf::ForOp accumulate(OpBuilder &b, Location loc);
   void store(OpBuilder &b, Location loc, scf::ForOp outer);
+  Value epilogue(OpBuilder &b, Location loc, Value sum, Value gm, Value gn);
 
   const Contraction &c;
   linalg::GenericOp op;
+  // The fill and element-wise op the kernel takes over (ContractionEnds.h).
+  bool fuseEnds;
+  ContractionEnds ends;
   SmallVector<Value> mSizes, nSizes, kSizes; // extents of c.m, c.n, c.k
   Value m, n, k;                             // and their products
   Value block;                               // kThreads
@@ -136,6 +149,8 @@ private:
 };
 
 void ContractionTiler::tile() {
+  if (fuseEnds)
+    ends = matchContractionEnds(op, [](AffineMap) { return true; });
   OpBuilder b(op);
   Location loc = op.getLoc();
   computeExtents(b, loc);
@@ -157,6 +172,7 @@ void ContractionTiler::tile() {
   scf::ForOp outer = accumulate(b, loc);
   store(b, loc, outer);
   op.erase();
+  eraseContractionEnds(ends);
 }
 
 /// The extents of the loop dimensions and the flattened m, n and k.
@@ -301,17 +317,37 @@ void ContractionTiler::store(OpBuilder &b, Location loc, scf::ForOp outer) {
       OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
       SmallVector<Value> indices =
           operandIndices(tb, loc, outMap, {c.m, gm, mSizes}, {c.n, gn, nSizes});
-      Value old = memref::LoadOp::create(tb, loc, init0->get(), indices);
+      Value old = ends.fill
+                      ? ends.initial()
+                      : memref::LoadOp::create(tb, loc, init0->get(), indices)
+                            .getResult();
       Value sum = arith::AddFOp::create(tb, loc, old,
                                         outer.getResult(i * kPerThread + j));
-      memref::StoreOp::create(tb, loc, sum, init0->get(), indices);
+      memref::StoreOp::create(tb, loc, epilogue(tb, loc, sum, gm, gn),
+                              ends.output(op), indices);
     }
   }
+}
+
+/// The epilogue's value at output (gm, gn), or `sum` without one.
+Value ContractionTiler::epilogue(OpBuilder &b, Location loc, Value sum,
+                                 Value gm, Value gn) {
+  if (!ends.epilogue)
+    return sum;
+  SmallVector<Value> inputs;
+  for (OpOperand *input : ends.otherInputs())
+    inputs.push_back(memref::LoadOp::create(
+        b, loc, input->get(),
+        operandIndices(b, loc, ends.mapOf(op, *input), {c.m, gm, mSizes},
+                       {c.n, gn, nSizes})));
+  return applyEpilogue(b, loc, ends, sum, inputs);
 }
 
 struct TileContractionsForGPUPass
     : mlir::ponder::impl::TileContractionsForGPUBase<
           TileContractionsForGPUPass> {
+  using TileContractionsForGPUBase::TileContractionsForGPUBase;
+
   void runOnOperation() final {
     SmallVector<Contraction> found;
     getOperation().walk([&](linalg::GenericOp op) {
@@ -319,7 +355,7 @@ struct TileContractionsForGPUPass
         found.push_back(*c);
     });
     for (Contraction &c : found)
-      ContractionTiler(c).tile();
+      ContractionTiler(c, fuseEnds).tile();
   }
 };
 

@@ -17,6 +17,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::ponder {
@@ -48,7 +49,9 @@ struct ParallelizeOuterLoopsPass
   void runOnOperation() final {
     SmallVector<linalg::GenericOp> ops;
     getOperation()->walk([&](linalg::GenericOp op) {
+      // Ops in a loop over rows (ponder-fuse-rows) run inside its threads.
       if (op.hasPureBufferSemantics() && op.getNumLoops() > 0 &&
+          !op->getParentOfType<scf::ParallelOp>() &&
           op.getIteratorTypesArray().front() == utils::IteratorType::parallel &&
           !tooSmall(op, minimumPoints))
         ops.push_back(op);

@@ -19,9 +19,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/transforms/ContractionEnds.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace mlir::ponder {
 #define GEN_PASS_DEF_VECTORIZECONTRACTIONS
@@ -29,6 +31,7 @@ namespace mlir::ponder {
 } // namespace mlir::ponder
 
 using namespace mlir;
+using namespace mlir::ponder;
 
 namespace {
 
@@ -36,6 +39,8 @@ namespace {
 struct Contraction {
   Value a, b, c;
   AffineMap aMap, bMap, cMap;
+  /// Where results go: `c`, or the epilogue's output (same map).
+  Value out;
   /// Loop sizes, one per loop dimension.
   SmallVector<Value> sizes;
   /// The register-tiled row dimension (of A and C).
@@ -46,6 +51,12 @@ struct Contraction {
   unsigned k;
   /// Loops outside the tile, and reductions outside the innermost one.
   SmallVector<unsigned> outer, outerK;
+  /// The fill before and the element-wise op after, taken over by the
+  /// kernel (ContractionEnds.h).
+  ContractionEnds ends;
+  /// The epilogue's other inputs and their maps over the loops.
+  SmallVector<Value> epilogueInputs;
+  SmallVector<AffineMap> epilogueMaps;
 };
 
 /// The loop dimension of `map`'s last result.
@@ -69,10 +80,46 @@ std::optional<unsigned> lastIn(AffineMap map, ArrayRef<unsigned> candidates) {
 
 enum class Shape { OuterProduct, DotProduct };
 
+/// Takes over the product's fill and epilogue when every result is written
+/// once, by one tile: not with reductions outside the tiles. The outer
+/// product's vectors read the epilogue's inputs along n with unit stride,
+/// or one scalar per row.
+void matchEnds(linalg::GenericOp op, Shape shape, Contraction &c) {
+  if (!c.outerK.empty())
+    return;
+  c.ends = matchContractionEnds(op, [&](AffineMap map) {
+    if (shape == Shape::DotProduct)
+      return true;
+    return !map.isFunctionOfDim(c.n) ||
+           (map.getNumResults() && innermost(map) == c.n);
+  });
+  if (!c.ends.epilogue)
+    return;
+  for (OpOperand *input : c.ends.otherInputs()) {
+    c.epilogueInputs.push_back(input->get());
+    c.epilogueMaps.push_back(c.ends.mapOf(op, *input));
+  }
+  bool vectorReads = llvm::all_of_zip(
+      c.epilogueInputs, c.epilogueMaps, [&](Value input, AffineMap map) {
+        return !map.isFunctionOfDim(c.n) || unitStride(input);
+      });
+  if (!vectorReads || !unitStride(c.ends.output(op))) {
+    c.ends.epilogue = nullptr;
+    c.ends.product = nullptr;
+    c.epilogueInputs.clear();
+    c.epilogueMaps.clear();
+    return;
+  }
+  c.out = c.ends.output(op);
+}
+
 /// Matches `op` against the two kernel shapes; fills `c` on success.
-std::optional<Shape> match(linalg::GenericOp op, OpBuilder &b, Contraction &c) {
+std::optional<Shape> match(linalg::GenericOp op, OpBuilder &b, Contraction &c,
+                           bool fuseEnds) {
   auto linalgOp = cast<linalg::LinalgOp>(op.getOperation());
-  if (!op.hasPureBufferSemantics() || !linalg::isaContractionOpInterface(op))
+  // Dot products inside ponder-fuse-rows' loops stay in their rows.
+  if (!op.hasPureBufferSemantics() || !linalg::isaContractionOpInterface(op) ||
+      op->getParentOfType<scf::ParallelOp>())
     return std::nullopt;
   if (!llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap m) { return m.isProjectedPermutation(); }))
@@ -132,6 +179,9 @@ std::optional<Shape> match(linalg::GenericOp op, OpBuilder &b, Contraction &c) {
   for (Range range : linalgOp.createLoopRanges(b, op.getLoc()))
     c.sizes.push_back(
         getValueOrCreateConstantIndexOp(b, op.getLoc(), range.size));
+  c.out = c.c;
+  if (fuseEnds)
+    matchEnds(op, *shape, c);
   return shape;
 }
 
@@ -189,6 +239,27 @@ private:
   }
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  Value splat(Value scalar) {
+    return vector::BroadcastOp::create(b, loc, vectorType, scalar);
+  }
+
+  /// The epilogue's value at the current point (a vector of points along
+  /// n when `result` is a vector): its inputs along n as vectors, the
+  /// others one scalar per row.
+  Value epilogue(Value result, Value mask) {
+    if (!c.ends.epilogue)
+      return result;
+    bool vector = isa<VectorType>(result.getType());
+    SmallVector<Value> inputs;
+    for (auto [input, map] : llvm::zip(c.epilogueInputs, c.epilogueMaps)) {
+      if (vector && map.isFunctionOfDim(c.n))
+        inputs.push_back(load(input, map, mask));
+      else
+        inputs.push_back(memref::LoadOp::create(b, loc, input, at(map)));
+    }
+    return applyEpilogue(b, loc, c.ends, result, inputs);
+  }
 
   Value zeros() {
     return arith::ConstantOp::create(
@@ -311,7 +382,8 @@ private:
       setRow(m0, i);
       for (int64_t j = 0; j < vectors; ++j) {
         column(j);
-        acc.push_back(load(c.c, c.cMap, mask));
+        acc.push_back(c.ends.fill ? splat(c.ends.initial())
+                                  : load(c.c, c.cMap, mask));
       }
     }
     SmallVector<Value> result = reduce(
@@ -337,7 +409,7 @@ private:
       setRow(m0, i);
       for (int64_t j = 0; j < vectors; ++j) {
         column(j);
-        store(result[i * vectors + j], c.c, c.cMap, mask);
+        store(epilogue(result[i * vectors + j], mask), c.out, c.cMap, mask);
       }
     }
   }
@@ -382,9 +454,11 @@ private:
             b, loc, vector::CombiningKind::ADD, acc[i * cols + j],
             arith::FastMathFlags::reassoc);
         SmallVector<Value> indices = at(c.cMap);
-        Value old = memref::LoadOp::create(b, loc, c.c, indices);
+        Value old = c.ends.fill ? c.ends.initial()
+                                : memref::LoadOp::create(b, loc, c.c, indices);
         Value updated = arith::AddFOp::create(b, loc, old, sum);
-        memref::StoreOp::create(b, loc, updated, c.c, indices);
+        memref::StoreOp::create(b, loc, epilogue(updated, nullptr), c.out,
+                                indices);
       }
     }
   }
@@ -417,7 +491,7 @@ struct VectorizeContractionsPass
     for (linalg::GenericOp op : ops) {
       OpBuilder b(op);
       Contraction c;
-      std::optional<Shape> shape = match(op, b, c);
+      std::optional<Shape> shape = match(op, b, c, fuseEnds);
       if (!shape)
         continue;
       KernelBuilder kernel(b, op.getLoc(), c, lanes);
@@ -426,6 +500,7 @@ struct VectorizeContractionsPass
       else
         kernel.dotProduct(dotRows, dotCols);
       op.erase();
+      eraseContractionEnds(c.ends);
     }
   }
 };

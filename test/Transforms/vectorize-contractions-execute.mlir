@@ -29,6 +29,7 @@
 // IR-NOT: linalg.generic
 // IR: vector.broadcast
 // IR-NOT: linalg.generic
+// IR-NOT: linalg.fill
 // IR: return
 
 // CHECK-LABEL: linear
@@ -39,6 +40,10 @@
 // CHECK: sizes = [5, 45]
 // CHECK-LABEL: weighted_values
 // CHECK: sizes = [2, 13, 3, 20]
+// CHECK-LABEL: linear_epilogue
+// CHECK: sizes = [2, 11, 7]
+// CHECK-LABEL: input_grad_epilogue
+// CHECK: sizes = [2, 11, 45]
 
 #p2 = affine_map<(d0, d1) -> (d0, d1)>
 #p3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
@@ -56,6 +61,15 @@ func.func @value(%i: index, %seed: index) -> f32 {
   %i64 = arith.index_cast %v : index to i64
   %f = arith.sitofp %i64 : i64 to f32
   return %f : f32
+}
+func.func @fill1(%m: memref<?xf32>, %seed: index) {
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} outs(%m : memref<?xf32>) {
+  ^bb0(%out: f32):
+    %a = linalg.index 0 : index
+    %v = func.call @value(%a, %seed) : (index, index) -> f32
+    linalg.yield %v : f32
+  }
+  return
 }
 func.func @fill2(%m: memref<?x?xf32>, %seed: index) {
   linalg.generic {indexing_maps = [#p2], iterator_types = ["parallel", "parallel"]} outs(%m : memref<?x?xf32>) {
@@ -197,5 +211,69 @@ func.func @main() {
   vector.print str "weighted_values\n"
   %ou = memref.cast %o : memref<?x?x?x?xf32> to memref<*xf32>
   call @printMemrefF32(%ou) : (memref<*xf32>) -> ()
+
+  // Fill, dot-product kernel and epilogue (ContractionEnds.h):
+  // e = max(y + bias[o], 0) * r[b, t, o], y never written.
+  %zero = arith.constant 0.0 : f32
+  %bias = memref.alloc(%c7) : memref<?xf32>
+  %r = memref.alloc(%c2, %c11, %c7) : memref<?x?x?xf32>
+  %e = memref.alloc(%c2, %c11, %c7) : memref<?x?x?xf32>
+  call @fill3(%r, %c5) : (memref<?x?x?xf32>, index) -> ()
+  call @fill2(%w, %c3) : (memref<?x?xf32>, index) -> ()
+  call @fill1(%bias, %c7) : (memref<?xf32>, index) -> ()
+  %y2 = memref.alloc(%c2, %c11, %c7) : memref<?x?x?xf32>
+  linalg.fill ins(%zero : f32) outs(%y2 : memref<?x?x?xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, t, o, k) -> (b, t, k)>, affine_map<(b, t, o, k) -> (o, k)>, affine_map<(b, t, o, k) -> (b, t, o)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x?x?xf32>, memref<?x?xf32>) outs(%y2 : memref<?x?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#p3, affine_map<(b, t, o) -> (o)>, #p3, #p3],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%y2, %bias, %r : memref<?x?x?xf32>, memref<?xf32>, memref<?x?x?xf32>) outs(%e : memref<?x?x?xf32>) {
+  ^bb0(%a: f32, %bi: f32, %ri: f32, %out: f32):
+    %s = arith.addf %a, %bi : f32
+    %m = arith.maximumf %s, %zero : f32
+    %p = arith.mulf %m, %ri : f32
+    linalg.yield %p : f32
+  }
+  vector.print str "linear_epilogue\n"
+  %eu = memref.cast %e : memref<?x?x?xf32> to memref<*xf32>
+  call @printMemrefF32(%eu) : (memref<*xf32>) -> ()
+
+  // Fill, outer-product kernel (a masked tail along i) and epilogue:
+  // f = (dx + res[b, t, i]) * scale[b, t] - bias2[i], one scale per row.
+  %res = memref.alloc(%c2, %c11, %c45) : memref<?x?x?xf32>
+  %scale = memref.alloc(%c2, %c11) : memref<?x?xf32>
+  %bias3 = memref.alloc(%c2, %c45) : memref<?x?xf32>
+  %f = memref.alloc(%c2, %c11, %c45) : memref<?x?x?xf32>
+  call @fill3(%res, %c2) : (memref<?x?x?xf32>, index) -> ()
+  call @fill2(%scale, %c3) : (memref<?x?xf32>, index) -> ()
+  call @fill2(%bias3, %c5) : (memref<?x?xf32>, index) -> ()
+  %dx2 = memref.alloc(%c2, %c11, %c45) : memref<?x?x?xf32>
+  linalg.fill ins(%zero : f32) outs(%dx2 : memref<?x?x?xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, t, o, i) -> (b, t, o)>, affine_map<(b, t, o, i) -> (o, i)>, affine_map<(b, t, o, i) -> (b, t, i)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+      ins(%dy, %w2 : memref<?x?x?xf32>, memref<?x?xf32>) outs(%dx2 : memref<?x?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#p3, #p3, affine_map<(b, t, i) -> (b, t)>, affine_map<(b, t, i) -> (b, i)>, #p3],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dx2, %res, %scale, %bias3 : memref<?x?x?xf32>, memref<?x?x?xf32>, memref<?x?xf32>, memref<?x?xf32>) outs(%f : memref<?x?x?xf32>) {
+  ^bb0(%a: f32, %re: f32, %sc: f32, %bi: f32, %out: f32):
+    %s = arith.addf %a, %re : f32
+    %m = arith.mulf %s, %sc : f32
+    %d = arith.subf %m, %bi : f32
+    linalg.yield %d : f32
+  }
+  vector.print str "input_grad_epilogue\n"
+  %fu = memref.cast %f : memref<?x?x?xf32> to memref<*xf32>
+  call @printMemrefF32(%fu) : (memref<*xf32>) -> ()
   return
 }

@@ -146,6 +146,10 @@ void addModelOptions(CLI::App *app, ModelOptions &options, bool optionalModel) {
                 "run an ACT loop's whole block on every position until the "
                 "deepest halts (no compaction; for comparison)")
       ->group("Code generation");
+  app->add_flag("--unfused", options.unfused,
+                "one kernel per linalg op: no fusion over rows or into "
+                "matrix products (for comparison)")
+      ->group("Code generation");
   app->add_flag("--score-attention", options.scoreAttention,
                 "CPU: attention through [B, H, T, T] score matrices instead "
                 "of online-softmax loops (for comparison)")

@@ -72,10 +72,12 @@ struct ModelOptions {
   bool denseHalting = false;
   // ponderc --score-attention: score matrices on the CPU.
   bool scoreAttention = false;
+  // ponderc --unfused: one kernel per linalg op.
+  bool unfused = false;
 };
 /// Adds MODEL.toml (required unless `optionalModel`: then a checkpoint's
 /// description serves), --threads, --device, --target-cpu,
-/// --target-features, --dense-halting and --score-attention.
+/// --target-features, --dense-halting, --unfused and --score-attention.
 void addModelOptions(CLI::App *app, ModelOptions &options,
                      bool optionalModel = false);
 

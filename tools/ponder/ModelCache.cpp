@@ -147,10 +147,13 @@ StatusOr<std::string> compiledArtifact(const std::string &modelPath,
     args.push_back("--dense-halting");
   if (options.scoreAttention)
     args.push_back("--score-attention");
+  if (options.unfused)
+    args.push_back("--unfused");
   std::string target = hostCpuIdentity() + device + "\n" + options.targetCpu +
                        "\n" + options.targetFeatures +
                        (options.denseHalting ? "\ndense" : "") +
-                       (options.scoreAttention ? "\nscores" : "");
+                       (options.scoreAttention ? "\nscores" : "") +
+                       (options.unfused ? "\nunfused" : "");
   uint64_t hash = fnv1a(target, fnv1a(*key, fnv1a(*compiler)));
   std::string artifact = cacheDirectory() + "/" + hex(hash) + ".so";
   struct stat st;

@@ -98,6 +98,12 @@ static cl::opt<bool> denseHalting(
     cl::desc("Run an ACT loop's whole block on every position until the "
              "deepest halts, as before compaction (for comparison)"),
     cl::init(false), cl::cat(pondercCategory));
+static cl::opt<bool> unfused(
+    "unfused",
+    cl::desc("One kernel per linalg op: no fusion of norms, softmaxes and "
+             "losses over rows or of matrix products with their fills and "
+             "element-wise epilogues (for comparison)"),
+    cl::init(false), cl::cat(pondercCategory));
 static cl::opt<bool> scoreAttention(
     "score-attention",
     cl::desc("CPU: attention through [B, H, T, T] score matrices instead of "
@@ -160,6 +166,8 @@ static void addLoweringPasses(mlir::PassManager &pm, bool cuda,
   lowering.fusedAttention = cuda || !scoreAttention;
   lowering.attentionLanes = cuda ? 1 : int64_t(cpuOptions.lanes);
   lowering.compactHalting = !denseHalting;
+  lowering.fuseKernels = !unfused;
+  cpuOptions.fuseEnds = !unfused;
   mlir::ponder::buildLowerToLinalgPipeline(pm, lowering);
   if (emitAction != Emit::Linalg) {
     if (cuda) {
@@ -167,6 +175,7 @@ static void addLoweringPasses(mlir::PassManager &pm, bool cuda,
       // Artifacts carry sm_80 PTX, which every newer GPU can JIT.
       options.chip =
           emitAction == Emit::Artifact ? std::string("sm_80") : cudaArch;
+      options.fuseEnds = !unfused;
       mlir::ponder::buildLinalgToGPUPipeline(pm, options);
     } else {
       mlir::ponder::buildLinalgToLLVMPipeline(pm, cpuOptions);

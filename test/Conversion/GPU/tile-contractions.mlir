@@ -63,3 +63,78 @@ func.func @not_tiled(%a: memref<4x8x16xf32>, %b: memref<4x16x8xf32>, %c: memref<
   }
   return
 }
+
+// -----
+
+// A product between the fill of its output and a GELU-like epilogue with a
+// bias (ContractionEnds.h): the accumulators start from the fill's value,
+// each result goes through the epilogue's payload into the epilogue's
+// output; the fill, the epilogue and every store to the product's buffer
+// are gone.
+// CHECK-LABEL: func.func @fill_and_epilogue
+// CHECK-NOT: linalg.fill
+// CHECK: gpu.launch
+// CHECK-NOT: memref.load %alloc
+// CHECK: gpu.barrier
+// CHECK: gpu.barrier
+// CHECK-COUNT-16: memref.store %{{.*}}, %arg3
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @fill_and_epilogue(%x: memref<?x32xf32>, %w: memref<48x32xf32>, %bias: memref<48xf32>, %out: memref<?x48xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %x, %c0 : memref<?x32xf32>
+  %y = memref.alloc(%m) : memref<?x48xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x48xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x32xf32>, memref<48x32xf32>) outs(%y : memref<?x48xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (n)>, affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : memref<?x48xf32>, memref<48xf32>) outs(%out : memref<?x48xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %y : memref<?x48xf32>
+  return
+}
+
+// -----
+
+// The product's output is read again after the element-wise op: the kernel
+// keeps storing it and the element-wise op stays.
+// CHECK-LABEL: func.func @read_again
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+func.func @read_again(%x: memref<?x32xf32>, %w: memref<48x32xf32>, %out: memref<?x48xf32>, %copy: memref<?x48xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %x, %c0 : memref<?x32xf32>
+  %y = memref.alloc(%m) : memref<?x48xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x48xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x32xf32>, memref<48x32xf32>) outs(%y : memref<?x48xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<?x48xf32>) outs(%out : memref<?x48xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.maximumf %a, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.copy %y, %copy : memref<?x48xf32> to memref<?x48xf32>
+  memref.dealloc %y : memref<?x48xf32>
+  return
+}
