@@ -13,6 +13,7 @@
 
 #include "passes/Passes.h"
 #include "passes/gpu/KernelIndexing.h"
+#include "passes/transforms/ContractionEnds.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
@@ -112,13 +113,20 @@ struct ReduceOnDevicePass
                                         constant(b, loc, 0));
     auto ifOp = scf::IfOp::create(b, loc, first, /*else=*/false);
     OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
+    // An output filled just before needs no load (nor a kernel to fill).
     Value output = op.getDpsInitOperand(0)->get();
-    Value init = memref::LoadOp::create(tb, loc, output, ValueRange{});
+    linalg::FillOp fill = mlir::ponder::fillBefore(op, output);
+    Value init =
+        fill
+            ? fill.getInputs()[0]
+            : memref::LoadOp::create(tb, loc, output, ValueRange{}).getResult();
     Value sum = memref::LoadOp::create(tb, loc, partials,
                                        ValueRange{constant(tb, loc, 0)});
     memref::StoreOp::create(tb, loc, combine(tb, loc, combiner, out, init, sum),
                             output, ValueRange{});
     op.erase();
+    if (fill)
+      fill.erase();
   }
 
   /// This thread's share: the elements tid, tid + 256, ... of the `total`

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 using namespace mlir::ponder;
@@ -78,7 +79,38 @@ bool canRunAtProduct(linalg::GenericOp contraction,
   return true;
 }
 
+/// The ops of `op`'s block that read or write `buffer` (directly or in
+/// their regions) in order, deallocations aside, when it is an allocation
+/// in that block; empty otherwise.
+SmallVector<Operation *> usersInOrder(Value buffer, Operation *op) {
+  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  Block *block = op->getBlock();
+  if (!alloc || alloc->getBlock() != block)
+    return {};
+  SetVector<Operation *> users;
+  for (Operation *user : buffer.getUsers()) {
+    if (isa<memref::DeallocOp>(user))
+      continue;
+    Operation *inBlock = block->findAncestorOpInBlock(*user);
+    if (!inBlock)
+      return {};
+    users.insert(inBlock);
+  }
+  SmallVector<Operation *> ordered = users.takeVector();
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return ordered;
+}
+
 } // namespace
+
+linalg::FillOp mlir::ponder::fillBefore(Operation *op, Value buffer) {
+  SmallVector<Operation *> users = usersInOrder(buffer, op);
+  if (users.size() < 2 || users[1] != op)
+    return nullptr;
+  auto fill = dyn_cast<linalg::FillOp>(users[0]);
+  return fill && fill.getOutputs()[0] == buffer ? fill : nullptr;
+}
 
 Value ContractionEnds::initial() const {
   linalg::FillOp op = fill;
@@ -115,27 +147,11 @@ mlir::ponder::matchContractionEnds(linalg::GenericOp contraction,
                                    function_ref<bool(AffineMap)> acceptInput) {
   ContractionEnds ends;
   Value buffer = contraction.getDpsInits()[0];
-  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
-  Block *block = contraction->getBlock();
-  if (!alloc || alloc->getBlock() != block)
+  SmallVector<Operation *> users = usersInOrder(buffer, contraction);
+  if (users.empty())
     return ends;
-  // The buffer's readers and writers in order; deallocations aside.
-  SmallVector<Operation *> users;
-  for (Operation *user : buffer.getUsers()) {
-    if (isa<memref::DeallocOp>(user))
-      continue;
-    if (user->getBlock() != block)
-      return ends;
-    users.push_back(user);
-  }
-  llvm::sort(users,
-             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
   auto at = llvm::find(users, contraction.getOperation());
-  if (at != users.begin())
-    if (auto fill = dyn_cast<linalg::FillOp>(*std::prev(at));
-        fill && fill.getOutputs()[0] == buffer &&
-        std::prev(at) == users.begin())
-      ends.fill = fill;
+  ends.fill = fillBefore(contraction, buffer);
   // The epilogue must be the last use, with every earlier one ours.
   if (std::next(at) == std::prev(users.end()) &&
       (ends.fill || at == users.begin())) {
@@ -146,8 +162,11 @@ mlir::ponder::matchContractionEnds(linalg::GenericOp contraction,
           product && canRunAtProduct(contraction, epilogue)) {
         ends.epilogue = epilogue;
         ends.product = product;
+        // An input that is also the output (an accumulator updated in
+        // place, acc += grad) is read at the point written, once.
         for (OpOperand *input : ends.otherInputs())
-          if (input->get() == epilogue.getDpsInits()[0] ||
+          if ((input->get() == epilogue.getDpsInits()[0] &&
+               !epilogue.getMatchingIndexingMap(input).isIdentity()) ||
               !acceptInput(ends.mapOf(contraction, *input)))
             ends.epilogue = nullptr;
         if (!ends.epilogue)

@@ -41,6 +41,11 @@ struct ContractionEnds {
   SmallVector<OpOperand *> otherInputs() const;
 };
 
+/// The fill that writes `buffer` just before `op` reads it: `buffer` is an
+/// allocation in `op`'s block, the fill its first user and `op` the second.
+/// A kernel may then start from the fill's value and the fill go.
+linalg::FillOp fillBefore(Operation *op, Value buffer);
+
 /// The fill and epilogue of a bufferized contraction whose output buffer is
 /// an allocation in its block (so every reader is known). The epilogue is
 /// taken only when `acceptInput` accepts its other inputs' maps over the

@@ -55,6 +55,32 @@ func.func @sums(%x: memref<3x200xf32>, %sum: memref<f32>, %mask: memref<3x200xi1
   return
 }
 
+// An output filled just before the reduction: thread 0 folds the total
+// into the fill's value, and the fill is gone.
+// IR-LABEL: func.func @filled_sum
+// IR-NOT: linalg.fill
+// IR: %[[THREE:.*]] = arith.constant 3.000000e+00 : f32
+// IR: gpu.launch
+// IR: arith.cmpi eq
+// IR-NOT: memref.load %alloc[]
+// IR: arith.addf %[[THREE]]
+// IR: memref.store %{{.*}}, %alloc[]
+// IR: memref.copy %alloc, %arg1
+func.func @filled_sum(%x: memref<3x200xf32>, %out: memref<f32>) {
+  %three = arith.constant 3.0 : f32
+  %acc = memref.alloc() : memref<f32>
+  linalg.fill ins(%three : f32) outs(%acc : memref<f32>)
+  linalg.generic {indexing_maps = [#all, #none], iterator_types = ["reduction", "reduction"]}
+      ins(%x : memref<3x200xf32>) outs(%acc : memref<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %o, %a : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %acc, %out : memref<f32> to memref<f32>
+  memref.dealloc %acc : memref<f32>
+  return
+}
+
 func.func private @printF32(f32)
 func.func private @printI64(i64)
 func.func private @printNewline()
@@ -64,6 +90,7 @@ func.func private @printNewline()
 // CHECK: 359405
 // CHECK-NEXT: 1
 // CHECK-NEXT: 1000
+// CHECK-NEXT: 179703
 func.func @main() {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -112,6 +139,11 @@ func.func @main() {
   %m = memref.load %max[] : memref<i32>
   %m64 = arith.extsi %m : i32 to i64
   call @printI64(%m64) : (i64) -> ()
+  call @printNewline() : () -> ()
+  %filled = memref.alloc() : memref<f32>
+  call @filled_sum(%x, %filled) : (memref<3x200xf32>, memref<f32>) -> ()
+  %fs = memref.load %filled[] : memref<f32>
+  call @printF32(%fs) : (f32) -> ()
   call @printNewline() : () -> ()
   return
 }

@@ -138,3 +138,38 @@ func.func @read_again(%x: memref<?x32xf32>, %w: memref<48x32xf32>, %out: memref<
   memref.dealloc %y : memref<?x48xf32>
   return
 }
+
+// -----
+
+// A gradient accumulated in place (acc = acc + product): the epilogue reads
+// the accumulator at the point it writes, so the kernel does both.
+// CHECK-LABEL: func.func @accumulate
+// CHECK-NOT: linalg.fill
+// CHECK: gpu.launch
+// CHECK-COUNT-16: memref.store %{{.*}}, %arg2
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @accumulate(%x: memref<?x32xf32>, %w: memref<48x32xf32>, %acc: memref<?x48xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %x, %c0 : memref<?x32xf32>
+  %y = memref.alloc(%m) : memref<?x48xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x48xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x32xf32>, memref<48x32xf32>) outs(%y : memref<?x48xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %y : memref<?x48xf32>, memref<?x48xf32>) outs(%acc : memref<?x48xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  memref.dealloc %y : memref<?x48xf32>
+  return
+}
