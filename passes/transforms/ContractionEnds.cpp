@@ -164,6 +164,11 @@ mlir::ponder::matchContractionEnds(linalg::GenericOp contraction,
         ends.product = product;
         // An input that is also the output (an accumulator updated in
         // place, acc += grad) is read at the point written, once.
+        // Its output must not be an operand of the product, which other
+        // tiles still read while this one stores.
+        if (llvm::is_contained(contraction.getDpsInputs(),
+                               epilogue.getDpsInits()[0]))
+          ends.epilogue = nullptr;
         for (OpOperand *input : ends.otherInputs())
           if ((input->get() == epilogue.getDpsInits()[0] &&
                !epilogue.getMatchingIndexingMap(input).isIdentity()) ||
