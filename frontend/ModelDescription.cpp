@@ -46,7 +46,7 @@ constexpr int64_t kMaxSize = int64_t(1) << 20;
 constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-constexpr StringRef kSections[] = {"model", "depth", "loss", "think"};
+constexpr StringRef kSections[] = {"model", "depth", "loss", "think", "data"};
 
 /// The shortest text that reads back as `v`: 1e-05, 0.3, nan, inf.
 std::string formatFloat(double v) {
@@ -181,6 +181,8 @@ public:
   template <typename E>
   bool oneOf(StringRef key, E &out, Presence presence, llvm::ArrayRef<E> values,
              StringRef (*stringify)(E));
+  /// A non-empty string.
+  bool text(StringRef key, std::string &out, Presence presence);
 
   /// Records a problem with `key`'s value (or its absence).
   bool fail(StringRef key, const llvm::Twine &what);
@@ -313,6 +315,19 @@ bool Section::oneOf(StringRef key, E &out, Presence presence,
   llvm::printEscapedString(value->get(), os);
   os << '"';
   return fail(key, what);
+}
+
+bool Section::text(StringRef key, std::string &out, Presence presence) {
+  const toml::node *node = lookup(key, presence);
+  if (!node)
+    return false;
+  const toml::value<std::string> *value = node->as_string();
+  if (!value)
+    return fail(key, "expected string, got " + typeName(*node));
+  if (value->get().empty())
+    return fail(key, "expected a non-empty string");
+  out = value->get();
+  return true;
 }
 
 std::optional<std::string> Section::error() const {
@@ -530,13 +545,13 @@ ParsedDescription ponder::parseModelDescription(StringRef text,
   }
   const toml::table &root = parsed.table();
 
-  // The shape of the file first: only the four sections, each a table.
+  // The shape of the file first: only the known sections, each a table.
   for (const Entry &entry : entriesInFileOrder(root)) {
     if (!llvm::is_contained(kSections, entry.key)) {
       if (entry.node->is_table())
         return failAt(entry.line, "section [" + entry.key +
                                       "]: unknown section (expected model, "
-                                      "depth, loss, think)");
+                                      "depth, loss, think, data)");
       return failAt(entry.line, "key '" + entry.key +
                                     "': unknown key (outside any section)");
     }
@@ -554,15 +569,19 @@ ParsedDescription ponder::parseModelDescription(StringRef text,
   Section model(root, "model", fileName, desc.source),
       depth(root, "depth", fileName, desc.source),
       loss(root, "loss", fileName, desc.source),
-      think(root, "think", fileName, desc.source);
+      think(root, "think", fileName, desc.source),
+      data(root, "data", fileName, desc.source);
   readModel(model, desc.model);
   readDepth(depth, desc.depth);
   readLoss(loss, desc.loss);
   readThink(think, desc.think);
+  // The tokenizer is the ponder tool's business; the compiler checks only
+  // that the key is a path.
+  data.text("tokenizer", desc.data.tokenizer, Optional);
   if (desc.think.channel == Channel::Hidden && desc.model.thinkVocab == 0)
     think.fail("channel", "\"hidden\" needs think ids: set [model] "
                           "think_vocab >= 1");
-  for (const Section *section : {&model, &depth, &loss, &think}) {
+  for (const Section *section : {&model, &depth, &loss, &think, &data}) {
     if (std::optional<std::string> error = section->error()) {
       result.error = std::move(*error);
       return result;

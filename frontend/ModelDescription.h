@@ -1,8 +1,8 @@
 //===- ModelDescription.h - The model description (MODEL.md §2) -*- C++ -*-===//
 //
-// A model description is a TOML file with sections [model], [depth], [loss]
-// and [think]. parseModelDescription checks every key, type and range and
-// reports the first problem as one line: `FILE:LINE: key 'S.K': ...`.
+// A model description is a TOML file with sections [model], [depth], [loss],
+// [think] and [data]. parseModelDescription checks every key, type and range
+// and reports the first problem as one line: `FILE:LINE: key 'S.K': ...`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -93,6 +93,12 @@ struct ModelDescription {
     int64_t rollouts = 4; // G
     Channel channel = Channel::Token;
   } think;
+
+  /// What the ponder tool reads text with; not part of the compiled model
+  /// (docs/model-description.md).
+  struct Data {
+    std::string tokenizer; // a SentencePiece model, relative to the file
+  } data;
 
   /// Where each key is; not part of the model (moving a key changes only
   /// the IR's locations).

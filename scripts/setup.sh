@@ -10,7 +10,8 @@ packages=(
   cmake ninja-build python3
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-format-22 libomp-22-dev libtomlplusplus-dev libgtest-dev
-  libcli11-dev nlohmann-json3-dev gnuplot-nox
+  libcli11-dev nlohmann-json3-dev gnuplot-nox pkg-config
+  libsentencepiece-dev sentencepiece fortunes # text: tokenizers, a corpus
   libclang-rt-22-dev # the fuzzers' smoke test and the sanitize preset
 )
 

@@ -51,6 +51,7 @@ const Column kColumns[] = {
      [](const MetricsRow &r) { return r.heldOutThoughts; }},
     {"heldout_flops_per_answer", "%.6g",
      [](const MetricsRow &r) { return r.heldOutFlops; }},
+    {"heldout_loss", "%.6g", [](const MetricsRow &r) { return r.heldOutLoss; }},
 };
 
 } // namespace

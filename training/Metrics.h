@@ -24,6 +24,9 @@ struct MetricsRow {
   double loss = 0, ce = 0, ponder = 0, policy = 0, gradNorm = 0;
   double learningRate = 0, meanDepth = 0, tokensPerSecond = 0;
   std::optional<double> heldOutAccuracy;
+  // A text corpus's held-out cross-entropy per target (nats); its
+  // accuracy is then top-1 per token (TextEvaluation.h).
+  std::optional<double> heldOutLoss;
   // Think rollouts (MODEL.md §6): the mean reward, the advantages' standard
   // deviation, think tokens per verbal span and the mean advantage of the
   // spans that thought.

@@ -198,6 +198,44 @@ unset multiplot
 set output
 )gnuplot";
 
+/// The depth on a text corpus (ARG1: per position in the window, ARG2: per
+/// token, the tool's choice of rows in its order; ARG3: the PNG; ARG4: the
+/// title): depth and NLL against the position, then depth bars per token.
+constexpr const char *kTextDepthScript = R"gnuplot(
+set datafile separator comma
+set datafile commentschars ""
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+  set terminal pngcairo size 1100,900 noenhanced font "sans,10"
+} else {
+  set terminal png size 1100,900 noenhanced
+}
+set output ARG3
+set multiplot layout 2,1 title ARG4 font ",14"
+blue = 0x4477aa; red = 0xee6677
+set lmargin 12; set rmargin 12
+set grid ytics lc rgb "#dddddd" lt 1
+set key outside top center horizontal
+set ytics nomirror
+set xlabel "position in the window (target)"
+set ylabel "mean halting depth N"
+set y2label "mean NLL (nats)"
+set y2tics
+plot ARG1 using "position":"depth" with lines lw 2 lc rgb blue \
+       title "depth of the predicting position", \
+     ARG1 using "position":"nll" axes x1y2 with lines lw 1.5 lc rgb red \
+       title "NLL of the target"
+unset y2tics; unset y2label
+set xlabel "target token (the most frequent, deepest first)"
+set xtics rotate by 90 right nomirror
+set style fill solid 0.8 border -1
+set boxwidth 0.7
+set yrange [0:*]
+plot ARG2 using 0:"depth":xticlabels(strcol("token")) with boxes \
+  lc rgb blue title "mean depth before the token"
+unset multiplot
+set output
+)gnuplot";
+
 /// gnuplot's exit status when the script rejects a CSV; its last line of
 /// output is then the whole message.
 constexpr int kRejected = 3;
@@ -251,10 +289,11 @@ struct GnuplotRun {
 };
 
 /// Runs `gnuplot -d -c /dev/stdin ARGS...` (gnuplot from PATH; -d: no
-/// ~/.gnuplot) with kScript on its stdin, an unlinked temporary file.
-StatusOr<GnuplotRun> runGnuplot(std::vector<std::string> args) {
+/// ~/.gnuplot) with `text` on its stdin, an unlinked temporary file.
+StatusOr<GnuplotRun> runGnuplot(const char *text,
+                                std::vector<std::string> args) {
   FILE *script = std::tmpfile();
-  if (!script || std::fputs(kScript, script) < 0 || std::fflush(script) != 0) {
+  if (!script || std::fputs(text, script) < 0 || std::fflush(script) != 0) {
     Status s = Status::error(std::string("cannot write the gnuplot script: ") +
                              std::strerror(errno));
     if (script)
@@ -358,8 +397,23 @@ Status plotEvaluation(const std::string &positionsCsv,
     if (Status s = requireFile(metricsCsv); !s)
       return s;
   std::string partial = pngPath + ".partial";
+  StatusOr<GnuplotRun> run = runGnuplot(
+      kScript, {positionsCsv, metrics ? metricsCsv : "", partial, title});
+  Status s = run ? moveIntoPlace(*run, partial, pngPath) : run.getStatus();
+  if (!s)
+    std::remove(partial.c_str());
+  return s;
+}
+
+Status plotTextDepth(const std::string &positionsCsv,
+                     const std::string &tokensCsv, const std::string &pngPath,
+                     const std::string &title) {
+  for (const std::string &csv : {positionsCsv, tokensCsv})
+    if (Status s = requireFile(csv); !s)
+      return s;
+  std::string partial = pngPath + ".partial";
   StatusOr<GnuplotRun> run =
-      runGnuplot({positionsCsv, metrics ? metricsCsv : "", partial, title});
+      runGnuplot(kTextDepthScript, {positionsCsv, tokensCsv, partial, title});
   Status s = run ? moveIntoPlace(*run, partial, pngPath) : run.getStatus();
   if (!s)
     std::remove(partial.c_str());

@@ -36,6 +36,14 @@ Status plotEvaluation(const std::string &positionsCsv,
                       const std::string &metricsCsv, const std::string &pngPath,
                       const std::string &title);
 
+/// `ponder eval --data --plot`: the depth on a text corpus, from a CSV per
+/// position in the window (`position`, `depth`, `nll`) and one per token
+/// (`token`, `depth`; the bars in file order), written atomically like
+/// plotEvaluation's.
+Status plotTextDepth(const std::string &positionsCsv,
+                     const std::string &tokensCsv, const std::string &pngPath,
+                     const std::string &title);
+
 } // namespace ponder
 
 #endif // PONDER_TRAINING_PLOT_H

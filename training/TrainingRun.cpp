@@ -5,6 +5,7 @@
 #include "runtime/Hash.h"
 #include "runtime/Init.h"
 #include "training/Evaluation.h"
+#include "training/TextEvaluation.h"
 
 #include <chrono>
 #include <fstream>
@@ -42,13 +43,8 @@ TrainingRun::create(const Artifact &model, std::string modelText,
   if (run->opts.saveEvery <= 0)
     run->opts.saveEvery = std::max<int64_t>(1, run->config.steps / 10);
 
-  auto task =
-      Task::create(run->config.task, model.verbalVocab(), model.maxSeq());
-  if (!task)
-    return Status::error("ponder: " + task.getStatus().message());
-  run->task = std::move(*task);
-  run->heldOut =
-      heldOutBatch(*run->task, run->config.seed, 0, run->opts.heldOutCount);
+  if (Status s = run->setUpTask(); !s)
+    return s;
   auto trainer =
       Trainer::create(model, std::move(start.parameters), std::move(start.m),
                       std::move(start.v), start.step, start.source);
@@ -73,6 +69,27 @@ TrainingRun::create(const Artifact &model, std::string modelText,
     return metrics.getStatus();
   run->metrics.emplace(std::move(*metrics));
   return run;
+}
+
+Status TrainingRun::setUpTask() {
+  if (std::string corpus = corpusOf(config.task); !corpus.empty()) {
+    StatusOr<Vocabulary> vocab = corpusVocabulary(config.tokenizer);
+    if (!vocab)
+      return Status::error("ponder: " + vocab.getStatus().message());
+    auto t = CorpusTask::create(corpus, config.val, *vocab, model.verbalVocab(),
+                                model.maxSeq(), config.window);
+    if (!t)
+      return Status::error("ponder: " + t.getStatus().message());
+    corpusTask = t->get();
+    task = std::move(*t);
+    return Status::ok();
+  }
+  auto t = Task::create(config.task, model.verbalVocab(), model.maxSeq());
+  if (!t)
+    return Status::error("ponder: " + t.getStatus().message());
+  task = std::move(*t);
+  heldOut = heldOutBatch(*task, config.seed, 0, opts.heldOutCount);
+  return Status::ok();
 }
 
 Status TrainingRun::setUpReference(const Artifact &reference) {
@@ -106,11 +123,9 @@ Status TrainingRun::setUpRollouts() {
   rolloutOptions.thinkFloor = config.thinkFloor;
   rolloutOptions.clampAdvantages = config.clampAdvantages;
   rolloutOptions.returnToGo = config.returnToGo;
-  std::map<std::string, const Tensor *> view;
-  for (const auto &[name, t] : stepper->parameters())
-    view[name] = &t;
-  auto d = Decoder::create(model, view, config.batch * model.rollouts(),
-                           "the trained weights");
+  auto d =
+      Decoder::create(model, parameterView(), config.batch * model.rollouts(),
+                      "the trained weights");
   if (!d)
     return d.getStatus();
   decoder = std::move(*d);
@@ -220,6 +235,15 @@ StatusOr<MetricsRow> TrainingRun::step(int64_t s) {
 // spans, or before every token for placed thoughts, which the model learnt
 // to emit itself.
 Status TrainingRun::evaluateHeldOut(MetricsRow &row) const {
+  if (corpusTask) { // teacher forced, without thoughts
+    auto e =
+        evaluateText(model, parameterView(), *corpusTask, opts.heldOutCount);
+    if (!e)
+      return e.getStatus();
+    row.heldOutAccuracy = e->accuracy();
+    row.heldOutLoss = e->meanNll();
+    return Status::ok();
+  }
   if (!config.think && !slots) {
     StatusOr<double> a =
         stepper->accuracy(heldOut.ids, heldOut.lengths, heldOut.scored);
@@ -228,9 +252,7 @@ Status TrainingRun::evaluateHeldOut(MetricsRow &row) const {
     row.heldOutAccuracy = *a;
     return Status::ok();
   }
-  std::map<std::string, const Tensor *> view;
-  for (const auto &[name, t] : stepper->parameters())
-    view[name] = &t;
+  std::map<std::string, const Tensor *> view = parameterView();
   EvaluateOptions options;
   options.maxThink = model.maxThink();
   options.at = slots ? ThinkAt::All : rolloutOptions.at;
@@ -243,6 +265,13 @@ Status TrainingRun::evaluateHeldOut(MetricsRow &row) const {
   row.heldOutThoughts = e->thoughtsPerExample();
   row.heldOutFlops = e->flopsPerExample();
   return Status::ok();
+}
+
+std::map<std::string, const Tensor *> TrainingRun::parameterView() const {
+  std::map<std::string, const Tensor *> view;
+  for (const auto &[name, t] : stepper->parameters())
+    view[name] = &t;
+  return view;
 }
 
 Status TrainingRun::save() const {
@@ -279,6 +308,7 @@ TrainingRun::run(const std::function<void(const StepReport &)> &report,
       if (Status st = evaluateHeldOut(*row); !st)
         return Status::error("ponder: held-out evaluation: " + st.message());
       accuracy = *row->heldOutAccuracy;
+      heldOutLoss = row->heldOutLoss.value_or(-1);
       r.evaluated = true;
     }
     if (Status st = metrics->append(*row); !st)
@@ -290,6 +320,7 @@ TrainingRun::run(const std::function<void(const StepReport &)> &report,
     r.steps = config.steps;
     r.remaining = r.seconds / double(s - first) * double(config.steps - s);
     r.lastAccuracy = accuracy;
+    r.lastHeldOutLoss = heldOutLoss;
     last = *row;
     report(r);
   }

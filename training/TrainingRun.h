@@ -14,6 +14,7 @@
 #include "runtime/Decoder.h"
 #include "runtime/Init.h"
 #include "runtime/Trainer.h"
+#include "training/Corpus.h"
 #include "training/Metrics.h"
 #include "training/Rollouts.h"
 #include "training/Tasks.h"
@@ -31,18 +32,19 @@ struct TrainingOptions {
   std::string out;            // the checkpoint; its metrics: `out`.csv
   int64_t evalEvery = 0;      // held-out accuracy every K steps (0: at the end)
   int64_t saveEvery = 0;      // checkpoints every K steps (0: steps / 10)
-  int64_t heldOutCount = 256; // held-out examples per evaluation
+  int64_t heldOutCount = 256; // held-out examples (windows) per evaluation
   std::string modelName = "the model"; // for messages: its path
 };
 
 /// What the loop reports after each step.
 struct StepReport {
   MetricsRow row;
-  int64_t steps = 0;        // the run's last step
-  double seconds = 0;       // since this process's first step
-  double remaining = 0;     // estimated seconds to the last step
-  bool evaluated = false;   // row.heldOutAccuracy is this step's
-  double lastAccuracy = -1; // the latest held-out accuracy, -1 before any
+  int64_t steps = 0;           // the run's last step
+  double seconds = 0;          // since this process's first step
+  double remaining = 0;        // estimated seconds to the last step
+  bool evaluated = false;      // row.heldOutAccuracy is this step's
+  double lastAccuracy = -1;    // the latest held-out accuracy, -1 before any
+  double lastHeldOutLoss = -1; // a corpus's latest validation loss
 };
 
 /// The weights a run starts from: fresh (from the seed), a checkpoint to
@@ -87,9 +89,13 @@ public:
   /// (-1 before the first evaluation).
   const MetricsRow &lastRow() const { return last; }
   double lastAccuracy() const { return accuracy; }
+  /// A corpus's last validation loss (nats per target), -1 before any.
+  double lastHeldOutLoss() const { return heldOutLoss; }
 
 private:
   TrainingRun(const Artifact &model) : model(model) {}
+  /// The task, and the held-out batch of a task that is not a corpus.
+  Status setUpTask();
   Status setUpReference(const Artifact &reference);
   Status setUpRollouts();
   Status setUpThoughtSlots();
@@ -101,12 +107,14 @@ private:
   /// Held-out accuracy into `row` (and, when thinking, thoughts and FLOPs
   /// per answer).
   Status evaluateHeldOut(MetricsRow &row) const;
+  std::map<std::string, const Tensor *> parameterView() const;
 
   const Artifact &model;
   std::string modelText;
   TrainingSettings config;
   TrainingOptions opts;
   std::unique_ptr<Task> task;
+  const CorpusTask *corpusTask = nullptr; // task, when it is a corpus
   TaskBatch heldOut;
   std::unique_ptr<Trainer> stepper;
   std::unique_ptr<Decoder> decoder; // rollouts, with the trained weights
@@ -116,6 +124,7 @@ private:
   int64_t tokens = 0;
   MetricsRow last;
   double accuracy = -1;
+  double heldOutLoss = -1;
 };
 
 } // namespace ponder

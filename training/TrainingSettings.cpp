@@ -54,6 +54,21 @@ const Field kFields[] = {
        s.task = v;
        return true;
      }},
+    {"val", [](const TrainingSettings &s) { return s.val; },
+     [](TrainingSettings &s, const std::string &v) {
+       s.val = v;
+       return true;
+     }},
+    {"window",
+     [](const TrainingSettings &s) { return std::to_string(s.window); },
+     [](TrainingSettings &s, const std::string &v) {
+       return parseInteger(v, s.window) && s.window >= 0;
+     }},
+    {"tokenizer", [](const TrainingSettings &s) { return s.tokenizer; },
+     [](TrainingSettings &s, const std::string &v) {
+       s.tokenizer = v;
+       return true;
+     }},
     {"steps", [](const TrainingSettings &s) { return std::to_string(s.steps); },
      [](TrainingSettings &s, const std::string &v) {
        return parseInteger(v, s.steps);

@@ -22,7 +22,13 @@
 namespace ponder {
 
 struct TrainingSettings {
-  std::string task;         // "NAME:ARG" (docs/tasks.md)
+  std::string task; // "NAME:ARG" (docs/tasks.md); "data:FILE"
+  // A text corpus (task "data:FILE", training/Corpus.h): its validation
+  // file ("": the corpus's last 10%), the window (0: max_seq's) and the
+  // tokenizer, an absolute path ("": bytes) from the model's [data].
+  std::string val;
+  int64_t window = 0;
+  std::string tokenizer;
   int64_t steps = 0;        // the run's last step
   int64_t batch = 32;       // examples per step
   double lr = 0.003;        // the peak learning rate

@@ -2,6 +2,8 @@
 
 #include "training/Vocabulary.h"
 
+#include "training/SentencePiece.h"
+
 #include <algorithm>
 
 namespace ponder {
@@ -27,6 +29,18 @@ Vocabulary Vocabulary::symbols(std::vector<std::string> symbols) {
   };
   v.bos_ = find("<bos>");
   v.eos_ = find("<eos>");
+  return v;
+}
+
+StatusOr<Vocabulary> Vocabulary::sentencePiece(const std::string &path) {
+  auto loaded = SentencePiece::load(path);
+  if (!loaded)
+    return loaded.getStatus();
+  Vocabulary v;
+  v.tokenizer = std::move(*loaded);
+  v.tokenizerHash = v.tokenizer->hash();
+  v.bos_ = v.tokenizer->bos();
+  v.eos_ = v.tokenizer->eos();
   return v;
 }
 
@@ -71,11 +85,34 @@ std::optional<Vocabulary> Vocabulary::task(std::string_view name) {
 }
 
 int64_t Vocabulary::size() const {
+  if (tokenizer)
+    return tokenizer->size();
   return isBytes ? kByteEos + 1 : static_cast<int64_t>(table.size());
+}
+
+int64_t Vocabulary::byteLength(int32_t id) const {
+  if (id < 0 || id >= size() || id == bos_ || id == eos_)
+    return 0;
+  if (tokenizer)
+    return tokenizer->byteLength(id);
+  if (isBytes)
+    return 1;
+  return static_cast<int64_t>(table[size_t(id)].size());
+}
+
+std::string Vocabulary::describe() const {
+  if (tokenizer)
+    return "a tokenizer of " + std::to_string(size()) + " pieces";
+  return isBytes ? "bytes" : "symbols";
 }
 
 bool Vocabulary::encode(std::string_view text, std::vector<int32_t> &ids,
                         std::string &error) const {
+  if (tokenizer) {
+    std::vector<int32_t> pieces = tokenizer->encode(text);
+    ids.insert(ids.end(), pieces.begin(), pieces.end());
+    return true;
+  }
   if (isBytes) {
     for (unsigned char c : text)
       ids.push_back(c);
@@ -105,6 +142,8 @@ bool Vocabulary::encode(std::string_view text, std::vector<int32_t> &ids,
 
 std::string Vocabulary::decode(const std::vector<int32_t> &ids,
                                int64_t verbalVocab, bool showThoughts) const {
+  if (tokenizer)
+    return decodePieces(ids, verbalVocab, showThoughts);
   std::string text;
   for (int32_t id : ids) {
     if (id >= verbalVocab) {
@@ -128,6 +167,32 @@ std::string Vocabulary::decode(const std::vector<int32_t> &ids,
     else
       text += "<v" + std::to_string(id) + ">";
   }
+  return text;
+}
+
+// Runs of verbal ids decode together: a piece's leading space or a
+// character split into byte pieces reads right only beside its neighbours.
+std::string Vocabulary::decodePieces(const std::vector<int32_t> &ids,
+                                     int64_t verbalVocab,
+                                     bool showThoughts) const {
+  std::string text;
+  std::vector<int32_t> run;
+  auto flush = [&] {
+    text += tokenizer->decode(run);
+    run.clear();
+  };
+  for (int32_t id : ids) {
+    if (id >= 0 && id < std::min(verbalVocab, size())) {
+      run.push_back(id);
+      continue;
+    }
+    flush();
+    if (id >= verbalVocab && showThoughts)
+      text += "<t" + std::to_string(id - verbalVocab) + ">";
+    else if (id < verbalVocab)
+      text += "<v" + std::to_string(id) + ">";
+  }
+  flush();
   return text;
 }
 

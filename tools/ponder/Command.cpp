@@ -11,9 +11,12 @@
 #include "training/Tasks.h"
 #include "training/ThoughtSlots.h"
 
+#include <toml++/toml.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -165,6 +168,27 @@ StatusOr<std::string> readFile(const std::string &path) {
   return s.str();
 }
 
+namespace {
+
+/// The [data] tokenizer of description `text` (file `modelPath`, already
+/// checked by ponderc), absolute; "" when it names none.
+std::string tokenizerPath(const std::string &text,
+                          const std::string &modelPath) {
+  toml::parse_result parsed = toml::parse(text);
+  if (!parsed)
+    return "";
+  std::optional<std::string> tokenizer =
+      parsed.table()["data"]["tokenizer"].value<std::string>();
+  if (!tokenizer)
+    return "";
+  std::filesystem::path path(*tokenizer);
+  if (path.is_relative())
+    path = std::filesystem::path(modelPath).parent_path() / path;
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+} // namespace
+
 StatusOr<LoadedModel> loadModel(const ModelOptions &options,
                                 const std::string &checkpointText) {
   if (options.device == PONDER_TARGET_CUDA &&
@@ -196,6 +220,8 @@ StatusOr<LoadedModel> loadModel(const ModelOptions &options,
   StatusOr<std::string> artifact = compiledArtifact(path, options);
   if (!artifact)
     return artifact.getStatus();
+  if (!options.model.empty()) // ponderc has checked the description
+    loaded.tokenizer = tokenizerPath(loaded.text, options.model);
   StatusOr<std::unique_ptr<Artifact>> a = Artifact::load(*artifact);
   if (!a)
     return a.getStatus();
@@ -224,6 +250,31 @@ StatusOr<std::unique_ptr<Weights>> checkedWeights(const Artifact &model,
   if (Status s = model.checkWeights(weights->values, path); !s)
     return s;
   return weights;
+}
+
+StatusOr<std::optional<Vocabulary>>
+tokenizerVocabulary(const LoadedModel &loaded, const std::string &recorded) {
+  std::string path = loaded.tokenizer.empty() ? recorded : loaded.tokenizer;
+  if (path.empty())
+    return std::optional<Vocabulary>();
+  StatusOr<Vocabulary> v = Vocabulary::sentencePiece(path);
+  if (!v)
+    return Status::error("ponder: " + v.getStatus().message());
+  int64_t verbal = loaded.artifact->verbalVocab();
+  if (v->size() != verbal)
+    return Status::error("ponder: " + path + " has " +
+                         std::to_string(v->size()) + " pieces, but " +
+                         loaded.label +
+                         " has verbal_vocab = " + std::to_string(verbal) +
+                         " (the verbal vocabulary is the tokenizer's)");
+  if (!recorded.empty() && recorded != path) {
+    StatusOr<Vocabulary> theirs = Vocabulary::sentencePiece(recorded);
+    if (theirs && *theirs != *v)
+      return Status::error("ponder: " + loaded.label + " names tokenizer " +
+                           path + ", but the checkpoint was trained with " +
+                           recorded + ", another one");
+  }
+  return std::optional<Vocabulary>(*v);
 }
 
 std::optional<Vocabulary> vocabularyOfTask(const std::string &spec) {

@@ -36,6 +36,8 @@ Command makeEvalCommand(CLI::App &parent);
 Command makeGenerateCommand(CLI::App &parent);
 /// `bench` and its `generate` and `train` subcommands.
 std::vector<Command> makeBenchCommands(CLI::App &parent);
+/// `tokenizer` and its `train` and `encode` subcommands.
+std::vector<Command> makeTokenizerCommands(CLI::App &parent);
 
 /// A subcommand of `parent` whose unknown arguments reach main.cpp, which
 /// names them in one line.
@@ -85,6 +87,10 @@ struct LoadedModel {
   std::unique_ptr<Artifact> artifact;
   std::string text;  // the description's TOML
   std::string label; // its path, for messages
+  /// Its [data] tokenizer as an absolute path (relative ones are to the
+  /// description's directory); "" when it names none or came from a
+  /// checkpoint (whose metadata records the tokenizer it trained with).
+  std::string tokenizer;
 };
 /// Compiles (or finds in the cache) and loads the model of `options`; with
 /// no MODEL.toml, the one described by `checkpointText` (a checkpoint's
@@ -106,6 +112,13 @@ StatusOr<std::unique_ptr<Weights>> checkedWeights(const Artifact &model,
                                                   const std::string &path);
 
 StatusOr<std::string> readFile(const std::string &path);
+
+/// The tokenizer of `loaded` (or else `recorded`, a checkpoint's
+/// "tokenizer"), loaded and checked: its pieces are the model's verbal
+/// vocabulary, and a model's tokenizer is the checkpoint's. nullopt when
+/// neither names one.
+StatusOr<std::optional<Vocabulary>>
+tokenizerVocabulary(const LoadedModel &loaded, const std::string &recorded);
 
 /// The vocabulary of task `spec` ("addition:2" -> addition's; text tasks:
 /// bytes), or nullopt for an unknown task.

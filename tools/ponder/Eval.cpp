@@ -10,8 +10,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/ponder/Command.h"
+#include "tools/ponder/EvalText.h"
 
 #include "runtime/Trainer.h"
+#include "training/Corpus.h"
 #include "training/Evaluation.h"
 #include "training/Metrics.h"
 #include "training/Plot.h"
@@ -35,6 +37,7 @@ struct EvalOptions {
   std::string thoughtSlots; // "": the checkpoint's
   bool forcedSlots = false;
   bool randomThoughts = false;
+  EvalTextOptions text; // --data, --val, --window, --windows
 };
 
 /// How the walk thinks, resolved from the flags and the checkpoint.
@@ -277,11 +280,42 @@ Status checkThinking(const ThinkingMode &mode, const Artifact &model,
   return Status::ok();
 }
 
+/// A text evaluation: --data, or a checkpoint trained on a corpus and no
+/// --task. Its held-out text is --val's, else the checkpoint's when it is
+/// of the same corpus, else the corpus's last 10%.
+int runTextEval(EvalOptions &o, const Checkpoint &c) {
+  EvalTextOptions &t = o.text;
+  auto recorded = [&](const char *key) {
+    auto it = c.metadata.find(key);
+    return it == c.metadata.end() ? std::string() : it->second;
+  };
+  std::string trained = corpusOf(recorded("task"));
+  if (t.data.empty())
+    t.data = trained;
+  if (t.val.empty() && t.data == trained)
+    t.val = recorded("val");
+  t.source = t.val.empty() ? t.data + " (its last 10%)" : t.val;
+  t.weights = o.weights;
+  t.csv = o.csv;
+  t.plot = o.plot;
+  StatusOr<LoadedModel> loaded = loadModel(o.model, recorded("model"));
+  if (!loaded)
+    return fail(loaded.getStatus());
+  return runEvalText(t, *loaded, c);
+}
+
 int runEval(EvalOptions &o) {
   // A checkpoint also holds Adam moments; only the parameters are read.
   StatusOr<Checkpoint> c = loadCheckpoint(o.weights);
   if (!c)
     return fail(c.getStatus());
+  if (!o.text.data.empty() && !o.task.empty())
+    return fail(Status::error("ponder: --task and --data: give one"));
+  if (!o.text.data.empty() ||
+      (o.task.empty() && !corpusOf(c->metadata["task"]).empty()))
+    return runTextEval(o, *c);
+  if (!o.text.val.empty())
+    return fail(Status::error("ponder: --val needs --data"));
   if (Status s = chooseTask(o, *c); !s)
     return fail(s);
   StatusOr<LoadedModel> loaded = loadModel(o.model, c->metadata["model"]);
@@ -344,6 +378,19 @@ Command makeEvalCommand(CLI::App &parent) {
       ->required();
   app->add_option("--task", o->task,
                   "the task (default: the checkpoint's; same vocabulary)");
+  app->add_option("--data", o->text.data,
+                  "a text corpus: validation loss, perplexity, bits per byte, "
+                  "calibration and depth per token (default with a corpus's "
+                  "checkpoint: its corpus)");
+  app->add_option("--val", o->text.val,
+                  "with --data: the validation text (default: the run's, or "
+                  "the corpus's last 10%)");
+  app->add_option("--window", o->text.window,
+                  "with --data: ids per window (default: max_seq - 1)")
+      ->check(integerAtLeast(2));
+  app->add_option("--windows", o->text.windows,
+                  "with --data: held-out windows evaluated (default: all)")
+      ->check(integerAtLeast(1));
   app->add_option("--examples", o->examples, "held-out examples")
       ->check(integerAtLeast(1))
       ->capture_default_str();

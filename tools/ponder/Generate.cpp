@@ -13,6 +13,7 @@
 
 #include "runtime/Decoder.h"
 #include "runtime/Generate.h"
+#include "training/Corpus.h"
 
 #include <cstdio>
 #include <sstream>
@@ -53,12 +54,27 @@ StatusOr<std::vector<int32_t>> parseIds(const std::string &text,
 /// The vocabulary for text in and out: --vocab NAME, the checkpoint's
 /// task's, or bytes when the model has room for them. A --vocab that is not
 /// the checkpoint's task's is refused.
-StatusOr<Vocabulary> chooseVocabulary(const GenerateCommandOptions &o,
-                                      const LoadedModel &loaded,
-                                      const std::string &recordedTask) {
+StatusOr<Vocabulary>
+chooseVocabulary(const GenerateCommandOptions &o, const LoadedModel &loaded,
+                 const std::map<std::string, std::string> &metadata) {
   const Artifact &model = *loaded.artifact;
+  auto recordedOf = [&](const char *key) {
+    auto it = metadata.find(key);
+    return it == metadata.end() ? std::string() : it->second;
+  };
+  std::string recordedTask = recordedOf("task");
+  auto tokenizer = tokenizerVocabulary(loaded, recordedOf("tokenizer"));
+  if (!tokenizer)
+    return tokenizer.getStatus();
+  if (*tokenizer && !o.vocab.empty())
+    return Status::error("ponder: --vocab: " + loaded.label +
+                         " reads text with its [data] tokenizer");
+  if (*tokenizer)
+    return **tokenizer;
   std::optional<Vocabulary> recorded;
-  if (!recordedTask.empty())
+  if (!corpusOf(recordedTask).empty())
+    recorded = Vocabulary::bytes(); // a corpus without a tokenizer
+  else if (!recordedTask.empty())
     recorded = vocabularyOfTask(recordedTask);
   std::string name = o.vocab;
   if (name.empty() && recorded)
@@ -211,7 +227,7 @@ int runGenerate(const GenerateCommandOptions &o) {
   // Text needs a vocabulary; ids in and out do not.
   std::optional<Vocabulary> vocab;
   if (!o.prompt.empty() || !o.promptsFile.empty() || !o.printIds) {
-    StatusOr<Vocabulary> v = chooseVocabulary(o, *loaded, recorded["task"]);
+    StatusOr<Vocabulary> v = chooseVocabulary(o, *loaded, recorded);
     if (!v)
       return fail(v.getStatus());
     vocab = *v;
@@ -237,30 +253,44 @@ int runGenerate(const GenerateCommandOptions &o) {
   options.eos = vocab ? vocab->eos() : -1;
   options.seed = uint64_t(o.seed);
   auto text = [&](const std::vector<int32_t> &ids) {
+    if (!o.printIds)
+      return vocab->decode(ids, model.verbalVocab(), o.showThoughts);
     std::string line;
     for (int32_t id : ids)
-      line += o.printIds
-                  ? (line.empty() ? "" : " ") + std::to_string(id)
-                  : vocab->decode({id}, model.verbalVocab(), o.showThoughts);
+      line += (line.empty() ? "" : " ") + std::to_string(id);
     return line;
   };
   // One prompt streams its tokens as they come; several print a line each,
   // in order, once all are done.
+  // A character split into byte pieces prints once it is whole (a
+  // tokenizer decodes a partial one as U+FFFD).
   bool streaming = prompts->size() == 1, first = true;
+  std::vector<int32_t> pending;
+  auto flush = [&](bool all) {
+    std::string shown = text(pending);
+    bool partial = shown.size() >= 3 &&
+                   shown.compare(shown.size() - 3, 3, "\xef\xbf\xbd") == 0;
+    if (pending.empty() || (!all && partial && pending.size() < 4))
+      return;
+    std::fputs(((first || !o.printIds ? "" : " ") + shown).c_str(), stdout);
+    first = false;
+    pending.clear();
+    std::fflush(stdout);
+  };
   auto onToken = [&](int64_t, int32_t id) {
     if (!streaming)
       return;
-    std::fputs(((first || !o.printIds ? "" : " ") + text({id})).c_str(),
-               stdout);
-    first = false;
-    std::fflush(stdout);
+    pending.push_back(id);
+    flush(o.printIds);
   };
   auto g = generateBatch(**decoder, *prompts, options, onToken);
   if (g && !streaming)
     for (const Generation &row : *g)
       std::printf("%s\n", text(row.ids).c_str());
-  if (streaming)
+  if (streaming) {
+    flush(true);
     std::printf("\n");
+  }
   std::fflush(stdout); // the text ends before the summary on stderr
   if (!g)
     return fail(Status::error("ponder: " + g.getStatus().message()));

@@ -14,6 +14,7 @@
 
 #include "training/TrainingRun.h"
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <unistd.h>
@@ -24,6 +25,7 @@ namespace {
 
 struct TrainOptions {
   ModelOptions model;
+  std::string data;       // --data: task "data:FILE"
   TrainingSettings given; // the settings as flags; `keys` says which
   std::set<std::string> keys;
   TrainingOptions run;
@@ -70,7 +72,11 @@ void showProgress(const StepReport &r, int64_t heldOut, bool terminal) {
                   *r.row.heldOutThoughts);
     shown += line;
   }
-  if (r.lastAccuracy >= 0) {
+  if (r.lastHeldOutLoss >= 0) {
+    std::snprintf(line, sizeof(line), "  val loss %.4f ppl %.2f",
+                  r.lastHeldOutLoss, std::exp(r.lastHeldOutLoss));
+    shown += line;
+  } else if (r.lastAccuracy >= 0) {
     std::snprintf(line, sizeof(line), "  held-out %.1f%% of %lld",
                   100.0 * r.lastAccuracy, static_cast<long long>(heldOut));
     shown += line;
@@ -182,6 +188,15 @@ int trainModel(const TrainOptions &o, const LoadedModel &loaded,
     return 128 + stopSignal;
   }
   const MetricsRow &last = (*run)->lastRow();
+  if ((*run)->lastHeldOutLoss() >= 0) {
+    double loss = (*run)->lastHeldOutLoss();
+    std::printf("trained to step %lld: loss %.4f, validation loss %.4f, "
+                "perplexity %.2f (%lld windows); checkpoint %s, metrics %s\n",
+                static_cast<long long>(*reached), last.loss, loss,
+                std::exp(loss), static_cast<long long>(options.heldOutCount),
+                options.out.c_str(), (*run)->metricsPath().c_str());
+    return 0;
+  }
   std::string thoughts;
   if (last.heldOutThoughts) {
     char buffer[64];
@@ -198,12 +213,36 @@ int trainModel(const TrainOptions &o, const LoadedModel &loaded,
   return 0;
 }
 
+/// The tokenizer of a --data run: the model's [data] tokenizer, which a
+/// resumed run must share with its checkpoint.
+Status setTokenizer(const LoadedModel &loaded, TrainingSettings &settings,
+                    bool resumed) {
+  if (corpusOf(settings.task).empty())
+    return Status::ok();
+  auto v = tokenizerVocabulary(loaded, resumed ? settings.tokenizer : "");
+  if (!v)
+    return v.getStatus();
+  if (!resumed)
+    settings.tokenizer = loaded.tokenizer;
+  return Status::ok();
+}
+
 int runTrain(TrainOptions &o, const CLI::App &app) {
+  if (!o.data.empty()) {
+    if (app.count("--task"))
+      return fail(Status::error("ponder: --task and --data: give one"));
+    o.given.task = "data:" + o.data;
+    o.keys.insert("task");
+  } else if (app.count("--val") || app.count("--window")) {
+    return fail(Status::error(std::string("ponder: ") +
+                              (app.count("--val") ? "--val" : "--window") +
+                              " needs --data"));
+  }
   for (const char *key :
-       {"task", "steps", "batch", "lr", "weight-decay", "warmup", "seed",
-        "think", "thought-slots", "think-at", "think-cost", "think-floor",
-        "clamp-advantages", "return-to-go", "reference", "reference-model",
-        "init-from"})
+       {"task", "val", "window", "steps", "batch", "lr", "weight-decay",
+        "warmup", "seed", "think", "thought-slots", "think-at", "think-cost",
+        "think-floor", "clamp-advantages", "return-to-go", "reference",
+        "reference-model", "init-from"})
     if (app.count(std::string("--") + key)) {
       std::string k = key;
       std::replace(k.begin(), k.end(), '-', '_');
@@ -232,7 +271,7 @@ int runTrain(TrainOptions &o, const CLI::App &app) {
   } else if (!o.keys.count("steps")) {
     return fail(Status::error("ponder: missing option '--steps'"));
   } else if (settings.task.empty()) {
-    return fail(Status::error("ponder: missing option '--task'"));
+    return fail(Status::error("ponder: missing option '--task' (or --data)"));
   }
   // Before the model compiles: these need nothing of it.
   if (Status s = settings.checkThinking(); !s)
@@ -241,6 +280,8 @@ int runTrain(TrainOptions &o, const CLI::App &app) {
       loadModel(o.model, resumed ? resumed->metadata["model"] : "");
   if (!loaded)
     return fail(loaded.getStatus());
+  if (Status s = setTokenizer(*loaded, settings, bool(resumed)); !s)
+    return fail(s);
   return trainModel(o, *loaded, settings, resumed);
 }
 
@@ -253,6 +294,16 @@ Command makeTrainCommand(CLI::App &parent) {
   addModelOptions(app, o->model, /*optionalModel=*/true);
   TrainingSettings &g = o->given;
   app->add_option("--task", g.task, "the task: NAME[:ARG] (docs/tasks.md)");
+  app->add_option("--data", o->data,
+                  "a UTF-8 text corpus, tokenized by the model's [data] "
+                  "tokenizer (bytes without one); instead of --task");
+  app->add_option("--val", g.val,
+                  "with --data: the validation text (default: the corpus's "
+                  "last 10%)");
+  app->add_option("--window", g.window,
+                  "with --data: ids per training window (default: max_seq "
+                  "- 1)")
+      ->check(integerAtLeast(2));
   app->add_option("--steps", g.steps,
                   "the run's last step (with --resume: default the planned "
                   "one)")
@@ -314,7 +365,8 @@ Command makeTrainCommand(CLI::App &parent) {
                   "metrics in OUT.csv")
       ->check(outputFile());
   app->add_option("--eval-every", r.evalEvery,
-                  "held-out accuracy every K steps (0: at the end)")
+                  "held-out accuracy (with --data: validation loss) every K "
+                  "steps (0: at the end)")
       ->check(integerAtLeast(0))
       ->capture_default_str();
   app->add_option("--save-every", r.saveEvery,

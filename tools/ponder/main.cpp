@@ -109,6 +109,8 @@ int main(int argc, char **argv) {
                                    makeGenerateCommand(app)};
   for (Command &c : makeBenchCommands(app))
     commands.push_back(std::move(c));
+  for (Command &c : makeTokenizerCommands(app))
+    commands.push_back(std::move(c));
 
   // An unknown subcommand gets a suggestion (CLI11 would call it an
   // unexpected positional).
@@ -123,8 +125,8 @@ int main(int argc, char **argv) {
 
   if (argc == 1)
     return fail(ponder::Status::error("ponder: give a command: init, run, "
-                                      "train, eval, generate or bench "
-                                      "(ponder --help)"));
+                                      "train, eval, generate, bench or "
+                                      "tokenizer (ponder --help)"));
   std::optional<std::string> error;
   try {
     app.parse(argc, argv);

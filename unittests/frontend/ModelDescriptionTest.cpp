@@ -261,10 +261,24 @@ TEST(ModelDescription, UnknownKey) {
             "m.toml:16: key 'depth.zeta': unknown key");
 }
 
+TEST(ModelDescription, DataNamesATokenizer) {
+  ParsedDescription p = parseModelDescription(
+      std::string(kMinimal) + "\n[data]\ntokenizer = \"tok.model\"\n",
+      "m.toml");
+  ASSERT_TRUE(p.description) << p.error;
+  EXPECT_EQ(p.description->data.tokenizer, "tok.model");
+  EXPECT_NE(errorOf(std::string(kMinimal) + "\n[data]\ntokenizer = 3\n")
+                .find("key 'data.tokenizer': expected string, got integer"),
+            std::string::npos);
+  EXPECT_NE(errorOf(std::string(kMinimal) + "\n[data]\nvocab = \"x\"\n")
+                .find("key 'data.vocab': unknown key"),
+            std::string::npos);
+}
+
 TEST(ModelDescription, UnknownSection) {
   EXPECT_EQ(errorOf(std::string(kFull) + "\n[trian]\nlr = 0.1\n"),
             "m.toml:29: section [trian]: unknown section (expected model, "
-            "depth, loss, think)");
+            "depth, loss, think, data)");
   EXPECT_EQ(errorOf("seed = 1\n" + std::string(kMinimal)),
             "m.toml:1: key 'seed': unknown key (outside any section)");
   EXPECT_EQ(errorOf("think = 3\n" + std::string(kMinimal)),

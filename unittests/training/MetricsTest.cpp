@@ -32,7 +32,7 @@ TEST_F(Metrics, HeaderAndRowsHaveTheSameColumns) {
       "step,loss,loss_ce,loss_ponder,loss_policy,grad_norm,"
       "learning_rate,mean_depth,tokens_per_s,heldout_accuracy,reward,"
       "advantage_std,think_per_verbal,think_advantage,thoughts_per_answer,"
-      "heldout_thoughts_per_answer,heldout_flops_per_answer");
+      "heldout_thoughts_per_answer,heldout_flops_per_answer,heldout_loss");
   MetricsRow plain;
   plain.step = 7;
   plain.loss = 0.5;
@@ -40,7 +40,7 @@ TEST_F(Metrics, HeaderAndRowsHaveTheSameColumns) {
   plain.meanDepth = 1.25;
   plain.tokensPerSecond = 1234.56;
   EXPECT_EQ(formatMetricsRow(plain),
-            "7,0.5,0,0,0,0,0.003,1.2500,1234.6,,,,,,,,");
+            "7,0.5,0,0,0,0,0.003,1.2500,1234.6,,,,,,,,,");
   MetricsRow thinking = plain;
   thinking.heldOutAccuracy = 0.875;
   thinking.reward = -0.25;
@@ -51,7 +51,11 @@ TEST_F(Metrics, HeaderAndRowsHaveTheSameColumns) {
   thinking.heldOutFlops = 1.5e6;
   EXPECT_EQ(formatMetricsRow(thinking),
             "7,0.5,0,0,0,0,0.003,1.2500,1234.6,0.8750,-0.25,0.5,2,,6,5.5,"
-            "1.5e+06");
+            "1.5e+06,");
+  MetricsRow text = plain;
+  text.heldOutLoss = 3.25;
+  EXPECT_EQ(formatMetricsRow(text),
+            "7,0.5,0,0,0,0,0.003,1.2500,1234.6,,,,,,,,,3.25");
   EXPECT_EQ(fields(formatMetricsRow(plain)), fields(metricsHeader()));
 }
 
