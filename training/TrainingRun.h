@@ -91,6 +91,12 @@ public:
   double lastAccuracy() const { return accuracy; }
   /// A corpus's last validation loss (nats per target), -1 before any.
   double lastHeldOutLoss() const { return heldOutLoss; }
+  /// The examples (a corpus's windows) each evaluation reads.
+  int64_t heldOutSize() const {
+    return corpusTask
+               ? std::min(opts.heldOutCount, corpusTask->heldOutWindows())
+               : opts.heldOutCount;
+  }
 
 private:
   TrainingRun(const Artifact &model) : model(model) {}

@@ -21,16 +21,17 @@ namespace ponder::cli {
 namespace {
 
 /// A token's text on one line of a table or a CSV field: spaces as '_',
-/// control characters escaped, no commas or quotes.
+/// newlines and tabs named, other control characters escaped, no commas or
+/// quotes.
 std::string label(const Vocabulary &v, int32_t id) {
   std::string text = v.decode({id}, v.size(), false), out;
   for (unsigned char c : text) {
     if (c == ' ')
       out += '_';
     else if (c == '\n')
-      out += "\\n";
+      out += "<nl>";
     else if (c == '\t')
-      out += "\\t";
+      out += "<tab>";
     else if (c == ',')
       out += "<comma>";
     else if (c == '"')

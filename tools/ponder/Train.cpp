@@ -193,7 +193,7 @@ int trainModel(const TrainOptions &o, const LoadedModel &loaded,
     std::printf("trained to step %lld: loss %.4f, validation loss %.4f, "
                 "perplexity %.2f (%lld windows); checkpoint %s, metrics %s\n",
                 static_cast<long long>(*reached), last.loss, loss,
-                std::exp(loss), static_cast<long long>(options.heldOutCount),
+                std::exp(loss), static_cast<long long>((*run)->heldOutSize()),
                 options.out.c_str(), (*run)->metricsPath().c_str());
     return 0;
   }

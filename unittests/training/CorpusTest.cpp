@@ -9,6 +9,7 @@
 
 #include "training/Corpus.h"
 #include "training/SentencePiece.h"
+#include "unittests/EnglishLike.h"
 #include "unittests/TempDirTest.h"
 
 #include <gtest/gtest.h>
@@ -19,30 +20,6 @@
 using namespace ponder;
 
 namespace {
-
-/// Deterministic English-like text: `lines` sentences from small word
-/// lists, with tabs, doubled spaces and a non-ASCII word among them.
-std::string englishLike(int lines) {
-  const char *subjects[] = {"The cat",     "A banker",    "My friend", "Nobody",
-                            "The old man", "Every child", "She",       "We"};
-  const char *verbs[] = {"likes", "sees",  "wants", "remembers",
-                         "reads", "finds", "lends", "forgets"};
-  const char *objects[] = {"the umbrella", "a book",    "the sun",
-                           "the rain",     "a classic", "the café",
-                           "his kingdom",  "a horse"};
-  std::string text;
-  uint64_t state = 7;
-  for (int i = 0; i < lines; ++i) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    text += subjects[(state >> 33) % 8];
-    text += (state >> 40) % 5 == 0 ? "  " : " ";
-    text += verbs[(state >> 44) % 8];
-    text += " ";
-    text += objects[(state >> 50) % 8];
-    text += (state >> 56) % 3 == 0 ? ".\n\t-- Mark Twain\n" : ".\n";
-  }
-  return text;
-}
 
 class CorpusTest : public TempDirTest {
 protected:
