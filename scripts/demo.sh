@@ -4,8 +4,10 @@
 # with `ponder init` (which compiles it into a cached artifact), runs it on a
 # batch with `ponder run`, trains the addition model on one-digit sums with
 # `ponder train` (checkpoint and metrics CSV), generates from that checkpoint
-# through the key/value cache with `ponder generate`, and times the 256-wide
-# model with `ponder bench` (forward and generation).
+# through the key/value cache with `ponder generate`, trains a small
+# language model on English text (scripts/text-demo.sh: a tokenizer, the
+# validation perplexity, samples), and times the 256-wide model with
+# `ponder bench` (forward, generation and training).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -71,6 +73,11 @@ done
 echo "   parity (untrained weights), temperature 1:"
 build/bin/ponder generate examples/models/parity.toml --weights "$out/parity.safetensors" \
   --vocab parity --prompt '0110|' --max-new 8 --temperature 1 --seed 3
+
+echo
+echo "== English text (scripts/text-demo.sh 400): the fortunes package's quotations,"
+echo "   a SentencePiece tokenizer, 400 steps of examples/text/model.toml, samples"
+bash scripts/text-demo.sh 400 | sed 's/^/   /'
 
 echo
 echo "== ponder bench examples/models/wide256.toml (CPU, every core; docs/performance.md)"

@@ -96,7 +96,8 @@ void printSummary(const TextEvaluation &e, const std::string &source,
 Status writeTokensCsv(const TextEvaluation &e, const Vocabulary &v,
                       const std::vector<int32_t> &tokens,
                       const std::string &path) {
-  std::ofstream out(path);
+  std::string partial = path + ".partial";
+  std::ofstream out(partial);
   out << "id,token,count,depth,nll\n";
   for (int32_t id : tokens) {
     const DepthStats &s = e.byId[size_t(id)];
@@ -104,7 +105,11 @@ Status writeTokensCsv(const TextEvaluation &e, const Vocabulary &v,
         << s.depth / double(s.count) << ',' << s.nll / double(s.count) << '\n';
   }
   out.close();
-  return out ? Status::ok() : Status::error(path + ": cannot write it");
+  if (!out || std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    return Status::error(path + ": cannot write it");
+  }
+  return Status::ok();
 }
 
 Status writePositionsCsv(const TextEvaluation &e, const std::string &path) {
@@ -141,8 +146,8 @@ Status writeOutputs(const EvalTextOptions &o, const TextEvaluation &e,
   }
   if (o.plot.empty())
     return Status::ok();
-  std::string tokens = o.plot + ".tokens.partial",
-              positions = o.plot + ".positions.partial";
+  std::string tokens = o.plot + ".tokens.csv",
+              positions = o.plot + ".positions.csv";
   Status s = writeTokensCsv(e, v, plotted(e), tokens);
   if (s)
     s = writePositionsCsv(e, positions);

@@ -76,6 +76,12 @@ TEST(ModelKey, EveryKeyChangesIt) {
   }
 }
 
+// The tokenizer is how `ponder` reads text, not part of the compiled model.
+TEST(ModelKey, TheTokenizerDoesNotChangeIt) {
+  EXPECT_EQ(keyOf(std::string(kEvery) + "[data]\ntokenizer = \"t.model\"\n"),
+            keyOf(kEvery));
+}
+
 TEST(ModelKey, CommentsOrderAndSpeltOutDefaultsDoNotChangeIt) {
   std::string minimal = "[model]\nverbal_vocab = 8\nd_model = 16\n"
                         "n_heads = 2\nd_ff = 32\nmax_seq = 12\n"
