@@ -12,7 +12,8 @@
 #               model of the same family, its distribution at temperature 1.
 # Each is evaluated with ponder eval --data on the whole validation text.
 # It prints one line per run:
-#   NAME seed S: validation perplexity P, bits per byte B, top-1 A%, ECE E
+#   NAME seed S: validation perplexity P, bits per byte B, top-1 A%, ECE E,
+#   mean top-1 probability C%
 # Logs, checkpoints and evaluations go to build/text-soft-targets/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,13 +49,14 @@ report() { # RUN NAME SEED
     >"$out/$1.eval.log"
   awk -v name="$2" -v seed="$3" '
     /validation perplexity/ { split($0, a, ", "); ppl = a[2]; bpb = a[3] }
-    /top-1 accuracy/ { split($0, b, ", "); top = b[1]; ece = b[2] }
+    /top-1 accuracy/ { split($0, b, ", "); top = b[1]; ece = b[2]; conf = b[3] }
     END {
       sub("validation perplexity ", "", ppl); sub("bits per byte ", "", bpb)
       sub("top-1 accuracy ", "", top); sub("expected calibration error ", "", ece)
-      sub(" .*", "", ece)
-      printf "%s seed %s: validation perplexity %s, bits per byte %s, top-1 %s, ECE %s\n",
-        name, seed, ppl, bpb, top, ece
+      sub(" .*", "", ece); sub("mean top-1 probability ", "", conf)
+      printf "%s seed %s: validation perplexity %s, bits per byte %s, " \
+        "top-1 %s, ECE %s, mean top-1 probability %s\n",
+        name, seed, ppl, bpb, top, ece, conf
     }' "$out/$1.eval.log"
 }
 

@@ -22,6 +22,13 @@ double TextEvaluation::accuracy() const {
   return targets ? double(correct) / double(targets) : 0;
 }
 
+double TextEvaluation::confidence() const {
+  double sum = 0;
+  for (const CalibrationBin &b : bins)
+    sum += b.confidence;
+  return targets ? sum / double(targets) : 0;
+}
+
 double TextEvaluation::calibrationError() const {
   double error = 0;
   for (const CalibrationBin &b : bins)

@@ -51,6 +51,9 @@ struct TextEvaluation {
   double bitsPerByte() const;
   double meanDepth() const { return targets ? depth / double(targets) : 0; }
   double accuracy() const; // top-1
+  /// The mean top-1 verbal probability: above accuracy() for an
+  /// over-confident model, below for an under-confident one.
+  double confidence() const;
   /// Expected calibration error: the bins' |accuracy - confidence|,
   /// weighted by their share of the targets.
   double calibrationError() const;

@@ -84,9 +84,9 @@ void printSummary(const TextEvaluation &e, const std::string &source,
               "bits per byte %.4f\n",
               e.meanNll(), e.perplexity(), e.bitsPerByte());
   std::printf("top-1 accuracy %.2f%%, expected calibration error %.4f (%d "
-              "bins)\n",
+              "bins), mean top-1 probability %.2f%%\n",
               100 * e.accuracy(), e.calibrationError(),
-              TextEvaluation::kCalibrationBins);
+              TextEvaluation::kCalibrationBins, 100 * e.confidence());
   std::printf("mean depth %.3f steps; correlation of a target's NLL with "
               "its predictor's depth %.3f\n",
               e.meanDepth(), e.depthNllCorrelation);
