@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # scripts/text-corpus.sh OUT [CORPUS.txt]: the text of scripts/text-demo.sh
-# in OUT/train.txt and OUT/val.txt, and its tokenizer in OUT/tok.model (1024
-# pieces; `vocabulary N` in OUT/tokenizer.log). The text is CORPUS.txt's
-# paragraphs (separated by blank lines) or the quotations the Debian
-# `fortunes` package ships (/usr/share/games/fortunes, separated by lines of
-# '%'), shuffled with a fixed seed and split 90/10. Backspaces and carriage
+# in OUT/train.txt and OUT/val.txt, and its tokenizer in OUT/tok.model
+# ($VOCAB pieces, default 1024; `vocabulary N` in OUT/tokenizer.log). The
+# text is CORPUS.txt's paragraphs (separated by blank lines) or the
+# quotations the Debian `fortunes` package ships (/usr/share/games/fortunes,
+# separated by lines of '%'), shuffled with a fixed seed and split 90/10. Backspaces and carriage
 # returns (old overstriking) are dropped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,5 +37,5 @@ open(f"{out}/val.txt", "w").write(sep.join(parts[:cut]) + "\n")
 open(f"{out}/train.txt", "w").write(sep.join(parts[cut:]) + "\n")
 PY
 [[ -x build/bin/ponder ]] || bash scripts/setup.sh >&2
-build/bin/ponder tokenizer train "$out/train.txt" --vocab 1024 \
+build/bin/ponder tokenizer train "$out/train.txt" --vocab "${VOCAB:-1024}" \
   -o "$out/tok.model" >"$out/tokenizer.log"

@@ -11,7 +11,8 @@
 #   4. ponder eval --data: validation loss, perplexity, bits per byte,
 #      calibration, and the depth per token and position (depth.png);
 #   5. three samples from ponder generate.
-# It prints `vocabulary N`, `validation perplexity X`, `bits per byte B`
+# A small corpus needs a smaller tokenizer: VOCAB=512 scripts/text-demo.sh
+# (the model's verbal_vocab follows). It prints `vocabulary N`, `validation perplexity X`, `bits per byte B`
 # and the samples;
 # everything else goes to build/text-demo/.
 set -euo pipefail
@@ -26,7 +27,9 @@ ponder=build/bin/ponder
 
 bash scripts/text-corpus.sh "$out" ${corpus:+"$corpus"}
 sed -n 's/^\(vocabulary [0-9]*\).*/\1/p' "$out/tokenizer.log"
-cp examples/text/model.toml "$out/model.toml"
+vocab=$(sed -n 's/^vocabulary \([0-9]*\).*/\1/p' "$out/tokenizer.log")
+sed "s/^verbal_vocab = [0-9]*/verbal_vocab = $vocab/" examples/text/model.toml \
+  >"$out/model.toml"
 $ponder train "$out/model.toml" --data "$out/train.txt" --val "$out/val.txt" \
   --steps "$steps" --batch 32 --lr 3e-3 --eval-every $((steps / 4)) \
   --out "$out/run.safetensors" >"$out/train.log" 2>&1 ||
