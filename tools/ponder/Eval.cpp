@@ -311,8 +311,10 @@ int runEval(EvalOptions &o) {
     return fail(c.getStatus());
   if (!o.text.data.empty() && !o.task.empty())
     return fail(Status::error("ponder: --task and --data: give one"));
-  if (!o.text.data.empty() ||
-      (o.task.empty() && !corpusOf(c->metadata["task"]).empty()))
+  auto recordedTask = c->metadata.find("task");
+  bool trainedOnText = recordedTask != c->metadata.end() &&
+                       !corpusOf(recordedTask->second).empty();
+  if (!o.text.data.empty() || (o.task.empty() && trainedOnText))
     return runTextEval(o, *c);
   if (!o.text.val.empty())
     return fail(Status::error("ponder: --val needs --data"));

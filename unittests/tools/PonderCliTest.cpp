@@ -87,8 +87,8 @@ TEST_F(PonderCli, MistypesGetOneLineWithASuggestion) {
   EXPECT_EQ(ponder("init " + model + " --sed 1 -o " + path("w.st")), 1);
   EXPECT_EQ(err, "ponder: unknown option '--sed'; did you mean '--seed'?\n");
   EXPECT_EQ(ponder(""), 1);
-  EXPECT_EQ(err, "ponder: give a command: init, run, train, eval, generate "
-                 "or bench (ponder --help)\n");
+  EXPECT_EQ(err, "ponder: give a command: init, run, train, eval, generate, "
+                 "bench or tokenizer (ponder --help)\n");
   EXPECT_EQ(ponder("init " + model + " -o " + path("w.st") + " --seed"), 1);
   EXPECT_EQ(err, "ponder: option '--seed' needs a value\n");
   EXPECT_EQ(ponder("eval --weights w --examples 99999999999999999999"), 1);

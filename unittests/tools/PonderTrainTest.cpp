@@ -304,7 +304,7 @@ TEST_F(PonderTrain, BadOptionsAreOneLine) {
   };
   std::string t = "train " + model;
   EXPECT_EQ(failure(t + " --steps 5 --out " + dir + "/x.safetensors"),
-            "ponder: missing option '--task'\n");
+            "ponder: missing option '--task' (or --data)\n");
   EXPECT_EQ(failure(t + " --task parity --steps 5"),
             "ponder: missing option '--out'\n");
   EXPECT_EQ(failure(t + " --task sorting --steps 5 --out " + dir + "/x"),
