@@ -113,8 +113,9 @@ SmallVector<Value> Trunk::chainYields() const {
 /// after the data arguments, in contract order.
 class ModelBuilder {
 public:
-  ModelBuilder(ImplicitLocOpBuilder &b, const ModelDescription &desc)
-      : b(b), desc(desc),
+  ModelBuilder(ImplicitLocOpBuilder &b, const ModelDescription &desc,
+               const BuildOptions &options)
+      : b(b), desc(desc), options(options),
         vocab(VocabAttr::get(b.getContext(), desc.model.verbalVocab,
                              desc.model.thinkVocab)) {}
 
@@ -171,13 +172,24 @@ private:
   void setModuleAttributes(ModuleOp module);
   void buildForward(const Types &t);
   void buildDecode(const Types &t);
-  /// Returns @loss's data inputs, which @grad and @train_step share.
-  SmallVector<std::pair<StringRef, Type>> buildLoss(const Types &t);
-  /// The loss terms of @loss from the trunk's results.
+  /// Returns @loss's data inputs, which @grad and @train_step share. With
+  /// `scaled`, @loss_shard: the inputs end with `loss_scales`.
+  SmallVector<std::pair<StringRef, Type>> buildLoss(const Types &t,
+                                                    bool scaled = false);
+  /// The loss terms of @loss from the trunk's results; with `scales` ([3]),
+  /// each term of the total is multiplied by its scale.
   SmallVector<Value> buildLossTerms(const Types &t, const Trunk &trunk,
-                                    bool useReference);
-  void buildGrad(func::FuncOp loss,
-                 ArrayRef<std::pair<StringRef, Type>> inputs);
+                                    bool useReference, Value scales = {});
+  /// The gradient of `loss` as function `name`.
+  void buildGrad(func::FuncOp loss, ArrayRef<std::pair<StringRef, Type>> inputs,
+                 StringRef name = "grad");
+  /// @loss_shard, @grad_shard and @apply_gradients (BuildOptions).
+  void buildDataParallel(ModuleOp module, const Types &t);
+  /// Global-norm clipping of `grads` and one AdamW update per parameter,
+  /// `moments` naming the first moments, then the second ones: grad_norm,
+  /// the parameters, the first and the second moments.
+  SmallVector<Value> buildUpdate(ValueRange grads,
+                                 ArrayRef<std::string> moments);
   void buildTrainStep(const Types &t, func::FuncOp loss,
                       ArrayRef<std::pair<StringRef, Type>> inputs);
   /// @train_step's body: the gradient, clipping and one AdamW update per
@@ -204,6 +216,7 @@ private:
 
   ImplicitLocOpBuilder &b;
   const ModelDescription &desc;
+  BuildOptions options;
   VocabAttr vocab;
   llvm::StringMap<Value> params, inputs;
 };
@@ -456,6 +469,46 @@ void ModelBuilder::buildModule(ModuleOp module) {
   buildGrad(loss, inputs);
   b.setInsertionPointToEnd(module.getBody());
   buildTrainStep(t, loss, inputs);
+  if (options.dataParallel)
+    buildDataParallel(module, t);
+}
+
+// Data parallelism (docs/distributed.md): each rank differentiates its
+// shard's loss with every term scaled by max(1, its count) / max(1, the
+// global count), so that the ranks' gradients sum to the whole batch's;
+// the sum is clipped and applied by @apply_gradients.
+void ModelBuilder::buildDataParallel(ModuleOp module, const Types &t) {
+  b.setInsertionPointToEnd(module.getBody());
+  SmallVector<std::pair<StringRef, Type>> inputs = buildLoss(t, true);
+  auto loss = module.lookupSymbol<func::FuncOp>("loss_shard");
+  b.setInsertionPointToEnd(module.getBody());
+  buildGrad(loss, inputs, "grad_shard");
+
+  b.setInsertionPointToEnd(module.getBody());
+  std::vector<ParameterSpec> specs = getParameters(desc);
+  std::vector<std::string> names;
+  for (const char *prefix : {"grad.", "adam.m.", "adam.v."})
+    for (const ParameterSpec &p : specs)
+      names.push_back(prefix + p.name);
+  SmallVector<std::pair<StringRef, Type>> trailing, outputs;
+  for (auto [i, name] : llvm::enumerate(names))
+    trailing.push_back({name, floatTensor(specs[i % specs.size()].shape)});
+  trailing.append({{"learning_rate", t.scalar},
+                   {"step", idTensor({})},
+                   {"weight_decay", t.scalar}});
+  outputs.push_back({"grad_norm", t.scalar});
+  for (const ParameterSpec &p : specs)
+    outputs.push_back({p.name, floatTensor(p.shape)});
+  outputs.append(trailing.begin() + specs.size(),
+                 trailing.begin() + 3 * specs.size());
+  b.setLoc(at("loss"));
+  beginFunction("apply_gradients", {}, outputs, trailing);
+  SmallVector<Value> grads;
+  for (const ParameterSpec &p : specs)
+    grads.push_back(input("grad." + p.name));
+  func::ReturnOp::create(
+      b, buildUpdate(grads,
+                     ArrayRef<std::string>(names).drop_front(specs.size())));
 }
 
 // @forward: inference (MODEL.md §4).
@@ -511,8 +564,8 @@ void ModelBuilder::buildDecode(const Types &t) {
 
 // @loss: the training objective (MODEL.md §5), with the outputs of
 // `ponder run` (§8).
-SmallVector<std::pair<StringRef, Type>>
-ModelBuilder::buildLoss(const Types &t) {
+SmallVector<std::pair<StringRef, Type>> ModelBuilder::buildLoss(const Types &t,
+                                                                bool scaled) {
   SmallVector<std::pair<StringRef, Type>> inputs = {
       {"ids", t.ids},
       {"lengths", t.lengths},
@@ -521,8 +574,10 @@ ModelBuilder::buildLoss(const Types &t) {
   bool useReference = desc.loss.referenceMix > 0.0;
   if (useReference)
     inputs.push_back({"reference_logits", t.logits});
+  if (scaled)
+    inputs.push_back({"loss_scales", floatTensor({3})});
   b.setLoc(at("loss"));
-  beginFunction("loss", inputs,
+  beginFunction(scaled ? "loss_shard" : "loss", inputs,
                 {{"loss", t.scalar},
                  {"loss.ce", t.scalar},
                  {"loss.ponder", t.scalar},
@@ -531,7 +586,8 @@ ModelBuilder::buildLoss(const Types &t) {
                  {"steps", t.steps},
                  {"remainder", t.perPosition}});
   Trunk trunk = buildTrunk(input("ids"), input("lengths"));
-  SmallVector<Value> results = buildLossTerms(t, trunk, useReference);
+  SmallVector<Value> results = buildLossTerms(
+      t, trunk, useReference, scaled ? input("loss_scales") : Value());
   b.setLoc(at("loss"));
   results.append({trunk.logits, trunk.steps, trunk.remainder});
   func::ReturnOp::create(b, results);
@@ -540,7 +596,8 @@ ModelBuilder::buildLoss(const Types &t) {
 
 SmallVector<Value> ModelBuilder::buildLossTerms(const Types &t,
                                                 const Trunk &trunk,
-                                                bool useReference) {
+                                                bool useReference,
+                                                Value scales) {
   Value ids = input("ids"), lengths = input("lengths");
   bool perStep = static_cast<bool>(trunk.perStepLogits);
   b.setLoc(at("loss"));
@@ -564,14 +621,24 @@ SmallVector<Value> ModelBuilder::buildLossTerms(const Types &t,
       b, t.scalar,
       HaltingModeAttr::get(b.getContext(), toHaltingMode(desc.depth.halting)),
       trunk.steps, trunk.remainder, trunk.probs, lengths, priorLambda);
-  // L = L_ce + w L_ponder + lambda_pg L_pg (MODEL.md §5).
-  Value ponderTerm =
-      arith::MulFOp::create(b, scalar(desc.ponderWeight()), ponderCost);
+  // L = L_ce + w L_ponder + lambda_pg L_pg (MODEL.md §5); a shard's terms
+  // are scaled (buildDataParallel).
+  auto scaledTerm = [&](Value term, int64_t i) {
+    if (!scales)
+      return term;
+    Value index = arith::ConstantIndexOp::create(b, i);
+    Value s = tensor::ExtractOp::create(b, scales, ValueRange{index});
+    return arith::MulFOp::create(b, term,
+                                 tensor::FromElementsOp::create(b, t.scalar, s))
+        .getResult();
+  };
+  Value ponderTerm = arith::MulFOp::create(b, scalar(desc.ponderWeight()),
+                                           scaledTerm(ponderCost, 1));
   b.setLoc(at("loss"));
-  Value total = arith::AddFOp::create(b, ce, ponderTerm);
+  Value total = arith::AddFOp::create(b, scaledTerm(ce, 0), ponderTerm);
   b.setLoc(at("loss.policy_weight"));
-  Value policyTerm =
-      arith::MulFOp::create(b, scalar(desc.loss.policyWeight), policy);
+  Value policyTerm = arith::MulFOp::create(b, scalar(desc.loss.policyWeight),
+                                           scaledTerm(policy, 2));
   b.setLoc(at("loss"));
   total = arith::AddFOp::create(b, total, policyTerm);
   return {total, ce, ponderCost, policy};
@@ -592,11 +659,12 @@ ModelBuilder::gradOutputs(func::FuncOp loss) {
 // @grad: @loss's outputs and the gradient of the loss with respect to every
 // parameter (`ponder run --grad`, MODEL.md §8), by ponder-autodiff.
 void ModelBuilder::buildGrad(func::FuncOp loss,
-                             ArrayRef<std::pair<StringRef, Type>> inputs) {
+                             ArrayRef<std::pair<StringRef, Type>> inputs,
+                             StringRef name) {
   std::vector<std::pair<std::string, Type>> outputs = gradOutputs(loss);
   SmallVector<std::pair<StringRef, Type>> outs(outputs.begin(), outputs.end());
   b.setLoc(at("loss"));
-  func::FuncOp grad = beginFunction("grad", inputs, outs);
+  func::FuncOp grad = beginFunction(name, inputs, outs);
   SmallVector<Type> resultTypes;
   for (auto &[_, type] : outputs)
     resultTypes.push_back(type);
@@ -648,9 +716,21 @@ ModelBuilder::buildOptimizerStep(func::FuncOp loss,
     resultTypes.push_back(type);
   auto g = GradientOp::create(b, resultTypes, loss.getSymName(), lossArgs);
   SmallVector<Value> grads(g.getResults().drop_front(loss.getNumResults()));
-  auto clip =
-      ClipGlobalNormOp::create(b, ValueRange(grads).getTypes(), floatTensor({}),
-                               grads, b.getF64FloatAttr(1.0));
+  SmallVector<Value> results(g.getResults().take_front(4));
+  SmallVector<Value> update = buildUpdate(grads, moments);
+  results.push_back(update.front());
+  results.push_back(g.getResult(5)); // steps
+  results.append(update.begin() + 1, update.end());
+  return results;
+}
+
+// MODEL.md §7: global-norm clipping at 1.0, and AdamW with decoupled weight
+// decay on 2-D parameters except embed.*.
+SmallVector<Value> ModelBuilder::buildUpdate(ValueRange grads,
+                                             ArrayRef<std::string> moments) {
+  std::vector<ParameterSpec> specs = getParameters(desc);
+  auto clip = ClipGlobalNormOp::create(b, grads.getTypes(), floatTensor({}),
+                                       grads, b.getF64FloatAttr(1.0));
   Value lr = tensor::ExtractOp::create(b, input("learning_rate"), ValueRange{});
   Value step = arith::ExtSIOp::create(
       b, b.getI64Type(),
@@ -659,10 +739,7 @@ ModelBuilder::buildOptimizerStep(func::FuncOp loss,
       tensor::ExtractOp::create(b, input("weight_decay"), ValueRange{});
   Value noDecay =
       arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f)).getResult();
-  SmallVector<Value> results(g.getResults().take_front(4));
-  results.push_back(clip.getNorm());
-  results.push_back(g.getResult(5)); // steps
-  SmallVector<Value> newM, newV;
+  SmallVector<Value> results = {clip.getNorm()}, newM, newV;
   for (auto [i, p] : llvm::enumerate(specs)) {
     bool decays = p.shape.size() == 2 && p.name.rfind("embed.", 0) != 0;
     auto update =
@@ -682,11 +759,12 @@ ModelBuilder::buildOptimizerStep(func::FuncOp loss,
 } // namespace
 
 OwningOpRef<ModuleOp> buildModel(MLIRContext &context,
-                                 const ModelDescription &desc) {
+                                 const ModelDescription &desc,
+                                 const BuildOptions &options) {
   context.loadDialect<PonderDialect, func::FuncDialect, arith::ArithDialect,
                       tensor::TensorDialect>();
   ImplicitLocOpBuilder b(UnknownLoc::get(&context), &context);
-  ModelBuilder builder(b, desc);
+  ModelBuilder builder(b, desc, options);
   OwningOpRef<ModuleOp> module = ModuleOp::create(builder.at("model"));
   builder.buildModule(*module);
   return module;

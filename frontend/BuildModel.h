@@ -40,8 +40,18 @@ std::vector<ParameterSpec> getParameters(const ModelDescription &desc);
 /// new positions written.
 /// Parameter arguments carry `ponder.param = "NAME"`. The dialects used must
 /// be loaded in `context` (see registerPonderDialects).
+struct BuildOptions {
+  /// Also @loss_shard (@loss with an input `loss_scales` [3] that scales
+  /// L_ce, L_ponder and L_pg), @grad_shard (its gradient) and
+  /// @apply_gradients(params, grad.NAME..., adam.m/v.NAME..., learning_rate,
+  /// step, weight_decay) -> (grad_norm, params, moments): @train_step split
+  /// at the gradient, for data-parallel training (docs/distributed.md).
+  bool dataParallel = false;
+};
+
 mlir::OwningOpRef<mlir::ModuleOp> buildModel(mlir::MLIRContext &context,
-                                             const ModelDescription &desc);
+                                             const ModelDescription &desc,
+                                             const BuildOptions &options = {});
 
 } // namespace ponder
 

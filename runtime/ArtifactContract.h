@@ -119,6 +119,13 @@ typedef void (*ponder_entry_fn)(void **args);
 #define PONDER_ENTRY_LOSS "loss"
 #define PONDER_ENTRY_GRAD "grad"
 #define PONDER_ENTRY_TRAIN_STEP "train_step"
+/* Only with ponderc --data-parallel: @train_step split at the gradient.
+ * grad_shard is grad with the input loss_scales; apply_gradients takes the
+ * parameters, grad.NAME, adam.m.NAME, adam.v.NAME, learning_rate, step and
+ * weight_decay and returns grad_norm, the parameters and the moments. */
+#define PONDER_ENTRY_LOSS_SHARD "loss_shard"
+#define PONDER_ENTRY_GRAD_SHARD "grad_shard"
+#define PONDER_ENTRY_APPLY_GRADIENTS "apply_gradients"
 
 /*===-- Values the entry points take and return, by name ------------------===*/
 
@@ -137,6 +144,9 @@ typedef void (*ponder_entry_fn)(void **args);
 #define PONDER_VALUE_LEARNING_RATE "learning_rate"
 #define PONDER_VALUE_STEP "step"
 #define PONDER_VALUE_WEIGHT_DECAY "weight_decay"
+/* grad_shard: [3] F32, the factors of L_ce, L_ponder and L_pg (a shard's
+ * max(1, count) over the global batch's, docs/distributed.md). */
+#define PONDER_VALUE_LOSS_SCALES "loss_scales"
 
 /* Results. train_step returns the updated parameters and moments under
  * their input names. */

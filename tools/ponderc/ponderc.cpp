@@ -109,6 +109,12 @@ static cl::opt<bool> scoreAttention(
     cl::desc("CPU: attention through [B, H, T, T] score matrices instead of "
              "the vectorised online-softmax loops (for comparison)"),
     cl::init(false), cl::cat(pondercCategory));
+static cl::opt<bool> dataParallel(
+    "data-parallel",
+    cl::desc("Also @loss_shard, @grad_shard and @apply_gradients: the "
+             "training step split at the gradient for data-parallel "
+             "training (docs/distributed.md)"),
+    cl::init(false), cl::cat(pondercCategory));
 static cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("Architecture of the PTX (--emit=ptx|llvm); artifacts "
@@ -314,7 +320,7 @@ int main(int argc, char **argv) {
   ponder::registerPonderDialects(registry);
   mlir::MLIRContext context(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      ponder::buildModel(context, *parsed.description);
+      ponder::buildModel(context, *parsed.description, {dataParallel});
   // A description that parsed must give valid IR: failing here is a bug in
   // the front end, reported with the verifier's diagnostic.
   if (mlir::failed(mlir::verify(*module))) {
