@@ -115,11 +115,19 @@ StatusOr<Tensor> Trainer::referenceLogits(const TrainBatch &batch) const {
   return copied;
 }
 
-StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
-                                     double weightDecay) {
-  const EntryPoint &entry = *artifact.entry(PONDER_ENTRY_TRAIN_STEP);
-  Tensor softTargets;
-  if (takesReference(entry)) {
+StatusOr<std::map<std::string, const Tensor *>>
+Trainer::stepInputs(const TrainBatch &batch, double lr, double weightDecay,
+                    std::vector<Tensor> &scratch) const {
+  const std::vector<int64_t> &shape = batch.ids->shape();
+  scratch.clear();
+  scratch.reserve(5);
+  scratch.push_back(Tensor(DType::F32, shape)); // zero advantages
+  scratch.push_back(scalarF32(lr));
+  scratch.push_back(scalarF32(weightDecay));
+  scratch.push_back(Tensor(DType::I32, {}));
+  scratch[3].data<int32_t>()[0] = int32_t(completed + 1);
+  std::map<std::string, const Tensor *> values;
+  if (takesReference(*artifact.entry(PONDER_ENTRY_TRAIN_STEP))) {
     if (!reference)
       return Status::error("the model has [loss] reference_mix > 0 and "
                            "needs a reference model (ponder train "
@@ -127,53 +135,62 @@ StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
     StatusOr<Tensor> logits = referenceLogits(batch);
     if (!logits)
       return logits.getStatus();
-    softTargets = std::move(*logits);
+    scratch.push_back(std::move(*logits));
+    values[PONDER_VALUE_REFERENCE_LOGITS] = &scratch[4];
   }
-  std::map<std::string, const Tensor *> values;
   for (const auto &[name, t] : params)
     values[name] = &t;
   for (const auto &[name, t] : moments1)
     values[kMomentPrefix[0] + name] = &t;
   for (const auto &[name, t] : moments2)
     values[kMomentPrefix[1] + name] = &t;
-  const std::vector<int64_t> &shape = batch.ids->shape();
-  Tensor zeros(DType::F32, shape), lrT = scalarF32(lr),
-                                   decayT = scalarF32(weightDecay);
-  Tensor stepT(DType::I32, {});
-  stepT.data<int32_t>()[0] = int32_t(completed + 1);
   values[PONDER_VALUE_IDS] = batch.ids;
   values[PONDER_VALUE_LENGTHS] = batch.lengths;
   values[PONDER_VALUE_TARGET_WEIGHT] = batch.targetWeight;
-  values[PONDER_VALUE_ADVANTAGE] = batch.advantage ? batch.advantage : &zeros;
-  if (reference)
-    values[PONDER_VALUE_REFERENCE_LOGITS] = &softTargets;
-  values[PONDER_VALUE_LEARNING_RATE] = &lrT;
-  values[PONDER_VALUE_STEP] = &stepT;
-  values[PONDER_VALUE_WEIGHT_DECAY] = &decayT;
-  auto out = artifact.call(entry, values);
-  if (!out)
-    return out.getStatus();
-  // A step whose loss or gradient is not finite would poison every
-  // parameter: it is refused and the state stays that of the last step.
-  for (auto [name, what] :
-       {std::pair(PONDER_VALUE_LOSS, "the loss"),
-        std::pair(PONDER_VALUE_GRAD_NORM, "the gradient norm")})
-    if (float v = out->at(name).data<float>()[0]; !std::isfinite(v))
+  values[PONDER_VALUE_ADVANTAGE] =
+      batch.advantage ? batch.advantage : &scratch[0];
+  values[PONDER_VALUE_LEARNING_RATE] = &scratch[1];
+  values[PONDER_VALUE_WEIGHT_DECAY] = &scratch[2];
+  values[PONDER_VALUE_STEP] = &scratch[3];
+  return values;
+}
+
+// A step whose loss or gradient is not finite would poison every
+// parameter: it is refused and the state stays that of the last step.
+Status Trainer::applyStep(std::map<std::string, Tensor> &out, double loss) {
+  for (auto [value, what] :
+       {std::pair(loss, "the loss"),
+        std::pair(double(out.at(PONDER_VALUE_GRAD_NORM).data<float>()[0]),
+                  "the gradient norm")})
+    if (!std::isfinite(value))
       return Status::error(std::string(what) + " is " +
-                           (std::isnan(v) ? "NaN" : "infinite") +
+                           (std::isnan(value) ? "NaN" : "infinite") +
                            "; the step is not applied");
   for (auto &[name, t] : params)
-    t = std::move(out->at(name));
+    t = std::move(out.at(name));
   for (auto &[name, t] : moments1)
-    t = std::move(out->at(kMomentPrefix[0] + name));
+    t = std::move(out.at(kMomentPrefix[0] + name));
   for (auto &[name, t] : moments2)
-    t = std::move(out->at(kMomentPrefix[1] + name));
+    t = std::move(out.at(kMomentPrefix[1] + name));
   ++completed;
+  return Status::ok();
+}
 
-  StepMetrics metrics;
+StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
+                                     double weightDecay) {
+  if (comm)
+    return trainShard(batch, lr, weightDecay);
+  std::vector<Tensor> scratch;
+  auto values = stepInputs(batch, lr, weightDecay, scratch);
+  if (!values)
+    return values.getStatus();
+  auto out = artifact.call(*artifact.entry(PONDER_ENTRY_TRAIN_STEP), *values);
+  if (!out)
+    return out.getStatus();
   auto scalar = [&](const char *name) {
     return double(out->at(name).data<float>()[0]);
   };
+  StepMetrics metrics;
   metrics.loss = scalar(PONDER_VALUE_LOSS);
   metrics.ce = scalar(PONDER_VALUE_LOSS_CE);
   metrics.ponder = scalar(PONDER_VALUE_LOSS_PONDER);
@@ -181,7 +198,112 @@ StatusOr<StepMetrics> Trainer::train(const TrainBatch &batch, double lr,
   metrics.gradNorm = scalar(PONDER_VALUE_GRAD_NORM);
   metrics.tokens = validPositions(*batch.lengths);
   metrics.meanDepth = meanDepth(out->at(PONDER_VALUE_STEPS), *batch.lengths);
+  if (Status s = applyStep(*out, metrics.loss); !s)
+    return s;
   return metrics;
+}
+
+Status Trainer::setCommunicator(Communicator *c) {
+  for (const char *entry :
+       {PONDER_ENTRY_GRAD_SHARD, PONDER_ENTRY_APPLY_GRADIENTS})
+    if (!artifact.entry(entry))
+      return Status::error(std::string("the artifact has no @") + entry +
+                           " (compile it with ponderc --data-parallel)");
+  comm = c;
+  return Status::ok();
+}
+
+std::array<double, 3> lossCounts(const TrainBatch &batch, int64_t verbalVocab) {
+  int64_t rows = batch.ids->shape()[0], t = batch.ids->shape()[1];
+  std::array<double, 3> c = {0, 0, 0};
+  for (int64_t r = 0; r < rows; ++r) {
+    int32_t length = batch.lengths->data<int32_t>()[r];
+    for (int64_t p = 1; p < length; ++p)
+      if (batch.ids->data<int32_t>()[r * t + p] < verbalVocab)
+        c[0] += batch.targetWeight->data<float>()[r * t + p];
+    c[1] += length;
+    c[2] += length - 1;
+  }
+  return c;
+}
+
+// The sums over the ranks come in two collectives: the denominators first
+// (every rank needs the global ones to scale its terms), then the
+// gradients with the metrics behind them.
+StatusOr<StepMetrics> Trainer::trainShard(const TrainBatch &shard, double lr,
+                                          double weightDecay) {
+  std::array<double, 3> local = lossCounts(shard, artifact.verbalVocab());
+  std::array<double, 3> global = local;
+  if (Status s = comm->allReduceSum(global.data(), global.size()); !s)
+    return s;
+  std::vector<Tensor> scratch;
+  auto values = stepInputs(shard, lr, weightDecay, scratch);
+  if (!values)
+    return values.getStatus();
+  Tensor scales(DType::F32, {3});
+  for (int i = 0; i < 3; ++i)
+    scales.data<float>()[i] =
+        float(std::max(1.0, local[i]) / std::max(1.0, global[i]));
+  (*values)[PONDER_VALUE_LOSS_SCALES] = &scales;
+  auto grads = artifact.call(*artifact.entry(PONDER_ENTRY_GRAD_SHARD), *values);
+  if (!grads)
+    return grads.getStatus();
+
+  // Gradients, then loss, ce, ponder, policy, depth and tokens.
+  std::vector<std::string> names;
+  size_t size = 0;
+  for (const auto &[name, t] : params) {
+    names.push_back(PONDER_VALUE_GRAD_PREFIX + name);
+    size += size_t(t.numel());
+  }
+  std::vector<float> sums(size);
+  size_t at = 0;
+  for (const std::string &name : names) {
+    const Tensor &g = grads->at(name);
+    std::copy_n(g.data<float>(), g.numel(), sums.data() + at);
+    at += size_t(g.numel());
+  }
+  auto scalar = [&](const char *name) {
+    return double(grads->at(name).data<float>()[0]);
+  };
+  int64_t tokens = validPositions(*shard.lengths);
+  std::array<double, 6> metrics = {
+      scalar(PONDER_VALUE_LOSS),
+      scalar(PONDER_VALUE_LOSS_CE) * scales.data<float>()[0],
+      scalar(PONDER_VALUE_LOSS_PONDER) * scales.data<float>()[1],
+      scalar(PONDER_VALUE_LOSS_POLICY) * scales.data<float>()[2],
+      meanDepth(grads->at(PONDER_VALUE_STEPS), *shard.lengths) * double(tokens),
+      double(tokens)};
+  if (Status s = comm->allReduceSum(sums.data(), sums.size()); !s)
+    return s;
+  if (Status s = comm->allReduceSum(metrics.data(), metrics.size()); !s)
+    return s;
+
+  std::vector<Tensor> summed;
+  summed.reserve(names.size());
+  at = 0;
+  for (const std::string &name : names) {
+    const Tensor &g = grads->at(name);
+    summed.push_back(Tensor(DType::F32, g.shape()));
+    std::copy_n(sums.data() + at, g.numel(), summed.back().data<float>());
+    at += size_t(g.numel());
+    (*values)[name] = &summed.back();
+  }
+  auto out =
+      artifact.call(*artifact.entry(PONDER_ENTRY_APPLY_GRADIENTS), *values);
+  if (!out)
+    return out.getStatus();
+  StepMetrics m;
+  m.loss = metrics[0];
+  m.ce = metrics[1];
+  m.ponder = metrics[2];
+  m.policy = metrics[3];
+  m.gradNorm = double(out->at(PONDER_VALUE_GRAD_NORM).data<float>()[0]);
+  m.tokens = int64_t(metrics[5]);
+  m.meanDepth = metrics[5] > 0 ? metrics[4] / metrics[5] : 0;
+  if (Status s = applyStep(*out, m.loss); !s)
+    return s;
+  return m;
 }
 
 int64_t validPositions(const Tensor &lengths) {

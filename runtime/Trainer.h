@@ -13,6 +13,9 @@
 #define PONDER_RUNTIME_TRAINER_H
 
 #include "runtime/Artifact.h"
+#include "runtime/Communicator.h"
+
+#include <array>
 
 #include <map>
 #include <memory>
@@ -31,6 +34,10 @@ struct TrainBatch {
 /// of `steps` ([B, T], N per position) over them.
 int64_t validPositions(const Tensor &lengths);
 double meanDepth(const Tensor &steps, const Tensor &lengths);
+
+/// MODEL.md §5's denominators of a batch, before max(1, .): sum m (L_ce),
+/// the valid positions (L_ponder) and sum_b (lengths[b] - 1) (L_pg).
+std::array<double, 3> lossCounts(const TrainBatch &batch, int64_t verbalVocab);
 
 struct StepMetrics {
   double loss = 0, ce = 0, ponder = 0, policy = 0, gradNorm = 0;
@@ -55,7 +62,15 @@ public:
                       std::map<std::string, Tensor> weights,
                       const std::string &source);
 
-  /// One optimiser step at learning rate `lr`; step() grows by one.
+  /// Makes every step data parallel over the ranks of `comm` (which must
+  /// outlive the trainer): the batch given to train() is this rank's shard
+  /// of the global batch. Needs an artifact compiled with --data-parallel.
+  Status setCommunicator(Communicator *comm);
+
+  /// One optimiser step at learning rate `lr`; step() grows by one. With a
+  /// communicator: @grad_shard on the shard with each term scaled by its
+  /// share of the global batch's denominator, the gradients summed over
+  /// the ranks, and @apply_gradients; the metrics are the global batch's.
   StatusOr<StepMetrics> train(const TrainBatch &batch, double lr,
                               double weightDecay);
 
@@ -78,9 +93,22 @@ private:
   /// The reference model's logits over `batch`, as the train step's
   /// reference_logits [B, T, V] (verbal columns; think columns unused).
   StatusOr<Tensor> referenceLogits(const TrainBatch &batch) const;
+  /// The inputs every step entry takes: data, parameters, moments, the
+  /// learning rate, step and weight decay (`scratch` holds the tensors it
+  /// makes).
+  StatusOr<std::map<std::string, const Tensor *>>
+  stepInputs(const TrainBatch &batch, double lr, double weightDecay,
+             std::vector<Tensor> &scratch) const;
+  /// train() over the ranks of `comm`.
+  StatusOr<StepMetrics> trainShard(const TrainBatch &shard, double lr,
+                                   double weightDecay);
+  /// Takes the new parameters and moments of `out`, after checking that
+  /// `loss` and the gradient norm are finite.
+  Status applyStep(std::map<std::string, Tensor> &out, double loss);
 
   const Artifact &artifact;
   const Artifact *reference = nullptr;
+  Communicator *comm = nullptr;
   std::map<std::string, Tensor> params, moments1, moments2, referenceParams;
   int64_t completed = 0;
 };

@@ -12,6 +12,7 @@ packages=(
   clang-format-22 libomp-22-dev libtomlplusplus-dev libgtest-dev
   libcli11-dev nlohmann-json3-dev gnuplot-nox pkg-config
   libsentencepiece-dev sentencepiece fortunes # text: tokenizers, a corpus
+  libopenmpi-dev openmpi-bin # data-parallel training (mpirun)
   libclang-rt-22-dev # the fuzzers' smoke test and the sanitize preset
 )
 

@@ -51,6 +51,8 @@ TrainingRun::create(const Artifact &model, std::string modelText,
   if (!trainer)
     return trainer.getStatus();
   run->stepper = std::move(*trainer);
+  if (Status s = run->setUpRanks(); !s)
+    return s;
   if (!run->config.reference.empty()) {
     if (!reference)
       return Status::error("ponder: --reference: no reference model given");
@@ -63,6 +65,8 @@ TrainingRun::create(const Artifact &model, std::string modelText,
   if (!run->config.thoughtSlots.empty())
     if (Status s = run->setUpThoughtSlots(); !s)
       return s;
+  if (!run->writes())
+    return run;
   auto metrics =
       MetricsLog::open(withExtension(run->opts.out, ".csv"), start.step);
   if (!metrics)
@@ -89,6 +93,25 @@ Status TrainingRun::setUpTask() {
     return Status::error("ponder: " + t.getStatus().message());
   task = std::move(*t);
   heldOut = heldOutBatch(*task, config.seed, 0, opts.heldOutCount);
+  return Status::ok();
+}
+
+// Every rank holds the whole model and takes its rows of each global batch
+// (docs/distributed.md). Rollouts would draw their samples per rank, not
+// as one process does: not yet over several ranks.
+Status TrainingRun::setUpRanks() {
+  if (!opts.comm)
+    return Status::ok();
+  int size = opts.comm->size();
+  if (size > 1 && config.think)
+    return Status::error("ponder: --think does not run over several ranks "
+                         "yet (docs/distributed.md)");
+  if (config.batch < size)
+    return Status::error("ponder: --batch " + std::to_string(config.batch) +
+                         " is smaller than the " + std::to_string(size) +
+                         " ranks");
+  if (Status s = stepper->setCommunicator(opts.comm); !s)
+    return Status::error("ponder: " + s.message());
   return Status::ok();
 }
 
@@ -179,6 +202,24 @@ MetricsRow stepRow(int64_t s, const StepMetrics &m, double rate) {
   return row;
 }
 
+/// Rank `rank`'s rows of `b` out of `size`: [B r / size, B (r + 1) / size).
+TaskBatch shardOf(const TaskBatch &b, int rank, int size) {
+  int64_t rows = b.ids.shape()[0], t = b.ids.shape()[1];
+  int64_t first = rows * rank / size, count = rows * (rank + 1) / size - first;
+  TaskBatch shard{Tensor(DType::I32, {count, t}), Tensor(DType::I32, {count}),
+                  Tensor(DType::F32, {count, t}),
+                  Tensor(DType::I32, {count, t})};
+  std::copy_n(b.ids.data<int32_t>() + first * t, count * t,
+              shard.ids.data<int32_t>());
+  std::copy_n(b.lengths.data<int32_t>() + first, count,
+              shard.lengths.data<int32_t>());
+  std::copy_n(b.targetWeight.data<float>() + first * t, count * t,
+              shard.targetWeight.data<float>());
+  std::copy_n(b.scored.data<int32_t>() + first * t, count * t,
+              shard.scored.data<int32_t>());
+  return shard;
+}
+
 /// Adds the rollouts' statistics to `row`.
 void addRolloutMetrics(MetricsRow &row, const RolloutBatch &rolled) {
   const RolloutStats &t = rolled.stats;
@@ -194,6 +235,8 @@ void addRolloutMetrics(MetricsRow &row, const RolloutBatch &rolled) {
 
 StatusOr<MetricsRow> TrainingRun::step(int64_t s) {
   TaskBatch b = trainBatch(*task, config.seed, s - 1, config.batch);
+  if (opts.comm)
+    b = shardOf(b, opts.comm->rank(), opts.comm->size());
   double rate = config.schedule().at(s);
   TrainBatch batch{&b.ids, &b.lengths, &b.targetWeight, nullptr};
   PlacedBatch placed;
@@ -275,6 +318,8 @@ std::map<std::string, const Tensor *> TrainingRun::parameterView() const {
 }
 
 Status TrainingRun::save() const {
+  if (!writes())
+    return Status::ok();
   std::map<std::string, std::string> metadata = config.toMetadata();
   metadata["model"] = modelText;
   return stepper->save(opts.out, metadata);
@@ -286,7 +331,12 @@ TrainingRun::run(const std::function<void(const StepReport &)> &report,
   auto began = std::chrono::steady_clock::now();
   int64_t first = stepper->step();
   for (int64_t s = first + 1; s <= config.steps; ++s) {
-    if (stop && *stop) {
+    // The ranks stop together, at the first step any of them was asked to.
+    double stopping = stop && *stop ? 1 : 0;
+    if (opts.comm)
+      if (Status st = opts.comm->allReduceSum(&stopping, 1); !st)
+        return st;
+    if (stopping > 0) {
       if (Status st = save(); !st)
         return st;
       return stepper->step();
@@ -311,8 +361,9 @@ TrainingRun::run(const std::function<void(const StepReport &)> &report,
       heldOutLoss = row->heldOutLoss.value_or(-1);
       r.evaluated = true;
     }
-    if (Status st = metrics->append(*row); !st)
-      return st;
+    if (metrics)
+      if (Status st = metrics->append(*row); !st)
+        return st;
     if (s % opts.saveEvery == 0 || s == config.steps)
       if (Status st = save(); !st)
         return st;

@@ -34,6 +34,10 @@ struct TrainingOptions {
   int64_t saveEvery = 0;      // checkpoints every K steps (0: steps / 10)
   int64_t heldOutCount = 256; // held-out examples (windows) per evaluation
   std::string modelName = "the model"; // for messages: its path
+  /// The ranks of a data-parallel run (docs/distributed.md): each trains on
+  /// its rows of every global batch, and rank 0 alone writes the checkpoint
+  /// and the metrics. Null: one process. Must outlive the run.
+  Communicator *comm = nullptr;
 };
 
 /// What the loop reports after each step.
@@ -83,7 +87,8 @@ public:
 
   const TrainingSettings &settings() const { return config; }
   const TrainingOptions &options() const { return opts; }
-  const std::string &metricsPath() const { return metrics->path(); }
+  /// The metrics CSV; "" on ranks other than 0.
+  std::string metricsPath() const { return metrics ? metrics->path() : ""; }
   const Trainer &trainer() const { return *stepper; }
   /// The metrics of the last step trained, and the last held-out accuracy
   /// (-1 before the first evaluation).
@@ -102,6 +107,9 @@ private:
   TrainingRun(const Artifact &model) : model(model) {}
   /// The task, and the held-out batch of a task that is not a corpus.
   Status setUpTask();
+  Status setUpRanks();
+  /// Whether this process writes the checkpoint and metrics (rank 0).
+  bool writes() const { return !opts.comm || opts.comm->rank() == 0; }
   Status setUpReference(const Artifact &reference);
   Status setUpRollouts();
   Status setUpThoughtSlots();

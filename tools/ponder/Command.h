@@ -76,6 +76,8 @@ struct ModelOptions {
   bool scoreAttention = false;
   // ponderc --unfused: one kernel per linalg op.
   bool unfused = false;
+  // ponderc --data-parallel: set by `ponder train` under mpirun.
+  bool dataParallel = false;
 };
 /// Adds MODEL.toml (required unless `optionalModel`: then a checkpoint's
 /// description serves), --threads, --device, --target-cpu,

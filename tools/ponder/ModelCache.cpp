@@ -149,11 +149,14 @@ StatusOr<std::string> compiledArtifact(const std::string &modelPath,
     args.push_back("--score-attention");
   if (options.unfused)
     args.push_back("--unfused");
+  if (options.dataParallel)
+    args.push_back("--data-parallel");
   std::string target = hostCpuIdentity() + device + "\n" + options.targetCpu +
                        "\n" + options.targetFeatures +
                        (options.denseHalting ? "\ndense" : "") +
                        (options.scoreAttention ? "\nscores" : "") +
-                       (options.unfused ? "\nunfused" : "");
+                       (options.unfused ? "\nunfused" : "") +
+                       (options.dataParallel ? "\ndata-parallel" : "");
   uint64_t hash = fnv1a(target, fnv1a(*key, fnv1a(*compiler)));
   std::string artifact = cacheDirectory() + "/" + hex(hash) + ".so";
   struct stat st;

@@ -11,6 +11,7 @@
 
 #include "tools/ponder/Command.h"
 #include "tools/ponder/ModelCache.h"
+#include "tools/ponder/Ranks.h"
 
 #include "training/TrainingRun.h"
 
@@ -149,7 +150,7 @@ StatusOr<LoadedModel> referenceModel(const TrainOptions &o,
 
 int trainModel(const TrainOptions &o, const LoadedModel &loaded,
                const TrainingSettings &settings,
-               std::optional<Checkpoint> &resumed) {
+               std::optional<Checkpoint> &resumed, Communicator *ranks) {
   const Artifact &model = *loaded.artifact;
   std::optional<LoadedModel> reference;
   if (!settings.reference.empty()) {
@@ -163,6 +164,9 @@ int trainModel(const TrainOptions &o, const LoadedModel &loaded,
     return fail(start.getStatus());
   TrainingOptions options = o.run;
   options.modelName = loaded.label;
+  options.comm = ranks;
+  // Rank 0 speaks for the job; the others print errors only.
+  bool speaks = !ranks || ranks->rank() == 0;
   auto run = TrainingRun::create(
       model, loaded.text, settings, std::move(*start), options,
       reference ? reference->artifact.get() : nullptr);
@@ -173,9 +177,15 @@ int trainModel(const TrainOptions &o, const LoadedModel &loaded,
   bool terminal = isatty(fileno(stderr));
   StatusOr<int64_t> reached = (*run)->run(
       [&](const StepReport &r) {
-        showProgress(r, options.heldOutCount, terminal);
+        if (speaks)
+          showProgress(r, options.heldOutCount, terminal);
       },
       &stopSignal);
+  if (!speaks)
+    return reached ? 0
+                   : fail(Status::error("ponder: rank " +
+                                        std::to_string(ranks->rank()) + ": " +
+                                        reached.getStatus().message()));
   if (terminal)
     std::fprintf(stderr, "\n");
   if (!reached)
@@ -276,13 +286,19 @@ int runTrain(TrainOptions &o, const CLI::App &app) {
   // Before the model compiles: these need nothing of it.
   if (Status s = settings.checkThinking(); !s)
     return fail(s);
+  auto ranks = launchedRanks();
+  if (!ranks)
+    return fail(ranks.getStatus());
+  // Under mpirun, even with one rank, the step runs split at the gradient,
+  // so that any number of ranks runs the same code.
+  o.model.dataParallel = bool(*ranks);
   StatusOr<LoadedModel> loaded =
       loadModel(o.model, resumed ? resumed->metadata["model"] : "");
   if (!loaded)
     return fail(loaded.getStatus());
   if (Status s = setTokenizer(*loaded, settings, bool(resumed)); !s)
     return fail(s);
-  return trainModel(o, *loaded, settings, resumed);
+  return trainModel(o, *loaded, settings, resumed, ranks->get());
 }
 
 } // namespace

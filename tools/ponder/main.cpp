@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/ponder/Command.h"
+#include "tools/ponder/Ranks.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -91,7 +92,8 @@ std::string parseErrorLine(const CLI::ParseError &e) {
 std::string versionText() {
   std::string targets = "cpu";
   targets += ", cuda (PTX by ponderc; the driver loaded at run time)";
-  return "ponder " PONDER_VERSION "\ntargets: " + targets;
+  return "ponder " PONDER_VERSION "\ntargets: " + targets +
+         "\ndata parallel: " + mpiDescription();
 }
 
 } // namespace

@@ -1,0 +1,36 @@
+//===- Communicator.h - Sums over the ranks of a training job ---*- C++ -*-===//
+//
+// Data-parallel training (docs/distributed.md) needs one collective: a sum
+// over the ranks that leaves the same result on every rank. The runtime
+// sees only this interface; `ponder` implements it with MPI when it is
+// built with MPI, so libponder never links an MPI library.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PONDER_RUNTIME_COMMUNICATOR_H
+#define PONDER_RUNTIME_COMMUNICATOR_H
+
+#include "runtime/Status.h"
+
+#include <cstddef>
+#include <memory>
+
+namespace ponder {
+
+class Communicator {
+public:
+  virtual ~Communicator();
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  /// Replaces `data[0, count)` with its sum over the ranks, the same bits on
+  /// every rank.
+  virtual Status allReduceSum(float *data, size_t count) = 0;
+  virtual Status allReduceSum(double *data, size_t count) = 0;
+};
+
+/// One rank: every sum is the value itself.
+std::unique_ptr<Communicator> singleProcessCommunicator();
+
+} // namespace ponder
+
+#endif // PONDER_RUNTIME_COMMUNICATOR_H
