@@ -89,7 +89,8 @@ public:
         result(static_cast<size_t>(rows)), state(static_cast<size_t>(rows)) {
     samplers.reserve(size_t(rows));
     for (int64_t r = 0; r < rows; ++r) {
-      uint64_t mixed = options.seed ^ (0x9e3779b97f4a7c15ull * uint64_t(r + 1));
+      uint64_t mixed = options.seed ^ (0x9e3779b97f4a7c15ull *
+                                       uint64_t(options.firstRow + r + 1));
       samplers.emplace_back(splitmix64(mixed));
     }
   }
@@ -548,6 +549,7 @@ StatusOr<RolloutBatch> rollout(Decoder &decoder, const Tensor &ids,
                           options.seed};
   walkOptions.grouped = options.grouped;
   walkOptions.thinkFloor = options.thinkFloor;
+  walkOptions.firstRow = options.firstRow;
   Tensor thinkable = spanOpenings(targetWeight, lengths, options.at);
   walkOptions.mayThink = &thinkable;
   Tensor opens = decisionPoints(targetWeight, lengths, options.at);

@@ -53,8 +53,11 @@ struct WalkOptions {
   int64_t rowsPerExample = 1;
   double temperature = 1; // 0: greedy
   int64_t maxThink = 0;   // the longest run of think tokens; 0: never think
-  /// Row r samples from its own stream, seeded by (seed, r).
+  /// Row r samples from its own stream, seeded by (seed, firstRow + r):
+  /// a shard of a batch (data-parallel training) that starts at global
+  /// row firstRow samples as the whole batch's rows do.
   uint64_t seed = 0;
+  int64_t firstRow = 0;
   bool keepLogProbs = false; // fill Span::verbalLogProbs
   /// Think-vs-speak from the grouped probabilities, a thought writing the
   /// id Vv ([think] channel = "hidden", MODEL.md §9); otherwise v1's draw
@@ -182,6 +185,7 @@ struct RolloutOptions {
   int64_t maxThink = 8;
   ThinkReward reward = ThinkReward::FirstVerbalLogprob;
   uint64_t seed = 0;
+  int64_t firstRow = 0;         // WalkOptions::firstRow
   bool grouped = false;         // channel "hidden" (WalkOptions::grouped)
   ThinkAt at = ThinkAt::Answer; // where spans may open
   /// Subtracted from a span's reward per thought.

@@ -7,7 +7,9 @@
 #include "training/Evaluation.h"
 #include "training/TextEvaluation.h"
 
+#include <array>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 
 namespace ponder {
@@ -97,15 +99,11 @@ Status TrainingRun::setUpTask() {
 }
 
 // Every rank holds the whole model and takes its rows of each global batch
-// (docs/distributed.md). Rollouts would draw their samples per rank, not
-// as one process does: not yet over several ranks.
+// (docs/distributed.md); an example's G rollouts stay on its rank.
 Status TrainingRun::setUpRanks() {
   if (!opts.comm)
     return Status::ok();
   int size = opts.comm->size();
-  if (size > 1 && config.think)
-    return Status::error("ponder: --think does not run over several ranks "
-                         "yet (docs/distributed.md)");
   if (config.batch < size)
     return Status::error("ponder: --batch " + std::to_string(config.batch) +
                          " is smaller than the " + std::to_string(size) +
@@ -113,6 +111,14 @@ Status TrainingRun::setUpRanks() {
   if (Status s = stepper->setCommunicator(opts.comm); !s)
     return Status::error("ponder: " + s.message());
   return Status::ok();
+}
+
+std::pair<int64_t, int64_t> TrainingRun::shardRows() const {
+  if (!opts.comm)
+    return {0, config.batch};
+  int64_t r = opts.comm->rank(), n = opts.comm->size();
+  int64_t first = config.batch * r / n;
+  return {first, config.batch * (r + 1) / n - first};
 }
 
 Status TrainingRun::setUpReference(const Artifact &reference) {
@@ -146,9 +152,9 @@ Status TrainingRun::setUpRollouts() {
   rolloutOptions.thinkFloor = config.thinkFloor;
   rolloutOptions.clampAdvantages = config.clampAdvantages;
   rolloutOptions.returnToGo = config.returnToGo;
-  auto d =
-      Decoder::create(model, parameterView(), config.batch * model.rollouts(),
-                      "the trained weights");
+  auto d = Decoder::create(model, parameterView(),
+                           shardRows().second * model.rollouts(),
+                           "the trained weights");
   if (!d)
     return d.getStatus();
   decoder = std::move(*d);
@@ -202,10 +208,10 @@ MetricsRow stepRow(int64_t s, const StepMetrics &m, double rate) {
   return row;
 }
 
-/// Rank `rank`'s rows of `b` out of `size`: [B r / size, B (r + 1) / size).
-TaskBatch shardOf(const TaskBatch &b, int rank, int size) {
-  int64_t rows = b.ids.shape()[0], t = b.ids.shape()[1];
-  int64_t first = rows * rank / size, count = rows * (rank + 1) / size - first;
+/// The rows [rows.first, rows.first + rows.second) of `b`.
+TaskBatch shardOf(const TaskBatch &b, std::pair<int64_t, int64_t> rows) {
+  int64_t t = b.ids.shape()[1];
+  auto [first, count] = rows;
   TaskBatch shard{Tensor(DType::I32, {count, t}), Tensor(DType::I32, {count}),
                   Tensor(DType::F32, {count, t}),
                   Tensor(DType::I32, {count, t})};
@@ -221,14 +227,30 @@ TaskBatch shardOf(const TaskBatch &b, int rank, int size) {
 }
 
 /// Adds the rollouts' statistics to `row`.
-void addRolloutMetrics(MetricsRow &row, const RolloutBatch &rolled) {
+/// Adds the rollouts' statistics to `row`, summed over the ranks of `comm`
+/// (when not null) as one process would have counted them.
+Status addRolloutMetrics(MetricsRow &row, const RolloutBatch &rolled,
+                         Communicator *comm) {
   const RolloutStats &t = rolled.stats;
-  row.reward = t.meanReward;
-  row.advantageStd = t.advantageStd;
-  row.thinkPerVerbal = t.spans ? double(t.thinkTokens) / double(t.spans) : 0.0;
-  if (t.thinkingSpans > 0)
-    row.thinkAdvantage = t.thinkingAdvantage;
-  row.thoughtsPerAnswer = double(t.thinkTokens) / double(rolled.ids.shape()[0]);
+  double spans = double(t.spans), thinking = double(t.thinkingSpans);
+  std::array<double, 7> sums = {spans,
+                                t.meanReward * spans,
+                                t.advantageStd * t.advantageStd * spans,
+                                double(t.thinkTokens),
+                                thinking,
+                                t.thinkingAdvantage * thinking,
+                                double(rolled.ids.shape()[0])};
+  if (comm)
+    if (Status s = comm->allReduceSum(sums.data(), sums.size()); !s)
+      return s;
+  double n = std::max(1.0, sums[0]);
+  row.reward = sums[1] / n;
+  row.advantageStd = std::sqrt(sums[2] / n);
+  row.thinkPerVerbal = sums[3] / n;
+  if (sums[4] > 0)
+    row.thinkAdvantage = sums[5] / sums[4];
+  row.thoughtsPerAnswer = sums[3] / sums[6];
+  return Status::ok();
 }
 
 } // namespace
@@ -236,7 +258,7 @@ void addRolloutMetrics(MetricsRow &row, const RolloutBatch &rolled) {
 StatusOr<MetricsRow> TrainingRun::step(int64_t s) {
   TaskBatch b = trainBatch(*task, config.seed, s - 1, config.batch);
   if (opts.comm)
-    b = shardOf(b, opts.comm->rank(), opts.comm->size());
+    b = shardOf(b, shardRows());
   double rate = config.schedule().at(s);
   TrainBatch batch{&b.ids, &b.lengths, &b.targetWeight, nullptr};
   PlacedBatch placed;
@@ -253,6 +275,7 @@ StatusOr<MetricsRow> TrainingRun::step(int64_t s) {
     decoder->reset();
     rolloutOptions.seed = fnv1a("rollouts:" + std::to_string(config.seed) +
                                 ":" + std::to_string(s));
+    rolloutOptions.firstRow = shardRows().first * model.rollouts();
     StatusOr<RolloutBatch> r =
         rollout(*decoder, b.ids, b.lengths, b.targetWeight, rolloutOptions);
     if (!r)
@@ -267,9 +290,11 @@ StatusOr<MetricsRow> TrainingRun::step(int64_t s) {
   tokens += r->tokens;
   MetricsRow row = stepRow(s, *r, rate);
   if (config.think)
-    addRolloutMetrics(row, rolled);
+    if (Status st = addRolloutMetrics(row, rolled, opts.comm); !st)
+      return st;
   if (slots)
-    row.thoughtsPerAnswer = double(placed.thoughts) / double(config.batch);
+    row.thoughtsPerAnswer =
+        double(placed.thoughts) / double(shardRows().second);
   return row;
 }
 

@@ -108,6 +108,9 @@ private:
   /// The task, and the held-out batch of a task that is not a corpus.
   Status setUpTask();
   Status setUpRanks();
+  /// This rank's rows of each global batch: [B r / N, B (r + 1) / N), as
+  /// (first, count).
+  std::pair<int64_t, int64_t> shardRows() const;
   /// Whether this process writes the checkpoint and metrics (rank 0).
   bool writes() const { return !opts.comm || opts.comm->rank() == 0; }
   Status setUpReference(const Artifact &reference);

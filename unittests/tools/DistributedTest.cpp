@@ -5,7 +5,8 @@
 // --oversubscribe on whatever cores the machine has: 2 ranks with half the
 // batch each give the loss curve and final weights of 1 rank with all of
 // it, and of a plain single process, for every halting mode, with uneven
-// shards (rows and token counts differ between the ranks); a 2-rank
+// shards (rows and token counts differ between the ranks) and with
+// rollouts (--think); a 2-rank
 // checkpoint resumes in 1 rank and the reverse; a killed rank ends the job
 // within a bounded time, naming the rank. The tolerance: the ranks' sums
 // of gradients round differently from one process's, by ~1e-7 relative a
@@ -124,6 +125,44 @@ TEST_F(Distributed, TwoRanksTrainAsOne) {
     EXPECT_TRUE(close(path("np2.safetensors"), path("np1.safetensors")));
     EXPECT_TRUE(close(path("np2.safetensors"), path("plain.safetensors")));
   }
+}
+
+// Rollouts (--think): an example's G rollouts stay on its rank and sample
+// from the streams of their global rows, so the ranks sample what one
+// process samples; the rollout columns are summed over the ranks.
+TEST_F(Distributed, RolloutsOverTwoRanksSampleAsOneProcess) {
+  std::string model =
+      std::string(PONDER_SOURCE_DIR) + "/examples/models/addition.toml";
+  for (auto [ranks, name] :
+       {std::pair<int, const char *>{0, "plain"}, {2, "np2"}}) {
+    std::string args = "train " + model +
+                       " --task addition:1 --steps 12 --batch 5 --think "
+                       "--threads 1 --seed 2 --eval-every 100 --out " +
+                       path(std::string(name) + ".safetensors");
+    ASSERT_EQ(run(ranks, args), 0) << slurp(path("err.txt"));
+  }
+  std::vector<double> a = losses(path("np2.csv")),
+                      b = losses(path("plain.csv"));
+  ASSERT_EQ(a.size(), 12u);
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], 1e-4) << "step " << i + 1;
+  EXPECT_TRUE(close(path("np2.safetensors"), path("plain.safetensors")));
+  // The reward column (11th) is the whole batch's on both.
+  auto rewards = [&](const std::string &csv) {
+    std::stringstream in(slurp(csv));
+    std::string line;
+    std::vector<std::string> out;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::stringstream row(line);
+      std::string cell;
+      for (int i = 0; i < 11; ++i)
+        std::getline(row, cell, ',');
+      out.push_back(cell);
+    }
+    return out;
+  };
+  EXPECT_EQ(rewards(path("np2.csv")), rewards(path("plain.csv")));
 }
 
 TEST_F(Distributed, CheckpointsResumeWithAnyNumberOfRanks) {
