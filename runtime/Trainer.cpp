@@ -6,6 +6,7 @@
 #include "runtime/Safetensors.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -234,7 +235,16 @@ StatusOr<StepMetrics> Trainer::trainShard(const TrainBatch &shard, double lr,
                                           double weightDecay) {
   std::array<double, 3> local = lossCounts(shard, artifact.verbalVocab());
   std::array<double, 3> global = local;
-  if (Status s = comm->allReduceSum(global.data(), global.size()); !s)
+  double waited = 0;
+  auto timed = [&](auto *data, size_t count) {
+    auto begin = std::chrono::steady_clock::now();
+    Status s = comm->allReduceSum(data, count);
+    waited +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
+            .count();
+    return s;
+  };
+  if (Status s = timed(global.data(), global.size()); !s)
     return s;
   std::vector<Tensor> scratch;
   auto values = stepInputs(shard, lr, weightDecay, scratch);
@@ -274,9 +284,9 @@ StatusOr<StepMetrics> Trainer::trainShard(const TrainBatch &shard, double lr,
       scalar(PONDER_VALUE_LOSS_POLICY) * scales.data<float>()[2],
       meanDepth(grads->at(PONDER_VALUE_STEPS), *shard.lengths) * double(tokens),
       double(tokens)};
-  if (Status s = comm->allReduceSum(sums.data(), sums.size()); !s)
+  if (Status s = timed(sums.data(), sums.size()); !s)
     return s;
-  if (Status s = comm->allReduceSum(metrics.data(), metrics.size()); !s)
+  if (Status s = timed(metrics.data(), metrics.size()); !s)
     return s;
 
   std::vector<Tensor> summed;
@@ -301,6 +311,7 @@ StatusOr<StepMetrics> Trainer::trainShard(const TrainBatch &shard, double lr,
   m.gradNorm = double(out->at(PONDER_VALUE_GRAD_NORM).data<float>()[0]);
   m.tokens = int64_t(metrics[5]);
   m.meanDepth = metrics[5] > 0 ? metrics[4] / metrics[5] : 0;
+  m.allReduceSeconds = waited;
   if (Status s = applyStep(*out, m.loss); !s)
     return s;
   return m;

@@ -41,8 +41,10 @@ std::array<double, 3> lossCounts(const TrainBatch &batch, int64_t verbalVocab);
 
 struct StepMetrics {
   double loss = 0, ce = 0, ponder = 0, policy = 0, gradNorm = 0;
-  double meanDepth = 0; // mean N over valid positions
-  int64_t tokens = 0;   // valid positions in the batch
+  double meanDepth = 0;        // mean N over valid positions
+  int64_t tokens = 0;          // valid positions in the batch (the global one)
+  double allReduceSeconds = 0; // in the sums over the ranks (with a
+                               // communicator)
 };
 
 class Trainer {

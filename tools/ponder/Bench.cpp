@@ -10,6 +10,7 @@
 
 #include "tools/ponder/BatchFile.h"
 #include "tools/ponder/Command.h"
+#include "tools/ponder/Ranks.h"
 
 #include "runtime/ArtifactContract.h"
 
@@ -276,7 +277,31 @@ int benchGenerate(const BenchOptions &o) {
   return 0;
 }
 
-int benchTrain(const BenchOptions &o) {
+/// Rank `r` of `n`'s rows of `batch`, in `rows` (which must outlive it).
+TrainBatch shardOf(const TrainBatch &batch, int r, int n,
+                   std::vector<Tensor> &rows) {
+  int64_t b = batch.ids->shape()[0], t = batch.ids->shape()[1];
+  int64_t first = b * r / n, count = b * (r + 1) / n - first;
+  rows.clear();
+  rows.emplace_back(DType::I32, std::vector<int64_t>{count, t});
+  rows.emplace_back(DType::I32, std::vector<int64_t>{count});
+  rows.emplace_back(DType::F32, std::vector<int64_t>{count, t});
+  std::copy_n(batch.ids->data<int32_t>() + first * t, count * t,
+              rows[0].data<int32_t>());
+  std::copy_n(batch.lengths->data<int32_t>() + first, count,
+              rows[1].data<int32_t>());
+  std::copy_n(batch.targetWeight->data<float>() + first * t, count * t,
+              rows[2].data<float>());
+  return {&rows[0], &rows[1], &rows[2], nullptr};
+}
+
+int benchTrain(BenchOptions o) {
+  // Under mpirun the ranks time one data-parallel step of the batch
+  // (docs/distributed.md); rank 0 reports.
+  auto ranks = launchedRanks();
+  if (!ranks)
+    return fail(ranks.getStatus());
+  o.model.dataParallel = bool(*ranks);
   StatusOr<std::unique_ptr<BenchRun>> run = prepare(o, 16, 5, "--seq");
   if (!run)
     return fail(run.getStatus());
@@ -297,21 +322,35 @@ int benchTrain(const BenchOptions &o) {
                       o.weights.empty() ? "the initial weights" : o.weights);
   if (!trainer)
     return fail(trainer.getStatus());
+  TrainBatch batch = (*run)->batch;
+  std::vector<Tensor> rows;
+  if (Communicator *c = ranks->get()) {
+    if (b < c->size())
+      return fail(Status::error("ponder: --batch " + std::to_string(b) +
+                                " is smaller than the " +
+                                std::to_string(c->size()) + " ranks"));
+    if (Status s = (*trainer)->setCommunicator(c); !s)
+      return fail(Status::error("ponder: " + s.message()));
+    batch = shardOf(batch, c->rank(), c->size(), rows);
+  }
   // A learning rate of 0 keeps the weights, so every timed step sees the
   // same halting depths; the work of a step does not depend on the rate.
-  std::vector<double> times;
+  std::vector<double> times, waits;
   double depth = 0;
   for (int64_t i = 0; i <= iters; ++i) { // the first call warms up
     auto begin = std::chrono::steady_clock::now();
-    auto r = (*trainer)->train((*run)->batch, 0.0, 0.0);
+    auto r = (*trainer)->train(batch, 0.0, 0.0);
     double ms = millisecondsSince(begin);
     if (!r)
       return fail(r.getStatus());
     if (i > 0) {
       times.push_back(ms);
+      waits.push_back(r->allReduceSeconds * 1e3);
       depth = r->meanDepth;
     }
   }
+  if (*ranks && (*ranks)->rank() != 0)
+    return 0;
   double median = medianOf(times);
   double tokens = double(validPositions(*(*run)->batch.lengths));
   // Training: forward + backward = 3 forward FLOPs (the block's recomputation
@@ -325,6 +364,11 @@ int benchTrain(const BenchOptions &o) {
               tokens / (median / 1000.0), flops / (median / 1000.0) / 1e9,
               depth, peakMemoryMiB(), static_cast<long long>(iters),
               codeFor(model).c_str());
+  if (*ranks)
+    std::printf("ranks %d  all-reduce median %.2f ms/step (%.1f%% of the "
+                "step)\n",
+                (*ranks)->size(), medianOf(waits),
+                100 * medianOf(waits) / median);
   return 0;
 }
 

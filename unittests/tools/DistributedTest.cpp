@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -190,6 +191,18 @@ TEST_F(Distributed, CheckpointsResumeWithAnyNumberOfRanks) {
   std::vector<double> a = losses(path("a.csv")), p = losses(path("plain.csv"));
   ASSERT_EQ(a.size(), 20u);
   EXPECT_NEAR(a.back(), p.back(), 1e-4);
+}
+
+TEST_F(Distributed, BenchTrainReportsTheAllReduce) {
+  std::ofstream(path("m.toml")) << modelText("act");
+  ASSERT_EQ(run(2, "bench train " + path("m.toml") +
+                       " --batch 4 --seq 8 --iters 2 --threads 1"),
+            0)
+      << slurp(path("err.txt"));
+  std::string out = slurp(path("out.txt"));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out; // rank 0
+  EXPECT_NE(out.find("train  batch 4  seq 8"), std::string::npos) << out;
+  EXPECT_NE(out.find("ranks 2  all-reduce median"), std::string::npos) << out;
 }
 
 TEST_F(Distributed, AKilledRankEndsTheJob) {
