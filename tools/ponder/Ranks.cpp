@@ -85,6 +85,13 @@ StatusOr<std::unique_ptr<Communicator>> launchedRanks() {
 #endif
 }
 
+void abortRanks() {
+#if PONDER_HAVE_MPI
+  MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+  std::_Exit(1);
+}
+
 std::string mpiDescription() {
 #if PONDER_HAVE_MPI
   char text[MPI_MAX_LIBRARY_VERSION_STRING];

@@ -21,6 +21,10 @@ namespace ponder::cli {
 /// process, initialised; null when no launcher did.
 StatusOr<std::unique_ptr<Communicator>> launchedRanks();
 
+/// Ends every rank of the job (MPI_Abort): for an error on one rank while
+/// the others may wait for it in a sum.
+[[noreturn]] void abortRanks();
+
 /// "MPI (Open MPI v4.1.4)" or "built without MPI", for --version.
 std::string mpiDescription();
 

@@ -181,15 +181,24 @@ int trainModel(const TrainOptions &o, const LoadedModel &loaded,
           showProgress(r, options.heldOutCount, terminal);
       },
       &stopSignal);
+  if (!reached) {
+    if (terminal && speaks)
+      std::fprintf(stderr, "\n");
+    std::string message = reached.getStatus().message();
+    if (ranks && message.rfind("ponder: ", 0) == 0)
+      message.erase(0, 8);
+    fail(ranks ? Status::error("ponder: rank " + std::to_string(ranks->rank()) +
+                               ": " + message)
+               : reached.getStatus());
+    // The other ranks may be waiting in a sum: end the job, not hang.
+    if (ranks && ranks->size() > 1)
+      abortRanks();
+    return 1;
+  }
   if (!speaks)
-    return reached ? 0
-                   : fail(Status::error("ponder: rank " +
-                                        std::to_string(ranks->rank()) + ": " +
-                                        reached.getStatus().message()));
+    return 0;
   if (terminal)
     std::fprintf(stderr, "\n");
-  if (!reached)
-    return fail(reached.getStatus());
   if (stopSignal && *reached < settings.steps) { // not when it finished
     fail(Status::error("ponder: stopped by signal " +
                        std::to_string(stopSignal) + " at step " +
