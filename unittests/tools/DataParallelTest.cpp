@@ -25,7 +25,7 @@ using namespace ponder;
 
 namespace {
 
-constexpr int64_t kVerbal = 6, kThink = 2;
+constexpr int64_t kVerbal = 6;
 
 std::string modelText(const char *halting) {
   return std::string("[model]\nverbal_vocab = 6\nthink_vocab = 2\n"
