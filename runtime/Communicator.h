@@ -13,7 +13,9 @@
 #include "runtime/Status.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <utility>
 
 namespace ponder {
 
@@ -27,6 +29,14 @@ public:
   virtual Status allReduceSum(float *data, size_t count) = 0;
   virtual Status allReduceSum(double *data, size_t count) = 0;
 };
+
+/// Rank `rank`'s rows of a batch of `rows` split over `size` ranks, as
+/// (first, count): [rows r / size, rows (r + 1) / size), so that shards
+/// differ by at most one row.
+inline std::pair<int64_t, int64_t> shardRows(int64_t rows, int rank, int size) {
+  int64_t first = rows * rank / size;
+  return {first, rows * (rank + 1) / size - first};
+}
 
 /// One rank: every sum is the value itself.
 std::unique_ptr<Communicator> singleProcessCommunicator();

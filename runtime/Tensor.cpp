@@ -94,6 +94,17 @@ int64_t Tensor::numel() const {
   return n;
 }
 
+Tensor Tensor::rows(int64_t first, int64_t count) const {
+  std::vector<int64_t> shape = dims;
+  shape[0] = count;
+  Tensor out(type, shape);
+  size_t row = dims[0] ? byteSize() / size_t(dims[0]) : 0;
+  if (count > 0)
+    std::memcpy(out.bytes(), bytes() + size_t(first) * row,
+                size_t(count) * row);
+  return out;
+}
+
 Status checkFinite(const Tensor &t, const std::string &what) {
   if (t.dtype() != DType::F32)
     return Status::ok();

@@ -63,6 +63,9 @@ public:
   int64_t rank() const { return static_cast<int64_t>(dims.size()); }
   /// Product of the dims (1 for a scalar, shape []).
   int64_t numel() const;
+  /// A copy of rows [first, first + count) along the first dimension (a
+  /// rank's shard of a batch).
+  Tensor rows(int64_t first, int64_t count) const;
   size_t byteSize() const { return size_t(numel()) * dtypeSize(type); }
 
   std::byte *bytes() { return storage.get(); }

@@ -116,9 +116,7 @@ Status TrainingRun::setUpRanks() {
 std::pair<int64_t, int64_t> TrainingRun::shardRows() const {
   if (!opts.comm)
     return {0, config.batch};
-  int64_t r = opts.comm->rank(), n = opts.comm->size();
-  int64_t first = config.batch * r / n;
-  return {first, config.batch * (r + 1) / n - first};
+  return ponder::shardRows(config.batch, opts.comm->rank(), opts.comm->size());
 }
 
 Status TrainingRun::setUpReference(const Artifact &reference) {
@@ -210,20 +208,9 @@ MetricsRow stepRow(int64_t s, const StepMetrics &m, double rate) {
 
 /// The rows [rows.first, rows.first + rows.second) of `b`.
 TaskBatch shardOf(const TaskBatch &b, std::pair<int64_t, int64_t> rows) {
-  int64_t t = b.ids.shape()[1];
   auto [first, count] = rows;
-  TaskBatch shard{Tensor(DType::I32, {count, t}), Tensor(DType::I32, {count}),
-                  Tensor(DType::F32, {count, t}),
-                  Tensor(DType::I32, {count, t})};
-  std::copy_n(b.ids.data<int32_t>() + first * t, count * t,
-              shard.ids.data<int32_t>());
-  std::copy_n(b.lengths.data<int32_t>() + first, count,
-              shard.lengths.data<int32_t>());
-  std::copy_n(b.targetWeight.data<float>() + first * t, count * t,
-              shard.targetWeight.data<float>());
-  std::copy_n(b.scored.data<int32_t>() + first * t, count * t,
-              shard.scored.data<int32_t>());
-  return shard;
+  return {b.ids.rows(first, count), b.lengths.rows(first, count),
+          b.targetWeight.rows(first, count), b.scored.rows(first, count)};
 }
 
 /// Adds the rollouts' statistics to `row`.

@@ -280,18 +280,10 @@ int benchGenerate(const BenchOptions &o) {
 /// Rank `r` of `n`'s rows of `batch`, in `rows` (which must outlive it).
 TrainBatch shardOf(const TrainBatch &batch, int r, int n,
                    std::vector<Tensor> &rows) {
-  int64_t b = batch.ids->shape()[0], t = batch.ids->shape()[1];
-  int64_t first = b * r / n, count = b * (r + 1) / n - first;
+  auto [first, count] = shardRows(batch.ids->shape()[0], r, n);
   rows.clear();
-  rows.emplace_back(DType::I32, std::vector<int64_t>{count, t});
-  rows.emplace_back(DType::I32, std::vector<int64_t>{count});
-  rows.emplace_back(DType::F32, std::vector<int64_t>{count, t});
-  std::copy_n(batch.ids->data<int32_t>() + first * t, count * t,
-              rows[0].data<int32_t>());
-  std::copy_n(batch.lengths->data<int32_t>() + first, count,
-              rows[1].data<int32_t>());
-  std::copy_n(batch.targetWeight->data<float>() + first * t, count * t,
-              rows[2].data<float>());
+  for (const Tensor *t : {batch.ids, batch.lengths, batch.targetWeight})
+    rows.push_back(t->rows(first, count));
   return {&rows[0], &rows[1], &rows[2], nullptr};
 }
 

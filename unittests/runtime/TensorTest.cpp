@@ -118,3 +118,22 @@ TEST(TensorDeathTest, DataChecksTheDTypeInDebugBuilds) {
 }
 
 } // namespace
+
+namespace {
+TEST(Tensor, RowsCopiesARangeOfTheFirstDimension) {
+  Tensor t(DType::I32, {4, 3});
+  for (int32_t i = 0; i < 12; ++i)
+    t.data<int32_t>()[i] = i;
+  Tensor middle = t.rows(1, 2);
+  ASSERT_EQ(middle.shape(), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(
+      std::vector<int32_t>(middle.data<int32_t>(), middle.data<int32_t>() + 6),
+      (std::vector<int32_t>{3, 4, 5, 6, 7, 8}));
+  middle.data<int32_t>()[0] = 99; // a copy, not a view
+  EXPECT_EQ(t.data<int32_t>()[3], 3);
+  EXPECT_EQ(t.rows(4, 0).numel(), 0);
+  Tensor lengths(DType::F32, {3});
+  lengths.data<float>()[2] = 2.5f;
+  EXPECT_EQ(lengths.rows(2, 1).data<float>()[0], 2.5f);
+}
+} // namespace

@@ -39,18 +39,8 @@ std::string modelText(const char *halting) {
 struct Batch {
   Tensor ids, lengths, targetWeight, advantage;
   Batch rows(int64_t first, int64_t count) const {
-    int64_t t = ids.shape()[1];
-    Batch b{Tensor(DType::I32, {count, t}), Tensor(DType::I32, {count}),
-            Tensor(DType::F32, {count, t}), Tensor(DType::F32, {count, t})};
-    std::copy_n(ids.data<int32_t>() + first * t, count * t,
-                b.ids.data<int32_t>());
-    std::copy_n(lengths.data<int32_t>() + first, count,
-                b.lengths.data<int32_t>());
-    std::copy_n(targetWeight.data<float>() + first * t, count * t,
-                b.targetWeight.data<float>());
-    std::copy_n(advantage.data<float>() + first * t, count * t,
-                b.advantage.data<float>());
-    return b;
+    return {ids.rows(first, count), lengths.rows(first, count),
+            targetWeight.rows(first, count), advantage.rows(first, count)};
   }
   /// MODEL.md §5's denominators: sum m, the valid positions, and
   /// sum_b (lengths[b] - 1).

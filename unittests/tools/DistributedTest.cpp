@@ -17,6 +17,7 @@
 
 #include "runtime/Safetensors.h"
 #include "unittests/TempDirTest.h"
+#include "unittests/tools/Csv.h"
 
 #include <gtest/gtest.h>
 
@@ -36,21 +37,11 @@ std::string modelText(const std::string &halting) {
          halting + "\"\nmax_steps = 4\nact_epsilon = 0.05\n";
 }
 
-std::string slurp(const std::string &path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-/// The loss column (the second) of a metrics CSV.
+/// The loss column of a metrics CSV.
 std::vector<double> losses(const std::string &csv) {
-  std::stringstream in(slurp(csv));
-  std::string line;
-  std::getline(in, line);
   std::vector<double> out;
-  while (std::getline(in, line))
-    out.push_back(std::stod(line.substr(line.find(',') + 1)));
+  for (const std::string &cell : csvColumn(csv, "loss"))
+    out.push_back(std::stod(cell));
   return out;
 }
 
@@ -148,22 +139,9 @@ TEST_F(Distributed, RolloutsOverTwoRanksSampleAsOneProcess) {
   for (size_t i = 0; i < a.size(); ++i)
     EXPECT_NEAR(a[i], b[i], 1e-4) << "step " << i + 1;
   EXPECT_TRUE(close(path("np2.safetensors"), path("plain.safetensors")));
-  // The reward column (11th) is the whole batch's on both.
-  auto rewards = [&](const std::string &csv) {
-    std::stringstream in(slurp(csv));
-    std::string line;
-    std::vector<std::string> out;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-      std::stringstream row(line);
-      std::string cell;
-      for (int i = 0; i < 11; ++i)
-        std::getline(row, cell, ',');
-      out.push_back(cell);
-    }
-    return out;
-  };
-  EXPECT_EQ(rewards(path("np2.csv")), rewards(path("plain.csv")));
+  // The reward column is the whole batch's on both.
+  EXPECT_EQ(csvColumn(path("np2.csv"), "reward"),
+            csvColumn(path("plain.csv"), "reward"));
 }
 
 TEST_F(Distributed, CheckpointsResumeWithAnyNumberOfRanks) {

@@ -11,6 +11,7 @@
 #include "runtime/Safetensors.h"
 #include "unittests/EnglishLike.h"
 #include "unittests/TempDirTest.h"
+#include "unittests/tools/Csv.h"
 
 #include <gtest/gtest.h>
 
@@ -34,35 +35,6 @@ std::string modelText(int64_t verbalVocab, const std::string &tokenizer) {
          "\nd_model = 32\nn_heads = 2\nd_ff = 64\nmax_seq = 24\n\n"
          "[depth]\nhalting = \"act\"\nmax_steps = 3\n\n[data]\ntokenizer = \"" +
          tokenizer + "\"\n";
-}
-
-std::string slurp(const std::string &path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-/// Column `name` of a metrics CSV, empty cells included.
-std::vector<std::string> column(const std::string &csv,
-                                const std::string &name) {
-  std::stringstream in(slurp(csv));
-  std::string line, cell;
-  std::getline(in, line);
-  std::stringstream header(line);
-  size_t index = 0;
-  while (std::getline(header, cell, ',') && cell != name)
-    ++index;
-  std::vector<std::string> values;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream row(line);
-    while (std::getline(row, cell, ','))
-      cells.push_back(cell);
-    cells.resize(std::max(cells.size(), index + 1));
-    values.push_back(cells[index]);
-  }
-  return values;
 }
 
 class PonderText : public TempDirTest {
@@ -98,8 +70,8 @@ TEST_F(PonderText, TrainEvaluateAndGenerate) {
             0)
       << err();
   EXPECT_NE(out().find("validation loss"), std::string::npos) << out();
-  std::vector<std::string> loss = column(path("run.csv"), "loss");
-  std::vector<std::string> held = column(path("run.csv"), "heldout_loss");
+  std::vector<std::string> loss = csvColumn(path("run.csv"), "loss");
+  std::vector<std::string> held = csvColumn(path("run.csv"), "heldout_loss");
   ASSERT_EQ(loss.size(), 60u);
   EXPECT_LT(std::stod(loss.back()), std::stod(loss.front()) - 1.0);
   ASSERT_NE(held[19], "");

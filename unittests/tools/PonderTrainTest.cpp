@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Safetensors.h"
+#include "unittests/tools/Csv.h"
 
 #include <gtest/gtest.h>
 
@@ -31,13 +32,6 @@ constexpr const char *kModel = "[model]\nverbal_vocab = 6\nthink_vocab = 0\n"
                                "d_model = 16\nn_heads = 2\nd_ff = 32\n"
                                "max_seq = 12\n\n[depth]\nhalting = \"act\"\n"
                                "max_steps = 4\nact_epsilon = 0.05\n";
-
-std::string slurp(const std::string &path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 /// The CSV's rows as "step,loss,..." without the timing column.
 std::vector<std::string> trajectory(const std::string &csv) {
@@ -532,26 +526,6 @@ std::string thinkingModel(int64_t maxThink = 2,
 }
 
 /// Column `name` of a metrics CSV, row by row (empty fields kept).
-std::vector<std::string> namedColumn(const std::string &csv,
-                                     const std::string &name) {
-  std::stringstream in(slurp(csv));
-  std::string line, cell;
-  std::getline(in, line);
-  std::stringstream header(line);
-  size_t index = 0;
-  while (std::getline(header, cell, ',') && cell != name)
-    ++index;
-  std::vector<std::string> values;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream row(line);
-    while (std::getline(row, cell, ','))
-      cells.push_back(cell);
-    cells.resize(std::max(cells.size(), index + 1));
-    values.push_back(cells[index]);
-  }
-  return values;
-}
 
 // Placed thoughts: the slots are in every batch (4 per 4-bit parity
 // answer), the policy term (the think-vs-speak cross-entropy) falls, and
@@ -567,7 +541,7 @@ TEST_F(PonderTrain, PlacedThoughtsTeachTheModelWhereToThink) {
             0)
       << slurp(dir + "/err.txt");
   std::vector<std::string> slots =
-      namedColumn(dir + "/p.csv", "thoughts_per_answer");
+      csvColumn(dir + "/p.csv", "thoughts_per_answer");
   ASSERT_EQ(slots.size(), 80u);
   for (const std::string &v : slots)
     EXPECT_EQ(v, "4");
@@ -575,9 +549,9 @@ TEST_F(PonderTrain, PlacedThoughtsTeachTheModelWhereToThink) {
   EXPECT_LT(policy.back(), policy.front() / 20)
       << policy.front() << " -> " << policy.back();
   std::vector<std::string> chosen =
-      namedColumn(dir + "/p.csv", "heldout_thoughts_per_answer");
+      csvColumn(dir + "/p.csv", "heldout_thoughts_per_answer");
   EXPECT_NEAR(std::stod(chosen.back()), 4.0, 0.25);
-  EXPECT_NE(namedColumn(dir + "/p.csv", "heldout_flops_per_answer").back(), "");
+  EXPECT_NE(csvColumn(dir + "/p.csv", "heldout_flops_per_answer").back(), "");
   EXPECT_NE(slurp(dir + "/out.txt").find("thoughts per answer"),
             std::string::npos);
   auto c = readSafetensors(out);
@@ -593,7 +567,7 @@ TEST_F(PonderTrain, PlacedThoughtsTeachTheModelWhereToThink) {
             "run's after-prompt:1\n");
   ASSERT_EQ(ponder("train --steps 82 --resume " + out), 0)
       << slurp(dir + "/err.txt");
-  EXPECT_EQ(namedColumn(dir + "/p.csv", "thoughts_per_answer").size(), 82u);
+  EXPECT_EQ(csvColumn(dir + "/p.csv", "thoughts_per_answer").size(), 82u);
 
   // Evaluation: chosen (the default for its slots) and forced thoughts.
   ASSERT_EQ(ponder("eval --weights " + out + " --think --examples 32"), 0)
@@ -629,7 +603,7 @@ TEST_F(PonderTrain, HiddenThoughtsPlacedAndChosen) {
             0)
       << slurp(dir + "/err.txt");
   std::vector<std::string> chosen =
-      namedColumn(dir + "/h.csv", "heldout_thoughts_per_answer");
+      csvColumn(dir + "/h.csv", "heldout_thoughts_per_answer");
   ASSERT_EQ(chosen.size(), 80u);
   EXPECT_NEAR(std::stod(chosen.back()), 4.0, 0.25);
   // Chosen at the slots, the walk is the forced one: the same NLL.
@@ -650,8 +624,7 @@ TEST_F(PonderTrain, HiddenThoughtsPlacedAndChosen) {
                    dir + "/g.safetensors"),
             0)
       << slurp(dir + "/err.txt");
-  for (const std::string &v :
-       namedColumn(dir + "/g.csv", "thoughts_per_answer"))
+  for (const std::string &v : csvColumn(dir + "/g.csv", "thoughts_per_answer"))
     EXPECT_GT(std::stod(v), 0.0); // the floor makes rollouts think
 }
 
@@ -674,8 +647,7 @@ TEST_F(PonderTrain, ChosenThoughtOptionsAreKeptForAResume) {
   EXPECT_EQ(c->metadata.at("think_cost"), "0.01");
   EXPECT_EQ(c->metadata.at("return_to_go"), "1");
   EXPECT_EQ(c->metadata.at("clamp_advantages"), "1");
-  for (const std::string &v :
-       namedColumn(dir + "/c.csv", "thoughts_per_answer"))
+  for (const std::string &v : csvColumn(dir + "/c.csv", "thoughts_per_answer"))
     EXPECT_NE(v, "");
   EXPECT_NE(ponder("train --steps 6 --think-floor 0.5 --resume " + out), 0);
   EXPECT_EQ(slurp(dir + "/err.txt"),
